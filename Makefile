@@ -1,0 +1,62 @@
+# Parley: `make run` builds and starts the server on http://localhost:8080;
+# `make test` runs every test layer (vet, unit, native integration, browser).
+GO      ?= go
+WASM    := GOOS=js GOARCH=wasm
+GOROOT  := $(shell $(GO) env GOROOT)
+ADDR    ?= localhost:8080
+DATA    ?= ./data
+GOFILES := $(shell find app server -name '*.go' -not -path '*/testdata/*') go.mod go.sum
+WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js')
+
+.PHONY: all build run test vet unit fuzz bench clean
+
+all: build
+
+build: bin/parley
+
+# The toolchain's wasm_exec.js must match the Go that built the wasm; the
+# top-level copy is checked into git and verified by a test, web/ gets a copy
+# to embed.
+wasm_exec.js: $(GOROOT)/lib/wasm/wasm_exec.js
+	cp $< $@
+
+web/wasm_exec.js: wasm_exec.js
+	cp $< $@
+
+web/app.wasm: $(GOFILES)
+	$(WASM) $(GO) build -trimpath -ldflags='-s -w' -o $@ ./app
+
+web/sdk.wasm: $(GOFILES)
+	$(WASM) $(GO) build -trimpath -ldflags='-s -w' -o $@ ./app/sdk
+
+web/.compressed: web/app.wasm web/sdk.wasm server/internal/precompress/main.go
+	$(GO) run ./server/internal/precompress web/app.wasm web/sdk.wasm
+	touch $@
+
+bin/parley: web/.compressed web/wasm_exec.js $(GOFILES) $(WEBSRC)
+	$(GO) build -trimpath -ldflags="-X main.version=$$(cat web/app.wasm web/sdk.wasm | sha256sum | cut -c1-16)" -o $@ ./server
+
+run: build
+	./bin/parley -addr $(ADDR) -data $(DATA)
+
+vet:
+	@test -z "$$(gofmt -l app server)" || (echo "gofmt needed:"; gofmt -l app server; exit 1)
+	$(GO) vet ./...
+	$(WASM) $(GO) vet ./app/...
+
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /server/e2e)
+
+test: vet build
+	mkdir -p test-artifacts
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./app/signal
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/hub ./app/call
+	$(GO) test -count=1 -v -run 'TestBench' ./server/e2e
+
+clean:
+	rm -rf bin web/*.wasm web/*.wasm.br web/*.wasm.gz web/.compressed web/wasm_exec.js test-artifacts

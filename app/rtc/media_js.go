@@ -1,0 +1,214 @@
+//go:build js && wasm
+
+package rtc
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall/js"
+)
+
+// BrowserMedia opens the microphone and camera with getUserMedia.
+type BrowserMedia struct {
+	// AudioDevice and VideoDevice select devices by deviceId ("" = default).
+	AudioDevice, VideoDevice string
+}
+
+// DefaultMedia is the platform's Media: getUserMedia in the browser.
+func DefaultMedia() Media { return BrowserMedia{} }
+
+// errDenied wraps every getUserMedia failure.
+var errDenied = errors.New("denied")
+
+func (b BrowserMedia) constraints(audio, video bool) js.Value {
+	c := js.Global().Get("Object").New()
+	c.Set("audio", b.kindConstraint(audio, b.AudioDevice, nil))
+	c.Set("video", b.kindConstraint(video, b.VideoDevice, map[string]any{
+		"width": map[string]any{"ideal": 640}, "height": map[string]any{"ideal": 480},
+	}))
+	return c
+}
+
+func (BrowserMedia) kindConstraint(on bool, device string, extra map[string]any) any {
+	if !on {
+		return false
+	}
+	m := map[string]any{}
+	for k, v := range extra {
+		m[k] = v
+	}
+	if device != "" {
+		m["deviceId"] = map[string]any{"exact": device}
+	}
+	return m
+}
+
+func (b BrowserMedia) getUserMedia(audio, video bool) (js.Value, error) {
+	md := js.Global().Get("navigator").Get("mediaDevices")
+	if md.IsUndefined() || md.Get("getUserMedia").IsUndefined() {
+		return js.Value{}, fmt.Errorf("media devices are not available (the page needs https or localhost): %w", errDenied)
+	}
+	v, err := Await(md.Call("getUserMedia", b.constraints(audio, video)))
+	if err != nil {
+		return js.Value{}, fmt.Errorf("getUserMedia: %v: %w", err, errDenied)
+	}
+	return v, nil
+}
+
+// Open implements Media.
+func (b BrowserMedia) Open(video bool) (*LocalMedia, error) {
+	stream, err := b.getUserMedia(true, video)
+	if err != nil {
+		if !video {
+			return nil, ErrMicDenied
+		}
+		// Find out which device was refused, so the user is told the right thing.
+		if s, err := b.getUserMedia(true, false); err == nil {
+			stopStream(s)
+			return nil, ErrCameraDenied
+		}
+		if s, err := b.getUserMedia(false, true); err == nil {
+			stopStream(s)
+			return nil, ErrMicDenied
+		}
+		return nil, ErrBothDenied
+	}
+	m := &LocalMedia{}
+	if a := stream.Call("getAudioTracks"); a.Length() > 0 {
+		m.audio = &LocalTrack{v: a.Index(0)}
+	}
+	if v := stream.Call("getVideoTracks"); v.Length() > 0 {
+		m.video = &LocalTrack{v: v.Index(0)}
+	}
+	return m, nil
+}
+
+// OpenVideo implements Media.
+func (b BrowserMedia) OpenVideo(m *LocalMedia) (Track, error) {
+	m.mu.Lock()
+	if m.video != nil {
+		defer m.mu.Unlock()
+		return m.video, nil
+	}
+	m.mu.Unlock()
+	stream, err := b.getUserMedia(false, true)
+	if err != nil {
+		return nil, ErrCameraDenied
+	}
+	v := stream.Call("getVideoTracks")
+	if v.Length() == 0 {
+		return nil, ErrCameraDenied
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.video = &LocalTrack{v: v.Index(0)}
+	return m.video, nil
+}
+
+func stopStream(s js.Value) {
+	tracks := s.Call("getTracks")
+	for i := 0; i < tracks.Length(); i++ {
+		tracks.Index(i).Call("stop")
+	}
+}
+
+// LocalMedia is the local microphone and camera of one call.
+type LocalMedia struct {
+	mu           sync.Mutex
+	audio, video *LocalTrack
+}
+
+// Audio is the microphone track, or nil.
+func (m *LocalMedia) Audio() Track {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.audio == nil {
+		return nil
+	}
+	return m.audio
+}
+
+// Video is the camera track, or nil.
+func (m *LocalMedia) Video() Track {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.video == nil {
+		return nil
+	}
+	return m.video
+}
+
+// SetEnabled turns the track of kind on or off (mute): a disabled track sends
+// silence or black frames, so the peers need no renegotiation.
+func (m *LocalMedia) SetEnabled(kind string, on bool) {
+	m.mu.Lock()
+	t := m.audio
+	if kind == KindVideo {
+		t = m.video
+	}
+	m.mu.Unlock()
+	if t != nil {
+		t.v.Set("enabled", on)
+	}
+}
+
+// Stop ends every track, which releases the devices (the camera light goes off).
+func (m *LocalMedia) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range []*LocalTrack{m.audio, m.video} {
+		if t != nil {
+			t.v.Call("stop")
+		}
+	}
+}
+
+// LocalTrack is a local MediaStreamTrack.
+type LocalTrack struct{ v js.Value }
+
+// Kind is KindAudio or KindVideo.
+func (t *LocalTrack) Kind() string { return t.v.Get("kind").String() }
+
+// ID identifies the track.
+func (t *LocalTrack) ID() string { return t.v.Get("id").String() }
+
+// JSValue is the MediaStreamTrack.
+func (t *LocalTrack) JSValue() js.Value { return t.v }
+
+// Await waits for a JavaScript promise. It must not be called on the
+// JavaScript event loop's goroutine (a js.FuncOf callback): start a goroutine.
+func Await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	var ok, fail js.Func
+	ok = js.FuncOf(func(this js.Value, args []js.Value) any {
+		v := js.Undefined()
+		if len(args) > 0 {
+			v = args[0]
+		}
+		ch <- result{v: v}
+		return nil
+	})
+	fail = js.FuncOf(func(this js.Value, args []js.Value) any {
+		msg := "promise rejected"
+		if len(args) > 0 {
+			e := args[0]
+			if n := e.Get("name"); n.Type() == js.TypeString {
+				msg = n.String() + ": " + e.Get("message").String()
+			} else {
+				msg = js.Global().Get("String").Invoke(e).String()
+			}
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	p.Call("then", ok, fail)
+	r := <-ch
+	ok.Release()
+	fail.Release()
+	return r.v, r.err
+}

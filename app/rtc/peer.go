@@ -1,0 +1,202 @@
+package rtc
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"parley/app/signal"
+)
+
+// Peer states reported to PeerHandlers.State.
+const (
+	StateConnecting   = "connecting"
+	StateConnected    = "connected"
+	StateDisconnected = "disconnected"
+	StateFailed       = "failed"
+	StateClosed       = "closed"
+)
+
+// PeerHandlers receive a Peer's events. They are called from pion's or the
+// browser's goroutines and must not block.
+type PeerHandlers struct {
+	// Candidate is a local ICE candidate to send to the other side.
+	Candidate func(signal.Candidate)
+	// State is the connection state, one of the State* constants.
+	State func(state string)
+	// Track is a remote track that started arriving.
+	Track func(Track)
+}
+
+// Config configures peers.
+type Config struct {
+	// ICEServers are STUN/TURN URLs; none is needed on a LAN or loopback.
+	ICEServers []string
+}
+
+// Peer is the media connection to one remote participant. Both sides always
+// negotiate one audio and one video transceiver, so that turning video on later
+// is a track replacement, not a renegotiation. Exactly one side of each pair
+// makes offers (see the call engine), so offers never collide.
+type Peer struct {
+	pc     *webrtc.PeerConnection
+	h      PeerHandlers
+	audio  *webrtc.RTPTransceiver
+	video  *webrtc.RTPTransceiver
+	plat   peerPlatform
+	mu     sync.Mutex
+	queued []signal.Candidate // remote candidates that came before the remote description
+	closed bool
+}
+
+// NewPeer creates a peer connection that sends local's tracks (either may be nil).
+func NewPeer(cfg Config, local *LocalMedia, h PeerHandlers) (*Peer, error) {
+	var servers []webrtc.ICEServer
+	if len(cfg.ICEServers) > 0 {
+		servers = []webrtc.ICEServer{{URLs: cfg.ICEServers}}
+	}
+	pc, err := newPeerConnection(webrtc.Configuration{ICEServers: servers})
+	if err != nil {
+		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
+	}
+	p := &Peer{pc: pc, h: h}
+	var audio, video Track
+	if local != nil {
+		audio, video = local.Audio(), local.Video()
+	}
+	if p.audio, err = addTransceiver(pc, webrtc.RTPCodecTypeAudio, audio); err == nil {
+		p.video, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, video)
+	}
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("rtc: add transceivers: %w", err)
+	}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if h.State == nil {
+			return
+		}
+		switch s {
+		case webrtc.PeerConnectionStateConnecting:
+			h.State(StateConnecting)
+		case webrtc.PeerConnectionStateConnected:
+			h.State(StateConnected)
+		case webrtc.PeerConnectionStateDisconnected:
+			h.State(StateDisconnected)
+		case webrtc.PeerConnectionStateFailed:
+			h.State(StateFailed)
+		case webrtc.PeerConnectionStateClosed:
+			h.State(StateClosed)
+		}
+	})
+	p.plat = hookPeer(pc, h)
+	return p, nil
+}
+
+// Offer creates an offer (an ICE restart when restart is true), sets it as the
+// local description and returns it.
+func (p *Peer) Offer(restart bool) (signal.SessionDescription, error) {
+	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
+	if err != nil {
+		return signal.SessionDescription{}, fmt.Errorf("rtc: create offer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		return signal.SessionDescription{}, fmt.Errorf("rtc: set local offer: %w", err)
+	}
+	if ld := p.pc.LocalDescription(); ld != nil {
+		offer = *ld
+	}
+	return signal.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
+}
+
+// Accept applies a remote description. For an offer it returns the answer,
+// already set as the local description; for an answer it returns nil.
+func (p *Peer) Accept(desc signal.SessionDescription) (*signal.SessionDescription, error) {
+	var typ webrtc.SDPType
+	switch desc.Type {
+	case "offer":
+		typ = webrtc.SDPTypeOffer
+	case "answer":
+		typ = webrtc.SDPTypeAnswer
+	default:
+		return nil, fmt.Errorf("rtc: unsupported description type %q", desc.Type)
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP}); err != nil {
+		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
+	}
+	p.mu.Lock()
+	queued := p.queued
+	p.queued = nil
+	p.mu.Unlock()
+	for _, c := range queued {
+		if err := p.addCandidate(c); err != nil {
+			return nil, err
+		}
+	}
+	if typ != webrtc.SDPTypeOffer {
+		return nil, nil
+	}
+	answer, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return nil, fmt.Errorf("rtc: create answer: %w", err)
+	}
+	if err := p.pc.SetLocalDescription(answer); err != nil {
+		return nil, fmt.Errorf("rtc: set local answer: %w", err)
+	}
+	if ld := p.pc.LocalDescription(); ld != nil {
+		answer = *ld
+	}
+	return &signal.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
+}
+
+// AddCandidate adds a remote ICE candidate, holding it until the remote
+// description is known.
+func (p *Peer) AddCandidate(c signal.Candidate) error {
+	if p.pc.RemoteDescription() == nil {
+		p.mu.Lock()
+		p.queued = append(p.queued, c)
+		p.mu.Unlock()
+		return nil
+	}
+	return p.addCandidate(c)
+}
+
+func (p *Peer) addCandidate(c signal.Candidate) error {
+	if err := p.pc.AddICECandidate(webrtc.ICECandidateInit{
+		Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
+	}); err != nil {
+		return fmt.Errorf("rtc: add candidate: %w", err)
+	}
+	return nil
+}
+
+// SetTrack sends t (nil to send nothing) on the transceiver of its kind without
+// renegotiating.
+func (p *Peer) SetTrack(kind string, t Track) error {
+	tr := p.audio
+	if kind == KindVideo {
+		tr = p.video
+	}
+	if tr == nil {
+		return errors.New("rtc: no transceiver for " + kind)
+	}
+	return replaceTrack(tr, t)
+}
+
+// Close ends the connection and releases what it holds. It is safe to call twice.
+func (p *Peer) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	err := p.pc.Close()
+	p.plat.release()
+	if err != nil {
+		return fmt.Errorf("rtc: close peer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+//go:build js && wasm
+
+package rtc
+
+import (
+	"fmt"
+	"syscall/js"
+
+	"github.com/pion/webrtc/v4"
+
+	"parley/app/signal"
+)
+
+// peerPlatform holds the browser event listeners a Peer registered.
+type peerPlatform struct {
+	target js.Value
+	names  []string
+	funcs  []js.Func
+}
+
+func (p peerPlatform) release() {
+	for i, f := range p.funcs {
+		p.target.Call("removeEventListener", p.names[i], f)
+		f.Release()
+	}
+}
+
+func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
+	return webrtc.NewPeerConnection(cfg)
+}
+
+func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track) (*webrtc.RTPTransceiver, error) {
+	tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	if err != nil {
+		return nil, err
+	}
+	if t != nil {
+		if err := replaceTrack(tr, t); err != nil {
+			return nil, err
+		}
+	}
+	return tr, nil
+}
+
+// replaceTrack swaps the sender's track; the browser does it without renegotiation.
+func replaceTrack(tr *webrtc.RTPTransceiver, t Track) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rtc: replace track: %v", r)
+		}
+	}()
+	v := js.Null()
+	if jt, ok := t.(interface{ JSValue() js.Value }); ok && t != nil {
+		v = jt.JSValue()
+	}
+	// The returned promise only fails for a closed connection; nothing to wait for.
+	tr.Sender().JSValue().Call("replaceTrack", v)
+	return nil
+}
+
+func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
+	p := peerPlatform{target: pc.JSValue()}
+	listen := func(name string, fn func(ev js.Value)) {
+		f := js.FuncOf(func(this js.Value, args []js.Value) any {
+			fn(args[0])
+			return nil
+		})
+		p.target.Call("addEventListener", name, f)
+		p.names = append(p.names, name)
+		p.funcs = append(p.funcs, f)
+	}
+	listen("icecandidate", func(ev js.Value) {
+		c := ev.Get("candidate")
+		if c.IsNull() || c.IsUndefined() || h.Candidate == nil {
+			return
+		}
+		j := c.Call("toJSON")
+		sc := signal.Candidate{Candidate: j.Get("candidate").String()}
+		if mid := j.Get("sdpMid"); mid.Type() == js.TypeString {
+			s := mid.String()
+			sc.SDPMid = &s
+		}
+		if idx := j.Get("sdpMLineIndex"); idx.Type() == js.TypeNumber {
+			n := uint16(idx.Int())
+			sc.SDPMLineIndex = &n
+		}
+		if sc.Candidate == "" {
+			return // end-of-candidates marker
+		}
+		go h.Candidate(sc)
+	})
+	listen("track", func(ev js.Value) {
+		if h.Track != nil {
+			go h.Track(&RemoteTrack{v: ev.Get("track")})
+		}
+	})
+	return p
+}
+
+// RemoteTrack is a remote MediaStreamTrack.
+type RemoteTrack struct{ v js.Value }
+
+// Kind is KindAudio or KindVideo.
+func (t *RemoteTrack) Kind() string { return t.v.Get("kind").String() }
+
+// ID identifies the track.
+func (t *RemoteTrack) ID() string { return t.v.Get("id").String() }
+
+// JSValue is the MediaStreamTrack.
+func (t *RemoteTrack) JSValue() js.Value { return t.v }

@@ -1,0 +1,101 @@
+//go:build !(js && wasm)
+
+package rtc
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"parley/app/signal"
+)
+
+type peerPlatform struct{}
+
+func (peerPlatform) release() {}
+
+// newPeerConnection builds a native pion peer connection tuned for quick
+// failure detection and loopback use (tests and benchmarks run on one machine).
+func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(0) // no mDNS: nothing to resolve on loopback
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("register codecs: %w", err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m))
+	return api.NewPeerConnection(cfg)
+}
+
+func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track) (*webrtc.RTPTransceiver, error) {
+	init := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}
+	if lt, ok := t.(*LocalTrack); ok && lt != nil {
+		return pc.AddTransceiverFromTrack(lt.sample, init)
+	}
+	return pc.AddTransceiverFromKind(kind, init)
+}
+
+func replaceTrack(tr *webrtc.RTPTransceiver, t Track) error {
+	var local webrtc.TrackLocal
+	if lt, ok := t.(*LocalTrack); ok && lt != nil {
+		local = lt.sample
+	}
+	if err := tr.Sender().ReplaceTrack(local); err != nil {
+		return fmt.Errorf("rtc: replace track: %w", err)
+	}
+	return nil
+}
+
+func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil || h.Candidate == nil {
+			return
+		}
+		init := c.ToJSON()
+		h.Candidate(signal.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex})
+	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		rt := &RemoteTrack{kind: tr.Kind().String(), id: tr.ID()}
+		go rt.read(tr)
+		if h.Track != nil {
+			h.Track(rt)
+		}
+	})
+	return peerPlatform{}
+}
+
+// RemoteTrack is a remote track received natively. It counts the RTP packets
+// and payload bytes that arrive, which is what native tests assert on.
+type RemoteTrack struct {
+	kind, id string
+	packets  atomic.Uint64
+	bytes    atomic.Uint64
+}
+
+// Kind is KindAudio or KindVideo.
+func (t *RemoteTrack) Kind() string { return t.kind }
+
+// ID identifies the track.
+func (t *RemoteTrack) ID() string { return t.id }
+
+// Packets is the number of RTP packets received so far.
+func (t *RemoteTrack) Packets() uint64 { return t.packets.Load() }
+
+// Bytes is the number of RTP payload bytes received so far.
+func (t *RemoteTrack) Bytes() uint64 { return t.bytes.Load() }
+
+func (t *RemoteTrack) read(tr *webrtc.TrackRemote) {
+	for {
+		p, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		t.packets.Add(1)
+		t.bytes.Add(uint64(len(p.Payload)))
+	}
+}

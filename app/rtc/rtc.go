@@ -1,0 +1,40 @@
+// Package rtc adapts pion/webrtc to Parley's call engine: one Peer per remote
+// participant, local media capture, and the tracks the listeners hand out. The
+// same code drives pion natively and, compiled for js/wasm, the browser's own
+// RTCPeerConnection; media plumbing lives in *_js.go (browser) and *_other.go
+// (native, synthetic media) files.
+package rtc
+
+import (
+	"errors"
+)
+
+// Track kinds.
+const (
+	KindAudio = "audio"
+	KindVideo = "video"
+)
+
+// Track is a media track as the call engine's listeners hand it out. In the
+// browser it also has JSValue() returning the MediaStreamTrack.
+type Track interface {
+	// Kind is KindAudio or KindVideo.
+	Kind() string
+	// ID identifies the track.
+	ID() string
+}
+
+// Errors of Media.Open: the user or the platform denied a device.
+var (
+	ErrMicDenied    = errors.New("rtc: microphone access denied")
+	ErrCameraDenied = errors.New("rtc: camera access denied")
+	ErrBothDenied   = errors.New("rtc: microphone and camera access denied")
+)
+
+// Media opens the local microphone and camera.
+type Media interface {
+	// Open captures audio (always) and video (when video is true).
+	Open(video bool) (*LocalMedia, error)
+	// OpenVideo adds a camera track to m (switching a voice call to video).
+	OpenVideo(m *LocalMedia) (Track, error)
+}

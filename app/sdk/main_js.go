@@ -1,0 +1,409 @@
+//go:build js && wasm
+
+// Command sdk is the Parley JavaScript SDK: built to web/sdk.wasm and loaded by
+// /parley.js, it gives window.Parley the call API of the SDK contract on top of
+// the same call engine the PWA uses.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"parley/app/browser"
+	"parley/app/call"
+	"parley/app/signal"
+)
+
+func main() {
+	s := &sdk{}
+	obj := js.Global().Get("Object").New()
+	for name, fn := range s.methods() {
+		obj.Set(name, promiseFunc(fn))
+	}
+	ready := js.Global().Get("__parleyReady")
+	if ready.Type() == js.TypeFunction {
+		ready.Invoke(obj)
+	} else {
+		js.Global().Set("__parleySDK", obj)
+	}
+	select {}
+}
+
+// envelope is what every method resolves to.
+type envelope struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+	Data       any    `json:"data,omitempty"`
+}
+
+func ok(msg string, data any) envelope { return envelope{StatusCode: 200, Message: msg, Data: data} }
+
+func fail(err error) envelope {
+	var ce *call.Error
+	if errors.As(err, &ce) {
+		return envelope{StatusCode: ce.Code, Message: ce.Message}
+	}
+	return envelope{StatusCode: 500, Message: "Something went wrong: " + err.Error()}
+}
+
+func badRequest(format string, args ...any) envelope {
+	return envelope{StatusCode: 400, Message: fmt.Sprintf(format, args...)}
+}
+
+// method is one SDK method: it runs on its own goroutine and returns what the
+// promise resolves to (an envelope, or a raw value such as a string).
+type method func(args []js.Value) any
+
+// promiseFunc wraps m as a JavaScript function returning a Promise that never
+// rejects for an API error.
+func promiseFunc(m method) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) any {
+		args = append([]js.Value(nil), args...)
+		var executor js.Func
+		executor = js.FuncOf(func(this js.Value, pargs []js.Value) any {
+			resolve := pargs[0]
+			executor.Release()
+			go func() {
+				var out any
+				func() {
+					defer func() {
+						if r := recover(); r != nil {
+							out = envelope{StatusCode: 500, Message: fmt.Sprintf("Internal error: %v", r)}
+						}
+					}()
+					out = m(args)
+				}()
+				resolve.Invoke(toJS(out))
+			}()
+			return nil
+		})
+		return js.Global().Get("Promise").New(executor)
+	})
+}
+
+// toJS converts a Go value to JavaScript through JSON, except values that are
+// already JavaScript.
+func toJS(v any) any {
+	switch x := v.(type) {
+	case js.Value:
+		return x
+	case string, bool, int, float64, nil:
+		return x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return js.Null()
+	}
+	return js.Global().Get("JSON").Call("parse", string(b))
+}
+
+type sdk struct {
+	engine    *call.Engine
+	listeners js.Value // the page's callbackListeners object
+}
+
+func (s *sdk) methods() map[string]method {
+	return map[string]method{
+		"initializeSDK": s.initializeSDK,
+		"register":      s.register,
+		"connect":       s.connect,
+		"logout": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.Logout(ctx), "Logged out.")
+		}),
+		"makeVoiceCall": s.makeCall(false),
+		"makeVideoCall": s.makeCall(true),
+		"answerCall": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.AnswerCall(ctx), "Call answered.")
+		}),
+		"declineCall": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.DeclineCall(ctx), "Call declined.")
+		}),
+		"endCall": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.EndCall(ctx), "Call ended.")
+		}),
+		"muteAudio":            s.mute(false),
+		"muteVideo":            s.mute(true),
+		"isUserAudioMuted":     s.isMuted(false),
+		"isUserVideoMuted":     s.isMuted(true),
+		"getCallLogs":          s.getCallLogs,
+		"showCallNotification": s.showCallNotification,
+		"getCallLink":          s.withEngine(s.getCallLink),
+	}
+}
+
+func result(err error, msg string) envelope {
+	if err != nil {
+		return fail(err)
+	}
+	return ok(msg, nil)
+}
+
+func notInitialized() envelope {
+	return envelope{StatusCode: 400, Message: "Call Parley.initializeSDK first."}
+}
+
+func (s *sdk) withEngine(f func(ctx context.Context, e *call.Engine, args []js.Value) any) method {
+	return func(args []js.Value) any {
+		if s.engine == nil {
+			return notInitialized()
+		}
+		return f(context.Background(), s.engine, args)
+	}
+}
+
+func (s *sdk) initializeSDK(args []js.Value) any {
+	opts := arg(args, 0)
+	if opts.Type() != js.TypeObject && opts.Type() != js.TypeUndefined {
+		return badRequest("initializeSDK takes an options object: {serverUrl?, callbackListeners}.")
+	}
+	server := browser.Origin()
+	listeners := js.Global().Get("Object").New()
+	if opts.Type() == js.TypeObject {
+		if u := opts.Get("serverUrl"); u.Type() == js.TypeString && u.String() != "" {
+			server = u.String()
+		} else if !u.IsUndefined() && !u.IsNull() && u.Type() != js.TypeString {
+			return badRequest("serverUrl must be a string.")
+		}
+		if l := opts.Get("callbackListeners"); l.Type() == js.TypeObject {
+			listeners = l
+		} else if !l.IsUndefined() && !l.IsNull() {
+			return badRequest("callbackListeners must be an object of functions.")
+		}
+	}
+	s.listeners = listeners
+	if s.engine == nil {
+		s.engine = call.New(call.Config{ServerURL: server})
+	}
+	s.engine.SetListeners(s.bindListeners())
+	return ok("SDK initialized.", nil)
+}
+
+// call invokes the page's listener name with args, if it registered one; a
+// listener that throws is reported on the console and otherwise ignored.
+func (s *sdk) call(name string, args ...any) {
+	fn := s.listeners.Get(name)
+	if fn.Type() != js.TypeFunction {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			js.Global().Get("console").Call("error", "Parley: "+name+" threw:", fmt.Sprint(r))
+		}
+	}()
+	fn.Invoke(args...)
+}
+
+func (s *sdk) bindListeners() call.Listeners {
+	on := func(name string) func(v any) {
+		return func(v any) { s.call(name, toJS(v)) }
+	}
+	return call.Listeners{
+		IncomingCall: func(v call.IncomingCall) { on("incomingCallListener")(v) },
+		CallStatus:   func(v call.CallStatus) { on("callStatusListener")(v) },
+		UserTrack: func(v call.UserTrack) {
+			o := toJS(v).(js.Value)
+			o.Set("track", js.Null())
+			if t, ok := v.Track.(interface{ JSValue() js.Value }); ok && v.Track != nil {
+				o.Set("track", t.JSValue())
+			}
+			s.call("userTrackListener", o)
+		},
+		MuteStatus: func(v call.MuteStatus) { on("muteStatusListener")(v) },
+		MissedCall: func(v call.IncomingCall) { on("missedCallListener")(v) },
+		MediaError: func(v call.MediaError) { on("mediaErrorListener")(v) },
+		Connection: func(v call.ConnectionStatus) { on("connectionListener")(v) },
+	}
+}
+
+func arg(args []js.Value, i int) js.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return js.Undefined()
+}
+
+func stringArg(args []js.Value, i int) (string, bool) {
+	v := arg(args, i)
+	if v.Type() != js.TypeString {
+		return "", false
+	}
+	return v.String(), true
+}
+
+func userData(u signal.User) map[string]string {
+	return map[string]string{"userJid": u.JID, "username": u.Username, "displayName": u.DisplayName}
+}
+
+func (s *sdk) register(args []js.Value) any {
+	if s.engine == nil {
+		return notInitialized()
+	}
+	user, ok1 := stringArg(args, 0)
+	pass, ok2 := stringArg(args, 1)
+	if !ok1 || !ok2 {
+		return badRequest("register takes a username and a password (strings).")
+	}
+	display := ""
+	if d := arg(args, 2); d.Type() == js.TypeString {
+		display = d.String()
+	} else if !d.IsUndefined() && !d.IsNull() {
+		return badRequest("The display name must be a string.")
+	}
+	u, err := s.engine.Register(context.Background(), user, pass, display)
+	if err != nil {
+		return fail(err)
+	}
+	return ok("Registered and signed in.", userData(u))
+}
+
+func (s *sdk) connect(args []js.Value) any {
+	if s.engine == nil {
+		return notInitialized()
+	}
+	user, ok1 := stringArg(args, 0)
+	pass, ok2 := stringArg(args, 1)
+	if !ok1 || !ok2 {
+		return badRequest("connect takes a username and a password (strings).")
+	}
+	u, err := s.engine.Connect(context.Background(), user, pass)
+	if err != nil {
+		return fail(err)
+	}
+	return ok("Connected.", map[string]string{"userJid": u.JID})
+}
+
+func (s *sdk) makeCall(video bool) method {
+	name := "makeVoiceCall"
+	if video {
+		name = "makeVideoCall"
+	}
+	return s.withEngine(func(ctx context.Context, e *call.Engine, args []js.Value) any {
+		list := arg(args, 0)
+		if !js.Global().Get("Array").Call("isArray", list).Bool() {
+			return badRequest("%s takes an array of user JIDs.", name)
+		}
+		jids := make([]string, list.Length())
+		for i := range jids {
+			v := list.Index(i)
+			if v.Type() != js.TypeString {
+				return badRequest("%s: every user JID must be a string.", name)
+			}
+			jids[i] = v.String()
+		}
+		group := ""
+		if g := arg(args, 1); g.Type() == js.TypeString {
+			group = g.String()
+		} else if !g.IsUndefined() && !g.IsNull() {
+			return badRequest("%s: the group ID must be a string.", name)
+		}
+		var ref call.CallRef
+		var err error
+		if video {
+			ref, err = e.MakeVideoCall(ctx, jids, group)
+		} else {
+			ref, err = e.MakeVoiceCall(ctx, jids, group)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		return ok("Calling.", ref)
+	})
+}
+
+func (s *sdk) mute(video bool) method {
+	return s.withEngine(func(ctx context.Context, e *call.Engine, args []js.Value) any {
+		v := arg(args, 0)
+		if v.Type() != js.TypeBoolean {
+			return badRequest("Pass true to mute or false to unmute.")
+		}
+		var err error
+		if video {
+			err = e.MuteVideo(ctx, v.Bool())
+		} else {
+			err = e.MuteAudio(ctx, v.Bool())
+		}
+		state := "unmuted"
+		if v.Bool() {
+			state = "muted"
+		}
+		return result(err, "Your "+map[bool]string{false: "microphone", true: "camera"}[video]+" is "+state+".")
+	})
+}
+
+func (s *sdk) isMuted(video bool) method {
+	return s.withEngine(func(ctx context.Context, e *call.Engine, args []js.Value) any {
+		jid := ""
+		if v := arg(args, 0); v.Type() == js.TypeString {
+			jid = v.String()
+		} else if !v.IsUndefined() && !v.IsNull() {
+			return badRequest("The user JID must be a string.")
+		}
+		var m bool
+		var err error
+		if video {
+			m, err = e.IsUserVideoMuted(jid)
+		} else {
+			m, err = e.IsUserAudioMuted(jid)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		return ok("Mute status.", m)
+	})
+}
+
+func (s *sdk) getCallLogs(args []js.Value) any {
+	if s.engine == nil {
+		return notInitialized()
+	}
+	v := arg(args, 0)
+	page := 1
+	switch {
+	case v.IsUndefined() || v.IsNull():
+	case v.Type() == js.TypeNumber && v.Float() == float64(v.Int()):
+		page = v.Int()
+	default:
+		return badRequest("getCallLogs takes a page number (1, 2, ...).")
+	}
+	res, err := s.engine.GetCallLogs(context.Background(), page)
+	if err != nil {
+		return fail(err)
+	}
+	return ok("Call logs.", res)
+}
+
+func (s *sdk) getCallLink(ctx context.Context, e *call.Engine, _ []js.Value) any {
+	link, err := e.CallLink()
+	if err != nil {
+		return fail(err)
+	}
+	return ok("Call link.", link)
+}
+
+func (s *sdk) showCallNotification(args []js.Value) any {
+	v := arg(args, 0)
+	if v.Type() != js.TypeObject || v.Get("title").Type() != js.TypeString || v.Get("title").String() == "" {
+		return badRequest("showCallNotification takes {title, body?, icon?, tag?, forceShow?} with a title.")
+	}
+	str := func(k string) string {
+		if x := v.Get(k); x.Type() == js.TypeString {
+			return x.String()
+		}
+		return ""
+	}
+	n := browser.Notification{Title: str("title"), Body: str("body"), Icon: str("icon"), Tag: str("tag"), ForceShow: v.Get("forceShow").Truthy()}
+	err := browser.ShowNotification(n)
+	switch {
+	case err == nil:
+		return ok("Notification shown.", nil)
+	case errors.Is(err, browser.ErrNotificationDenied), errors.Is(err, browser.ErrNotificationNotGranted):
+		return envelope{StatusCode: 403, Message: "Notifications are not allowed for this site; allow them in the browser's site settings."}
+	case errors.Is(err, browser.ErrUnsupported):
+		return envelope{StatusCode: 403, Message: "This browser cannot show notifications."}
+	default:
+		return envelope{StatusCode: 500, Message: err.Error()}
+	}
+}

@@ -1,0 +1,406 @@
+// Package signal defines Parley's signalling wire protocol: the frames that travel
+// as JSON text messages over one WebSocket per browser tab, their payloads, the
+// error codes, and validation. The server and the call engine both import it, so
+// it stays free of pion, go-app and syscall/js.
+//
+// Every client request carries an ID and gets exactly one reply with that ID:
+// either Type "result" with Data, or Type "error" with Error. Server events carry
+// a per-session sequence number (Seq) so that a reconnecting client can resume.
+package signal
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// MaxFrameBytes is the largest frame either side accepts. Custom data is limited
+// to MaxCustomDataBytes on its own; the rest is room for the envelope and SDP.
+const MaxFrameBytes = 256 << 10
+
+// MaxCustomDataBytes is the largest custom data value, in encoded JSON bytes.
+const MaxCustomDataBytes = 64 << 10
+
+// Frame is one WebSocket text message.
+type Frame struct {
+	// Type names the request, the event, or "result"/"error" for replies.
+	Type string `json:"type"`
+	// ID is set by the client on every request and echoed on its reply.
+	ID uint64 `json:"id,omitempty"`
+	// Seq numbers server events within a session, starting at 1.
+	Seq uint64 `json:"seq,omitempty"`
+	// Data is the payload; its shape depends on Type.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Error is set on Type "error".
+	Error *Error `json:"error,omitempty"`
+}
+
+// Reply frame types.
+const (
+	TypeResult = "result"
+	TypeError  = "error"
+)
+
+// Requests a client may send before it is authenticated.
+const (
+	// TypeRegister creates an account and signs in: RegisterRequest -> AuthResult.
+	TypeRegister = "register"
+	// TypeLogin signs in with a password: LoginRequest -> AuthResult.
+	TypeLogin = "login"
+	// TypeAuth signs in with a session token, optionally resuming: AuthRequest -> AuthResult.
+	TypeAuth = "auth"
+	// TypeGuest creates a temporary identity for joining by link: GuestRequest -> AuthResult.
+	TypeGuest = "guest"
+	// TypePing keeps the connection alive: no payload -> no payload. Allowed at any time.
+	TypePing = "ping"
+)
+
+// Requests of an authenticated client.
+const (
+	// TypeLogout revokes the session token; the server then closes with CloseLoggedOut.
+	TypeLogout = "logout"
+	// TypeCallCreate starts a call: CallCreateRequest -> CallResult.
+	TypeCallCreate = "call.create"
+	// TypeCallAnswer answers a ringing call on this tab: RoomRequest -> CallResult.
+	TypeCallAnswer = "call.answer"
+	// TypeCallDecline declines a ringing call on every tab: RoomRequest -> nothing.
+	TypeCallDecline = "call.decline"
+	// TypeCallEnd leaves (or, before anyone answered, cancels) a call: RoomRequest -> nothing.
+	TypeCallEnd = "call.end"
+	// TypeCallSignal relays SDP or ICE to one member of the same call: SignalRequest -> nothing.
+	TypeCallSignal = "call.signal"
+	// TypeCallMute publishes this participant's mute state: MuteRequest -> nothing.
+	TypeCallMute = "call.mute"
+	// TypeCallMedia reports this participant's media state: MediaRequest -> nothing.
+	TypeCallMedia = "call.media"
+	// TypeCallLogs pages through this user's call log: CallLogsRequest -> CallLogPage.
+	TypeCallLogs = "call.logs"
+)
+
+// Server events.
+const (
+	// EventIncoming rings this tab: CallEvent.
+	EventIncoming = "call.incoming"
+	// EventUpdate carries the full new state of a call this tab is part of: CallEvent.
+	EventUpdate = "call.update"
+	// EventSignal is SDP or ICE relayed from another member: SignalEvent.
+	EventSignal = "call.signal"
+	// EventDismissed stops ringing on this tab: DismissEvent.
+	EventDismissed = "call.dismissed"
+	// EventMissed tells every tab of a callee that a call was missed: CallEvent (Reason set).
+	EventMissed = "call.missed"
+)
+
+// Participant and call statuses, lower case as in the SDK contract.
+const (
+	StatusCalling      = "calling"
+	StatusRinging      = "ringing"
+	StatusConnecting   = "connecting"
+	StatusConnected    = "connected"
+	StatusReconnecting = "reconnecting"
+	StatusDisconnected = "disconnected"
+	StatusDeclined     = "declined"
+	StatusEngaged      = "engaged"
+	StatusNoAnswer     = "noanswer"
+	StatusEnded        = "ended"
+)
+
+// Call states.
+const (
+	CallRinging = "ringing" // nobody but the initiator has joined yet
+	CallActive  = "active"  // at least two participants joined
+	CallEnded   = "ended"
+)
+
+// Call types and modes.
+const (
+	TypeAudio     = "audio"
+	TypeVideo     = "video"
+	ModeOneToOne  = "onetoone"
+	ModeOneToMany = "onetomany"
+)
+
+// Dismiss reasons.
+const (
+	ReasonAnsweredElsewhere = "answered_elsewhere"
+	ReasonDeclinedElsewhere = "declined_elsewhere"
+	ReasonCanceled          = "canceled"
+	ReasonTimeout           = "timeout"
+)
+
+// WebSocket close codes used by the server.
+const (
+	// CloseProtocol: a frame could not be decoded or broke the protocol.
+	CloseProtocol = 4000
+	// CloseAuthFailed: authentication failed too often or never came.
+	CloseAuthFailed = 4001
+	// CloseLoggedOut: the session was logged out.
+	CloseLoggedOut = 4003
+	// CloseRateLimited: the client kept sending over its request rate.
+	CloseRateLimited = 4008
+	// CloseReplaced: another connection resumed this session.
+	CloseReplaced = 4009
+	// CloseShutdown: the server is shutting down.
+	CloseShutdown = 4010
+)
+
+// RegisterRequest is the payload of TypeRegister.
+type RegisterRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"displayName,omitempty"`
+}
+
+// LoginRequest is the payload of TypeLogin.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// AuthRequest is the payload of TypeAuth. Resume and LastSeq ask the server to
+// re-attach a session that dropped within the grace period and to replay the
+// events after LastSeq.
+type AuthRequest struct {
+	Token   string `json:"token"`
+	Resume  string `json:"resume,omitempty"`
+	LastSeq uint64 `json:"lastSeq,omitempty"`
+}
+
+// GuestRequest is the payload of TypeGuest.
+type GuestRequest struct {
+	DisplayName string `json:"displayName"`
+}
+
+// User is an account as the other side sees it.
+type User struct {
+	JID         string `json:"userJid"`
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+	Guest       bool   `json:"guest,omitempty"`
+}
+
+// AuthResult is the reply to TypeRegister, TypeLogin, TypeAuth and TypeGuest.
+type AuthResult struct {
+	User User `json:"user"`
+	// Token signs in later connections of this user (TypeAuth).
+	Token string `json:"token"`
+	// Session identifies this connection's session for resuming.
+	Session string `json:"session"`
+	// Resumed is true when Resume was honoured and missed events follow.
+	Resumed bool `json:"resumed,omitempty"`
+	// Call is the call this session is part of after a resume, if any.
+	Call *Call `json:"call,omitempty"`
+}
+
+// CallCreateRequest is the payload of TypeCallCreate.
+type CallCreateRequest struct {
+	To      []string `json:"to"`
+	Type    string   `json:"callType"`
+	GroupID string   `json:"groupId,omitempty"`
+}
+
+// RoomRequest names a call.
+type RoomRequest struct {
+	RoomID string `json:"roomId"`
+}
+
+// CallResult is the reply to TypeCallCreate and TypeCallAnswer.
+type CallResult struct {
+	Call Call `json:"call"`
+}
+
+// SignalRequest relays Payload to the participant To of call RoomID.
+type SignalRequest struct {
+	RoomID  string  `json:"roomId"`
+	To      string  `json:"to"`
+	Payload Payload `json:"payload"`
+}
+
+// SignalEvent is a relayed Payload from participant From.
+type SignalEvent struct {
+	RoomID  string  `json:"roomId"`
+	From    string  `json:"from"`
+	Payload Payload `json:"payload"`
+}
+
+// Payload is what peers exchange to negotiate media: a session description, an
+// ICE candidate, or a request that the other side restart ICE with a new offer.
+type Payload struct {
+	SDP       *SessionDescription `json:"sdp,omitempty"`
+	Candidate *Candidate          `json:"candidate,omitempty"`
+	Restart   bool                `json:"restart,omitempty"`
+}
+
+// SessionDescription is an SDP offer or answer.
+type SessionDescription struct {
+	Type string `json:"type"` // "offer" or "answer"
+	SDP  string `json:"sdp"`
+}
+
+// Candidate is one trickled ICE candidate.
+type Candidate struct {
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+}
+
+// MuteRequest is the payload of TypeCallMute. A nil field is unchanged.
+type MuteRequest struct {
+	RoomID string `json:"roomId"`
+	Audio  *bool  `json:"audio,omitempty"`
+	Video  *bool  `json:"video,omitempty"`
+}
+
+// MediaRequest is the payload of TypeCallMedia: StatusConnected once this
+// participant's peer connections are up, StatusReconnecting while any is down.
+type MediaRequest struct {
+	RoomID string `json:"roomId"`
+	Status string `json:"status"`
+}
+
+// CallLogsRequest is the payload of TypeCallLogs; Page is 1-based.
+type CallLogsRequest struct {
+	Page int `json:"page"`
+}
+
+// CallLogPage is the reply to TypeCallLogs.
+type CallLogPage struct {
+	CallLogs   []CallLog `json:"callLogs"`
+	TotalPages int       `json:"totalPages"`
+}
+
+// CallLog is one user's record of one call, as in the SDK contract.
+type CallLog struct {
+	CallLogID      string   `json:"callLogId"`
+	RoomID         string   `json:"roomId"`
+	RoomLink       string   `json:"roomLink"`
+	CallMode       string   `json:"callMode"`
+	CallType       string   `json:"callType"`
+	CallState      string   `json:"callState"` // outgoing, incoming, missed, declined
+	FromUser       string   `json:"fromUser"`
+	ToUsers        []string `json:"toUsers"`
+	UserList       []string `json:"userList"`
+	InviteUserList []string `json:"inviteUserList"`
+	GroupID        *string  `json:"groupId"`
+	CallTime       int64    `json:"callTime"`
+	StartTime      *int64   `json:"startTime"`
+	EndTime        int64    `json:"endTime"`
+	Duration       int64    `json:"duration"`
+}
+
+// Call log states.
+const (
+	LogOutgoing = "outgoing"
+	LogIncoming = "incoming"
+	LogMissed   = "missed"
+	LogDeclined = "declined"
+)
+
+// Call is the server's authoritative state of one call, sent whole on every change.
+type Call struct {
+	RoomID    string `json:"roomId"`
+	Link      string `json:"roomLink"`
+	Type      string `json:"callType"`
+	Mode      string `json:"callMode"`
+	GroupID   string `json:"groupId,omitempty"`
+	Initiator string `json:"initiator"`
+	State     string `json:"state"`
+	CreatedAt int64  `json:"callTime"`
+	StartedAt int64  `json:"startTime,omitempty"`
+	EndedAt   int64  `json:"endTime,omitempty"`
+	// To lists the users the initiator called.
+	To []string `json:"toUsers"`
+	// Participants in the order they were added; the initiator first.
+	Participants []Participant `json:"participants"`
+}
+
+// Participant is one user's part in a call.
+type Participant struct {
+	JID         string `json:"userJid"`
+	DisplayName string `json:"displayName"`
+	Status      string `json:"status"`
+	AudioMuted  bool   `json:"audioMuted"`
+	VideoMuted  bool   `json:"videoMuted"`
+	Initiator   bool   `json:"callInitiator"`
+	Invited     bool   `json:"invited,omitempty"`
+}
+
+// Participant returns the participant with jid, or nil.
+func (c *Call) Participant(jid string) *Participant {
+	for i := range c.Participants {
+		if c.Participants[i].JID == jid {
+			return &c.Participants[i]
+		}
+	}
+	return nil
+}
+
+// Joined reports whether a participant with this status has media set up or
+// is setting it up: connecting, connected or reconnecting.
+func Joined(status string) bool {
+	return status == StatusConnecting || status == StatusConnected || status == StatusReconnecting
+}
+
+// Pending reports whether a participant with this status is still being rung.
+func Pending(status string) bool {
+	return status == StatusCalling || status == StatusRinging
+}
+
+// CallEvent is the payload of EventIncoming, EventUpdate and EventMissed.
+type CallEvent struct {
+	Call Call `json:"call"`
+	// Reason explains a missed call (StatusNoAnswer or StatusEnded) or an ended call.
+	Reason string `json:"reason,omitempty"`
+	// By is the user whose action caused this update, when there is one.
+	By string `json:"by,omitempty"`
+}
+
+// DismissEvent is the payload of EventDismissed.
+type DismissEvent struct {
+	RoomID string `json:"roomId"`
+	Reason string `json:"reason"`
+}
+
+// Error is the payload of an error reply. Code is the SDK status code (400, 401,
+// 403, 404, 409, 413, 429, 500 or a 1006xx call code); Reason is a stable machine
+// word; Message is a sentence for people.
+type Error struct {
+	Code    int    `json:"code"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Error implements error.
+func (e *Error) Error() string { return fmt.Sprintf("%s (%d): %s", e.Reason, e.Code, e.Message) }
+
+// SDK status codes.
+const (
+	CodeOK            = 200
+	CodeBadRequest    = 400
+	CodeUnauthorized  = 401
+	CodeForbidden     = 403
+	CodeNotFound      = 404
+	CodeConflict      = 409
+	CodeTooLarge      = 413
+	CodeRateLimited   = 429
+	CodeInternal      = 500
+	CodeInvalidLink   = 100601
+	CodeCallEnded     = 100602
+	CodeCallFull      = 100603
+	CodeMicDenied     = 100606
+	CodeCameraDenied  = 100607
+	CodeMediaDenied   = 100608
+	CodeNotInCall     = 100609
+	CodeUnreachable   = 100620
+	reasonBadRequest  = "bad_request"
+	reasonUnknownType = "unknown_type"
+)
+
+// Errorf returns an *Error with code, reason and a formatted message.
+func Errorf(code int, reason, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// BadRequest returns a 400 error.
+func BadRequest(format string, args ...any) *Error {
+	return Errorf(CodeBadRequest, reasonBadRequest, format, args...)
+}
