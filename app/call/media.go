@@ -40,7 +40,9 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 			})
 		}
 		if was == nil || was.Status != p.Status {
-			if !(local && p.Status == signal.StatusDisconnected) {
+			// Our own leaving and everyone's final "ended" are reported once,
+			// as this device's ended event, by endCallState.
+			if !(local && p.Status == signal.StatusDisconnected) && p.Status != signal.StatusEnded {
 				st := CallStatus{Status: p.Status, UserJID: p.JID, LocalUser: local, UsersStatus: users, RoomID: nc.RoomID}
 				e.emit(func(l Listeners) {
 					if l.CallStatus != nil {
@@ -113,7 +115,7 @@ func (e *Engine) reconcilePeers(cs *callState, c *signal.Call, me string) {
 func (e *Engine) newPeer(cs *callState, jid, me string) *peerState {
 	ps := &peerState{jid: jid, offerer: me < jid, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting}
 	room := cs.roomID
-	peer, err := rtc.NewPeer(e.cfg.RTC, cs.local, rtc.PeerHandlers{
+	peer, err := rtc.NewPeer(e.cfg.RTC, cs.local, ps.offerer, rtc.PeerHandlers{
 		Candidate: func(c signal.Candidate) {
 			go e.relay(room, jid, signal.Payload{Candidate: &c})
 		},

@@ -46,13 +46,17 @@ type Peer struct {
 	audio  *webrtc.RTPTransceiver
 	video  *webrtc.RTPTransceiver
 	plat   peerPlatform
+	local  *LocalMedia
 	mu     sync.Mutex
 	queued []signal.Candidate // remote candidates that came before the remote description
 	closed bool
 }
 
-// NewPeer creates a peer connection that sends local's tracks (either may be nil).
-func NewPeer(cfg Config, local *LocalMedia, h PeerHandlers) (*Peer, error) {
+// NewPeer creates a peer connection that sends local's tracks (either may be
+// nil). The offerer creates the audio and video transceivers; the answerer
+// takes over the ones the offer creates (see Accept), because a browser does
+// not match transceivers added before an offer arrives to the offer's media.
+func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer, error) {
 	var servers []webrtc.ICEServer
 	if len(cfg.ICEServers) > 0 {
 		servers = []webrtc.ICEServer{{URLs: cfg.ICEServers}}
@@ -61,17 +65,19 @@ func NewPeer(cfg Config, local *LocalMedia, h PeerHandlers) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
 	}
-	p := &Peer{pc: pc, h: h}
-	var audio, video Track
-	if local != nil {
-		audio, video = local.Audio(), local.Video()
-	}
-	if p.audio, err = addTransceiver(pc, webrtc.RTPCodecTypeAudio, audio); err == nil {
-		p.video, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, video)
-	}
-	if err != nil {
-		_ = pc.Close()
-		return nil, fmt.Errorf("rtc: add transceivers: %w", err)
+	p := &Peer{pc: pc, h: h, local: local}
+	if offerer || !answererAdopts {
+		var audio, video Track
+		if local != nil {
+			audio, video = local.Audio(), local.Video()
+		}
+		if p.audio, err = addTransceiver(pc, webrtc.RTPCodecTypeAudio, audio); err == nil {
+			p.video, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, video)
+		}
+		if err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("rtc: add transceivers: %w", err)
+		}
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if h.State == nil {
@@ -124,6 +130,12 @@ func (p *Peer) Accept(desc signal.SessionDescription) (*signal.SessionDescriptio
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP}); err != nil {
 		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
+	}
+	if typ == webrtc.SDPTypeOffer && p.audio == nil {
+		var err error
+		if p.audio, p.video, err = adoptTransceivers(p.pc, p.local); err != nil {
+			return nil, err
+		}
 	}
 	p.mu.Lock()
 	queued := p.queued
@@ -179,7 +191,7 @@ func (p *Peer) SetTrack(kind string, t Track) error {
 		tr = p.video
 	}
 	if tr == nil {
-		return errors.New("rtc: no transceiver for " + kind)
+		return errors.New("rtc: no " + kind + " transceiver yet")
 	}
 	return replaceTrack(tr, t)
 }

@@ -25,6 +25,52 @@ func (p peerPlatform) release() {
 	}
 }
 
+// answererAdopts is true in the browser: an answerer's transceivers come from
+// the offer, and adoptTransceivers makes them send our tracks.
+const answererAdopts = true
+
+// adoptTransceivers takes the audio and video transceivers that applying an
+// offer created, makes them send and receive, and attaches local's tracks.
+func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, video *webrtc.RTPTransceiver, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rtc: adopt transceivers: %v", r)
+		}
+	}()
+	for _, tr := range pc.GetTransceivers() {
+		v := tr.JSValue()
+		switch v.Get("receiver").Get("track").Get("kind").String() {
+		case KindAudio:
+			if audio == nil {
+				audio = tr
+			}
+		case KindVideo:
+			if video == nil {
+				video = tr
+			}
+		}
+	}
+	if audio == nil || video == nil {
+		return nil, nil, fmt.Errorf("rtc: the offer lacks an audio or a video section")
+	}
+	for _, tr := range []*webrtc.RTPTransceiver{audio, video} {
+		tr.JSValue().Set("direction", "sendrecv")
+	}
+	if local != nil {
+		if t := local.Audio(); t != nil {
+			if err := replaceTrack(audio, t); err != nil {
+				return nil, nil, err
+			}
+		}
+		if t := local.Video(); t != nil {
+			if err := replaceTrack(video, t); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return audio, video, nil
+}
+
 func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
 	return webrtc.NewPeerConnection(cfg)
 }

@@ -3,6 +3,7 @@
 package rtc
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,14 @@ import (
 
 	"parley/app/signal"
 )
+
+// answererAdopts is false natively: pion matches the transceivers an answerer
+// added up front to the offer's media sections.
+const answererAdopts = false
+
+func adoptTransceivers(*webrtc.PeerConnection, *LocalMedia) (audio, video *webrtc.RTPTransceiver, err error) {
+	return nil, nil, errors.New("rtc: native peers add their transceivers up front")
+}
 
 type peerPlatform struct{}
 

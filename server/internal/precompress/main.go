@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/andybalholm/brotli"
 )
@@ -52,7 +53,7 @@ func compress(name string) error {
 // write compresses data into path through a temporary file, so a failed run
 // never leaves a truncated copy behind.
 func write(path string, data []byte, wrap func(io.Writer) io.WriteCloser) error {
-	f, err := os.CreateTemp(".", ".precompress-*")
+	f, err := os.CreateTemp(filepath.Dir(path), ".precompress-*")
 	if err != nil {
 		return fmt.Errorf("create temp for %s: %w", path, err)
 	}

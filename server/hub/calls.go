@@ -1,0 +1,639 @@
+package hub
+
+import (
+	"errors"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"parley/app/signal"
+	"parley/server/store"
+)
+
+// call is one live call. snap is the authoritative state sent to clients;
+// parts[i] is the hub's side of snap.Participants[i].
+type call struct {
+	snap   signal.Call
+	parts  []*part
+	byName map[string]*part
+	joined []string // JIDs of everyone who joined, in order (the log's userList)
+	ended  bool
+}
+
+// part is one user's part in a call.
+type part struct {
+	u        *user
+	idx      int
+	sess     *session // the session media signals go to, once joined
+	prev     string   // status before a drop set it to reconnecting
+	ring     *time.Timer
+	answered bool  // a callee who answered
+	started  int64 // when this callee answered (epoch ms)
+	done     bool  // the part is over and its log written
+}
+
+func (c *call) status(p *part) string       { return c.snap.Participants[p.idx].Status }
+func (c *call) setStatus(p *part, s string) { c.snap.Participants[p.idx].Status = s }
+func (c *call) initiator(p *part) bool      { return p.idx == 0 }
+
+// snapshot returns a deep copy of the call's state.
+func (c *call) snapshot() signal.Call {
+	s := c.snap
+	s.To = slices.Clone(c.snap.To)
+	s.Participants = slices.Clone(c.snap.Participants)
+	return s
+}
+
+func (c *call) addPart(u *user, status string) *part {
+	p := &part{u: u, idx: len(c.parts)}
+	c.parts = append(c.parts, p)
+	c.byName[u.name] = p
+	c.snap.Participants = append(c.snap.Participants, signal.Participant{
+		JID: u.jid, DisplayName: u.display, Status: status, Initiator: p.idx == 0,
+	})
+	u.parts[c] = p
+	return p
+}
+
+// joinedElsewhere reports whether u is joined in a live call other than except.
+func (h *Hub) joinedElsewhere(u *user, except *call) bool {
+	for cl, p := range u.parts {
+		if cl != except && !p.done && signal.Joined(cl.status(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// inCall reports whether u may not start a call: joined in a call, or rung by
+// a call that is already active.
+func (h *Hub) inCall(u *user) bool {
+	for cl, p := range u.parts {
+		if p.done {
+			continue
+		}
+		st := cl.status(p)
+		if signal.Joined(st) || (signal.Pending(st) && cl.snap.State == signal.CallActive) {
+			return true
+		}
+	}
+	return false
+}
+
+// handleCreate serves call.create.
+func (h *Hub) handleCreate(c *conn, f signal.Frame) {
+	s := h.currentSession(c)
+	if s == nil {
+		h.sendNow(c, f.ID, nil, errUnauthorized())
+		return
+	}
+	var req signal.CallCreateRequest
+	if e := signal.DecodeData(f, &req); e != nil {
+		h.sendNow(c, f.ID, nil, e)
+		return
+	}
+	callees, e := h.checkCreate(s.u.name, req)
+	if e != nil {
+		h.sendNow(c, f.ID, nil, e)
+		return
+	}
+	// Look the callees up outside the lock.
+	accounts := make([]store.User, 0, len(callees))
+	onOwnStack(func() {
+		ctx, cancel := h.opCtx()
+		defer cancel()
+		for _, name := range callees {
+			su, err := h.st.UserByUsername(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				e = errorf(signal.CodeNotFound, reasonNotFound, "%s is not a user of this server.", signal.JID(name, h.cfg.Domain))
+				return
+			}
+			if err != nil {
+				e = h.storeError("look up callee", err)
+				return
+			}
+			accounts = append(accounts, su)
+		}
+	})
+	if e != nil {
+		h.sendNow(c, f.ID, nil, e)
+		return
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := &batch{}
+	cl, e := h.createCall(b, c, s, req, accounts)
+	if e != nil {
+		h.replyErr(b, c, f.ID, e)
+		h.commit(b)
+		return
+	}
+	reply := &batch{}
+	h.reply(reply, c, f.ID, signal.CallResult{Call: cl.snapshot()})
+	b.ops = append(reply.ops, b.ops...)
+	h.commit(b)
+}
+
+// checkCreate validates a call.create request and returns the callees'
+// usernames, de-duplicated and without the caller.
+func (h *Hub) checkCreate(self string, req signal.CallCreateRequest) ([]string, *signal.Error) {
+	if req.Type != signal.TypeAudio && req.Type != signal.TypeVideo {
+		return nil, signal.BadRequest("callType must be %q or %q.", signal.TypeAudio, signal.TypeVideo)
+	}
+	if len(req.To) == 0 {
+		return nil, signal.BadRequest("Name at least one user to call.")
+	}
+	if len(req.To) > MaxCallees {
+		return nil, signal.BadRequest("Too many users to call (%d).", len(req.To))
+	}
+	if len(req.GroupID) > MaxGroupIDLen || !utf8.ValidString(req.GroupID) {
+		return nil, signal.BadRequest("groupId is at most %d bytes of UTF-8.", MaxGroupIDLen)
+	}
+	var names []string
+	for _, to := range req.To {
+		name, e := signal.ParseJID(to, h.cfg.Domain)
+		if e != nil {
+			return nil, e
+		}
+		if name != self && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, signal.BadRequest("You cannot call only yourself.")
+	}
+	if len(names)+1 > h.cfg.MaxParticipants {
+		return nil, errorf(signal.CodeCallFull, reasonCallFull,
+			"A call has at most %d participants including you; %d were asked.", h.cfg.MaxParticipants, len(names)+1)
+	}
+	return names, nil
+}
+
+// createCall starts a call from session s. Called with h.mu held.
+func (h *Hub) createCall(b *batch, c *conn, s *session, req signal.CallCreateRequest, callees []store.User) (*call, *signal.Error) {
+	if _, e := h.sessionCheck(c); e != nil {
+		return nil, e
+	}
+	if c.sess != s {
+		return nil, errUnauthorized()
+	}
+	if h.inCall(s.u) {
+		return nil, errorf(signal.CodeConflict, reasonConflict, "You are already in a call.")
+	}
+	now := nowMillis()
+	cl := &call{byName: make(map[string]*part)}
+	mode := signal.ModeOneToMany
+	if len(callees) == 1 && req.GroupID == "" {
+		mode = signal.ModeOneToOne
+	}
+	link := linkCode()
+	for h.links[link] != nil {
+		link = linkCode()
+	}
+	roomID := randomID(16)
+	cl.snap = signal.Call{
+		RoomID: roomID, Link: link, Type: req.Type, Mode: mode, GroupID: req.GroupID,
+		Initiator: s.u.jid, State: signal.CallRinging, CreatedAt: now, To: []string{},
+	}
+	caller := cl.addPart(s.u, signal.StatusConnecting)
+	caller.sess = s
+	cl.joined = []string{s.u.jid}
+
+	var engaged, pending []*part
+	for _, su := range callees {
+		u := h.userFor(su)
+		cl.snap.To = append(cl.snap.To, u.jid)
+		if h.joinedElsewhere(u, nil) {
+			engaged = append(engaged, cl.addPart(u, signal.StatusEngaged))
+			continue
+		}
+		p := cl.addPart(u, signal.StatusCalling)
+		if hasAttached(u) {
+			cl.setStatus(p, signal.StatusRinging)
+		}
+		pending = append(pending, p)
+	}
+	h.calls[roomID] = cl
+	h.links[link] = cl
+	h.log.Info("call created", "room", roomID, "type", req.Type, "mode", mode, "from", s.u.name, "callees", len(callees))
+
+	for _, p := range engaged {
+		h.finishPart(b, cl, p, now)
+	}
+	incoming := mustJSON(signal.CallEvent{Call: cl.snap})
+	for _, p := range pending {
+		for _, rs := range p.u.sessions {
+			b.do(func() { h.sendEvent(rs, signal.EventIncoming, incoming) })
+		}
+		p.ring = h.afterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(cl, p) })
+	}
+	if !h.checkEnd(b, cl, now) {
+		h.broadcast(b, cl, s.u.jid, "")
+	}
+	return cl, nil
+}
+
+func hasAttached(u *user) bool {
+	for _, s := range u.sessions {
+		if s.c != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// ringSession rings a session that just signed in (incoming) or resumed for
+// every call still ringing its user: a callee shown as "calling" becomes
+// "ringing". Called with h.mu held.
+func (h *Hub) ringSession(b *batch, s *session, incoming bool) {
+	for cl, p := range s.u.parts {
+		if p.done || !signal.Pending(cl.status(p)) {
+			continue
+		}
+		changed := false
+		if cl.status(p) == signal.StatusCalling && s.c != nil {
+			cl.setStatus(p, signal.StatusRinging)
+			changed = true
+		}
+		if incoming {
+			h.event(b, s, signal.EventIncoming, signal.CallEvent{Call: cl.snap})
+		}
+		if changed {
+			h.broadcast(b, cl, "", "")
+		}
+	}
+}
+
+// ringTimeout gives up ringing callee p. Called with h.mu held.
+func (h *Hub) ringTimeout(cl *call, p *part) {
+	if cl.ended || p.done || !signal.Pending(cl.status(p)) {
+		return
+	}
+	now := nowMillis()
+	b := &batch{}
+	cl.setStatus(p, signal.StatusNoAnswer)
+	h.finishPart(b, cl, p, now)
+	missed := mustJSON(signal.CallEvent{Call: cl.snap, Reason: signal.StatusNoAnswer})
+	dismissed := mustJSON(signal.DismissEvent{RoomID: cl.snap.RoomID, Reason: signal.ReasonTimeout})
+	for _, s := range p.u.sessions {
+		b.do(func() {
+			h.sendEvent(s, signal.EventMissed, missed)
+			h.sendEvent(s, signal.EventDismissed, dismissed)
+		})
+	}
+	h.broadcast(b, cl, "", "")
+	h.checkEnd(b, cl, now)
+	h.commit(b)
+}
+
+// broadcast sends the call's current state to every joined participant's
+// session. Called with h.mu held.
+func (h *Hub) broadcast(b *batch, cl *call, by, reason string) {
+	data := mustJSON(signal.CallEvent{Call: cl.snap, By: by, Reason: reason})
+	for _, p := range cl.parts {
+		if s := p.sess; s != nil && !p.done && signal.Joined(cl.status(p)) {
+			b.do(func() { h.sendEvent(s, signal.EventUpdate, data) })
+		}
+	}
+}
+
+// dismissOthers stops ringing on every session of p's user but except.
+func (h *Hub) dismissOthers(b *batch, cl *call, p *part, except *session, reason string) {
+	data := mustJSON(signal.DismissEvent{RoomID: cl.snap.RoomID, Reason: reason})
+	for _, s := range p.u.sessions {
+		if s != except {
+			b.do(func() { h.sendEvent(s, signal.EventDismissed, data) })
+		}
+	}
+}
+
+// finishPart ends p's part (its status already final) and queues its log.
+// Called with h.mu held.
+func (h *Hub) finishPart(b *batch, cl *call, p *part, now int64) {
+	if p.done {
+		return
+	}
+	p.done = true
+	if p.ring != nil {
+		p.ring.Stop()
+		p.ring = nil
+	}
+	b.logs = append(b.logs, h.logFor(cl, p, now))
+	delete(p.u.parts, cl)
+	h.gcUser(p.u)
+}
+
+// logFor is p's call log entry, its part ending at now.
+func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
+	l := signal.CallLog{
+		RoomID: cl.snap.RoomID, RoomLink: cl.snap.Link, CallMode: cl.snap.Mode, CallType: cl.snap.Type,
+		FromUser: cl.snap.Initiator, ToUsers: slices.Clone(cl.snap.To), UserList: slices.Clone(cl.joined),
+		InviteUserList: []string{}, CallTime: cl.snap.CreatedAt, EndTime: now,
+	}
+	if cl.snap.GroupID != "" {
+		g := cl.snap.GroupID
+		l.GroupID = &g
+	}
+	var start int64
+	switch {
+	case cl.initiator(p):
+		l.CallState = signal.LogOutgoing
+		start = cl.snap.StartedAt
+	case p.answered:
+		l.CallState = signal.LogIncoming
+		start = p.started
+	case cl.status(p) == signal.StatusDeclined:
+		l.CallState = signal.LogDeclined
+	default:
+		l.CallState = signal.LogMissed
+	}
+	if start != 0 {
+		l.StartTime = &start
+		l.Duration = max(now-start, 0)
+	}
+	return store.CallLog{UserID: p.u.id, CallLog: l}
+}
+
+// checkEnd applies the end rule: a call with fewer than two participants
+// joined or still being rung ends. Called with h.mu held.
+func (h *Hub) checkEnd(b *batch, cl *call, now int64) bool {
+	if cl.ended {
+		return true
+	}
+	n := 0
+	for _, p := range cl.parts {
+		if st := cl.status(p); !p.done && (signal.Joined(st) || signal.Pending(st)) {
+			n++
+		}
+	}
+	if n >= 2 {
+		return false
+	}
+	h.endCall(b, cl, signal.StatusEnded, now)
+	return true
+}
+
+// endCall ends a call: everyone still joined gets a final call.update with
+// state "ended", everyone still rung gets call.missed{ended} and
+// call.dismissed{canceled}, and every unfinished part is logged. Called with
+// h.mu held.
+func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
+	if cl.ended {
+		return
+	}
+	cl.ended = true
+	cl.snap.State = signal.CallEnded
+	cl.snap.EndedAt = now
+	var joined, pending []*part
+	for _, p := range cl.parts {
+		if p.done {
+			continue
+		}
+		switch st := cl.status(p); {
+		case signal.Joined(st):
+			joined = append(joined, p)
+		case signal.Pending(st):
+			pending = append(pending, p)
+		}
+		cl.setStatus(p, signal.StatusEnded)
+		h.finishPart(b, cl, p, now)
+	}
+	final := mustJSON(signal.CallEvent{Call: cl.snap, Reason: reason})
+	for _, p := range joined {
+		if s := p.sess; s != nil {
+			b.do(func() { h.sendEvent(s, signal.EventUpdate, final) })
+		}
+	}
+	missed := mustJSON(signal.CallEvent{Call: cl.snap, Reason: signal.StatusEnded})
+	dismissed := mustJSON(signal.DismissEvent{RoomID: cl.snap.RoomID, Reason: signal.ReasonCanceled})
+	for _, p := range pending {
+		for _, s := range p.u.sessions {
+			b.do(func() {
+				h.sendEvent(s, signal.EventMissed, missed)
+				h.sendEvent(s, signal.EventDismissed, dismissed)
+			})
+		}
+	}
+	h.log.Info("call ended", "room", cl.snap.RoomID, "joined", len(cl.joined), "ms", now-cl.snap.CreatedAt)
+	delete(h.calls, cl.snap.RoomID)
+	if h.links[cl.snap.Link] == cl {
+		delete(h.links, cl.snap.Link)
+	}
+	h.ended[cl.snap.RoomID] = struct{}{}
+	h.endedQ = append(h.endedQ, cl.snap.RoomID)
+	if len(h.endedQ) > endedMemory {
+		delete(h.ended, h.endedQ[0])
+		h.endedQ = slices.Delete(h.endedQ, 0, 1)
+	}
+}
+
+// leave ends joined participant p's part (call.end, logout, grace expired).
+// The initiator leaving before anyone answered cancels the call. Called with
+// h.mu held.
+func (h *Hub) leave(b *batch, cl *call, p *part, now int64) {
+	cl.setStatus(p, signal.StatusDisconnected)
+	h.finishPart(b, cl, p, now)
+	if cl.initiator(p) && cl.snap.StartedAt == 0 {
+		h.endCall(b, cl, signal.StatusEnded, now)
+		return
+	}
+	h.broadcast(b, cl, p.u.jid, "")
+	h.checkEnd(b, cl, now)
+}
+
+// decline ends pending callee p's part from session s.
+func (h *Hub) decline(b *batch, cl *call, p *part, s *session, now int64) {
+	cl.setStatus(p, signal.StatusDeclined)
+	h.finishPart(b, cl, p, now)
+	h.dismissOthers(b, cl, p, s, signal.ReasonDeclinedElsewhere)
+	h.broadcast(b, cl, p.u.jid, "")
+	h.checkEnd(b, cl, now)
+}
+
+// handleRoomOp serves the requests that name a live call: answer, decline,
+// end, signal, mute and media.
+func (h *Hub) handleRoomOp(c *conn, f signal.Frame) {
+	var (
+		room  signal.RoomRequest
+		sig   signal.SignalRequest
+		mute  signal.MuteRequest
+		media signal.MediaRequest
+		e     *signal.Error
+	)
+	switch f.Type {
+	case signal.TypeCallSignal:
+		if e = signal.DecodeData(f, &sig); e == nil {
+			e = checkPayload(sig.Payload)
+		}
+		room.RoomID = sig.RoomID
+	case signal.TypeCallMute:
+		if e = signal.DecodeData(f, &mute); e == nil && mute.Audio == nil && mute.Video == nil {
+			e = signal.BadRequest("call.mute needs audio, video or both.")
+		}
+		room.RoomID = mute.RoomID
+	case signal.TypeCallMedia:
+		if e = signal.DecodeData(f, &media); e == nil && media.Status != signal.StatusConnected && media.Status != signal.StatusReconnecting {
+			e = signal.BadRequest("call.media status must be %q or %q.", signal.StatusConnected, signal.StatusReconnecting)
+		}
+		room.RoomID = media.RoomID
+	default:
+		e = signal.DecodeData(f, &room)
+	}
+	if e == nil && room.RoomID == "" {
+		e = signal.BadRequest("The %q request needs a roomId.", f.Type)
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := &batch{}
+	var result any
+	if e == nil {
+		result, e = h.roomOp(b, c, f.Type, room.RoomID, sig, mute, media)
+	}
+	reply := &batch{}
+	if e != nil {
+		h.replyErr(reply, c, f.ID, e)
+	} else {
+		h.reply(reply, c, f.ID, result)
+	}
+	b.ops = append(reply.ops, b.ops...)
+	h.commit(b)
+}
+
+// roomOp applies one room request. Called with h.mu held.
+func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig signal.SignalRequest, mute signal.MuteRequest, media signal.MediaRequest) (any, *signal.Error) {
+	s, e := h.sessionCheck(c)
+	if e != nil {
+		return nil, e
+	}
+	cl := h.calls[roomID]
+	if cl == nil {
+		if _, ok := h.ended[roomID]; ok {
+			return nil, errorf(signal.CodeCallEnded, reasonCallEnded, "This call has already ended.")
+		}
+		return nil, errorf(signal.CodeNotFound, reasonNotFound, "There is no call %q.", truncate(roomID, 64))
+	}
+	p := cl.byName[s.u.name]
+	if p == nil {
+		if typ == signal.TypeCallSignal || typ == signal.TypeCallMute || typ == signal.TypeCallMedia {
+			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only participants of a call can do this.")
+		}
+		return nil, errorf(signal.CodeNotFound, reasonNotFound, "You have no part in this call.")
+	}
+	st := cl.status(p)
+	now := nowMillis()
+	// Requests about media must come from the session bound to the call.
+	member := !p.done && signal.Joined(st) && p.sess == s
+
+	switch typ {
+	case signal.TypeCallAnswer:
+		if p.done || !signal.Pending(st) {
+			return nil, errorf(signal.CodeConflict, reasonConflict, "There is no ringing call to answer (you are %s).", st)
+		}
+		if h.joinedElsewhere(s.u, cl) {
+			return nil, errorf(signal.CodeConflict, reasonConflict, "You are already in another call; end it first.")
+		}
+		if p.ring != nil {
+			p.ring.Stop()
+			p.ring = nil
+		}
+		cl.setStatus(p, signal.StatusConnecting)
+		p.sess, p.answered, p.started = s, true, now
+		cl.joined = append(cl.joined, s.u.jid)
+		if cl.snap.StartedAt == 0 {
+			cl.snap.StartedAt = now
+			cl.snap.State = signal.CallActive
+		}
+		h.dismissOthers(b, cl, p, s, signal.ReasonAnsweredElsewhere)
+		h.broadcast(b, cl, s.u.jid, "")
+		return signal.CallResult{Call: cl.snapshot()}, nil
+
+	case signal.TypeCallDecline:
+		if p.done || !signal.Pending(st) {
+			return nil, errorf(signal.CodeConflict, reasonConflict, "There is no ringing call to decline (you are %s).", st)
+		}
+		h.decline(b, cl, p, s, now)
+		return nil, nil
+
+	case signal.TypeCallEnd:
+		switch {
+		case p.done:
+			return nil, errorf(signal.CodeConflict, reasonConflict, "You already left this call (%s).", st)
+		case signal.Pending(st):
+			h.decline(b, cl, p, s, now)
+		case p.sess != s:
+			return nil, errorf(signal.CodeForbidden, reasonForbidden, "This call is on another tab or device.")
+		default:
+			h.leave(b, cl, p, now)
+		}
+		return nil, nil
+
+	case signal.TypeCallSignal:
+		if !member {
+			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can signal.")
+		}
+		name, e := signal.ParseJID(sig.To, h.cfg.Domain)
+		if e != nil {
+			return nil, e
+		}
+		tp := cl.byName[name]
+		if tp == nil || tp == p || tp.done || !signal.Joined(cl.status(tp)) || tp.sess == nil {
+			return nil, errorf(signal.CodeForbidden, reasonForbidden, "%s is not another joined participant of this call.", truncate(sig.To, 80))
+		}
+		// The event must fit the receiver's frame limit: it names the sender
+		// instead of the receiver, and encoding escapes <, > and & (six bytes
+		// each), so it can be larger than the request was.
+		data := mustJSON(signal.SignalEvent{RoomID: roomID, From: s.u.jid, Payload: sig.Payload})
+		if len(data)+eventEnvelope > signal.MaxFrameBytes {
+			return nil, errorf(signal.CodeTooLarge, reasonTooLarge,
+				"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, signal.MaxFrameBytes)
+		}
+		ts := tp.sess
+		b.do(func() { h.sendEvent(ts, signal.EventSignal, data) })
+		return nil, nil
+
+	case signal.TypeCallMute:
+		if !member {
+			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can mute.")
+		}
+		sp := &cl.snap.Participants[p.idx]
+		changed := false
+		if mute.Audio != nil && *mute.Audio != sp.AudioMuted {
+			sp.AudioMuted, changed = *mute.Audio, true
+		}
+		if mute.Video != nil && *mute.Video != sp.VideoMuted {
+			sp.VideoMuted, changed = *mute.Video, true
+		}
+		if changed {
+			h.broadcast(b, cl, s.u.jid, "")
+		}
+		return nil, nil
+
+	case signal.TypeCallMedia:
+		if !member {
+			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can report media.")
+		}
+		if st != media.Status {
+			cl.setStatus(p, media.Status)
+			h.broadcast(b, cl, s.u.jid, "")
+		}
+		return nil, nil
+	}
+	return nil, signal.UnknownType(typ)
+}
+
+// checkPayload validates a call.signal payload.
+func checkPayload(p signal.Payload) *signal.Error {
+	if p.SDP == nil && p.Candidate == nil && !p.Restart {
+		return signal.BadRequest("A signal payload carries an sdp, a candidate or a restart request.")
+	}
+	if p.SDP != nil {
+		switch p.SDP.Type {
+		case "offer", "answer", "pranswer", "rollback":
+		default:
+			return signal.BadRequest("sdp.type must be offer, answer, pranswer or rollback.")
+		}
+	}
+	return nil
+}

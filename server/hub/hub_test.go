@@ -1,0 +1,324 @@
+package hub
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"parley/app/signal"
+)
+
+func TestRegisterLoginAuth(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.register("alice")
+	if alice.auth.User.JID != "alice@localhost" || alice.auth.User.DisplayName != "alice" || alice.auth.Token == "" || alice.auth.Session == "" {
+		t.Fatalf("register result %+v", alice.auth)
+	}
+
+	t.Run("register validation", func(t *testing.T) {
+		c := e.dial("v")
+		for _, tc := range []struct {
+			req    signal.RegisterRequest
+			code   int
+			reason string
+		}{
+			{signal.RegisterRequest{Username: "alice", Password: "password1"}, signal.CodeConflict, reasonConflict},
+			{signal.RegisterRequest{Username: "Bad Name", Password: "password1"}, signal.CodeBadRequest, "bad_request"},
+			{signal.RegisterRequest{Username: "ab", Password: "password1"}, signal.CodeBadRequest, "bad_request"},
+			{signal.RegisterRequest{Username: "guest-x", Password: "password1"}, signal.CodeBadRequest, "bad_request"},
+			{signal.RegisterRequest{Username: "carol", Password: "short"}, signal.CodeBadRequest, "bad_request"},
+			{signal.RegisterRequest{Username: "carol", Password: "password1", DisplayName: strings.Repeat("x", 65)}, signal.CodeBadRequest, "bad_request"},
+		} {
+			c.fails(signal.TypeRegister, tc.req, tc.code, tc.reason)
+			if tc.reason != reasonConflict {
+				break // four failures would close the connection: test the others on fresh ones
+			}
+		}
+		for _, req := range []signal.RegisterRequest{
+			{Username: "ab", Password: "password1"},
+			{Username: "guest-x", Password: "password1"},
+			{Username: "carol", Password: "short"},
+			{Username: "carol", Password: "password1", DisplayName: strings.Repeat("x", 65)},
+			{Username: "carol", Password: "password1", DisplayName: "tab\there"},
+		} {
+			c := e.dial("v")
+			c.fails(signal.TypeRegister, req, signal.CodeBadRequest, "bad_request")
+		}
+		c = e.dial("v")
+		c.fails(signal.TypeRegister, nil, signal.CodeBadRequest, "bad_request")
+		// Nothing was created by the refused attempts.
+		c = e.dial("v")
+		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "carol", Password: "password1"}, signal.CodeUnauthorized, reasonUnauthorized)
+	})
+
+	t.Run("display name", func(t *testing.T) {
+		c := e.dial("d")
+		var res signal.AuthResult
+		c.must(signal.TypeRegister, signal.RegisterRequest{Username: "dora", Password: "password1", DisplayName: " Dora D. "}, &res)
+		if res.User.DisplayName != "Dora D." || res.User.Username != "dora" {
+			t.Errorf("user %+v", res.User)
+		}
+	})
+
+	t.Run("login", func(t *testing.T) {
+		c := e.dial("l")
+		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "wrong-password"}, signal.CodeUnauthorized, reasonUnauthorized)
+		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "nobody", Password: "password-alice"}, signal.CodeUnauthorized, reasonUnauthorized)
+		var res signal.AuthResult
+		c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
+		if res.User.JID != "alice@localhost" || res.Token == "" || res.Token == alice.auth.Token || res.Session == alice.auth.Session {
+			t.Errorf("login result %+v", res)
+		}
+		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, signal.CodeConflict, reasonConflict)
+	})
+
+	t.Run("auth", func(t *testing.T) {
+		c := e.dial("a")
+		c.fails(signal.TypeAuth, signal.AuthRequest{Token: "not-a-token"}, signal.CodeUnauthorized, reasonUnauthorized)
+		var res signal.AuthResult
+		c.must(signal.TypeAuth, signal.AuthRequest{Token: alice.auth.Token}, &res)
+		if res.User.JID != "alice@localhost" || res.Token != alice.auth.Token || res.Resumed || res.Session == alice.auth.Session {
+			t.Errorf("auth result %+v", res)
+		}
+		// An unknown resume id is a fresh session, not an error.
+		d := e.dial("a2")
+		d.must(signal.TypeAuth, signal.AuthRequest{Token: alice.auth.Token, Resume: "nope", LastSeq: 3}, &res)
+		if res.Resumed {
+			t.Error("resumed an unknown session")
+		}
+	})
+
+	t.Run("before auth", func(t *testing.T) {
+		c := e.dial("b")
+		c.must(signal.TypePing, nil, nil)
+		for _, typ := range []string{signal.TypeCallCreate, signal.TypeCallLogs, signal.TypeLogout, signal.TypeCallEnd, signal.TypeCallSignal} {
+			c.fails(typ, signal.RoomRequest{RoomID: "x"}, signal.CodeUnauthorized, reasonUnauthorized)
+		}
+		c.fails(signal.TypeGuest, signal.GuestRequest{DisplayName: "G"}, signal.CodeBadRequest, reasonNotSupported)
+		c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, nil)
+	})
+}
+
+func TestAuthTimeout(t *testing.T) {
+	e := newEnv(t, Config{AuthTimeout: 100 * time.Millisecond})
+	c := e.dial("slow")
+	c.must(signal.TypePing, nil, nil) // a ping does not count as signing in
+	c.expectClose(signal.CloseAuthFailed)
+
+	// A client that signs in in time stays connected past the timeout.
+	a := e.register("alice")
+	b := e.dial("b")
+	b.must(signal.TypeAuth, signal.AuthRequest{Token: a.auth.Token}, nil)
+	done := make(chan struct{})
+	time.AfterFunc(300*time.Millisecond, func() { close(done) })
+	<-done
+	b.must(signal.TypePing, nil, nil)
+}
+
+func TestAuthFailuresClose(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.register("alice")
+	c := e.dial("x")
+	for range MaxAuthFailures {
+		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "wrongwrong"}, signal.CodeUnauthorized, reasonUnauthorized)
+	}
+	c.expectClose(signal.CloseAuthFailed)
+}
+
+func TestProtocolErrors(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := e.register("alice")
+
+	// Unknown type: an error reply with the same id.
+	id := c.send("call.teleport", map[string]int{"x": 1})
+	f := c.reply(id)
+	if f.Type != signal.TypeError || f.Error.Reason != "unknown_type" || f.Error.Code != signal.CodeBadRequest {
+		t.Errorf("unknown type reply %+v", f)
+	}
+
+	// A request without an id: 400 with id 0.
+	if err := c.sendRaw(websocket.MessageText, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	f = c.reply(0)
+	if f.Type != signal.TypeError || f.Error.Code != signal.CodeBadRequest {
+		t.Errorf("no-id reply %+v", f)
+	}
+
+	// A malformed payload of a known request.
+	c.fails(signal.TypeCallCreate, "not an object", signal.CodeBadRequest, "bad_request")
+	c.fails(signal.TypeCallLogs, nil, signal.CodeBadRequest, "bad_request")
+	c.fails(signal.TypeCallLogs, signal.CallLogsRequest{Page: 0}, signal.CodeBadRequest, "bad_request")
+
+	// Undecodable frames: error replies with id 0, then a close.
+	bad := [][]byte{[]byte(`{"type":`), []byte(`[1,2]`), []byte(`{"id":7}`), []byte(`{"type":"ping","id":1}{}`)}
+	for i, b := range bad {
+		c.mu.Lock()
+		delete(c.replies, 0)
+		c.mu.Unlock()
+		if err := c.sendRaw(websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+		f := c.reply(0)
+		if f.Type != signal.TypeError || f.Error.Reason != "bad_request" {
+			t.Errorf("bad frame %d: reply %+v", i, f)
+		}
+	}
+	c.must(signal.TypePing, nil, nil) // still served
+	if err := c.sendRaw(websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClose(signal.CloseProtocol)
+}
+
+func TestFrameTooBig(t *testing.T) {
+	e := newEnv(t, Config{})
+	big := e.register("big")
+	other := e.register("other")
+	payload := `{"type":"ping","id":1,"data":"` + strings.Repeat("x", signal.MaxFrameBytes) + `"}`
+	// The write may or may not fail, depending on when the server closes.
+	_ = big.sendRaw(websocket.MessageText, []byte(payload))
+	big.expectClose(websocket.StatusMessageTooBig)
+	other.must(signal.TypePing, nil, nil)
+	e.register("third").must(signal.TypePing, nil, nil)
+
+	// A frame just under the limit is fine.
+	near := e.register("near")
+	f := `{"type":"ping","id":99,"data":"` + strings.Repeat("y", signal.MaxFrameBytes-64) + `"}`
+	if err := near.sendRaw(websocket.MessageText, []byte(f)); err != nil {
+		t.Fatal(err)
+	}
+	if r := near.reply(99); r.Type != signal.TypeResult {
+		t.Errorf("near-limit frame reply %+v", r)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	e := newEnv(t, Config{RateLimit: 1, RateBurst: 3})
+	c := e.register("alice") // the register request is the first of the burst
+	var ids []uint64
+	for range 3 + MaxRateRejections {
+		ids = append(ids, c.send(signal.TypePing, nil))
+	}
+	limited := 0
+	for _, id := range ids[:10] {
+		f := c.reply(id)
+		if f.Type == signal.TypeError {
+			if f.Error.Code != signal.CodeRateLimited || f.Error.Reason != reasonRateLimited {
+				t.Fatalf("reply %+v", f.Error)
+			}
+			limited++
+		}
+	}
+	if limited < 5 {
+		t.Errorf("only %d of 10 fast requests were rate limited", limited)
+	}
+	c.expectClose(signal.CloseRateLimited)
+	// Other connections are not affected.
+	e.register("bob").must(signal.TypePing, nil, nil)
+}
+
+func TestOrigin(t *testing.T) {
+	e := newEnv(t, Config{AllowedOrigins: []string{"app.example.com"}})
+	dial := func(origin string) (int, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		ws, resp, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{HTTPHeader: h})
+		if ws != nil {
+			ws.CloseNow()
+		}
+		if resp != nil {
+			return resp.StatusCode, err
+		}
+		return 0, err
+	}
+	if code, err := dial("https://evil.example.org"); err == nil || code != http.StatusForbidden {
+		t.Errorf("foreign origin: %d, %v; want 403", code, err)
+	}
+	if _, err := dial("https://app.example.com"); err != nil {
+		t.Errorf("allowed origin refused: %v", err)
+	}
+	if _, err := dial(strings.Replace(e.srv.URL, "127.0.0.1", "127.0.0.1", 1)); err != nil {
+		t.Errorf("same origin refused: %v", err)
+	}
+}
+
+func TestLogout(t *testing.T) {
+	e := newEnv(t, Config{})
+	a := e.register("alice")
+	other := e.tab(a, "alice-2")
+	a.must(signal.TypeLogout, nil, nil)
+	a.expectClose(signal.CloseLoggedOut)
+	// The token is revoked for new connections.
+	c := e.dial("again")
+	c.fails(signal.TypeAuth, signal.AuthRequest{Token: a.auth.Token}, signal.CodeUnauthorized, reasonUnauthorized)
+	// The session cannot be resumed either.
+	var res signal.AuthResult
+	c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
+	d := e.dial("resume")
+	d.fails(signal.TypeAuth, signal.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, signal.CodeUnauthorized, reasonUnauthorized)
+	d.must(signal.TypeAuth, signal.AuthRequest{Token: res.Token, Resume: a.auth.Session}, &res)
+	if res.Resumed {
+		t.Error("resumed a logged-out session")
+	}
+	// The other tab, signed in earlier with the same token, stays connected.
+	other.must(signal.TypePing, nil, nil)
+}
+
+func TestLinkCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		l := linkCode()
+		if len(l) != 12 || l[3] != '-' || l[8] != '-' {
+			t.Fatalf("link %q is not abc-defg-hij", l)
+		}
+		for i, r := range l {
+			if i != 3 && i != 8 && (r < 'a' || r > 'z') {
+				t.Fatalf("link %q has %q", l, r)
+			}
+		}
+		if seen[l] {
+			t.Fatalf("duplicate link %q", l)
+		}
+		seen[l] = true
+	}
+}
+
+// TestEventBuffer: a session keeps the last EventBuffer events, and no more
+// than EventBufferBytes of them.
+func TestEventBuffer(t *testing.T) {
+	h := New(Config{Logger: testLogger(t)}, nil)
+	s := &session{u: &user{}}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for range EventBuffer + 44 {
+		h.sendEvent(s, signal.EventUpdate, []byte(`{}`))
+	}
+	if len(s.buf) != EventBuffer || s.buf[0].seq != 45 || s.buf[len(s.buf)-1].seq != EventBuffer+44 {
+		t.Fatalf("buffer holds %d events, seq %d..%d", len(s.buf), s.buf[0].seq, s.buf[len(s.buf)-1].seq)
+	}
+	big := []byte(`"` + strings.Repeat("x", 200<<10) + `"`)
+	for range 30 {
+		h.sendEvent(s, signal.EventSignal, big)
+	}
+	total := 0
+	for _, e := range s.buf {
+		total += len(e.frame)
+	}
+	if total != s.bufBytes || total > EventBufferBytes || len(s.buf) < 10 {
+		t.Fatalf("buffer holds %d events of %d bytes (counted %d)", len(s.buf), total, s.bufBytes)
+	}
+	for i := 1; i < len(s.buf); i++ {
+		if s.buf[i].seq != s.buf[i-1].seq+1 {
+			t.Fatalf("gap in the buffer at %d", i)
+		}
+	}
+}

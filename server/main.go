@@ -1,0 +1,229 @@
+// Command server is Parley's server: one binary that serves the signalling
+// WebSocket (/ws), a health check (/healthz) and the web app, and keeps its
+// state in a SQLite database in its data directory.
+//
+// Every flag has a PARLEY_* environment equivalent; the environment sets the
+// default and a flag overrides it:
+//
+//	-addr             PARLEY_ADDR             listen address (localhost:8080)
+//	-data             PARLEY_DATA             data directory, created if missing (./data)
+//	-domain           PARLEY_DOMAIN           JID domain (localhost)
+//	-ring-timeout     PARLEY_RING_TIMEOUT     how long a callee is rung (30s)
+//	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
+//	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
+//	-allowed-origins  PARLEY_ALLOWED_ORIGINS  extra Origin host patterns for /ws, comma-separated
+//
+// SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
+// connections close with code 4010, then the HTTP server and the database close.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"parley/server/hub"
+	"parley/server/store"
+)
+
+// version identifies the build; set it with -ldflags "-X main.version=...".
+var version = "dev"
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 15 * time.Second
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the parsed command line and environment.
+type config struct {
+	addr            string
+	dataDir         string
+	domain          string
+	ringTimeout     time.Duration
+	resumeGrace     time.Duration
+	maxParticipants int
+	allowedOrigins  []string
+}
+
+// parseConfig reads the flags in args over defaults taken from env.
+func parseConfig(args []string, env func(string) string, usage io.Writer) (config, error) {
+	var cfg config
+	envOr := func(key, def string) string {
+		if v := strings.TrimSpace(env(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	envDuration := func(key string, def time.Duration) time.Duration {
+		v := envOr(key, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
+			return def
+		}
+		return d
+	}
+	envInt := func(key string, def int) int {
+		v := envOr(key, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a number", key, v))
+			return def
+		}
+		return n
+	}
+
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	fs.StringVar(&cfg.addr, "addr", envOr("PARLEY_ADDR", "localhost:8080"), "listen `address` (PARLEY_ADDR)")
+	fs.StringVar(&cfg.dataDir, "data", envOr("PARLEY_DATA", "./data"), "data `directory`, created if missing (PARLEY_DATA)")
+	fs.StringVar(&cfg.domain, "domain", envOr("PARLEY_DOMAIN", "localhost"), "JID `domain` (PARLEY_DOMAIN)")
+	fs.DurationVar(&cfg.ringTimeout, "ring-timeout", envDuration("PARLEY_RING_TIMEOUT", hub.DefaultRingTimeout),
+		"how long each callee is rung (PARLEY_RING_TIMEOUT)")
+	fs.DurationVar(&cfg.resumeGrace, "resume-grace", envDuration("PARLEY_RESUME_GRACE", hub.DefaultResumeGrace),
+		"how long a dropped session may resume (PARLEY_RESUME_GRACE)")
+	fs.IntVar(&cfg.maxParticipants, "max-participants", envInt("PARLEY_MAX_PARTICIPANTS", hub.DefaultMaxParticipants),
+		"participants per call, the caller included (PARLEY_MAX_PARTICIPANTS)")
+	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
+		"extra Origin host `patterns` allowed on /ws, comma-separated (PARLEY_ALLOWED_ORIGINS)")
+	if len(errs) > 0 {
+		return cfg, errors.Join(errs...)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.allowedOrigins = append(cfg.allowedOrigins, o)
+		}
+	}
+	switch {
+	case cfg.addr == "":
+		return cfg, errors.New("-addr is empty")
+	case cfg.dataDir == "":
+		return cfg, errors.New("-data is empty")
+	case cfg.domain == "" || strings.ContainsAny(cfg.domain, "@/ "):
+		return cfg, fmt.Errorf("-domain %q is not a domain", cfg.domain)
+	case cfg.ringTimeout <= 0:
+		return cfg, fmt.Errorf("-ring-timeout %v must be positive", cfg.ringTimeout)
+	case cfg.resumeGrace <= 0:
+		return cfg, fmt.Errorf("-resume-grace %v must be positive", cfg.resumeGrace)
+	case cfg.maxParticipants < 2:
+		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
+	}
+	return cfg, nil
+}
+
+// run runs the server until SIGINT or SIGTERM.
+func run(args []string, env func(string) string) error {
+	cfg, err := parseConfig(args, env, os.Stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	return serve(ctx, cfg, logger)
+}
+
+// serve runs the server with cfg until ctx is done, then shuts it down.
+func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
+	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	st, err := store.Open(filepath.Join(cfg.dataDir, "parley.db"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	h := hub.New(hub.Config{
+		Domain:          cfg.domain,
+		RingTimeout:     cfg.ringTimeout,
+		ResumeGrace:     cfg.resumeGrace,
+		MaxParticipants: cfg.maxParticipants,
+		AllowedOrigins:  cfg.allowedOrigins,
+		Logger:          logger,
+	}, st)
+	web, err := newWebHandler(version)
+	if err != nil {
+		return fmt.Errorf("web handler: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "ok")
+	})
+	mux.Handle("/", web)
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "data", cfg.dataDir, "domain", cfg.domain)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		// Serve failed on its own; still end the calls and close cleanly.
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx))
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	herr := h.Shutdown(sctx)
+	serr := srv.Shutdown(sctx)
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		serr = errors.Join(serr, err)
+	}
+	if err := errors.Join(herr, serr); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	psignal "parley/app/signal"
+)
+
+func envFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			want: config{addr: "localhost:8080", dataDir: "./data", domain: "localhost", ringTimeout: 30 * time.Second,
+				resumeGrace: 15 * time.Second, maxParticipants: 8},
+		},
+		{
+			name: "environment",
+			env: map[string]string{"PARLEY_ADDR": ":9000", "PARLEY_DATA": "/var/lib/parley", "PARLEY_DOMAIN": "example.com",
+				"PARLEY_RING_TIMEOUT": "45s", "PARLEY_RESUME_GRACE": "1m", "PARLEY_MAX_PARTICIPANTS": "4",
+				"PARLEY_ALLOWED_ORIGINS": " app.example.com, *.example.org ,,"},
+			want: config{addr: ":9000", dataDir: "/var/lib/parley", domain: "example.com", ringTimeout: 45 * time.Second,
+				resumeGrace: time.Minute, maxParticipants: 4, allowedOrigins: []string{"app.example.com", "*.example.org"}},
+		},
+		{
+			name: "flags override environment",
+			args: []string{"-addr", "127.0.0.1:0", "-data", "/tmp/x", "-domain", "chat.test", "-ring-timeout", "5s",
+				"-resume-grace=2s", "-max-participants", "3", "-allowed-origins", "a.test"},
+			env: map[string]string{"PARLEY_ADDR": ":9000", "PARLEY_RING_TIMEOUT": "45s", "PARLEY_MAX_PARTICIPANTS": "4",
+				"PARLEY_ALLOWED_ORIGINS": "b.test"},
+			want: config{addr: "127.0.0.1:0", dataDir: "/tmp/x", domain: "chat.test", ringTimeout: 5 * time.Second,
+				resumeGrace: 2 * time.Second, maxParticipants: 3, allowedOrigins: []string{"a.test"}},
+		},
+		{name: "bad env duration", env: map[string]string{"PARLEY_RING_TIMEOUT": "soon"}, wantErr: "PARLEY_RING_TIMEOUT"},
+		{name: "bad env number", env: map[string]string{"PARLEY_MAX_PARTICIPANTS": "many"}, wantErr: "PARLEY_MAX_PARTICIPANTS"},
+		{name: "bad env overridden by flag is still an error", args: []string{"-ring-timeout", "1s"},
+			env: map[string]string{"PARLEY_RING_TIMEOUT": "soon"}, wantErr: "PARLEY_RING_TIMEOUT"},
+		{name: "bad flag", args: []string{"-ring-timeout", "soon"}, wantErr: "ring-timeout"},
+		{name: "unknown flag", args: []string{"-nope"}, wantErr: "nope"},
+		{name: "extra argument", args: []string{"serve"}, wantErr: "unexpected"},
+		{name: "negative grace", args: []string{"-resume-grace", "-1s"}, wantErr: "resume-grace"},
+		{name: "zero ring", args: []string{"-ring-timeout", "0"}, wantErr: "ring-timeout"},
+		{name: "one participant", args: []string{"-max-participants", "1"}, wantErr: "max-participants"},
+		{name: "bad domain", args: []string{"-domain", "a@b"}, wantErr: "domain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseConfig(tc.args, envFrom(tc.env), io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.addr != tc.want.addr || got.dataDir != tc.want.dataDir || got.domain != tc.want.domain ||
+				got.ringTimeout != tc.want.ringTimeout || got.resumeGrace != tc.want.resumeGrace ||
+				got.maxParticipants != tc.want.maxParticipants || !slices.Equal(got.allowedOrigins, tc.want.allowedOrigins) {
+				t.Errorf("config = %+v\nwant     %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	if err := run([]string{"-max-participants", "0"}, envFrom(nil)); err == nil {
+		t.Error("run accepted -max-participants 0")
+	}
+}
+
+// builtWithRace reports whether this test binary was built with -race.
+func builtWithRace() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// TestProcess builds the server, runs it on an ephemeral port, checks
+// /healthz and /ws, and stops it with SIGTERM.
+func TestProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "parley")
+	args := []string{"build", "-o", bin, "-ldflags", "-X main.version=test-1.2.3"}
+	if builtWithRace() {
+		args = append(args, "-race") // reuses the packages this test binary was built from
+	}
+	build := exec.Command(goBin, append(args, ".")...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	data := filepath.Join(dir, "data", "nested")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data", data)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PARLEY_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	var logs strings.Builder
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
+		for sc.Scan() {
+			line := sc.Text()
+			logs.WriteString(line + "\n")
+			if m := re.FindStringSubmatch(line); m != nil {
+				addrc <- m[1]
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-exited:
+		t.Fatalf("server exited early: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not log its address")
+	}
+
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Errorf("/healthz = %d %q", resp.StatusCode, body)
+	}
+
+	// The WebSocket endpoint answers, and the shutdown closes it with 4010.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := ws.Read(ctx); err != nil || !strings.Contains(string(b), `"type":"result"`) {
+		t.Fatalf("ping reply %q, %v", b, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = ws.Read(ctx)
+	if code := websocket.CloseStatus(err); code != psignal.CloseShutdown {
+		t.Errorf("websocket closed with %v (%v), want %d", code, err, psignal.CloseShutdown)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("server exit: %v\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not exit after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "version=test-1.2.3") {
+		t.Errorf("version not set by -ldflags:\n%s", logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "parley.db")); err != nil {
+		t.Errorf("database file: %v", err)
+	}
+}
