@@ -6,7 +6,7 @@ GOROOT  := $(shell $(GO) env GOROOT)
 ADDR    ?= localhost:8080
 DATA    ?= ./data
 GOFILES := $(shell find app server -name '*.go' -not -path '*/testdata/*') go.mod go.sum
-WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js')
+WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js' -not -name '.*')
 
 .PHONY: all build run test vet unit fuzz bench clean
 
@@ -56,7 +56,7 @@ fuzz:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/hub ./app/call
-	$(GO) test -count=1 -v -run 'TestBench' ./server/e2e
+	PARLEY_BENCH=1 $(GO) test -count=1 -v -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall'
 
 clean:
 	rm -rf bin web/*.wasm web/*.wasm.br web/*.wasm.gz web/.compressed web/wasm_exec.js test-artifacts

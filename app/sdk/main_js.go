@@ -397,6 +397,8 @@ func (s *sdk) showCallNotification(args []js.Value) any {
 	n := browser.Notification{Title: str("title"), Body: str("body"), Icon: str("icon"), Tag: str("tag"), ForceShow: v.Get("forceShow").Truthy()}
 	err := browser.ShowNotification(n)
 	switch {
+	case err == nil && !n.ForceShow && !browser.DocumentHidden():
+		return ok("The page is in view, so no notification was shown (pass forceShow: true to show it anyway).", nil)
 	case err == nil:
 		return ok("Notification shown.", nil)
 	case errors.Is(err, browser.ErrNotificationDenied), errors.Is(err, browser.ErrNotificationNotGranted):

@@ -1,0 +1,371 @@
+package e2e
+
+import (
+	"context"
+
+	"encoding/json"
+	"fmt"
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// sdkRig is evaluated in the SDK playground page. It records every listener
+// call in window.ev, plays each track in an element (id "<jid>-<kind>", local
+// ones prefixed "local-"), stamps the first decoded frame of each remote
+// video, and keeps the page's RTCPeerConnections in window.pcs so the test can
+// read inbound RTP statistics (pion's wasm build creates them through
+// window.RTCPeerConnection).
+const sdkRig = `(async () => {
+  window.ev = [];
+  window.firstFrame = {};
+  window.pcs = [];
+  const Orig = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...a) { const pc = new Orig(...a); window.pcs.push(pc); return pc; };
+  window.RTCPeerConnection.prototype = Orig.prototype;
+  const rec = (name) => (...args) => window.ev.push({name, at: Date.now(), args: JSON.parse(JSON.stringify(args.map((a) => a && a.track !== undefined ? {...a, track: a.track ? a.track.kind : null} : a)))});
+  const names = ["incomingCallListener", "callStatusListener", "muteStatusListener", "missedCallListener",
+    "mediaErrorListener", "connectionListener"];
+  const listeners = {};
+  names.forEach((n) => listeners[n] = rec(n));
+  listeners.userTrackListener = (t) => {
+    rec("userTrackListener")(t);
+    const id = (t.localUser ? "local-" : "") + t.userJid + "-" + t.trackType;
+    let el = document.getElementById(id);
+    if (!t.track) { if (el) el.remove(); return; }
+    if (!el) {
+      el = document.createElement(t.trackType === "video" ? "video" : "audio");
+      el.id = id; el.autoplay = true; el.playsInline = true;
+      el.muted = t.localUser || t.trackType === "video"; // video elements carry no sound; muted ones may autoplay
+      document.getElementById("media").append(el);
+    }
+    el.srcObject = new MediaStream([t.track]);
+    el.play().catch(() => {});
+    if (!t.localUser && t.trackType === "video" && el.requestVideoFrameCallback) {
+      el.requestVideoFrameCallback(() => { window.firstFrame[t.userJid] = Date.now(); });
+    }
+  };
+  // A listener that throws must not break the SDK.
+  listeners.connectionListener = (s) => { rec("connectionListener")(s); throw new Error("listener bug"); };
+  await Parley.ready;
+  return await Parley.initializeSDK({callbackListeners: listeners});
+})()`
+
+// envelope is what every SDK method resolves to.
+type envelope struct {
+	StatusCode int             `json:"statusCode"`
+	Message    string          `json:"message"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// sdkUser is one page using window.Parley in its own browser context.
+type sdkUser struct {
+	t   *testing.T
+	ctx context.Context
+	jid string
+}
+
+func newSDKUser(t *testing.T, b *browser, origin string) *sdkUser {
+	t.Helper()
+	u := &sdkUser{t: t, ctx: newUser(t, b)}
+	navigate(t, u.ctx, origin+"/web/sdk.html")
+	if env := u.call(sdkRig); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK: %+v", env)
+	}
+	return u
+}
+
+// call evaluates a JS expression that yields an SDK envelope.
+func (u *sdkUser) call(expr string) envelope {
+	u.t.Helper()
+	s := eval[string](u.t, u.ctx, `(async () => JSON.stringify(await (`+expr+`)))()`)
+	var env envelope
+	if err := json.Unmarshal([]byte(s), &env); err != nil {
+		u.t.Fatalf("%s returned %s: %v", expr, s, err)
+	}
+	return env
+}
+
+func (u *sdkUser) ok(expr string) envelope {
+	u.t.Helper()
+	env := u.call(expr)
+	if env.StatusCode != 200 || env.Message == "" {
+		u.t.Fatalf("%s: %+v", expr, env)
+	}
+	return env
+}
+
+// expect checks that expr fails with code and a message.
+func (u *sdkUser) expect(code int, expr string) {
+	u.t.Helper()
+	env := u.call(expr)
+	if env.StatusCode != code || env.Message == "" {
+		u.t.Fatalf("%s: got %+v, want statusCode %d with a message", expr, env, code)
+	}
+}
+
+// waitEvent waits for a listener call whose first argument matches the JS
+// predicate (over a variable a) and returns that argument.
+func (u *sdkUser) waitEvent(name, pred string) map[string]any {
+	u.t.Helper()
+	find := `window.ev.find((e) => e.name === ` + strconv.Quote(name) + ` && ((a) => ` + pred + `)(e.args[0]))`
+	waitJS(u.t, u.ctx, find, 30*time.Second)
+	var v map[string]any
+	if err := json.Unmarshal([]byte(eval[string](u.t, u.ctx, `JSON.stringify(`+find+`.args[0])`)), &v); err != nil {
+		u.t.Fatal(err)
+	}
+	return v
+}
+
+func (u *sdkUser) register(name string) {
+	u.t.Helper()
+	env := u.ok(fmt.Sprintf(`Parley.register(%q, "correct horse battery", %q)`, name, "User "+name))
+	var d struct {
+		UserJID string `json:"userJid"`
+	}
+	_ = json.Unmarshal(env.Data, &d)
+	if d.UserJID != name+"@localhost" {
+		u.t.Fatalf("register data %s", env.Data)
+	}
+	u.jid = d.UserJID
+}
+
+// framesOf is the number of frames decoded from jid's remote video.
+func framesOf(jid string) string {
+	return `(() => { const v = document.getElementById(` + strconv.Quote(jid+"-video") + `); return v ? v.getVideoPlaybackQuality().totalVideoFrames : 0 })()`
+}
+
+// inboundAudioPackets sums the audio packets received on every peer connection.
+const inboundAudioPackets = `(async () => { let n = 0; for (const pc of window.pcs) { (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") n += s.packetsReceived; }); } return n; })()`
+
+// mediaFlows proves that u decodes video from peer and receives audio.
+func (u *sdkUser) mediaFlows(peer string) {
+	u.t.Helper()
+	waitJS(u.t, u.ctx, framesOf(peer)+" > 0", 30*time.Second)
+	before := eval[int](u.t, u.ctx, framesOf(peer))
+	audio := eval[int](u.t, u.ctx, inboundAudioPackets)
+	time.Sleep(time.Second)
+	after := eval[int](u.t, u.ctx, framesOf(peer))
+	audio2 := eval[int](u.t, u.ctx, inboundAudioPackets)
+	if after <= before || audio2 <= audio {
+		u.t.Fatalf("%s: media from %s stalled: video frames %d -> %d, audio packets %d -> %d", u.jid, peer, before, after, audio, audio2)
+	}
+	u.t.Logf("%s: %d video frames and %d audio packets from %s in 1 s", u.jid, after-before, audio2-audio, peer)
+}
+
+// TestSDKVideoCall makes a 1:1 video call through window.Parley in two
+// isolated browser contexts: each side decodes the other's video and receives
+// audio, mute is seen by the other side, the call ends for both and lands in
+// both call logs.
+func TestSDKVideoCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	alice.register("alice")
+	bob.register("bob")
+	alice.waitEvent("connectionListener", `a.status === "CONNECTED"`)
+
+	call := alice.ok(`Parley.makeVideoCall(["bob@localhost"])`)
+	var ref struct{ RoomID, RoomLink string }
+	_ = json.Unmarshal(call.Data, &ref)
+	if ref.RoomID == "" || ref.RoomLink == "" {
+		t.Fatalf("makeVideoCall data %s", call.Data)
+	}
+	alice.waitEvent("callStatusListener", `a.status === "calling" && a.userJid === "bob@localhost"`)
+	in := bob.waitEvent("incomingCallListener", `true`)
+	if in["userJid"] != "alice@localhost" || in["callType"] != "video" || in["roomId"] != ref.RoomID ||
+		in["status"] != "calling" || in["callMode"] != "onetoone" {
+		t.Fatalf("incoming call payload %v", in)
+	}
+	if d, _ := in["userDetails"].(map[string]any); d["displayName"] != "User alice" {
+		t.Fatalf("incoming userDetails %v", in["userDetails"])
+	}
+	alice.waitEvent("callStatusListener", `a.status === "ringing" && a.userJid === "bob@localhost"`)
+	bob.ok(`Parley.answerCall()`)
+	alice.waitEvent("callStatusListener", `a.status === "connected" && a.userJid === "bob@localhost"`)
+	bob.waitEvent("callStatusListener", `a.status === "connected" && a.userJid === "alice@localhost"`)
+	alice.waitEvent("userTrackListener", `a.localUser && a.trackType === "video" && a.track === "video"`)
+	alice.mediaFlows("bob@localhost")
+	bob.mediaFlows("alice@localhost")
+
+	// Mute is seen by the other side, and asked for.
+	alice.ok(`Parley.muteAudio(true)`)
+	bob.waitEvent("muteStatusListener", `a.userJid === "alice@localhost" && a.trackType === "audio" && a.isMuted === true && a.localUser === false`)
+	if env := bob.ok(`Parley.isUserAudioMuted("alice@localhost")`); string(env.Data) != "true" {
+		t.Fatalf("isUserAudioMuted(alice) on bob: %s", env.Data)
+	}
+	if env := alice.ok(`Parley.isUserVideoMuted()`); string(env.Data) != "false" {
+		t.Fatalf("isUserVideoMuted() on alice: %s", env.Data)
+	}
+	alice.ok(`Parley.muteVideo(true)`)
+	bob.waitEvent("muteStatusListener", `a.userJid === "alice@localhost" && a.trackType === "video" && a.isMuted === true`)
+
+	link := alice.ok(`Parley.getCallLink()`)
+	var url string
+	_ = json.Unmarshal(link.Data, &url)
+	if url != srv.URL+"/join/"+ref.RoomLink {
+		t.Fatalf("getCallLink = %q, want %q", url, srv.URL+"/join/"+ref.RoomLink)
+	}
+
+	alice.ok(`Parley.endCall()`)
+	alice.waitEvent("callStatusListener", `a.status === "ended" && a.localUser && a.sessionStatus === "closed"`)
+	bob.waitEvent("callStatusListener", `a.status === "disconnected" && a.userJid === "alice@localhost"`)
+	bob.waitEvent("callStatusListener", `a.status === "ended" && a.sessionStatus === "closed"`)
+	bob.waitEvent("userTrackListener", `a.userJid === "alice@localhost" && a.track === null`)
+	// The camera is released on both sides.
+	waitJS(t, alice.ctx, `!document.getElementById("local-alice@localhost-video")`, 10*time.Second)
+
+	for _, u := range []*sdkUser{alice, bob} {
+		env := u.ok(`Parley.getCallLogs(1)`)
+		var page struct {
+			CallLogs []struct {
+				RoomID    string   `json:"roomId"`
+				CallState string   `json:"callState"`
+				CallType  string   `json:"callType"`
+				FromUser  string   `json:"fromUser"`
+				UserList  []string `json:"userList"`
+				StartTime *int64   `json:"startTime"`
+				Duration  int64    `json:"duration"`
+			} `json:"callLogs"`
+			TotalPages int `json:"totalPages"`
+		}
+		if err := json.Unmarshal(env.Data, &page); err != nil || len(page.CallLogs) != 1 || page.TotalPages != 1 {
+			t.Fatalf("%s's call logs: %s (%v)", u.jid, env.Data, err)
+		}
+		l := page.CallLogs[0]
+		want := map[*sdkUser]string{alice: "outgoing", bob: "incoming"}[u]
+		if l.RoomID != ref.RoomID || l.CallState != want || l.CallType != "video" || l.FromUser != "alice@localhost" ||
+			len(l.UserList) != 2 || l.StartTime == nil || l.Duration <= 0 {
+			t.Fatalf("%s's call log entry: %+v", u.jid, l)
+		}
+	}
+}
+
+// TestSDKBadArguments checks that bad input gets a clear 4xx envelope and
+// changes nothing.
+func TestSDKBadArguments(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	u := &sdkUser{t: t, ctx: newUser(t, b)}
+	navigate(t, u.ctx, srv.URL+"/web/sdk.html")
+	u.expect(400, `Parley.register("alice", "correct horse battery")`) // before initializeSDK
+	if env := u.call(sdkRig); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK: %+v", env)
+	}
+	u.expect(400, `Parley.initializeSDK("nope")`)
+	u.expect(401, `Parley.makeVoiceCall(["bob"])`)
+	u.expect(400, `Parley.register("No Spaces!", "correct horse battery")`)
+	u.expect(400, `Parley.register("alice", "short")`)
+	u.expect(400, `Parley.register(42, "correct horse battery")`)
+	u.register("alice")
+	u.expect(400, `Parley.connect("alice")`)
+	other := newSDKUser(t, b, srv.URL)
+	other.expect(401, `Parley.connect("alice", "wrong password!")`)
+	other.waitEvent("connectionListener", `a.status === "AUTHFAIL"`)
+	other.expect(409, `Parley.register("alice", "correct horse battery")`)
+
+	for _, tc := range []struct {
+		code int
+		expr string
+	}{
+		{400, `Parley.makeVoiceCall("bob")`},
+		{400, `Parley.makeVoiceCall([])`},
+		{400, `Parley.makeVideoCall([42])`},
+		{400, `Parley.makeVoiceCall(["alice@localhost"])`},
+		{400, `Parley.makeVoiceCall(["bob"], 7)`},
+		{404, `Parley.makeVoiceCall(["nobody"])`},
+		{100603, `Parley.makeVideoCall(["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"])`},
+		{404, `Parley.answerCall()`},
+		{404, `Parley.declineCall()`},
+		{404, `Parley.endCall()`},
+		{400, `Parley.muteAudio("yes")`},
+		{400, `Parley.muteVideo()`},
+		{100609, `Parley.muteAudio(true)`},
+		{100609, `Parley.isUserAudioMuted()`},
+		{100609, `Parley.getCallLink()`},
+		{400, `Parley.getCallLogs("first")`},
+		{400, `Parley.getCallLogs(0)`},
+		{400, `Parley.getCallLogs(1.5)`},
+		{400, `Parley.showCallNotification({})`},
+		{400, `Parley.showCallNotification("hi")`},
+	} {
+		u.expect(tc.code, tc.expr)
+	}
+	// Nothing was half-made: no call, an empty log, still signed in.
+	env := u.ok(`Parley.getCallLogs(1)`)
+	if string(env.Data) != `{"callLogs":[],"totalPages":0}` {
+		t.Fatalf("call log after bad calls: %s", env.Data)
+	}
+	u.ok(`Parley.logout()`)
+	u.waitEvent("connectionListener", `a.status === "DISCONNECTED"`)
+	u.expect(401, `Parley.getCallLogs(1)`)
+}
+
+// TestBenchAnswerToFirstFrame measures, over 10 calls, the time from
+// answerCall to the first decoded remote video frame on both sides. It runs
+// only with PARLEY_BENCH=1 (make bench); the numbers go in the README.
+func TestBenchAnswerToFirstFrame(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	alice.register("alice")
+	bob.register("bob")
+	var callee, caller []int
+	for i := 0; i < 10; i++ {
+		for _, u := range []*sdkUser{alice, bob} {
+			eval[bool](t, u.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
+		}
+		alice.ok(`Parley.makeVideoCall(["bob"])`)
+		bob.waitEvent("incomingCallListener", `true`)
+		answeredAt := eval[int](t, bob.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
+		waitJS(t, bob.ctx, `window.firstFrame["alice@localhost"]`, 30*time.Second)
+		waitJS(t, alice.ctx, `window.firstFrame["bob@localhost"]`, 30*time.Second)
+		callee = append(callee, eval[int](t, bob.ctx, `window.firstFrame["alice@localhost"]`)-answeredAt)
+		caller = append(caller, eval[int](t, alice.ctx, `window.firstFrame["bob@localhost"]`)-answeredAt)
+		alice.ok(`Parley.endCall()`)
+		bob.waitEvent("callStatusListener", `a.status === "ended"`)
+		alice.waitEvent("callStatusListener", `a.status === "ended"`)
+	}
+	sort.Ints(callee)
+	sort.Ints(caller)
+	t.Logf("answerCall -> first decoded remote frame over 10 calls: callee median %d ms (min %d, max %d), caller median %d ms (min %d, max %d)",
+		(callee[4]+callee[5])/2, callee[0], callee[9], (caller[4]+caller[5])/2, caller[0], caller[9])
+}
+
+// setPermission sets a permission of origin in the user's browser context, as
+// the user answering the browser's prompt would.
+func setPermission(t *testing.T, ctx context.Context, origin, name string, setting cdpbrowser.PermissionSetting) {
+	t.Helper()
+	c := chromedp.FromContext(ctx)
+	if _, err := cdp.Call(ctx, c.Browser, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+		Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: setting, Origin: origin, BrowserContextID: c.BrowserContextID,
+	}); err != nil {
+		t.Fatalf("set %s permission: %v", name, err)
+	}
+}
+
+// TestSDKNotification shows a browser notification when allowed and answers
+// 403 when the user blocked notifications.
+func TestSDKNotification(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	u := newSDKUser(t, b, srv.URL)
+	setPermission(t, u.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingDenied)
+	u.expect(403, `Parley.showCallNotification({title: "Incoming call", forceShow: true})`)
+	setPermission(t, u.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
+	if p := eval[string](t, u.ctx, `Notification.permission`); p != "granted" {
+		t.Fatalf("permission %q after granting", p)
+	}
+	env := u.ok(`Parley.showCallNotification({title: "Incoming call", body: "Alice is calling", tag: "call", forceShow: true})`)
+	if env.Message != "Notification shown." {
+		t.Fatalf("forced notification: %+v", env)
+	}
+}
