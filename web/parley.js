@@ -11,7 +11,10 @@
     "initializeSDK", "register", "connect", "logout",
     "makeVoiceCall", "makeVideoCall", "answerCall", "declineCall", "endCall",
     "muteAudio", "muteVideo", "isUserAudioMuted", "isUserVideoMuted",
-    "getCallLogs", "showCallNotification", "getCallLink"
+    "getCallLogs", "showCallNotification", "getCallLink",
+    "inviteUsers", "requestVideoCallSwitch", "cancelVideoCallSwitchRequest",
+    "acceptVideoCallSwitchRequest", "declineVideoCallSwitchRequest", "sendCustomData",
+    "subscribeCall", "joinCall", "unsubscribeCall", "getCallUsername", "createMeetLink"
   ];
   var impl = null;
   var readyResolve, readyReject;

@@ -23,6 +23,8 @@ type callState struct {
 	media  string  // the media status last reported to the server
 	muted  [2]bool // audio, video: what this user asked for
 	ended  bool
+	speak  map[string]*speakState
+	stop   chan struct{} // closed when the call ends: stops the speaking monitor
 }
 
 type peerState struct {
@@ -122,7 +124,9 @@ func (e *Engine) adopt(cs *callState, snap signal.Call) {
 	cs.roomID = snap.RoomID
 	early := cs.early
 	cs.early = nil
+	cs.stop = make(chan struct{})
 	e.mu.Unlock()
+	go e.speakingMonitor(cs, cs.stop)
 	if cs.snap == nil {
 		e.apply(cs, snap, "")
 	}
@@ -504,6 +508,8 @@ func (e *Engine) handleEvent(f signal.Frame) {
 			return
 		}
 		e.onSignal(ev)
+	default:
+		e.handleGroupEvent(f)
 	}
 }
 

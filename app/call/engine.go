@@ -62,6 +62,7 @@ type Engine struct {
 	stopped   bool   // signed out or closed: do not reconnect
 	closed    bool   // Close was called: the engine is done
 	call      *callState
+	sub       *subscription // the call previewed through a link
 	incoming  []signal.Call
 	cancelRec context.CancelFunc
 }
@@ -396,9 +397,14 @@ func (e *Engine) dropConnection() {
 		e.cancelRec()
 		e.cancelRec = nil
 	}
+	sub := e.sub
+	e.sub = nil
 	e.mu.Unlock()
 	if conn != nil {
 		_ = conn.Close()
+	}
+	if sub != nil {
+		e.sync(func() { e.stopPreview(sub) })
 	}
 	e.sync(func() { e.endLocally("") })
 }
@@ -421,6 +427,7 @@ func (e *Engine) Logout(ctx context.Context) error {
 		return &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "You are not signed in."}
 	}
 	e.leaveCall(ctx)
+	e.releaseSubscription(ctx)
 	e.mu.Lock()
 	e.stopped = true
 	e.connGen++

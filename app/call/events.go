@@ -1,6 +1,10 @@
 package call
 
-import "parley/app/signal"
+import (
+	"encoding/json"
+
+	"parley/app/signal"
+)
 
 // Error is the error every Engine method returns for an API failure: Code is the
 // SDK statusCode (400, 401, 403, 404, 409, 500 or a 1006xx call code) and Message
@@ -156,7 +160,7 @@ type Listeners struct {
 	Connection      func(ConnectionStatus)
 	CallSwitch      func(CallSwitch)
 	InviteUsers     func(InviteUsers)
-	CustomData      func(data any, from CustomDataFrom)
+	CustomData      func(data json.RawMessage, from CustomDataFrom)
 	CallUsersUpdate func(CallUsersUpdate)
 	CallUserJoined  func(CallUserEvent)
 	CallUserLeft    func(CallUserEvent)

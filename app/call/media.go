@@ -51,6 +51,22 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 				})
 			}
 		}
+		if !local && old != nil && (was == nil || !signal.Joined(was.Status)) && signal.Joined(p.Status) {
+			ev := CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
+			e.emit(func(l Listeners) {
+				if l.CallUserJoined != nil {
+					l.CallUserJoined(ev)
+				}
+			})
+		}
+		if !local && was != nil && signal.Joined(was.Status) && !signal.Joined(p.Status) {
+			ev := CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
+			e.emit(func(l Listeners) {
+				if l.CallUserLeft != nil {
+					l.CallUserLeft(ev)
+				}
+			})
+		}
 		if was != nil && was.AudioMuted != p.AudioMuted {
 			e.emitMute(p.JID, local, rtc.KindAudio, p.AudioMuted, users)
 		}
@@ -74,6 +90,9 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 		return
 	}
 	e.reconcilePeers(cs, &nc, me)
+	if nc.Type == signal.TypeVideo && !cs.video {
+		e.switchToVideo(cs)
+	}
 }
 
 func statusIf(closed bool) string {
@@ -287,6 +306,9 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 	cs.ended = true
 	if e.call == cs {
 		e.call = nil
+	}
+	if cs.stop != nil {
+		close(cs.stop)
 	}
 	me := ""
 	if e.user != nil {

@@ -154,3 +154,51 @@ func (t *RemoteTrack) ID() string { return t.v.Get("id").String() }
 
 // JSValue is the MediaStreamTrack.
 func (t *RemoteTrack) JSValue() js.Value { return t.v }
+
+// AudioLevel is the remote participant's current audio level (0 to 1), from
+// the audio receiver's synchronization sources (no promise, cheap to poll).
+func (p *Peer) AudioLevel() (level float64, ok bool) {
+	defer func() {
+		if recover() != nil {
+			level, ok = 0, false
+		}
+	}()
+	if p.audio == nil {
+		return 0, false
+	}
+	srcs := p.audio.Receiver().JSValue().Call("getSynchronizationSources")
+	for i := 0; i < srcs.Length(); i++ {
+		if l := srcs.Index(i).Get("audioLevel"); l.Type() == js.TypeNumber && l.Float() > level {
+			level, ok = l.Float(), true
+		}
+	}
+	return level, ok
+}
+
+// LocalAudioLevel is the level of the microphone this peer sends (0 to 1),
+// from the connection's media-source statistics. It waits for a promise: call
+// it from a goroutine.
+func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
+	defer func() {
+		if recover() != nil {
+			level, ok = 0, false
+		}
+	}()
+	stats, err := Await(p.pc.JSValue().Call("getStats"))
+	if err != nil {
+		return 0, false
+	}
+	var cb js.Func
+	cb = js.FuncOf(func(this js.Value, args []js.Value) any {
+		s := args[0]
+		if s.Get("type").String() == "media-source" && s.Get("kind").String() == KindAudio {
+			if l := s.Get("audioLevel"); l.Type() == js.TypeNumber {
+				level, ok = l.Float(), true
+			}
+		}
+		return nil
+	})
+	stats.Call("forEach", cb)
+	cb.Release()
+	return level, ok
+}

@@ -108,3 +108,11 @@ func (t *RemoteTrack) read(tr *webrtc.TrackRemote) {
 		t.bytes.Add(uint64(len(p.Payload)))
 	}
 }
+
+// AudioLevel is the remote participant's current audio level (0 to 1). Native
+// peers do not measure levels: ok is false.
+func (p *Peer) AudioLevel() (level float64, ok bool) { return 0, false }
+
+// LocalAudioLevel is the level of the microphone this peer sends (0 to 1).
+// Native peers do not measure levels: ok is false.
+func (p *Peer) LocalAudioLevel() (level float64, ok bool) { return 0, false }

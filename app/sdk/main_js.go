@@ -131,6 +131,27 @@ func (s *sdk) methods() map[string]method {
 		"getCallLogs":          s.getCallLogs,
 		"showCallNotification": s.showCallNotification,
 		"getCallLink":          s.withEngine(s.getCallLink),
+		"inviteUsers":          s.withEngine(s.inviteUsers),
+		"requestVideoCallSwitch": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.RequestVideoCallSwitch(ctx), "Video switch requested.")
+		}),
+		"cancelVideoCallSwitchRequest": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.CancelVideoCallSwitchRequest(ctx), "Video switch request cancelled.")
+		}),
+		"acceptVideoCallSwitchRequest": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.AcceptVideoCallSwitchRequest(ctx), "Switched to video.")
+		}),
+		"declineVideoCallSwitchRequest": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.DeclineVideoCallSwitchRequest(ctx), "Video switch declined.")
+		}),
+		"sendCustomData": s.withEngine(s.sendCustomData),
+		"subscribeCall":  s.withEngine(s.subscribeCall),
+		"joinCall":       s.withEngine(s.joinCall),
+		"unsubscribeCall": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.UnsubscribeCall(ctx), "Left the call preview.")
+		}),
+		"getCallUsername": s.withEngine(s.getCallUsername),
+		"createMeetLink":  s.withEngine(s.createMeetLink),
 	}
 }
 
@@ -211,10 +232,19 @@ func (s *sdk) bindListeners() call.Listeners {
 			}
 			s.call("userTrackListener", o)
 		},
-		MuteStatus: func(v call.MuteStatus) { on("muteStatusListener")(v) },
-		MissedCall: func(v call.IncomingCall) { on("missedCallListener")(v) },
-		MediaError: func(v call.MediaError) { on("mediaErrorListener")(v) },
-		Connection: func(v call.ConnectionStatus) { on("connectionListener")(v) },
+		MuteStatus:  func(v call.MuteStatus) { on("muteStatusListener")(v) },
+		MissedCall:  func(v call.IncomingCall) { on("missedCallListener")(v) },
+		MediaError:  func(v call.MediaError) { on("mediaErrorListener")(v) },
+		Connection:  func(v call.ConnectionStatus) { on("connectionListener")(v) },
+		CallSwitch:  func(v call.CallSwitch) { on("callSwitchListener")(v) },
+		InviteUsers: func(v call.InviteUsers) { on("inviteUsersListener")(v) },
+		CustomData: func(data json.RawMessage, from call.CustomDataFrom) {
+			s.call("customDataListener", js.Global().Get("JSON").Call("parse", string(data)), toJS(from))
+		},
+		CallUsersUpdate: func(v call.CallUsersUpdate) { on("callUsersUpdateListener")(v) },
+		CallUserJoined:  func(v call.CallUserEvent) { on("callUserJoinedListener")(v) },
+		CallUserLeft:    func(v call.CallUserEvent) { on("callUserLeftListener")(v) },
+		CallSpeaking:    func(v call.Speaking) { on("callSpeakingListener")(v) },
 	}
 }
 
@@ -281,17 +311,9 @@ func (s *sdk) makeCall(video bool) method {
 		name = "makeVideoCall"
 	}
 	return s.withEngine(func(ctx context.Context, e *call.Engine, args []js.Value) any {
-		list := arg(args, 0)
-		if !js.Global().Get("Array").Call("isArray", list).Bool() {
-			return badRequest("%s takes an array of user JIDs.", name)
-		}
-		jids := make([]string, list.Length())
-		for i := range jids {
-			v := list.Index(i)
-			if v.Type() != js.TypeString {
-				return badRequest("%s: every user JID must be a string.", name)
-			}
-			jids[i] = v.String()
+		jids, bad := stringList(arg(args, 0), name)
+		if bad != nil {
+			return *bad
 		}
 		group := ""
 		if g := arg(args, 1); g.Type() == js.TypeString {
@@ -408,4 +430,111 @@ func (s *sdk) showCallNotification(args []js.Value) any {
 	default:
 		return envelope{StatusCode: 500, Message: err.Error()}
 	}
+}
+
+// stringList reads an array of strings (user JIDs) or explains what is wrong.
+func stringList(v js.Value, what string) ([]string, *envelope) {
+	if !js.Global().Get("Array").Call("isArray", v).Bool() {
+		env := badRequest("%s takes an array of user JIDs.", what)
+		return nil, &env
+	}
+	out := make([]string, v.Length())
+	for i := range out {
+		x := v.Index(i)
+		if x.Type() != js.TypeString {
+			env := badRequest("%s: every user JID must be a string.", what)
+			return nil, &env
+		}
+		out[i] = x.String()
+	}
+	return out, nil
+}
+
+func (s *sdk) inviteUsers(ctx context.Context, e *call.Engine, args []js.Value) any {
+	jids, bad := stringList(arg(args, 0), "inviteUsers")
+	if bad != nil {
+		return *bad
+	}
+	return result(e.InviteUsers(ctx, jids), "Invited.")
+}
+
+func (s *sdk) sendCustomData(ctx context.Context, e *call.Engine, args []js.Value) any {
+	v := arg(args, 0)
+	if v.IsUndefined() || v.Type() == js.TypeFunction || v.Type() == js.TypeSymbol {
+		return badRequest("sendCustomData takes a JSON value: an object, array, string, number or boolean.")
+	}
+	enc := js.Global().Get("JSON").Call("stringify", v)
+	if enc.Type() != js.TypeString {
+		return badRequest("That value cannot be sent as JSON.")
+	}
+	return result(e.SendCustomData(ctx, json.RawMessage(enc.String())), "Data sent.")
+}
+
+// callback invokes a (success, error) callback with env, if one was given.
+func (s *sdk) callback(fn js.Value, env envelope) {
+	if fn.Type() != js.TypeFunction {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			js.Global().Get("console").Call("error", "Parley: callback threw:", fmt.Sprint(r))
+		}
+	}()
+	if env.StatusCode == 200 {
+		fn.Invoke(toJS(env), js.Null())
+	} else {
+		fn.Invoke(js.Null(), toJS(env))
+	}
+}
+
+func (s *sdk) subscribeCall(ctx context.Context, e *call.Engine, args []js.Value) any {
+	link, ok1 := stringArg(args, 0)
+	name := ""
+	if v := arg(args, 1); v.Type() == js.TypeString {
+		name = v.String()
+	} else if !v.IsUndefined() && !v.IsNull() {
+		env := badRequest("The display name must be a string.")
+		s.callback(arg(args, 2), env)
+		return env
+	}
+	if !ok1 {
+		env := envelope{StatusCode: signal.CodeInvalidLink, Message: "subscribeCall takes the call link (its URL or code)."}
+		s.callback(arg(args, 2), env)
+		return env
+	}
+	env := result(e.SubscribeCall(ctx, link, name), "Subscribed to the call.")
+	s.callback(arg(args, 2), env)
+	return env
+}
+
+func (s *sdk) joinCall(ctx context.Context, e *call.Engine, args []js.Value) any {
+	env := result(e.JoinCall(ctx), "Joined the call.")
+	s.callback(arg(args, 0), env)
+	return env
+}
+
+// getCallUsername resolves to the name itself, as the seed says, or to an
+// error envelope.
+func (s *sdk) getCallUsername(ctx context.Context, e *call.Engine, args []js.Value) any {
+	jid, ok := stringArg(args, 0)
+	if !ok {
+		return badRequest("getCallUsername takes a user JID.")
+	}
+	name, err := e.GetCallUsername(jid)
+	if err != nil {
+		return fail(err)
+	}
+	return name
+}
+
+func (s *sdk) createMeetLink(ctx context.Context, e *call.Engine, args []js.Value) any {
+	video := true
+	if v := arg(args, 0); v.Type() == js.TypeString {
+		video = v.String() != signal.TypeAudio
+	}
+	ref, link, err := e.CreateMeetLink(ctx, video)
+	if err != nil {
+		return fail(err)
+	}
+	return ok("Call link created.", map[string]string{"roomId": ref.RoomID, "roomLink": ref.RoomLink, "link": link})
 }

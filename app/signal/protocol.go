@@ -309,6 +309,11 @@ type Call struct {
 	EndedAt   int64  `json:"endTime,omitempty"`
 	// To lists the users the initiator called.
 	To []string `json:"toUsers"`
+	// Invited lists everyone invited into the call after it started.
+	Invited []string `json:"inviteUsers,omitempty"`
+	// Meet marks a call created by meet.create: people join it by link, and
+	// it ends only when nobody is left (or when nobody used it for an hour).
+	Meet bool `json:"meet,omitempty"`
 	// Participants in the order they were added; the initiator first.
 	Participants []Participant `json:"participants"`
 }
