@@ -52,6 +52,7 @@ const sdkRig = `(async () => {
   };
   // A listener that throws must not break the SDK.
   listeners.connectionListener = (s) => { rec("connectionListener")(s); throw new Error("listener bug"); };
+  window.parleyListeners = listeners;
   await Parley.ready;
   return await Parley.initializeSDK({callbackListeners: listeners});
 })()`

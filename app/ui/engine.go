@@ -1,0 +1,78 @@
+package ui
+
+import (
+	"context"
+
+	"parley/app/signal"
+)
+
+// Engine is the call engine as the screens use it. In the browser it is
+// *call.Engine adapted by NewCallEngine (engine_js.go); when the server
+// prerenders pages natively there is no engine (nil), and tests use a fake.
+// Keeping this an interface lets the server import the UI without linking the
+// call engine and pion.
+type Engine interface {
+	Register(ctx context.Context, username, password, displayName string) (signal.User, error)
+	Connect(ctx context.Context, username, password string) (signal.User, error)
+	// ConnectToken signs in with a token saved by an earlier sign-in.
+	ConnectToken(ctx context.Context, token string) (signal.User, error)
+	// Token is the session token after a successful sign-in.
+	Token() string
+	Logout(ctx context.Context) error
+	// MakeCall calls userJIDs (JIDs or bare usernames), with video or voice only.
+	MakeCall(ctx context.Context, video bool, userJIDs []string) error
+	AnswerCall(ctx context.Context) error
+	DeclineCall(ctx context.Context) error
+	EndCall(ctx context.Context) error
+	MuteAudio(ctx context.Context, mute bool) error
+	MuteVideo(ctx context.Context, mute bool) error
+	GetCallLogs(ctx context.Context, page int) (signal.CallLogPage, error)
+	// CurrentCall is a snapshot of the call this tab is in or ringing out.
+	CurrentCall() (signal.Call, bool)
+	// Incoming is the call ringing on this tab, if any.
+	Incoming() (signal.Call, bool)
+	// SetEventSink sets the function that receives every engine event. It is
+	// called on an engine goroutine, never on the UI goroutine.
+	SetEventSink(func(Event))
+}
+
+// EventKind tells what an Event reports.
+type EventKind int
+
+// Event kinds, one per engine listener the PWA uses.
+const (
+	EventIncoming   EventKind = iota + 1 // incomingCallListener
+	EventStatus                          // callStatusListener
+	EventTrack                           // userTrackListener
+	EventMute                            // muteStatusListener
+	EventMissed                          // missedCallListener
+	EventMediaError                      // mediaErrorListener
+	EventConnection                      // connectionListener
+)
+
+// Event is one engine listener call, flattened. Only the fields of its Kind
+// are set.
+type Event struct {
+	Kind EventKind
+	// UserJID is the participant concerned (the caller for EventIncoming).
+	UserJID   string
+	LocalUser bool
+	// Status is the call status (EventStatus, EventMissed) or the connection
+	// status (EventConnection: CONNECTED, DISCONNECTED, RECONNECTING, AUTHFAIL).
+	Status string
+	// Reason says why ringing stopped on this tab (EventStatus).
+	Reason string
+	// Closed is true when the call is over for everyone (EventStatus).
+	Closed      bool
+	RoomID      string
+	CallType    string // EventIncoming, EventMissed: "audio" or "video"
+	DisplayName string // EventIncoming, EventMissed: the caller's name
+	TrackType   string // EventTrack, EventMute: "audio" or "video"
+	// Track is the MediaStreamTrack holder (EventTrack); nil when the track is gone.
+	Track any
+	Muted bool // EventMute
+	// Code, Message and Device describe an EventMediaError.
+	Code    int
+	Message string
+	Device  string
+}

@@ -1,0 +1,55 @@
+//go:build js && wasm
+
+package ui
+
+import (
+	"context"
+
+	"parley/app/call"
+)
+
+// NewCallEngine adapts the page's call engine to the Engine the screens use.
+func NewCallEngine(e *call.Engine) Engine { return callEngine{e} }
+
+type callEngine struct{ *call.Engine }
+
+func (c callEngine) MakeCall(ctx context.Context, video bool, userJIDs []string) error {
+	var err error
+	if video {
+		_, err = c.MakeVideoCall(ctx, userJIDs, "")
+	} else {
+		_, err = c.MakeVoiceCall(ctx, userJIDs, "")
+	}
+	return err
+}
+
+func (c callEngine) SetEventSink(sink func(Event)) {
+	incoming := func(kind EventKind, p call.IncomingCall) {
+		sink(Event{Kind: kind, UserJID: p.UserJID, Status: p.Status, RoomID: p.RoomID,
+			CallType: p.CallType, DisplayName: p.UserDetails.DisplayName})
+	}
+	c.SetListeners(call.Listeners{
+		IncomingCall: func(p call.IncomingCall) { incoming(EventIncoming, p) },
+		MissedCall:   func(p call.IncomingCall) { incoming(EventMissed, p) },
+		CallStatus: func(p call.CallStatus) {
+			sink(Event{Kind: EventStatus, UserJID: p.UserJID, LocalUser: p.LocalUser, Status: p.Status,
+				Reason: p.Reason, RoomID: p.RoomID, Closed: p.SessionStatus != nil && *p.SessionStatus == "closed"})
+		},
+		UserTrack: func(p call.UserTrack) {
+			ev := Event{Kind: EventTrack, UserJID: p.UserJID, LocalUser: p.LocalUser, TrackType: p.TrackType}
+			if p.Track != nil {
+				ev.Track = p.Track
+			}
+			sink(ev)
+		},
+		MuteStatus: func(p call.MuteStatus) {
+			sink(Event{Kind: EventMute, UserJID: p.UserJID, LocalUser: p.LocalUser, TrackType: p.TrackType, Muted: p.IsMuted})
+		},
+		MediaError: func(p call.MediaError) {
+			sink(Event{Kind: EventMediaError, Code: p.StatusCode, Message: p.Message, Device: p.Device})
+		},
+		Connection: func(p call.ConnectionStatus) {
+			sink(Event{Kind: EventConnection, Status: p.Status})
+		},
+	})
+}

@@ -1,0 +1,225 @@
+package ui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/browser"
+	"parley/app/signal"
+)
+
+// Home is the signed-in screen: your address, dialling, and your call log.
+type Home struct {
+	app.Compo
+	S           *session
+	User        signal.User
+	Notice      string
+	Info        string
+	Logs        []signal.CallLog
+	Page        int
+	Pages       int
+	LogsErr     string
+	LogsLoading bool
+	NotifPerm   string
+	LinkNotice  bool
+
+	copied bool
+}
+
+// Render implements app.Composer.
+func (c *Home) Render() app.UI {
+	return app.Div().Class("home").Body(
+		app.Section().Class("card").Aria("labelledby", "me-title").Body(
+			app.H1().ID("me-title").Text("Hello, "+c.User.DisplayName),
+			app.Div().Class("jid-row").Body(
+				app.Span().Class("jid-label").ID("jid-label").Text("Your address"),
+				app.Code().ID("my-jid").Class("jid").Aria("labelledby", "jid-label").Text(c.User.JID),
+				app.Button().ID("copy-jid").Class("btn btn-quiet btn-small").Type("button").
+					Aria("label", "Copy your address").
+					Body(icon(map[bool]string{true: "check", false: "copy"}[c.copied]),
+						app.Span().Text(map[bool]string{true: "Copied", false: "Copy"}[c.copied])).
+					OnClick(c.onCopy),
+			),
+			app.If(c.NotifPerm == browser.PermissionDefault, func() app.UI {
+				return app.P().Class("hint").Body(
+					app.Span().Text("Get notified of calls while Parley is in the background. "),
+					app.Button().ID("enable-notifications").Class("linklike").Type("button").
+						Text("Turn on notifications").
+						OnClick(func(ctx app.Context, e app.Event) { c.S.enableNotifications(ctx) }),
+				)
+			}),
+		),
+		app.Section().Class("card").Aria("labelledby", "dial-title").Body(
+			app.H2().ID("dial-title").Text("Make a call"),
+			notice(c.Notice, c.Info),
+			app.If(c.LinkNotice, func() app.UI {
+				return app.P().Class("hint").Text("Joining a call by link isn't available in this app yet: ask to be called by your username.")
+			}),
+			app.Form().ID("dial-form").Class("dial").OnSubmit(func(ctx app.Context, e app.Event) {
+				e.PreventDefault()
+				c.S.dial(ctx, c.S.dialTo, true)
+			}).Body(
+				app.Label().For("dial-to").Text("Username"),
+				app.Input().ID("dial-to").Type("text").Value(c.S.dialTo).Placeholder("e.g. bob").
+					Attr("autocomplete", "off").Attr("autocapitalize", "none").Attr("spellcheck", "false").
+					Aria("describedby", "dial-hint").
+					OnInput(c.ValueTo(&c.S.dialTo)),
+				app.P().ID("dial-hint").Class("field-hint").Text("The username of the person to call, or several separated by commas."),
+				app.Div().Class("dial-buttons").Body(
+					app.Button().ID("call-voice").Class("btn btn-call").Type("button").
+						Body(icon("phone"), app.Span().Text("Voice")).
+						Aria("label", "Voice call").
+						OnClick(func(ctx app.Context, e app.Event) { c.S.dial(ctx, c.S.dialTo, false) }),
+					app.Button().ID("call-video").Class("btn btn-call").Type("submit").
+						Body(icon("cam"), app.Span().Text("Video")).
+						Aria("label", "Video call"),
+				),
+			),
+		),
+		app.Section().Class("card").Aria("labelledby", "log-title").Body(
+			app.H2().ID("log-title").Text("Recent calls"),
+			c.renderLogs(),
+		),
+	)
+}
+
+func (c *Home) onCopy(ctx app.Context, e app.Event) {
+	jid := c.User.JID
+	go func() {
+		err := browser.CopyText(jid)
+		browser.Post(func() {
+			ctx.Dispatch(func(ctx app.Context) {
+				if err != nil {
+					c.S.notice = "Your browser didn't allow copying. Select the address and copy it yourself."
+					return
+				}
+				c.copied = true
+				ctx.After(2*time.Second, func(app.Context) { c.copied = false })
+			})
+		})
+	}()
+}
+
+func (c *Home) renderLogs() app.UI {
+	if c.LogsErr != "" {
+		return app.Div().Body(
+			app.P().Class("notice notice-error").Role("alert").Text(c.LogsErr),
+			app.Button().Class("btn btn-quiet").Text("Try again").
+				OnClick(func(ctx app.Context, e app.Event) { c.S.loadLogs(ctx, c.Page) }),
+		)
+	}
+	if len(c.Logs) == 0 {
+		if c.LogsLoading {
+			return app.P().Class("muted").Role("status").Text("Loading your calls…")
+		}
+		return app.P().Class("muted").ID("log-empty").Text("No calls yet. Calls you make and receive appear here.")
+	}
+	return app.Div().Body(
+		app.Ul().ID("call-log").Class("log").Body(
+			app.Range(c.Logs).Slice(func(i int) app.UI { return c.renderLog(c.Logs[i]) }),
+		),
+		app.If(c.Pages > 1, func() app.UI {
+			return app.Nav().Class("pager").Aria("label", "Call history pages").Body(
+				app.Button().ID("log-prev").Class("btn btn-quiet btn-small").Disabled(c.Page <= 1 || c.LogsLoading).
+					Body(icon("left"), app.Span().Text("Newer")).Aria("label", "Newer calls").
+					OnClick(func(ctx app.Context, e app.Event) { c.S.loadLogs(ctx, c.Page-1) }),
+				app.Span().Class("muted").Textf("Page %d of %d", c.Page, c.Pages),
+				app.Button().ID("log-next").Class("btn btn-quiet btn-small").Disabled(c.Page >= c.Pages || c.LogsLoading).
+					Body(app.Span().Text("Older"), icon("right")).Aria("label", "Older calls").
+					OnClick(func(ctx app.Context, e app.Event) { c.S.loadLogs(ctx, c.Page+1) }),
+			)
+		}),
+	)
+}
+
+func (c *Home) renderLog(l signal.CallLog) app.UI {
+	peers := logPeers(l, c.User.JID)
+	var names []string
+	for _, p := range peers {
+		names = append(names, userPart(p))
+	}
+	who := strings.Join(names, ", ")
+	if who == "" {
+		who = "Unknown"
+	}
+	kind := kindWord(l.CallType)
+	var dirIcon, dirText string
+	switch l.CallState {
+	case signal.LogMissed:
+		dirIcon, dirText = "missed", "Missed "+kind+" call"
+	case signal.LogDeclined:
+		dirIcon, dirText = "missed", "Declined "+kind+" call"
+	case signal.LogIncoming:
+		dirIcon, dirText = "in", "Incoming "+kind+" call"
+	default:
+		dirIcon, dirText = "out", "Outgoing "+kind+" call"
+	}
+	detail := when(l.CallTime)
+	if l.Duration > 0 {
+		detail += " · " + clock(time.Duration(l.Duration)*time.Millisecond)
+	}
+	video := l.CallType == signal.TypeVideo
+	missed := l.CallState == signal.LogMissed
+	cls := "log-item"
+	if missed {
+		cls += " log-missed"
+	}
+	return app.Li().Class(cls).DataSet("state", l.CallState).Body(
+		app.Span().Class("log-icon").Body(icon(dirIcon)),
+		app.Div().Class("log-text").Body(
+			app.Span().Class("log-who").Text(who),
+			app.Span().Class("log-detail").Body(
+				app.Span().Class("log-state").Text(dirText),
+				app.Span().Text(" · "+detail),
+			),
+		),
+		app.Button().Class("btn btn-quiet btn-small log-callback").Type("button").
+			Aria("label", "Call "+who+" back ("+kind+")").
+			Body(icon(map[bool]string{true: "cam", false: "phone"}[video]), app.Span().Text("Call back")).
+			OnClick(func(ctx app.Context, e app.Event) {
+				c.S.dial(ctx, strings.Join(names, ","), video)
+			}),
+	)
+}
+
+// logPeers returns the other people of a call-log entry.
+func logPeers(l signal.CallLog, me string) []string {
+	seen := map[string]bool{me: true}
+	var out []string
+	add := func(j string) {
+		if j != "" && !seen[j] {
+			seen[j] = true
+			out = append(out, j)
+		}
+	}
+	add(l.FromUser)
+	for _, j := range l.ToUsers {
+		add(j)
+	}
+	return out
+}
+
+func userPart(jid string) string {
+	u, _, _ := strings.Cut(jid, "@")
+	return u
+}
+
+// when formats a call time in local time: "14:05" today, "Yesterday 14:05",
+// "Mon 3 Mar 14:05" otherwise.
+func when(ms int64) string {
+	t := time.UnixMilli(ms).Local()
+	now := time.Now()
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := now.Date()
+	switch {
+	case y1 == y2 && m1 == m2 && d1 == d2:
+		return "Today " + t.Format("15:04")
+	case now.Sub(t) < 48*time.Hour && now.AddDate(0, 0, -1).Day() == d1:
+		return "Yesterday " + t.Format("15:04")
+	case y1 == y2:
+		return t.Format("Mon 2 Jan 15:04")
+	}
+	return t.Format("2 Jan 2006 15:04")
+}

@@ -1,0 +1,87 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/signal"
+)
+
+// Target is one person being rung.
+type Target struct {
+	JID    string
+	Name   string
+	Status string
+}
+
+// Outgoing is the screen while your call rings: who, their state, Cancel.
+type Outgoing struct {
+	app.Compo
+	S       *session
+	Video   bool
+	Targets []Target
+	Info    string
+}
+
+// OnMount moves focus to the Cancel button.
+func (c *Outgoing) OnMount(ctx app.Context) {
+	ctx.Defer(func(app.Context) { focus("cancel-call") })
+}
+
+// Render implements app.Composer.
+func (c *Outgoing) Render() app.UI {
+	name := "…"
+	if len(c.Targets) > 0 {
+		name = c.Targets[0].Name
+		if len(c.Targets) > 1 {
+			name += " and others"
+		}
+	}
+	return app.Section().Class("call-screen outgoing").Aria("labelledby", "out-title").Body(
+		app.Div().Class("avatar avatar-xl pulse").Aria("hidden", "true").Text(initials(name)),
+		app.H1().ID("out-title").Text(name),
+		app.P().Class("call-kind").Text("Outgoing "+kindWord(map[bool]string{true: signal.TypeVideo, false: signal.TypeAudio}[c.Video])+" call"),
+		app.Ul().Class("targets").Aria("live", "polite").Body(
+			app.Range(c.Targets).Slice(func(i int) app.UI {
+				t := c.Targets[i]
+				return app.Li().Class("target status-"+t.Status).DataSet("status", t.Status).Body(
+					app.If(len(c.Targets) > 1, func() app.UI { return app.Span().Text(t.Name + ": ") }),
+					app.Span().Class("target-status").Text(statusText(t.Status)),
+				)
+			}),
+		),
+		app.If(c.Info != "", func() app.UI { return app.P().Class("muted").Role("status").Text(c.Info) }),
+		app.Div().Class("call-controls").Body(
+			app.Button().ID("cancel-call").Class("btn btn-end").Type("button").
+				Aria("label", "Cancel call").
+				Body(icon("hangup"), app.Span().Text("Cancel")).
+				OnClick(func(ctx app.Context, e app.Event) { c.S.hangUp(ctx) }),
+		),
+	)
+}
+
+// statusText is the sentence for a participant status.
+func statusText(status string) string {
+	switch status {
+	case signal.StatusCalling:
+		return "Calling…"
+	case signal.StatusRinging:
+		return "Ringing…"
+	case signal.StatusConnecting:
+		return "Connecting…"
+	case signal.StatusConnected:
+		return "Connected"
+	case signal.StatusReconnecting:
+		return "Reconnecting…"
+	case signal.StatusDeclined:
+		return "Declined"
+	case signal.StatusEngaged:
+		return "On another call"
+	case signal.StatusNoAnswer:
+		return "No answer"
+	case signal.StatusDisconnected:
+		return "Left the call"
+	case signal.StatusEnded:
+		return "Call ended"
+	}
+	return status
+}

@@ -1,0 +1,434 @@
+// Package e2e drives the built Parley server and headless Chromium: the
+// browser end-to-end layer. Nothing here builds anything: run `make build`
+// first (bin/parley, web/*.wasm, web/wasm_exec.js).
+//
+// Environment: PARLEY_CHROMIUM names the browser (default /usr/bin/chromium);
+// PARLEY_BIN another server binary to run instead of bin/parley.
+// When the browser or the build is missing the tests skip with a loud message,
+// or fail when CI is set.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// The one browser of this test binary, started by the first newBrowser and
+// stopped by TestMain.
+var shared struct {
+	mu      sync.Mutex
+	browser *browser
+	stop    func()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	shared.mu.Lock()
+	if shared.stop != nil {
+		shared.stop()
+	}
+	shared.mu.Unlock()
+	os.Exit(code)
+}
+
+// missing skips the test with a loud message, or fails it when CI is set.
+func missing(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI is set and %s", msg)
+	}
+	t.Skipf("\n\n!!! SKIPPING BROWSER TEST: %s !!!\n\n", msg)
+}
+
+// repoRoot finds the directory with go.mod above the working directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("e2e: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// requireBuild checks that `make build` ran.
+func requireBuild(t *testing.T) string {
+	t.Helper()
+	root := repoRoot(t)
+	files := []string{"web/app.wasm", "web/wasm_exec.js"}
+	if os.Getenv("PARLEY_BIN") == "" {
+		files = append(files, "bin/parley")
+	}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			missing(t, "%s is missing: run `make build` first", f)
+		}
+	}
+	return root
+}
+
+// server is a running bin/parley.
+type server struct {
+	// URL is the server's origin, http://127.0.0.1:port.
+	URL  string
+	Addr string
+	cmd  *exec.Cmd
+	log  *lockedBuffer
+}
+
+// serverOptions tune startServerWith.
+type serverOptions struct {
+	// RingTimeout is the server's -ring-timeout (default 30s).
+	RingTimeout time.Duration
+	// Args are extra command-line flags.
+	Args []string
+}
+
+// startServer runs the built server on a free loopback port with a fresh data
+// directory, and stops it when the test ends.
+func startServer(t *testing.T) *server {
+	return startServerWith(t, serverOptions{})
+}
+
+// listenAddr finds the actual listen address in the server's log output.
+var listenAddr = regexp.MustCompile(`(?:127\.0\.0\.1|localhost|\[::1\]):([1-9][0-9]*)`)
+
+func startServerWith(t *testing.T, o serverOptions) *server {
+	t.Helper()
+	root := requireBuild(t)
+	if o.RingTimeout == 0 {
+		o.RingTimeout = 30 * time.Second
+	}
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-ring-timeout", o.RingTimeout.String()}, o.Args...)
+	bin := os.Getenv("PARLEY_BIN")
+	if bin == "" {
+		bin = filepath.Join(root, "bin/parley")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = root
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start bin/parley: %v", err)
+	}
+	s := &server{cmd: cmd, log: &lockedBuffer{}}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		found := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.log.WriteString(line + "\n")
+			if !found {
+				if m := listenAddr.FindString(line); m != "" {
+					found = true
+					addr <- m
+				}
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); pw.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		s.Addr = a
+		s.URL = "http://" + a
+	case err := <-exited:
+		t.Fatalf("bin/parley exited before listening (%v):\n%s", err, s.log.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("bin/parley did not log its listen address within 15s:\n%s", s.log.String())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(s.URL + "/")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+			err = fmt.Errorf("status %s", res.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server at %s not serving /: %v\n%s", s.URL, err, s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) WriteString(s string) {
+	l.mu.Lock()
+	l.b.WriteString(s)
+	l.mu.Unlock()
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// browser is the headless Chromium of this test binary.
+type browser struct {
+	ctx context.Context // the browser's first tab; parent of every user context
+}
+
+// chromiumPath returns the browser to run.
+func chromiumPath() string {
+	if p := os.Getenv("PARLEY_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// newBrowser returns the test binary's one headless Chromium, starting it on
+// first use, with fake camera and microphone that need no permission prompt.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromiumPath()
+	if _, err := exec.LookPath(path); err != nil {
+		missing(t, "no Chromium at %s (install the chromium package or set PARLEY_CHROMIUM)", path)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.browser != nil {
+		return shared.browser
+	}
+	dataDir, err := os.MkdirTemp("", "parley-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(dataDir),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 800),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	if err := chromedp.Do(ctx); err != nil {
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(dataDir)
+		t.Fatalf("start %s: %v", path, err)
+	}
+	shared.browser = &browser{ctx: ctx}
+	shared.stop = func() {
+		cancelCtx()
+		cancelAlloc()
+		os.RemoveAll(dataDir)
+	}
+	return shared.browser
+}
+
+// newUser opens an isolated browser context (own storage, own service worker)
+// with one tab, for one simulated user. Console messages and page errors go
+// to the test log when the test fails.
+func newUser(t *testing.T, b *browser) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("new browser context: %v", err)
+	}
+	console := &lockedBuffer{}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range ev.Args {
+				if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			console.WriteString(fmt.Sprintf("%s [%s] %s\n", time.Now().Format("15:04:05.000"), ev.Type, strings.Join(parts, " ")))
+		case *runtime.EventExceptionThrown:
+			console.WriteString(fmt.Sprintf("%s [exception] %s\n", time.Now().Format("15:04:05.000"), exceptionText(ev.ExceptionDetails)))
+		}
+	}); err != nil {
+		t.Logf("listen to console: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("browser console of %p:\n%s", ctx, console.String())
+		}
+		cancel()
+	})
+	return ctx
+}
+
+// run runs chromedp actions with a deadline and fails the test on error.
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(c, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// navigate opens url in the user's tab.
+func navigate(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	run(t, ctx, "navigate to "+url, chromedp.Navigate(url))
+}
+
+// setViewport sizes the user's tab (390x844 phone, 1280x800 desktop).
+func setViewport(t *testing.T, ctx context.Context, w, h int64) {
+	t.Helper()
+	run(t, ctx, "set viewport", chromedp.EmulateViewport(w, h))
+}
+
+// eval evaluates a JavaScript expression, awaiting a returned promise, and
+// decodes its value.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := evalErr[T](ctx, expr)
+	if err != nil {
+		t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+func evalErr[T any](ctx context.Context, expr string) (T, error) {
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return chromedp.Run(c, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+}
+
+// waitJS polls a JavaScript expression until it is truthy or the timeout
+// ends; on timeout it saves a screenshot and fails.
+func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		ok, err := evalErr[bool](ctx, "!!("+expr+")")
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			path := screenshot(t, ctx, "timeout")
+			text, _ := evalErr[string](ctx, "document.body ? document.body.innerText.slice(0, 2000) : ''")
+			t.Fatalf("waited %v for %s (last error: %v); screenshot %s; page text:\n%s", timeout, expr, last, path, text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// click clicks the element matching a CSS selector, with real input events
+// (a user gesture for autoplay and permission rules).
+func click(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	run(t, ctx, "click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// typeText types text into the element matching a CSS selector.
+func typeText(t *testing.T, ctx context.Context, sel, text string) {
+	t.Helper()
+	run(t, ctx, "type into "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(sel), text))
+}
+
+// clearText empties an input the way a user would, firing an input event.
+func clearText(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	eval[bool](t, ctx, `(() => { const el = document.querySelector(`+strconv.Quote(sel)+`); el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); return true })()`)
+}
+
+// screenshot saves the user's viewport as test-artifacts/<test>/<name>.png at
+// the repository root and returns the path ("" when it failed: screenshots
+// never fail a test).
+func screenshot(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "test-artifacts", strings.ReplaceAll(t.Name(), "/", "_"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	c, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(c, chromedp.CaptureScreenshot())
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			t.Logf("screenshot %s: %v", name, err)
+		}
+		return ""
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	return path
+}
+
+func exceptionText(d *runtime.ExceptionDetails) string {
+	if d == nil {
+		return ""
+	}
+	if d.Exception != nil && d.Exception.Description != "" {
+		return d.Exception.Description
+	}
+	return d.Text
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/ui"
+	"parley/web"
+)
+
+// registerRoutes registers the PWA's routes with go-app once per process:
+// go-app's router is global and the handler 404s pages without a route.
+var registerRoutes = sync.OnceFunc(func() { ui.Routes(nil) })
+
+// newWebHandler returns the handler for everything but /ws: the PWA (go-app),
+// the JS SDK, wasm_exec.js and the static files embedded from web/.
+// version identifies the build (the wasm's hash) for the service worker; when
+// empty it is derived from the embedded app.wasm.
+func newWebHandler(version string) (http.Handler, error) {
+	return webHandler(version, web.Files)
+}
+
+// staticTypes are the files of web/ served under /web/; anything else there
+// (Go sources, compressed copies asked for by name) is not served.
+var staticTypes = map[string]string{
+	".png":         "image/png",
+	".svg":         "image/svg+xml",
+	".css":         "text/css; charset=utf-8",
+	".js":          "text/javascript; charset=utf-8",
+	".json":        "application/json",
+	".webmanifest": "application/manifest+json",
+	".ico":         "image/x-icon",
+	".txt":         "text/plain; charset=utf-8",
+	".html":        "text/html; charset=utf-8", // the SDK playground, web/sdk.html
+	".wasm":        "application/wasm",
+}
+
+// contentSecurityPolicy keeps every page on this origin: no remote scripts,
+// styles, images or connections, WebAssembly allowed.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; " +
+	"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
+	"connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
+
+func webHandler(version string, files fs.FS) (http.Handler, error) {
+	registerRoutes()
+	st, err := loadStatic(files)
+	if err != nil {
+		return nil, err
+	}
+	if version == "" {
+		version = "dev"
+		if f, ok := st.files["app.wasm"]; ok {
+			version = f.etag[1:13]
+		}
+	}
+	pwa := &app.Handler{
+		Name:        "Parley",
+		ShortName:   "Parley",
+		Title:       "Parley",
+		Description: "Voice and video calls in your browser.",
+		Lang:        "en",
+		Author:      "Parley",
+		Icon: app.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-maskable-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		BackgroundColor: "#f3f5f4",
+		ThemeColor:      "#0f5e4f",
+		LoadingLabel:    "Loading Parley… {progress}%",
+		Styles:          []string{"/web/parley.css"},
+		Version:         version,
+		// Resolve /web/... to itself: the files are served from the embedded
+		// FS below, never from the working directory or a remote bucket.
+		Resources: sameOrigin{},
+		// The wasm is sent compressed; this header carries its real size so
+		// the loading percentage is right.
+		WasmContentLengthHeader: "X-Wasm-Content-Length",
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /wasm_exec.js", st.file("wasm_exec.js"))
+	mux.Handle("GET /parley.js", st.file("parley.js"))
+	mux.Handle("GET /web/", http.StripPrefix("/web/", st))
+	// go-app would fetch these from this very server over the network.
+	mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("User-agent: *\nDisallow:\n"))
+	})
+	mux.HandleFunc("GET /sitemap.xml", http.NotFound)
+	mux.HandleFunc("GET /ads.txt", http.NotFound)
+	mux.Handle("/", pageFilter{pwa})
+	return securityHeaders(mux), nil
+}
+
+// sameOrigin is go-app's ResourceResolver for files served by this handler.
+type sameOrigin struct{}
+
+func (sameOrigin) Resolve(location string) string {
+	if location == "" {
+		return "/"
+	}
+	return location
+}
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// staticFile is one embedded file with its precompressed copies.
+type staticFile struct {
+	name  string
+	ctype string
+	data  []byte
+	br    []byte
+	gz    []byte
+	etag  string
+}
+
+type static struct {
+	files   map[string]*staticFile
+	modTime time.Time
+}
+
+func loadStatic(files fs.FS) (*static, error) {
+	st := &static{files: map[string]*staticFile{}, modTime: time.Now()}
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return nil, fmt.Errorf("web: list embedded files: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
+			continue
+		}
+		ctype, ok := staticTypes[path.Ext(name)]
+		if !ok {
+			continue
+		}
+		data, err := fs.ReadFile(files, name)
+		if err != nil {
+			return nil, fmt.Errorf("web: read %s: %w", name, err)
+		}
+		sum := sha256.Sum256(data)
+		f := &staticFile{name: name, ctype: ctype, data: data, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+		if path.Ext(name) == ".wasm" {
+			f.br, _ = fs.ReadFile(files, name+".br")
+			f.gz, _ = fs.ReadFile(files, name+".gz")
+		}
+		st.files[name] = f
+	}
+	return st, nil
+}
+
+// file serves one embedded file at a fixed path; a missing build output is a
+// 404 that says what to do.
+func (st *static) file(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.serve(w, r, name)
+	})
+}
+
+// ServeHTTP serves web/<path> (the /web/ prefix stripped).
+func (st *static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Path
+	if strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	st.serve(w, r, name)
+}
+
+func (st *static) serve(w http.ResponseWriter, r *http.Request, name string) {
+	f, ok := st.files[name]
+	if !ok {
+		http.Error(w, name+" is not built: run make build", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("Cache-Control", "no-cache")
+	body, etag := f.data, f.etag
+	if path.Ext(name) == ".wasm" {
+		h.Set("Vary", "Accept-Encoding")
+		h.Set("X-Wasm-Content-Length", strconv.Itoa(len(f.data)))
+		switch enc := negotiate(r.Header.Get("Accept-Encoding"), f.br != nil, f.gz != nil); enc {
+		case "br":
+			body, etag = f.br, f.etag[:len(f.etag)-1]+`-br"`
+			h.Set("Content-Encoding", "br")
+		case "gzip":
+			body, etag = f.gz, f.etag[:len(f.etag)-1]+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", st.modTime, bytes.NewReader(body))
+}
+
+// negotiate picks "br", "gzip" or "" (identity) from an Accept-Encoding header
+// and the copies available, honouring q=0.
+func negotiate(accept string, haveBr, haveGz bool) string {
+	q := map[string]float64{}
+	for _, part := range strings.Split(accept, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding == "" {
+			continue
+		}
+		v := 1.0
+		if k, val, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+				v = f
+			}
+		}
+		q[coding] = v
+	}
+	pick := func(c string) float64 {
+		if v, ok := q[c]; ok {
+			return v
+		}
+		if v, ok := q["*"]; ok {
+			return v
+		}
+		return 0
+	}
+	br, gz := pick("br"), pick("gzip")
+	switch {
+	case haveBr && br > 0 && br >= gz:
+		return "br"
+	case haveGz && gz > 0:
+		return "gzip"
+	case haveBr && br > 0:
+		return "br"
+	}
+	return ""
+}
+
+// ogRemote matches the Open Graph and Twitter meta tags go-app fills with
+// "https://<Domain>/...": the app has no public domain and must not point at
+// one, so they are dropped from the pages.
+var ogRemote = regexp.MustCompile(`\s*<meta [^>]*(?:property|name)="(?:og:url|og:image|twitter:image)"[^>]*>`)
+
+// pageFilter post-processes go-app's HTML pages: drops the remote Open Graph
+// tags and adds the Content-Security-Policy.
+type pageFilter struct{ h http.Handler }
+
+func (p pageFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+	p.h.ServeHTTP(bw, r)
+	for k, v := range bw.header {
+		w.Header()[k] = v
+	}
+	body := bw.buf.Bytes()
+	if strings.HasPrefix(bw.header.Get("Content-Type"), "text/html") {
+		body = ogRemote.ReplaceAll(body, nil)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
+	}
+	w.WriteHeader(bw.status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// bufferedWriter holds a response so pageFilter can rewrite it. go-app's
+// responses are small (pages, manifest, scripts).
+type bufferedWriter struct {
+	header http.Header
+	status int
+	wrote  bool
+	buf    bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+
+func (b *bufferedWriter) WriteHeader(status int) {
+	if !b.wrote {
+		b.status, b.wrote = status, true
+	}
+}
+
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.buf.Write(p)
+}
