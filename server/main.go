@@ -12,6 +12,7 @@
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  extra Origin host patterns for /ws, comma-separated
+//	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
 //
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
@@ -63,6 +64,7 @@ type config struct {
 	resumeGrace     time.Duration
 	maxParticipants int
 	allowedOrigins  []string
+	meetIdle        time.Duration
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -111,6 +113,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how long a dropped session may resume (PARLEY_RESUME_GRACE)")
 	fs.IntVar(&cfg.maxParticipants, "max-participants", envInt("PARLEY_MAX_PARTICIPANTS", hub.DefaultMaxParticipants),
 		"participants per call, the caller included (PARLEY_MAX_PARTICIPANTS)")
+	fs.DurationVar(&cfg.meetIdle, "meet-idle-timeout", envDuration("PARLEY_MEET_IDLE_TIMEOUT", hub.DefaultMeetIdleTimeout),
+		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"extra Origin host `patterns` allowed on /ws, comma-separated (PARLEY_ALLOWED_ORIGINS)")
 	if len(errs) > 0 {
@@ -138,6 +142,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-ring-timeout %v must be positive", cfg.ringTimeout)
 	case cfg.resumeGrace <= 0:
 		return cfg, fmt.Errorf("-resume-grace %v must be positive", cfg.resumeGrace)
+	case cfg.meetIdle <= 0:
+		return cfg, fmt.Errorf("-meet-idle-timeout %v must be positive", cfg.meetIdle)
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	}
@@ -176,6 +182,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		ResumeGrace:     cfg.resumeGrace,
 		MaxParticipants: cfg.maxParticipants,
 		AllowedOrigins:  cfg.allowedOrigins,
+		MeetIdleTimeout: cfg.meetIdle,
 		Logger:          logger,
 	}, st)
 	web, err := newWebHandler(version)

@@ -84,15 +84,27 @@ func (r *recorder) listeners() call.Listeners {
 			r.mu.Unlock()
 			r.add(v)
 		},
-		MuteStatus: func(v call.MuteStatus) { r.add(v) },
-		MissedCall: func(v call.IncomingCall) { r.add(missed(v)) },
-		MediaError: func(v call.MediaError) { r.add(v) },
-		Connection: func(v call.ConnectionStatus) { r.add(v) },
+		MuteStatus:      func(v call.MuteStatus) { r.add(v) },
+		MissedCall:      func(v call.IncomingCall) { r.add(missed(v)) },
+		MediaError:      func(v call.MediaError) { r.add(v) },
+		Connection:      func(v call.ConnectionStatus) { r.add(v) },
+		CallSwitch:      func(v call.CallSwitch) { r.add(v) },
+		InviteUsers:     func(v call.InviteUsers) { r.add(v) },
+		CallUsersUpdate: func(v call.CallUsersUpdate) { r.add(v) },
+		CallUserJoined:  func(v call.CallUserEvent) { r.add(joined(v)) },
+		CallUserLeft:    func(v call.CallUserEvent) { r.add(left(v)) },
+		CallSpeaking:    func(v call.Speaking) { r.add(v) },
 	}
 }
 
 // missed distinguishes missedCallListener events from incoming ones.
 type missed call.IncomingCall
+
+// joined and left distinguish callUserJoinedListener from callUserLeftListener.
+type (
+	joined call.CallUserEvent
+	left   call.CallUserEvent
+)
 
 // wait returns the first event (from the start) for which match is true.
 func wait[T any](t *testing.T, r *recorder, what string, match func(T) bool) T {

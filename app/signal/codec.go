@@ -51,18 +51,30 @@ func DecodeData(f Frame, v any) *Error {
 
 // Encode marshals a frame.
 func Encode(f Frame) ([]byte, error) {
-	b, err := json.Marshal(f)
+	b, err := marshal(f)
 	if err != nil {
 		return nil, fmt.Errorf("signal: encode %s frame: %w", f.Type, err)
 	}
 	return b, nil
 }
 
+// marshal is json.Marshal without HTML escaping: frames never reach an HTML
+// parser, and escaping <, > and & would grow custom data up to six times.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // Request builds a request frame with a marshalled payload (nil for none).
 func Request(typ string, id uint64, payload any) (Frame, error) {
 	f := Frame{Type: typ, ID: id}
 	if payload != nil {
-		b, err := json.Marshal(payload)
+		b, err := marshal(payload)
 		if err != nil {
 			return f, fmt.Errorf("signal: encode %s payload: %w", typ, err)
 		}

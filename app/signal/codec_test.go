@@ -217,3 +217,21 @@ func TestStatusPredicates(t *testing.T) {
 		t.Error("Participant found a stranger")
 	}
 }
+
+// TestEncodeKeepsHTMLCharacters: custom data full of <, > and & must not grow
+// sixfold on the wire (json.Marshal's HTML escaping would push a 64 KiB value
+// over the frame limit).
+func TestEncodeKeepsHTMLCharacters(t *testing.T) {
+	data := `"<b>&</b>"`
+	f, err := Request(TypeCallData, 1, DataRequest{RoomID: "r", Data: []byte(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), data) || strings.Contains(string(b), `\u003c`) || strings.HasSuffix(string(b), "\n") {
+		t.Fatalf("encoded frame %s", b)
+	}
+}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"errors"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -18,6 +17,19 @@ type call struct {
 	byName map[string]*part
 	joined []string // JIDs of everyone who joined, in order (the log's userList)
 	ended  bool
+
+	sw         *switchReq            // the pending voice-to-video request, if any
+	subs       map[*session]struct{} // sessions previewing the call by link
+	previewKey string                // the joined set and statuses last sent to subs
+	idle       *time.Timer           // a meet call's idle timer, while running
+	idleGen    uint64                // incremented on every (re)start, so a stale idle timer does nothing
+}
+
+// switchReq is a pending voice-to-video switch request from one joined
+// participant to the other.
+type switchReq struct {
+	from, to *part
+	timer    *time.Timer
 }
 
 // part is one user's part in a call.
@@ -27,19 +39,22 @@ type part struct {
 	sess     *session // the session media signals go to, once joined
 	prev     string   // status before a drop set it to reconnecting
 	ring     *time.Timer
-	answered bool  // a callee who answered
-	started  int64 // when this callee answered (epoch ms)
-	done     bool  // the part is over and its log written
+	answered bool   // a callee who answered
+	started  int64  // when this callee answered (epoch ms)
+	done     bool   // the part is over and its log written
+	ringGen  uint64 // incremented on every ring, so a stale ring timer does nothing
+	replace  bool   // the user was invited or joined again after an earlier part: its log replaces the earlier one
 }
 
 func (c *call) status(p *part) string       { return c.snap.Participants[p.idx].Status }
 func (c *call) setStatus(p *part, s string) { c.snap.Participants[p.idx].Status = s }
-func (c *call) initiator(p *part) bool      { return p.idx == 0 }
+func (c *call) initiator(p *part) bool      { return c.snap.Participants[p.idx].Initiator }
 
 // snapshot returns a deep copy of the call's state.
 func (c *call) snapshot() signal.Call {
 	s := c.snap
 	s.To = slices.Clone(c.snap.To)
+	s.Invited = slices.Clone(c.snap.Invited)
 	s.Participants = slices.Clone(c.snap.Participants)
 	return s
 }
@@ -49,7 +64,7 @@ func (c *call) addPart(u *user, status string) *part {
 	c.parts = append(c.parts, p)
 	c.byName[u.name] = p
 	c.snap.Participants = append(c.snap.Participants, signal.Participant{
-		JID: u.jid, DisplayName: u.display, Status: status, Initiator: p.idx == 0,
+		JID: u.jid, DisplayName: u.display, Status: status, Initiator: u.jid == c.snap.Initiator,
 	})
 	u.parts[c] = p
 	return p
@@ -98,23 +113,7 @@ func (h *Hub) handleCreate(c *conn, f signal.Frame) {
 		return
 	}
 	// Look the callees up outside the lock.
-	accounts := make([]store.User, 0, len(callees))
-	onOwnStack(func() {
-		ctx, cancel := h.opCtx()
-		defer cancel()
-		for _, name := range callees {
-			su, err := h.st.UserByUsername(ctx, name)
-			if errors.Is(err, store.ErrNotFound) {
-				e = errorf(signal.CodeNotFound, reasonNotFound, "%s is not a user of this server.", signal.JID(name, h.cfg.Domain))
-				return
-			}
-			if err != nil {
-				e = h.storeError("look up callee", err)
-				return
-			}
-			accounts = append(accounts, su)
-		}
-	})
+	accounts, e := h.lookupUsers(callees)
 	if e != nil {
 		h.sendNow(c, f.ID, nil, e)
 		return
@@ -150,18 +149,9 @@ func (h *Hub) checkCreate(self string, req signal.CallCreateRequest) ([]string, 
 	if len(req.GroupID) > MaxGroupIDLen || !utf8.ValidString(req.GroupID) {
 		return nil, signal.BadRequest("groupId is at most %d bytes of UTF-8.", MaxGroupIDLen)
 	}
-	var names []string
-	for _, to := range req.To {
-		name, e := signal.ParseJID(to, h.cfg.Domain)
-		if e != nil {
-			return nil, e
-		}
-		if name != self && !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	if len(names) == 0 {
-		return nil, signal.BadRequest("You cannot call only yourself.")
+	names, e := h.parseUsers(self, req.To)
+	if e != nil {
+		return nil, e
 	}
 	if len(names)+1 > h.cfg.MaxParticipants {
 		return nil, errorf(signal.CodeCallFull, reasonCallFull,
@@ -187,10 +177,7 @@ func (h *Hub) createCall(b *batch, c *conn, s *session, req signal.CallCreateReq
 	if len(callees) == 1 && req.GroupID == "" {
 		mode = signal.ModeOneToOne
 	}
-	link := linkCode()
-	for h.links[link] != nil {
-		link = linkCode()
-	}
+	link := h.newLink()
 	roomID := randomID(16)
 	cl.snap = signal.Call{
 		RoomID: roomID, Link: link, Type: req.Type, Mode: mode, GroupID: req.GroupID,
@@ -221,17 +208,35 @@ func (h *Hub) createCall(b *batch, c *conn, s *session, req signal.CallCreateReq
 	for _, p := range engaged {
 		h.finishPart(b, cl, p, now)
 	}
+	h.ring(b, cl, pending)
+	if !h.checkEnd(b, cl, now) {
+		h.broadcast(b, cl, s.u.jid, "")
+	}
+	return cl, nil
+}
+
+// ring sends call.incoming to every tab of the pending parts and starts
+// their ring timers. Called with h.mu held.
+func (h *Hub) ring(b *batch, cl *call, pending []*part) {
+	if len(pending) == 0 {
+		return
+	}
 	incoming := mustJSON(signal.CallEvent{Call: cl.snap})
 	for _, p := range pending {
 		for _, rs := range p.u.sessions {
 			b.do(func() { h.sendEvent(rs, signal.EventIncoming, incoming) })
 		}
-		p.ring = h.afterFunc(h.cfg.RingTimeout, func() { h.ringTimeout(cl, p) })
+		if p.ring != nil {
+			p.ring.Stop()
+		}
+		p.ringGen++
+		gen := p.ringGen
+		p.ring = h.afterFunc(h.cfg.RingTimeout, func() {
+			if p.ringGen == gen {
+				h.ringTimeout(cl, p)
+			}
+		})
 	}
-	if !h.checkEnd(b, cl, now) {
-		h.broadcast(b, cl, s.u.jid, "")
-	}
-	return cl, nil
 }
 
 func hasAttached(u *user) bool {
@@ -288,7 +293,8 @@ func (h *Hub) ringTimeout(cl *call, p *part) {
 }
 
 // broadcast sends the call's current state to every joined participant's
-// session. Called with h.mu held.
+// session, and the joined users to the link subscribers when they changed.
+// Called with h.mu held.
 func (h *Hub) broadcast(b *batch, cl *call, by, reason string) {
 	data := mustJSON(signal.CallEvent{Call: cl.snap, By: by, Reason: reason})
 	for _, p := range cl.parts {
@@ -296,6 +302,7 @@ func (h *Hub) broadcast(b *batch, cl *call, by, reason string) {
 			b.do(func() { h.sendEvent(s, signal.EventUpdate, data) })
 		}
 	}
+	h.notifyPreview(b, cl)
 }
 
 // dismissOthers stops ringing on every session of p's user but except.
@@ -319,6 +326,7 @@ func (h *Hub) finishPart(b *batch, cl *call, p *part, now int64) {
 		p.ring.Stop()
 		p.ring = nil
 	}
+	p.ringGen++
 	b.logs = append(b.logs, h.logFor(cl, p, now))
 	delete(p.u.parts, cl)
 	h.gcUser(p.u)
@@ -329,7 +337,10 @@ func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
 	l := signal.CallLog{
 		RoomID: cl.snap.RoomID, RoomLink: cl.snap.Link, CallMode: cl.snap.Mode, CallType: cl.snap.Type,
 		FromUser: cl.snap.Initiator, ToUsers: slices.Clone(cl.snap.To), UserList: slices.Clone(cl.joined),
-		InviteUserList: []string{}, CallTime: cl.snap.CreatedAt, EndTime: now,
+		InviteUserList: slices.Clone(cl.snap.Invited), CallTime: cl.snap.CreatedAt, EndTime: now,
+	}
+	if l.InviteUserList == nil {
+		l.InviteUserList = []string{}
 	}
 	if cl.snap.GroupID != "" {
 		g := cl.snap.GroupID
@@ -340,6 +351,11 @@ func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
 	case cl.initiator(p):
 		l.CallState = signal.LogOutgoing
 		start = cl.snap.StartedAt
+		if cl.snap.Meet || p.replace {
+			// A meet's creator, or an initiator invited back, started
+			// when they joined (0 if they never did).
+			start = p.started
+		}
 	case p.answered:
 		l.CallState = signal.LogIncoming
 		start = p.started
@@ -352,22 +368,43 @@ func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
 		l.StartTime = &start
 		l.Duration = max(now-start, 0)
 	}
-	return store.CallLog{UserID: p.u.id, CallLog: l}
+	return store.CallLog{UserID: p.u.id, CallLog: l, Replace: p.replace}
+}
+
+// counts returns how many participants are joined and how many pending.
+func (c *call) counts() (joined, pending int) {
+	for _, p := range c.parts {
+		if p.done {
+			continue
+		}
+		switch st := c.status(p); {
+		case signal.Joined(st):
+			joined++
+		case signal.Pending(st):
+			pending++
+		}
+	}
+	return joined, pending
 }
 
 // checkEnd applies the end rule: a call with fewer than two participants
-// joined or still being rung ends. Called with h.mu held.
+// joined or still being rung ends. A meet call instead ends when nobody is
+// joined or rung any more after someone joined; while nobody is joined its
+// idle timer runs. Called with h.mu held.
 func (h *Hub) checkEnd(b *batch, cl *call, now int64) bool {
 	if cl.ended {
 		return true
 	}
-	n := 0
-	for _, p := range cl.parts {
-		if st := cl.status(p); !p.done && (signal.Joined(st) || signal.Pending(st)) {
-			n++
+	joined, pending := cl.counts()
+	if cl.snap.Meet {
+		if joined > 0 {
+			return false
 		}
-	}
-	if n >= 2 {
+		if pending > 0 || len(cl.joined) == 0 {
+			h.startIdle(cl)
+			return false
+		}
+	} else if joined+pending >= 2 {
 		return false
 	}
 	h.endCall(b, cl, signal.StatusEnded, now)
@@ -415,15 +452,31 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 			})
 		}
 	}
+	h.stopSwitch(cl)
+	if cl.idle != nil {
+		cl.idle.Stop()
+		cl.idle = nil
+	}
+	cl.idleGen++
+	if len(cl.subs) > 0 {
+		gone := mustJSON(signal.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: []signal.Participant{}})
+		for s := range cl.subs {
+			s.sub = nil
+			b.do(func() { h.sendEvent(s, signal.EventUsers, gone) })
+		}
+		cl.subs = nil
+	}
 	h.log.Info("call ended", "room", cl.snap.RoomID, "joined", len(cl.joined), "ms", now-cl.snap.CreatedAt)
 	delete(h.calls, cl.snap.RoomID)
 	if h.links[cl.snap.Link] == cl {
 		delete(h.links, cl.snap.Link)
 	}
 	h.ended[cl.snap.RoomID] = struct{}{}
-	h.endedQ = append(h.endedQ, cl.snap.RoomID)
+	h.endedL[cl.snap.Link] = struct{}{}
+	h.endedQ = append(h.endedQ, endedCall{cl.snap.RoomID, cl.snap.Link})
 	if len(h.endedQ) > endedMemory {
-		delete(h.ended, h.endedQ[0])
+		delete(h.ended, h.endedQ[0].room)
+		delete(h.endedL, h.endedQ[0].link)
 		h.endedQ = slices.Delete(h.endedQ, 0, 1)
 	}
 }
@@ -434,7 +487,10 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 func (h *Hub) leave(b *batch, cl *call, p *part, now int64) {
 	cl.setStatus(p, signal.StatusDisconnected)
 	h.finishPart(b, cl, p, now)
-	if cl.initiator(p) && cl.snap.StartedAt == 0 {
+	if sw := cl.sw; sw != nil && (sw.from == p || sw.to == p) {
+		h.stopSwitch(cl)
+	}
+	if cl.initiator(p) && cl.snap.StartedAt == 0 && !cl.snap.Meet {
 		h.endCall(b, cl, signal.StatusEnded, now)
 		return
 	}
@@ -538,13 +594,7 @@ func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig signal.SignalReq
 			p.ring.Stop()
 			p.ring = nil
 		}
-		cl.setStatus(p, signal.StatusConnecting)
-		p.sess, p.answered, p.started = s, true, now
-		cl.joined = append(cl.joined, s.u.jid)
-		if cl.snap.StartedAt == 0 {
-			cl.snap.StartedAt = now
-			cl.snap.State = signal.CallActive
-		}
+		h.join(cl, p, s, now)
 		h.dismissOthers(b, cl, p, s, signal.ReasonAnsweredElsewhere)
 		h.broadcast(b, cl, s.u.jid, "")
 		return signal.CallResult{Call: cl.snapshot()}, nil

@@ -44,12 +44,19 @@ type Config struct {
 	// AllowedOrigins are extra Origin host patterns accepted on /ws (see
 	// websocket.AcceptOptions.OriginPatterns); same-origin is always allowed.
 	AllowedOrigins []string
-	// RateLimit is the sustained requests per second per connection, default 20.
+	// RateLimit is the sustained requests per second per connection, default 50
+	// (an 8-person mesh trickles many ICE candidates at once).
 	RateLimit float64
-	// RateBurst is the burst of requests per connection, default 40.
+	// RateBurst is the burst of requests per connection, default 200.
 	RateBurst int
 	// AuthTimeout is how long a connection may stay unauthenticated, default 10s.
 	AuthTimeout time.Duration
+	// SwitchTimeout is how long a voice-to-video switch request waits for
+	// an answer, default 20s.
+	SwitchTimeout time.Duration
+	// MeetIdleTimeout ends a meet.create call when nobody has been joined in
+	// it for this long, default 1h.
+	MeetIdleTimeout time.Duration
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -59,9 +66,11 @@ const (
 	DefaultRingTimeout     = 30 * time.Second
 	DefaultResumeGrace     = 15 * time.Second
 	DefaultMaxParticipants = 8
-	DefaultRateLimit       = 20
-	DefaultRateBurst       = 40
+	DefaultRateLimit       = 50
+	DefaultRateBurst       = 200
 	DefaultAuthTimeout     = 10 * time.Second
+	DefaultSwitchTimeout   = 20 * time.Second
+	DefaultMeetIdleTimeout = time.Hour
 )
 
 // Limits of the protocol that are not configurable.
@@ -109,6 +118,7 @@ const (
 type Store interface {
 	Register(ctx context.Context, username, password, displayName string) (store.User, error)
 	Login(ctx context.Context, username, password string) (store.User, error)
+	CreateGuest(ctx context.Context, displayName string) (store.User, error)
 	UserByUsername(ctx context.Context, username string) (store.User, error)
 	NewSession(ctx context.Context, userID int64) (string, error)
 	UserByToken(ctx context.Context, token string) (store.User, error)
@@ -134,7 +144,8 @@ type Hub struct {
 	calls    map[string]*call    // live calls by room ID
 	links    map[string]*call    // live calls by link code
 	ended    map[string]struct{} // recently ended room IDs
-	endedQ   []string            // ended, oldest first
+	endedL   map[string]struct{} // recently ended link codes
+	endedQ   []endedCall         // ended, oldest first
 	outbox   []*batch            // batches waiting for delivery, in order
 	flushing bool                // a flusher goroutine is running
 	idle     *sync.Cond          // broadcast when the flusher stops
@@ -142,7 +153,13 @@ type Hub struct {
 	wg sync.WaitGroup // connections, the flusher, running timer callbacks
 
 	queueLimit int // MaxQueuedFrames; tests lower it
+
+	guestLim *ipLimiter // guest creation per remote IP
+	linkLim  *ipLimiter // link look-ups per remote IP
 }
+
+// endedCall is one entry of the memory of ended calls.
+type endedCall struct{ room, link string }
 
 // user is the hub's view of one account that has sessions or live calls.
 type user struct {
@@ -152,6 +169,7 @@ type user struct {
 	jid      string
 	sessions map[string]*session
 	parts    map[*call]*part // live calls this user has an unfinished part in
+	guest    bool            // a temporary identity made by the guest request
 }
 
 // session is one tab's signed-in state; it outlives its connection by
@@ -167,6 +185,7 @@ type session struct {
 	grace    *time.Timer
 	gen      uint64 // incremented on every drop, so a stale grace timer does nothing
 	removed  bool
+	sub      *call // the call this session previews by link (link.subscribe), if any
 }
 
 type sentEvent struct {
@@ -209,6 +228,12 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.AuthTimeout <= 0 {
 		cfg.AuthTimeout = DefaultAuthTimeout
 	}
+	if cfg.SwitchTimeout <= 0 {
+		cfg.SwitchTimeout = DefaultSwitchTimeout
+	}
+	if cfg.MeetIdleTimeout <= 0 {
+		cfg.MeetIdleTimeout = DefaultMeetIdleTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -221,6 +246,9 @@ func New(cfg Config, st Store) *Hub {
 		calls:    make(map[string]*call),
 		links:    make(map[string]*call),
 		ended:    make(map[string]struct{}),
+		endedL:   make(map[string]struct{}),
+		guestLim: newIPLimiter(GuestRate, GuestBurst),
+		linkLim:  newIPLimiter(LinkRate, LinkBurst),
 	}
 	h.idle = sync.NewCond(&h.mu)
 	return h
@@ -415,7 +443,7 @@ func (h *Hub) userFor(su store.User) *user {
 	if u == nil {
 		u = &user{
 			id: su.ID, name: su.Username, display: su.DisplayName, jid: signal.JID(su.Username, h.cfg.Domain),
-			sessions: make(map[string]*session), parts: make(map[*call]*part),
+			sessions: make(map[string]*session), parts: make(map[*call]*part), guest: su.Guest,
 		}
 		h.users[su.Username] = u
 	}
@@ -436,7 +464,8 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 		return
 	}
 	s.seq++
-	frame, err := signal.Encode(signal.Frame{Type: typ, Seq: s.seq, Data: data})
+	// Not HTML-escaped: relayed custom data keeps its size (and bytes).
+	frame, err := encodeRaw(signal.Frame{Type: typ, Seq: s.seq, Data: data})
 	if err != nil {
 		h.log.Error("encode event", "type", typ, "err", err)
 		return
@@ -576,6 +605,8 @@ const (
 	reasonNotSupported = "not_supported"
 	reasonShutdown     = "shutting_down"
 	reasonTooLarge     = "too_large"
+	reasonNotInCall    = "not_in_call"
+	reasonInvalidLink  = "invalid_link"
 )
 
 func internalError() *signal.Error {

@@ -98,7 +98,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 		for _, typ := range []string{signal.TypeCallCreate, signal.TypeCallLogs, signal.TypeLogout, signal.TypeCallEnd, signal.TypeCallSignal} {
 			c.fails(typ, signal.RoomRequest{RoomID: "x"}, signal.CodeUnauthorized, reasonUnauthorized)
 		}
-		c.fails(signal.TypeGuest, signal.GuestRequest{DisplayName: "G"}, signal.CodeBadRequest, reasonNotSupported)
+		c.fails(signal.TypeGuest, signal.GuestRequest{DisplayName: "  "}, signal.CodeBadRequest, "bad_request")
 		c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, nil)
 	})
 }

@@ -119,14 +119,37 @@ func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data
 	case signal.TypeRegister, signal.TypeLogin, signal.TypeAuth:
 		h.handleSignIn(c, rd, f)
 	case signal.TypeGuest:
-		h.sendNow(c, f.ID, nil, signal.Errorf(signal.CodeBadRequest, reasonNotSupported,
-			"Guest sign-in is not supported by this server yet."))
+		h.handleGuest(c, f)
 	case signal.TypeLogout:
 		h.handleLogout(c, f)
-	case signal.TypeCallLogs:
-		h.handleCallLogs(c, f)
-	case signal.TypeCallCreate:
-		h.handleCreate(c, f)
+	case signal.TypeCallLogs, signal.TypeCallCreate, signal.TypeCallInvite, signal.TypeMeetCreate:
+		switch s := h.currentSession(c); {
+		case s == nil:
+			h.sendNow(c, f.ID, nil, errUnauthorized())
+		case s.u.guest:
+			h.sendNow(c, f.ID, nil, errorf(signal.CodeForbidden, reasonForbidden,
+				"Guests can join calls by link but cannot do %q; sign up for that.", f.Type))
+		case f.Type == signal.TypeCallLogs:
+			h.handleCallLogs(c, f)
+		case f.Type == signal.TypeCallCreate:
+			h.handleCreate(c, f)
+		case f.Type == signal.TypeCallInvite:
+			h.handleInvite(c, f)
+		default:
+			h.handleMeetCreate(c, f)
+		}
+	case signal.TypeCallSwitch, signal.TypeCallData:
+		if h.currentSession(c) == nil {
+			h.sendNow(c, f.ID, nil, errUnauthorized())
+			return
+		}
+		h.handleMemberOp(c, f)
+	case signal.TypeLinkSubscribe, signal.TypeLinkJoin, signal.TypeLinkUnsubscribe:
+		if h.currentSession(c) == nil {
+			h.sendNow(c, f.ID, nil, errUnauthorized())
+			return
+		}
+		h.handleLink(c, f)
 	case signal.TypeCallAnswer, signal.TypeCallDecline, signal.TypeCallEnd,
 		signal.TypeCallSignal, signal.TypeCallMute, signal.TypeCallMedia:
 		if h.currentSession(c) == nil {
@@ -291,7 +314,7 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *si
 }
 
 func (u *user) public() signal.User {
-	return signal.User{JID: u.jid, Username: u.name, DisplayName: u.display}
+	return signal.User{JID: u.jid, Username: u.name, DisplayName: u.display, Guest: u.guest}
 }
 
 // resume re-attaches session s to c: it replies with the session's current
@@ -465,6 +488,7 @@ func (h *Hub) removeSession(b *batch, s *session, now int64) {
 			h.leave(b, cl, p, now)
 		}
 	}
+	h.unsubscribe(s)
 	s.removed = true
 	s.c = nil
 	if s.grace != nil {

@@ -72,6 +72,10 @@ type User struct {
 type CallLog struct {
 	UserID int64
 	signal.CallLog
+	// Replace makes this entry overwrite an earlier one of the same user and
+	// room (keeping its CallLogID), for a user who took part in a call again
+	// after their first part ended (invited back, or joined by link).
+	Replace bool
 }
 
 // Store is an open database. It is safe for concurrent use.
@@ -349,6 +353,48 @@ func (s *Store) Login(ctx context.Context, username, password string) (User, err
 	return u, nil
 }
 
+// CreateGuest creates a guest account: username GuestPrefix followed by 12
+// random characters of a-z and 0-9, the guest flag set, no password (Login
+// never succeeds for it; it signs in with session tokens only). The display
+// name must be non-empty after trimming and pass CleanDisplayName, else
+// ErrInvalid.
+func (s *Store) CreateGuest(ctx context.Context, displayName string) (User, error) {
+	name, ok := CleanDisplayName(displayName)
+	if !ok || name == "" {
+		return User{}, fmt.Errorf("store: create guest: %w: display name", ErrInvalid)
+	}
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	for range 5 {
+		var raw [12]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return User{}, fmt.Errorf("store: create guest: %w", err)
+		}
+		b := []byte(GuestPrefix)
+		for _, x := range raw {
+			b = append(b, alphabet[int(x)%len(alphabet)])
+		}
+		username := string(b)
+		now := time.Now()
+		res, err := s.db.ExecContext(ctx,
+			`INSERT INTO users (username, display_name, password_hash, guest, created_at) VALUES (?, ?, '', 1, ?)
+			 ON CONFLICT (username) DO NOTHING`, username, name, now.UnixMilli())
+		if err != nil {
+			return User{}, fmt.Errorf("store: create guest: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return User{}, fmt.Errorf("store: create guest: %w", err)
+		} else if n == 0 {
+			continue // a name clash: draw again
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return User{}, fmt.Errorf("store: create guest: %w", err)
+		}
+		return User{ID: id, Username: username, DisplayName: name, Guest: true, Created: time.UnixMilli(now.UnixMilli())}, nil
+	}
+	return User{}, fmt.Errorf("store: create guest: %w", ErrUsernameTaken)
+}
+
 // UserByUsername returns the account named username, or ErrNotFound.
 func (s *Store) UserByUsername(ctx context.Context, username string) (User, error) {
 	var u User
@@ -441,7 +487,9 @@ func jsonList(l []string) (string, error) {
 
 // AddCallLogs writes call log entries in one transaction; when it returns nil
 // they are on disk. Entries without a CallLogID get a random one. A second
-// entry for the same user and room is ignored, so retrying is safe.
+// entry for the same user and room is ignored, so retrying is safe, unless it
+// has Replace set: then it overwrites the earlier entry (keeping its
+// CallLogID), which is just as safe to retry.
 func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 	if len(logs) == 0 {
 		return nil
@@ -451,14 +499,24 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 		return fmt.Errorf("store: add call logs: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_logs (user_id, call_log_id, room_id, room_link, call_mode,
+	const insert = `INSERT INTO call_logs (user_id, call_log_id, room_id, room_link, call_mode,
 		call_type, call_state, from_user, to_users, user_list, invite_user_list, group_id, call_time, start_time,
-		end_time, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (user_id, room_id) DO NOTHING`)
+		end_time, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	stmt, err := tx.PrepareContext(ctx, insert+` ON CONFLICT (user_id, room_id) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("store: add call logs: %w", err)
 	}
 	defer stmt.Close()
+	replace, err := tx.PrepareContext(ctx, insert+` ON CONFLICT (user_id, room_id) DO UPDATE SET
+		room_link = excluded.room_link, call_mode = excluded.call_mode, call_type = excluded.call_type,
+		call_state = excluded.call_state, from_user = excluded.from_user, to_users = excluded.to_users,
+		user_list = excluded.user_list, invite_user_list = excluded.invite_user_list, group_id = excluded.group_id,
+		call_time = excluded.call_time, start_time = excluded.start_time, end_time = excluded.end_time,
+		duration = excluded.duration`)
+	if err != nil {
+		return fmt.Errorf("store: add call logs: %w", err)
+	}
+	defer replace.Close()
 	for _, l := range logs {
 		if l.CallLogID == "" {
 			if l.CallLogID, err = newLogID(); err != nil {
@@ -471,7 +529,11 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return fmt.Errorf("store: add call log %s: %w", l.CallLogID, err)
 		}
-		if _, err := stmt.ExecContext(ctx, l.UserID, l.CallLogID, l.RoomID, l.RoomLink, l.CallMode, l.CallType,
+		st := stmt
+		if l.Replace {
+			st = replace
+		}
+		if _, err := st.ExecContext(ctx, l.UserID, l.CallLogID, l.RoomID, l.RoomLink, l.CallMode, l.CallType,
 			l.CallState, l.FromUser, to, users, invited, l.GroupID, l.CallTime, l.StartTime, l.EndTime, l.Duration); err != nil {
 			if strings.Contains(err.Error(), "FOREIGN KEY") {
 				err = fmt.Errorf("user %d: %w", l.UserID, ErrNotFound)

@@ -334,3 +334,71 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("Open accepted a newer schema")
 	}
 }
+
+func TestGuests(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "p.db"))
+	for _, name := range []string{"", "   ", strings.Repeat("x", MaxDisplayNameLen+1), "a\x00b"} {
+		if _, err := s.CreateGuest(ctx, name); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CreateGuest(%q): %v, want ErrInvalid", name, err)
+		}
+	}
+	g, err := s.CreateGuest(ctx, " Visitor ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Guest || g.DisplayName != "Visitor" || !strings.HasPrefix(g.Username, GuestPrefix) || !signal.ValidUsername(g.Username) {
+		t.Fatalf("guest %+v", g)
+	}
+	g2, err := s.CreateGuest(ctx, "Visitor")
+	if err != nil || g2.Username == g.Username || g2.ID == g.ID {
+		t.Fatalf("second guest %+v, %v", g2, err)
+	}
+	if u, err := s.UserByUsername(ctx, g.Username); err != nil || !u.Guest {
+		t.Errorf("UserByUsername %+v, %v", u, err)
+	}
+	tok, err := s.NewSession(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.UserByToken(ctx, tok); err != nil || !u.Guest || u.ID != g.ID {
+		t.Errorf("UserByToken %+v, %v", u, err)
+	}
+	if _, err := s.Login(ctx, g.Username, ""); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("guest login: %v", err)
+	}
+}
+
+func TestCallLogReplace(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, filepath.Join(t.TempDir(), "p.db"))
+	u, err := s.Register(ctx, "alice", "password1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := CallLog{UserID: u.ID, CallLog: signal.CallLog{RoomID: "r", CallState: signal.LogDeclined, CallTime: 1, EndTime: 2}}
+	if err := s.AddCallLogs(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	ignored := first
+	ignored.CallState = signal.LogMissed
+	second := first
+	second.CallState, second.StartTime, second.EndTime, second.Duration, second.Replace = signal.LogIncoming, ptr(int64(5)), 9, 4, true
+	second.InviteUserList = []string{"alice@localhost"}
+	for _, l := range []CallLog{ignored, second, second} {
+		if err := s.AddCallLogs(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.CallLogs(ctx, u.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.CallLogs) != 1 {
+		t.Fatalf("%d entries", len(p.CallLogs))
+	}
+	l := p.CallLogs[0]
+	if l.CallState != signal.LogIncoming || l.StartTime == nil || *l.StartTime != 5 || l.Duration != 4 || len(l.InviteUserList) != 1 {
+		t.Errorf("replaced entry %+v", l)
+	}
+}

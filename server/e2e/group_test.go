@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// rigGroup adds the listeners of group features to the page's rig, recording
+// them like the others (custom data as {data, from}).
+const rigGroup = `(async () => {
+  const rec = (name) => (...args) => window.ev.push({name, at: Date.now(), args: JSON.parse(JSON.stringify(args))});
+  const l = {};
+  ["callSwitchListener", "inviteUsersListener", "callUsersUpdateListener", "callUserJoinedListener",
+   "callUserLeftListener", "callSpeakingListener"].forEach((n) => l[n] = rec(n));
+  l.customDataListener = (data, from) => window.ev.push({name: "customDataListener", args: [{data, from}]});
+  const base = window.parleyListeners;
+  return await Parley.initializeSDK({callbackListeners: Object.assign(base, l)});
+})()`
+
+func newGroupUser(t *testing.T, b *browser, origin, name string) *sdkUser {
+	t.Helper()
+	u := newSDKUser(t, b, origin)
+	if env := u.call(rigGroup); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK with group listeners: %+v", env)
+	}
+	if name != "" {
+		u.register(name)
+	}
+	return u
+}
+
+// TestSDKGroupVideoCall: three people in a video call through window.Parley,
+// each decoding both others' video.
+func TestSDKGroupVideoCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob, carol := newGroupUser(t, b, srv.URL, "alice"), newGroupUser(t, b, srv.URL, "bob"), newGroupUser(t, b, srv.URL, "carol")
+	alice.ok(`Parley.makeVideoCall(["bob", "carol"], "team")`)
+	for _, u := range []*sdkUser{bob, carol} {
+		in := u.waitEvent("incomingCallListener", `true`)
+		if in["callMode"] != "onetomany" || in["groupId"] != "team" {
+			t.Fatalf("group incoming call %v", in)
+		}
+		u.ok(`Parley.answerCall()`)
+	}
+	for _, u := range []*sdkUser{alice, bob, carol} {
+		for _, o := range []*sdkUser{alice, bob, carol} {
+			if u != o {
+				waitJS(t, u.ctx, framesOf(o.jid)+" > 0", 30*time.Second)
+			}
+		}
+	}
+	alice.waitEvent("callUserJoinedListener", `a.userJid === "carol@localhost"`)
+	for _, u := range []*sdkUser{alice, bob, carol} {
+		before := [2]int{}
+		others := []*sdkUser{}
+		for _, o := range []*sdkUser{alice, bob, carol} {
+			if o != u {
+				others = append(others, o)
+			}
+		}
+		for i, o := range others {
+			before[i] = eval[int](t, u.ctx, framesOf(o.jid))
+		}
+		time.Sleep(time.Second)
+		for i, o := range others {
+			if after := eval[int](t, u.ctx, framesOf(o.jid)); after <= before[i] {
+				t.Fatalf("%s: video from %s stalled at %d frames", u.jid, o.jid, after)
+			}
+		}
+	}
+	// Speaking is reported from the fake microphone's beeps.
+	bob.waitEvent("callSpeakingListener", `a.userJid === "alice@localhost" && a.isSpeaking === true && a.volumeLevel >= 0 && a.volumeLevel <= 10`)
+	carol.ok(`Parley.endCall()`)
+	alice.waitEvent("callUserLeftListener", `a.userJid === "carol@localhost"`)
+	if name := eval[string](t, alice.ctx, `Parley.getCallUsername("bob@localhost")`); name != "User bob" {
+		t.Fatalf("getCallUsername(bob) = %q", name)
+	}
+}
+
+// TestSDKSwitchDataAndGuest: a voice call switched to video by request and
+// accept, custom data both ways, and a guest joining through getCallLink,
+// subscribeCall and joinCall while the two talk.
+func TestSDKSwitchDataAndGuest(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob := newGroupUser(t, b, srv.URL, "alice"), newGroupUser(t, b, srv.URL, "bob")
+	alice.ok(`Parley.makeVoiceCall(["bob"])`)
+	bob.waitEvent("incomingCallListener", `true`)
+	bob.ok(`Parley.answerCall()`)
+	alice.waitEvent("callStatusListener", `a.status === "connected" && a.userJid === "bob@localhost"`)
+
+	alice.ok(`Parley.requestVideoCallSwitch()`)
+	bob.waitEvent("callSwitchListener", `a.status === "request" && a.userJid === "alice@localhost"`)
+	bob.ok(`Parley.acceptVideoCallSwitchRequest()`)
+	alice.waitEvent("callSwitchListener", `a.status === "accept"`)
+	alice.mediaFlows("bob@localhost")
+	bob.mediaFlows("alice@localhost")
+
+	for i := 0; i < 5; i++ {
+		alice.ok(fmt.Sprintf(`Parley.sendCustomData({n: %d, text: "hello"})`, i))
+	}
+	bob.ok(`Parley.sendCustomData("pong")`)
+	waitJS(t, bob.ctx, `window.ev.filter((e) => e.name === "customDataListener").length === 5`, 10*time.Second)
+	order := eval[string](t, bob.ctx, `JSON.stringify(window.ev.filter((e) => e.name === "customDataListener").map((e) => [e.args[0].data.n, e.args[0].from.userJid]))`)
+	if order != `[[0,"alice@localhost"],[1,"alice@localhost"],[2,"alice@localhost"],[3,"alice@localhost"],[4,"alice@localhost"]]` {
+		t.Fatalf("custom data at bob: %s", order)
+	}
+	alice.waitEvent("customDataListener", `a.data === "pong" && a.from.userJid === "bob@localhost"`)
+	alice.expect(400, `Parley.sendCustomData("x".repeat(70000))`)
+
+	var link string
+	_ = json.Unmarshal(alice.ok(`Parley.getCallLink()`).Data, &link)
+	guest := newGroupUser(t, b, srv.URL, "")
+	eval[bool](t, guest.ctx, `(window.cb = [], true)`)
+	env := guest.call(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", (ok, err) => window.cb.push({ok, err}))`, link))
+	if env.StatusCode != 200 || eval[int](t, guest.ctx, `window.cb.length`) != 1 || !eval[bool](t, guest.ctx, `window.cb[0].ok.statusCode === 200 && window.cb[0].err === null`) {
+		t.Fatalf("subscribeCall: %+v, callback %s", env, eval[string](t, guest.ctx, `JSON.stringify(window.cb)`))
+	}
+	guest.waitEvent("callUsersUpdateListener", `a.usersList.length === 2`)
+	if name := eval[string](t, guest.ctx, `Parley.getCallUsername("alice@localhost")`); name != "User alice" {
+		t.Fatalf("guest getCallUsername(alice) = %q", name)
+	}
+	guest.ok(`Parley.joinCall((ok, err) => window.cb.push({ok, err}))`)
+	guest.jid = eval[string](t, guest.ctx, `window.ev.find((e) => e.name === "userTrackListener" && e.args[0].localUser).args[0].userJid`)
+	alice.waitEvent("callUserJoinedListener", `a.displayName === "Gina"`)
+	guest.mediaFlows("alice@localhost")
+	guest.mediaFlows("bob@localhost")
+	alice.mediaFlows(guest.jid)
+}
+
+// TestBenchFourPartyVideo holds a 4-party video call for 60 s in one headless
+// Chromium and reports the frame rate each participant decodes from each other.
+// Run with PARLEY_BENCH=1 (make bench).
+func TestBenchFourPartyVideo(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	srv := startServer(t)
+	b := newBrowser(t)
+	names := []string{"alice", "bob", "carol", "dave"}
+	users := make([]*sdkUser, len(names))
+	for i, n := range names {
+		users[i] = newGroupUser(t, b, srv.URL, n)
+	}
+	users[0].ok(`Parley.makeVideoCall(["bob", "carol", "dave"], "bench")`)
+	for _, u := range users[1:] {
+		u.waitEvent("incomingCallListener", `true`)
+		u.ok(`Parley.answerCall()`)
+	}
+	for _, u := range users {
+		for _, o := range users {
+			if u != o {
+				waitJS(t, u.ctx, framesOf(o.jid)+" > 0", 60*time.Second)
+			}
+		}
+	}
+	start := map[[2]int]int{}
+	for i, u := range users {
+		for j, o := range users {
+			if i != j {
+				start[[2]int{i, j}] = eval[int](t, u.ctx, framesOf(o.jid))
+			}
+		}
+	}
+	const hold = 60 * time.Second
+	time.Sleep(hold)
+	for i, u := range users {
+		line := ""
+		for j, o := range users {
+			if i != j {
+				n := eval[int](t, u.ctx, framesOf(o.jid)) - start[[2]int{i, j}]
+				line += fmt.Sprintf(" %s %.1f fps;", names[j], float64(n)/hold.Seconds())
+			}
+		}
+		state := eval[string](t, u.ctx, `window.pcs.map((pc) => pc.connectionState).join(",")`)
+		t.Logf("4-party video, %s decodes:%s peer connections %s", names[i], line, state)
+	}
+}
