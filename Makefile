@@ -6,6 +6,7 @@ GOROOT  := $(shell $(GO) env GOROOT)
 ADDR    ?= localhost:8080
 DATA    ?= ./data
 GOFILES := $(shell find app server -name '*.go' -not -path '*/testdata/*') go.mod go.sum
+APPGO   := $(shell find app -name '*.go' -not -name '*_test.go') go.mod go.sum
 WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js' -not -name '.*')
 
 .PHONY: all build run test vet unit fuzz bench clean
@@ -23,10 +24,10 @@ wasm_exec.js: $(GOROOT)/lib/wasm/wasm_exec.js
 web/wasm_exec.js: wasm_exec.js
 	cp $< $@
 
-web/app.wasm: $(GOFILES)
+web/app.wasm: $(APPGO)
 	$(WASM) $(GO) build -trimpath -ldflags='-s -w' -o $@ ./app
 
-web/sdk.wasm: $(GOFILES)
+web/sdk.wasm: $(APPGO)
 	$(WASM) $(GO) build -trimpath -ldflags='-s -w' -o $@ ./app/sdk
 
 web/.compressed: web/app.wasm web/sdk.wasm server/internal/precompress/main.go
@@ -44,6 +45,7 @@ vet:
 	$(GO) vet ./...
 	$(WASM) $(GO) vet ./app/...
 
+# Quick loop without the browser layer.
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /server/e2e)
 
@@ -55,8 +57,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./app/signal
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./server/hub ./app/call
-	PARLEY_BENCH=1 $(GO) test -count=1 -v -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall'
+	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./server/hub
+	$(GO) test -run '^$$' -bench IdleConnections -benchtime 1x ./server/hub
+	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party'
 
 clean:
 	rm -rf bin web/*.wasm web/*.wasm.br web/*.wasm.gz web/.compressed web/wasm_exec.js test-artifacts

@@ -329,6 +329,13 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 		answeredAt := eval[int](t, bob.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
 		waitJS(t, bob.ctx, `window.firstFrame["alice@localhost"]`, 30*time.Second)
 		waitJS(t, alice.ctx, `window.firstFrame["bob@localhost"]`, 30*time.Second)
+		if os.Getenv("PARLEY_BENCH_DETAIL") != "" {
+			t.Logf("call %d: bob connected +%d ms, alice connected +%d ms, bob first frame +%d, alice first frame +%d", i,
+				eval[int](t, bob.ctx, `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].status === "connected").at`)-answeredAt,
+				eval[int](t, alice.ctx, `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].status === "connected").at`)-answeredAt,
+				eval[int](t, bob.ctx, `window.firstFrame["alice@localhost"]`)-answeredAt,
+				eval[int](t, alice.ctx, `window.firstFrame["bob@localhost"]`)-answeredAt)
+		}
 		callee = append(callee, eval[int](t, bob.ctx, `window.firstFrame["alice@localhost"]`)-answeredAt)
 		caller = append(caller, eval[int](t, alice.ctx, `window.firstFrame["bob@localhost"]`)-answeredAt)
 		alice.ok(`Parley.endCall()`)
