@@ -14,17 +14,18 @@ import (
 // starts or answers a call and dropped when their part ends. Fields other than
 // local are touched only on the work queue (or before the call is published).
 type callState struct {
-	roomID string
-	video  bool // the call type when it started; video tracks are reported only then
-	local  *rtc.LocalMedia
-	snap   *signal.Call  // newest server snapshot, nil until the first one
-	early  []signal.Call // updates that came before we knew our room ID
-	peers  map[string]*peerState
-	media  string  // the media status last reported to the server
-	muted  [2]bool // audio, video: what this user asked for
-	ended  bool
-	speak  map[string]*speakState
-	stop   chan struct{} // closed when the call ends: stops the speaking monitor
+	roomID  string
+	video   bool // the call type when it started; video tracks are reported only then
+	local   *rtc.LocalMedia
+	snap    *signal.Call   // newest server snapshot, nil until the first one
+	early   []signal.Frame // call events that came before adopt ran
+	adopted bool           // adopt ran: updates apply directly
+	peers   map[string]*peerState
+	media   string  // the media status last reported to the server
+	muted   [2]bool // audio, video: what this user asked for
+	ended   bool
+	speak   map[string]*speakState
+	stop    chan struct{} // closed when the call ends: stops the speaking monitor
 }
 
 type peerState struct {
@@ -106,6 +107,9 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 		return CallRef{}, err
 	}
 	snap := res.Call
+	e.mu.Lock()
+	cs.roomID = snap.RoomID // EndCall from now on reaches the server
+	e.mu.Unlock()
 	e.work.push(func() {
 		e.emitLocalTracks(cs, user.JID)
 		e.adopt(cs, snap)
@@ -113,8 +117,9 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 	return CallRef{RoomID: snap.RoomID, RoomLink: snap.Link}, nil
 }
 
-// adopt binds cs to its room once the server has answered: the reply's
-// snapshot applies unless a newer update already did.
+// adopt starts cs on the work queue once the server has answered: first the
+// reply's snapshot, then the updates that arrived before this ran (the server
+// sends a reply before the events it causes, so they are newer).
 func (e *Engine) adopt(cs *callState, snap signal.Call) {
 	e.mu.Lock()
 	if e.call != cs || cs.ended {
@@ -122,18 +127,15 @@ func (e *Engine) adopt(cs *callState, snap signal.Call) {
 		return
 	}
 	cs.roomID = snap.RoomID
+	cs.adopted = true
 	early := cs.early
 	cs.early = nil
 	cs.stop = make(chan struct{})
 	e.mu.Unlock()
 	go e.speakingMonitor(cs, cs.stop)
-	if cs.snap == nil {
-		e.apply(cs, snap, "")
-	}
-	for _, c := range early {
-		if c.RoomID == cs.roomID {
-			e.apply(cs, c, "")
-		}
+	e.apply(cs, snap, "")
+	for _, f := range early {
+		e.handleEvent(f)
 	}
 }
 
@@ -434,6 +436,18 @@ func (e *Engine) removeIncoming(room string) bool {
 
 // handleEvent runs on the work queue for every server event, in order.
 func (e *Engine) handleEvent(f signal.Frame) {
+	if f.Type == signal.EventUpdate || f.Type == signal.EventSignal {
+		// The call's events wait until the request that made the call has
+		// been answered and adopt has run: an offer may overtake the reply.
+		e.mu.Lock()
+		cs := e.call
+		if cs != nil && !cs.adopted && !cs.ended {
+			cs.early = append(cs.early, f)
+			e.mu.Unlock()
+			return
+		}
+		e.mu.Unlock()
+	}
 	switch f.Type {
 	case signal.EventIncoming:
 		var ev signal.CallEvent
@@ -494,10 +508,6 @@ func (e *Engine) handleEvent(f signal.Frame) {
 		}
 		e.mu.Lock()
 		cs := e.call
-		if cs != nil && cs.roomID == "" && !cs.ended {
-			cs.early = append(cs.early, ev.Call)
-			cs = nil
-		}
 		e.mu.Unlock()
 		if cs != nil && cs.roomID == ev.Call.RoomID {
 			e.apply(cs, ev.Call, ev.Reason)
