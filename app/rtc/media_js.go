@@ -5,7 +5,6 @@ package rtc
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"syscall/js"
 )
 
@@ -113,57 +112,6 @@ func stopStream(s js.Value) {
 	}
 }
 
-// LocalMedia is the local microphone and camera of one call.
-type LocalMedia struct {
-	mu           sync.Mutex
-	audio, video *LocalTrack
-}
-
-// Audio is the microphone track, or nil.
-func (m *LocalMedia) Audio() Track {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.audio == nil {
-		return nil
-	}
-	return m.audio
-}
-
-// Video is the camera track, or nil.
-func (m *LocalMedia) Video() Track {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.video == nil {
-		return nil
-	}
-	return m.video
-}
-
-// SetEnabled turns the track of kind on or off (mute): a disabled track sends
-// silence or black frames, so the peers need no renegotiation.
-func (m *LocalMedia) SetEnabled(kind string, on bool) {
-	m.mu.Lock()
-	t := m.audio
-	if kind == KindVideo {
-		t = m.video
-	}
-	m.mu.Unlock()
-	if t != nil {
-		t.v.Set("enabled", on)
-	}
-}
-
-// Stop ends every track, which releases the devices (the camera light goes off).
-func (m *LocalMedia) Stop() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, t := range []*LocalTrack{m.audio, m.video} {
-		if t != nil {
-			t.v.Call("stop")
-		}
-	}
-}
-
 // LocalTrack is a local MediaStreamTrack.
 type LocalTrack struct{ v js.Value }
 
@@ -175,6 +123,13 @@ func (t *LocalTrack) ID() string { return t.v.Get("id").String() }
 
 // JSValue is the MediaStreamTrack.
 func (t *LocalTrack) JSValue() js.Value { return t.v }
+
+// setEnabled mutes or unmutes: a disabled track sends silence or black
+// frames, so the peers need no renegotiation.
+func (t *LocalTrack) setEnabled(on bool) { t.v.Set("enabled", on) }
+
+// end stops the track, which releases the device (the camera light goes off).
+func (t *LocalTrack) end() { t.v.Call("stop") }
 
 // Await waits for a JavaScript promise. It must not be called on the
 // JavaScript event loop's goroutine (a js.FuncOf callback): start a goroutine.

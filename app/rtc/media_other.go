@@ -65,56 +65,6 @@ func (s SyntheticMedia) OpenVideo(m *LocalMedia) (Track, error) {
 	return m.video, nil
 }
 
-// LocalMedia is the local microphone and camera of one call.
-type LocalMedia struct {
-	mu           sync.Mutex
-	audio, video *LocalTrack
-}
-
-// Audio is the microphone track, or nil.
-func (m *LocalMedia) Audio() Track {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.audio == nil {
-		return nil
-	}
-	return m.audio
-}
-
-// Video is the camera track, or nil.
-func (m *LocalMedia) Video() Track {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.video == nil {
-		return nil
-	}
-	return m.video
-}
-
-// SetEnabled turns sending of the track of kind on or off (mute).
-func (m *LocalMedia) SetEnabled(kind string, on bool) {
-	m.mu.Lock()
-	t := m.audio
-	if kind == KindVideo {
-		t = m.video
-	}
-	m.mu.Unlock()
-	if t != nil {
-		t.enabled.Store(on)
-	}
-}
-
-// Stop ends every track and releases the devices.
-func (m *LocalMedia) Stop() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, t := range []*LocalTrack{m.audio, m.video} {
-		if t != nil {
-			t.stopOnce.Do(func() { close(t.stop) })
-		}
-	}
-}
-
 // LocalTrack is a synthetic local track.
 type LocalTrack struct {
 	kind     string
@@ -132,6 +82,10 @@ func (t *LocalTrack) ID() string { return t.sample.ID() }
 
 // Enabled reports whether the track is sending (not muted).
 func (t *LocalTrack) Enabled() bool { return t.enabled.Load() }
+
+func (t *LocalTrack) setEnabled(on bool) { t.enabled.Store(on) }
+
+func (t *LocalTrack) end() { t.stopOnce.Do(func() { close(t.stop) }) }
 
 func newLocalTrack(kind string) (*LocalTrack, error) {
 	n := trackSeq.Add(1)

@@ -51,16 +51,16 @@ func DecodeData(f Frame, v any) *Error {
 
 // Encode marshals a frame.
 func Encode(f Frame) ([]byte, error) {
-	b, err := marshal(f)
+	b, err := Marshal(f)
 	if err != nil {
 		return nil, fmt.Errorf("signal: encode %s frame: %w", f.Type, err)
 	}
 	return b, nil
 }
 
-// marshal is json.Marshal without HTML escaping: frames never reach an HTML
+// Marshal is json.Marshal without HTML escaping: frames never reach an HTML
 // parser, and escaping <, > and & would grow custom data up to six times.
-func marshal(v any) ([]byte, error) {
+func Marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -74,7 +74,7 @@ func marshal(v any) ([]byte, error) {
 func Request(typ string, id uint64, payload any) (Frame, error) {
 	f := Frame{Type: typ, ID: id}
 	if payload != nil {
-		b, err := marshal(payload)
+		b, err := Marshal(payload)
 		if err != nil {
 			return f, fmt.Errorf("signal: encode %s payload: %w", typ, err)
 		}

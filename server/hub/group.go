@@ -429,25 +429,13 @@ func dataEvent(req signal.DataRequest) (json.RawMessage, *signal.Error) {
 	return buf.Bytes(), nil
 }
 
-// encodeRaw marshals v without HTML escaping, so relayed custom data keeps
-// its size.
-func encodeRaw(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 // dataOp relays custom data to every other joined participant. Called with h.mu held.
 func (h *Hub) dataOp(b *batch, c *conn, roomID string, data json.RawMessage) *signal.Error {
 	s, cl, p, e := h.memberOf(c, roomID)
 	if e != nil {
 		return e
 	}
-	payload, err := encodeRaw(signal.DataEvent{RoomID: roomID, From: s.u.jid, Data: data})
+	payload, err := signal.Marshal(signal.DataEvent{RoomID: roomID, From: s.u.jid, Data: data})
 	if err != nil {
 		return signal.BadRequest("call.data data could not be encoded: %v.", err)
 	}

@@ -465,7 +465,7 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 	}
 	s.seq++
 	// Not HTML-escaped: relayed custom data keeps its size (and bytes).
-	frame, err := encodeRaw(signal.Frame{Type: typ, Seq: s.seq, Data: data})
+	frame, err := signal.Marshal(signal.Frame{Type: typ, Seq: s.seq, Data: data})
 	if err != nil {
 		h.log.Error("encode event", "type", typ, "err", err)
 		return

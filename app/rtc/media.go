@@ -1,0 +1,55 @@
+package rtc
+
+import "sync"
+
+// LocalMedia is the local microphone and camera of one call. Its tracks are
+// *LocalTrack values of the platform (browser MediaStreamTracks, or synthetic
+// tracks natively).
+type LocalMedia struct {
+	mu           sync.Mutex
+	audio, video *LocalTrack
+}
+
+// Audio is the microphone track, or nil.
+func (m *LocalMedia) Audio() Track {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.audio == nil {
+		return nil
+	}
+	return m.audio
+}
+
+// Video is the camera track, or nil.
+func (m *LocalMedia) Video() Track {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.video == nil {
+		return nil
+	}
+	return m.video
+}
+
+// SetEnabled turns sending of the track of kind on or off (mute).
+func (m *LocalMedia) SetEnabled(kind string, on bool) {
+	m.mu.Lock()
+	t := m.audio
+	if kind == KindVideo {
+		t = m.video
+	}
+	m.mu.Unlock()
+	if t != nil {
+		t.setEnabled(on)
+	}
+}
+
+// Stop ends every track and releases the devices.
+func (m *LocalMedia) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range []*LocalTrack{m.audio, m.video} {
+		if t != nil {
+			t.end()
+		}
+	}
+}
