@@ -31,6 +31,20 @@ type Engine interface {
 	CurrentCall() (signal.Call, bool)
 	// Incoming is the call ringing on this tab, if any.
 	Incoming() (signal.Call, bool)
+	// User is the signed-in user, or the guest that SubscribeCall created.
+	User() (signal.User, bool)
+	// SubscribeCall previews the call behind link (a URL or a bare code). A
+	// visitor who is not signed in becomes a guest named displayName.
+	// EventUsers follow, now and at every change.
+	SubscribeCall(ctx context.Context, link, displayName string) error
+	// JoinCall joins the previewed call.
+	JoinCall(ctx context.Context) error
+	// UnsubscribeCall leaves the preview and releases camera and microphone.
+	UnsubscribeCall(ctx context.Context) error
+	// CreateMeetLink creates a call people join by link and returns the link.
+	CreateMeetLink(ctx context.Context, video bool) (string, error)
+	// CallLink is the join link of the current call.
+	CallLink() (string, error)
 	// SetEventSink sets the function that receives every engine event. It is
 	// called on an engine goroutine, never on the UI goroutine.
 	SetEventSink(func(Event))
@@ -48,7 +62,18 @@ const (
 	EventMissed                          // missedCallListener
 	EventMediaError                      // mediaErrorListener
 	EventConnection                      // connectionListener
+	EventUsers                           // callUsersUpdateListener
+	EventUserJoined                      // callUserJoinedListener
+	EventUserLeft                        // callUserLeftListener
+	EventSpeaking                        // callSpeakingListener
 )
+
+// CallUser is one person in a previewed call (EventUsers).
+type CallUser struct {
+	JID    string
+	Name   string
+	Status string
+}
 
 // Event is one engine listener call, flattened. Only the fields of its Kind
 // are set.
@@ -63,14 +88,21 @@ type Event struct {
 	// Reason says why ringing stopped on this tab (EventStatus).
 	Reason string
 	// Closed is true when the call is over for everyone (EventStatus).
-	Closed      bool
-	RoomID      string
-	CallType    string // EventIncoming, EventMissed: "audio" or "video"
-	DisplayName string // EventIncoming, EventMissed: the caller's name
+	Closed   bool
+	RoomID   string
+	CallType string // EventIncoming, EventMissed: "audio" or "video"
+	// DisplayName is the caller's name (EventIncoming, EventMissed) or the
+	// participant's (EventUserJoined, EventUserLeft).
+	DisplayName string
 	TrackType   string // EventTrack, EventMute: "audio" or "video"
 	// Track is the MediaStreamTrack holder (EventTrack); nil when the track is gone.
 	Track any
 	Muted bool // EventMute
+	// Users is everyone in the previewed call (EventUsers); empty when it ended.
+	Users []CallUser
+	// Speaking and Level report a participant's voice activity (EventSpeaking).
+	Speaking bool
+	Level    int
 	// Code, Message and Device describe an EventMediaError.
 	Code    int
 	Message string

@@ -23,6 +23,11 @@ func (c callEngine) MakeCall(ctx context.Context, video bool, userJIDs []string)
 	return err
 }
 
+func (c callEngine) CreateMeetLink(ctx context.Context, video bool) (string, error) {
+	_, link, err := c.Engine.CreateMeetLink(ctx, video)
+	return link, err
+}
+
 func (c callEngine) SetEventSink(sink func(Event)) {
 	incoming := func(kind EventKind, p call.IncomingCall) {
 		sink(Event{Kind: kind, UserJID: p.UserJID, Status: p.Status, RoomID: p.RoomID,
@@ -50,6 +55,22 @@ func (c callEngine) SetEventSink(sink func(Event)) {
 		},
 		Connection: func(p call.ConnectionStatus) {
 			sink(Event{Kind: EventConnection, Status: p.Status})
+		},
+		CallUsersUpdate: func(p call.CallUsersUpdate) {
+			users := make([]CallUser, 0, len(p.UsersList))
+			for _, u := range p.UsersList {
+				users = append(users, CallUser{JID: u.UserJID, Name: u.DisplayName, Status: u.Status})
+			}
+			sink(Event{Kind: EventUsers, RoomID: p.RoomID, Users: users})
+		},
+		CallUserJoined: func(p call.CallUserEvent) {
+			sink(Event{Kind: EventUserJoined, UserJID: p.UserJID, LocalUser: p.LocalUser, DisplayName: p.DisplayName})
+		},
+		CallUserLeft: func(p call.CallUserEvent) {
+			sink(Event{Kind: EventUserLeft, UserJID: p.UserJID, LocalUser: p.LocalUser, DisplayName: p.DisplayName})
+		},
+		CallSpeaking: func(p call.Speaking) {
+			sink(Event{Kind: EventSpeaking, UserJID: p.UserJID, LocalUser: p.LocalUser, Speaking: p.IsSpeaking, Level: p.VolumeLevel})
 		},
 	})
 }

@@ -22,6 +22,8 @@ const (
 	actMute
 	actLogs
 	actSignOut
+	actJoin
+	actLink
 )
 
 // howToAllow tells people where the browser keeps site permissions.

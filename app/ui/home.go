@@ -23,9 +23,12 @@ type Home struct {
 	LogsErr     string
 	LogsLoading bool
 	NotifPerm   string
-	LinkNotice  bool
+	MeetLink    string // the call link created here
+	MeetBusy    bool
+	MeetErr     string
 
-	copied bool
+	copied     bool
+	linkCopied bool
 }
 
 // Render implements app.Composer.
@@ -54,9 +57,6 @@ func (c *Home) Render() app.UI {
 		app.Section().Class("card").Aria("labelledby", "dial-title").Body(
 			app.H2().ID("dial-title").Text("Make a call"),
 			notice(c.Notice, c.Info),
-			app.If(c.LinkNotice, func() app.UI {
-				return app.P().Class("hint").Text("Joining a call by link isn't available in this app yet: ask to be called by your username.")
-			}),
 			app.Form().ID("dial-form").Class("dial").OnSubmit(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
 				c.S.dial(ctx, c.S.dialTo, true)
@@ -77,6 +77,7 @@ func (c *Home) Render() app.UI {
 						Aria("label", "Video call"),
 				),
 			),
+			c.renderMeetLink(),
 		),
 		app.Section().Class("card").Aria("labelledby", "log-title").Body(
 			app.H2().ID("log-title").Text("Recent calls"),
@@ -97,6 +98,65 @@ func (c *Home) onCopy(ctx app.Context, e app.Event) {
 				}
 				c.copied = true
 				ctx.After(2*time.Second, func(app.Context) { c.copied = false })
+			})
+		})
+	}()
+}
+
+// renderMeetLink offers a call people join by link: create it, copy it, join it.
+func (c *Home) renderMeetLink() app.UI {
+	return app.Div().Class("meet").Body(
+		app.H3().ID("meet-title").Class("meet-title").Text("Or share a link"),
+		app.If(c.MeetErr != "", func() app.UI {
+			return app.P().Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(c.MeetErr))
+		}),
+		app.If(c.MeetLink == "", func() app.UI {
+			return app.Div().Body(
+				app.P().ID("meet-hint").Class("field-hint").Text("Create a video call that anyone with the link can join, even without an account."),
+				app.Button().ID("new-link").Class("btn btn-quiet").Type("button").Disabled(c.MeetBusy).
+					Aria("describedby", "meet-hint").
+					Body(icon("link"), app.Span().Text(map[bool]string{true: "Creating…", false: "New call link"}[c.MeetBusy])).
+					OnClick(func(ctx app.Context, e app.Event) { c.S.newMeetLink(ctx) }),
+			)
+		}).Else(func() app.UI {
+			return app.Div().Class("meet-ready").Body(
+				app.Label().For("meet-link").Text("Call link"),
+				app.Input().ID("meet-link").Class("meet-link").Type("text").ReadOnly(true).Value(c.MeetLink).
+					Attr("spellcheck", "false").
+					OnFocus(func(ctx app.Context, e app.Event) { ctx.JSSrc().Call("select") }),
+				app.Div().Class("meet-buttons").Body(
+					app.Button().ID("copy-meet-link").Class("btn btn-quiet").Type("button").
+						Aria("label", "Copy the call link").
+						Body(icon(map[bool]string{true: "check", false: "copy"}[c.linkCopied]),
+							app.Span().Text(map[bool]string{true: "Copied", false: "Copy"}[c.linkCopied])).
+						OnClick(c.onCopyLink),
+					app.Button().ID("join-meet-link").Class("btn btn-primary").Type("button").
+						Body(icon("cam"), app.Span().Text("Join now")).
+						OnClick(func(ctx app.Context, e app.Event) {
+							ctx.Navigate("/join/" + codeOfLink(c.MeetLink))
+						}),
+				),
+				app.P().Class("field-hint").Role("status").Text(map[bool]string{
+					true:  "Copied. Send it to the people you want to talk to.",
+					false: "Send this link to the people you want to talk to, then join.",
+				}[c.linkCopied]),
+			)
+		}),
+	)
+}
+
+func (c *Home) onCopyLink(ctx app.Context, e app.Event) {
+	link := c.MeetLink
+	go func() {
+		err := browser.CopyText(link)
+		browser.Post(func() {
+			ctx.Dispatch(func(ctx app.Context) {
+				if err != nil {
+					c.S.meetErr = "Your browser didn't allow copying. Select the link and copy it yourself."
+					return
+				}
+				c.linkCopied = true
+				ctx.After(3*time.Second, func(app.Context) { c.linkCopied = false })
 			})
 		})
 	}()

@@ -26,6 +26,7 @@ var iconPaths = map[string]string{
 	"left":      `<path d="M15 6l-6 6 6 6"/>`,
 	"right":     `<path d="M9 6l6 6-6 6"/>`,
 	"warn":      `<path d="M12 3l10 18H2zM12 10v5M12 18v.5"/>`,
+	"link":      `<path d="M10 14a4.5 4.5 0 0 0 6.4 0l3-3a4.5 4.5 0 0 0-6.4-6.4l-1 1M14 10a4.5 4.5 0 0 0-6.4 0l-3 3a4.5 4.5 0 0 0 6.4 6.4l1-1"/>`,
 	"reconnect": `<path d="M20 12a8 8 0 0 1-14 5.3M4 12a8 8 0 0 1 14-5.3M18 3v4h-4M6 21v-4h4"/>`,
 }
 

@@ -16,6 +16,7 @@ type Remote struct {
 	AudioMuted bool
 	VideoMuted bool
 	HasVideo   bool
+	Speaking   bool
 }
 
 // InCall is the screen of a call in progress: remote video (or an avatar),
@@ -32,6 +33,9 @@ type InCall struct {
 	Reconnecting  bool
 	Notice        string
 	MyName        string
+	ByLink        bool   // joined by link or a link call: nobody is rung
+	Link          string // the call link, once asked for
+	LinkCopied    bool
 
 	now  time.Time
 	stop chan struct{}
@@ -87,7 +91,20 @@ func (c *InCall) Render() app.UI {
 		app.Div().Class("call-head").Body(
 			app.H1().ID("call-title").Text(title),
 			app.Span().ID("call-timer").Class("timer").Aria("label", "Call duration").Text(elapsed),
+			app.Button().ID("copy-call-link").Class("btn btn-toggle btn-small").Type("button").
+				Aria("label", "Copy call link").
+				Body(icon("link"), app.Span().Text("Copy call link")).
+				OnClick(func(ctx app.Context, e app.Event) { c.S.showCallLink(ctx) }),
 		),
+		app.If(c.Link != "", func() app.UI {
+			return app.Div().ID("call-link-box").Class("call-link").Role("status").Body(
+				app.Span().Class("call-link-label").Text(map[bool]string{true: "Copied. Anyone with this link can join:", false: "Share this link to invite people:"}[c.LinkCopied]),
+				app.Code().ID("call-link-text").Class("call-link-text").Text(c.Link),
+				app.Button().ID("hide-call-link").Class("btn btn-toggle btn-small").Type("button").
+					Aria("label", "Hide the call link").Text("Hide").
+					OnClick(func(ctx app.Context, e app.Event) { c.S.callLink = "" }),
+			)
+		}),
 		app.If(c.Reconnecting, func() app.UI {
 			return app.Div().ID("reconnecting").Class("banner banner-warn").Role("status").
 				Body(icon("reconnect"), app.Span().Text("Reconnecting…"))
@@ -98,7 +115,11 @@ func (c *InCall) Render() app.UI {
 		app.Div().Class(map[bool]string{true: "stage", false: "stage stage-grid"}[len(c.Remotes) <= 1]).Body(
 			app.Range(c.Remotes).Slice(func(i int) app.UI { return c.renderRemote(c.Remotes[i]) }),
 			app.If(len(c.Remotes) == 0, func() app.UI {
-				return app.Div().Class("tile").Body(app.P().Class("muted").Role("status").Text("Connecting…"))
+				text := "Connecting…"
+				if c.ByLink {
+					text = "Waiting for others to join. Share the call link to invite them."
+				}
+				return app.Div().Class("tile tile-wait").Body(app.P().Class("muted").Role("status").Text(text))
 			}),
 			app.If(c.Video, func() app.UI {
 				selfCls := "self"
@@ -141,6 +162,9 @@ func (c *InCall) renderRemote(r Remote) app.UI {
 	cls := "tile"
 	if !showVideo {
 		cls += " tile-novideo"
+	}
+	if r.Speaking && !r.AudioMuted {
+		cls += " speaking"
 	}
 	var badges []app.UI
 	if r.AudioMuted {

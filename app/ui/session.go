@@ -30,6 +30,7 @@ const (
 	phaseOutgoing               // ringing somebody
 	phaseInCall                 // media flowing (or connecting)
 	phaseEnded                  // "Call ended", then home
+	phaseJoin                   // a call link: your name, the preview, or why it can't be joined
 )
 
 // session is the state of the page, shared by every mount of the root Shell.
@@ -51,7 +52,6 @@ type session struct {
 	busy        bool   // a request of the current screen is in flight
 	conn        string // connection status, "" when connected
 	notifPerm   string
-	linkNotice  bool // the page was opened on a /join/ link
 	updateReady bool // a new version of the app is downloaded
 
 	dialTo      string // the dial field, kept across screens to call again
@@ -79,6 +79,26 @@ type session struct {
 	localAudio bool            // local microphone muted
 	localVideo bool            // local camera muted
 
+	// The join page (link.go).
+	joinCode    string     // the code of the /join/ page, "" elsewhere
+	joinStage   joinStage  // where the join page is
+	joinGen     int        // bumps when the join page starts or is left, to drop stale replies
+	joinUsers   []CallUser // who is in the previewed call
+	joinSeen    bool       // the preview's first list of users arrived
+	joinErr     string     // why the call can't be joined (joinFailed)
+	joinErrCode int
+	joinField   string // the name field's error
+	guestName   string // the name field
+	subscribed  bool   // a preview is open (camera and microphone too)
+	viaLink     bool   // the current call was joined by link
+
+	meetLink       string // the call link created on Home
+	meetBusy       bool
+	meetErr        string
+	callLink       string // the current call's link, once asked for
+	callLinkCopied bool
+	speaking       map[string]bool // JID -> speaking now
+
 	logs        []signal.CallLog
 	logPage     int
 	logPages    int
@@ -88,7 +108,7 @@ type session struct {
 
 func newSession(eng Engine) *session {
 	s := &session{eng: eng, names: map[string]string{}, lastRemote: map[string]string{},
-		tracks: map[string]any{}, mutes: map[string]bool{}, logPage: 1, endedFor: endedFor}
+		tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}, logPage: 1, endedFor: endedFor}
 	if eng != nil {
 		eng.SetEventSink(s.post)
 	}
@@ -177,6 +197,9 @@ func (s *session) start(ctx app.Context) {
 	token, ok := browser.StorageGet(tokenKey)
 	if !ok || token == "" {
 		s.phase = phaseSignedOut
+		if s.joinCode != "" {
+			s.enterJoin(ctx)
+		}
 		return
 	}
 	s.phase = phaseResuming
@@ -189,6 +212,9 @@ func (s *session) start(ctx app.Context) {
 			}
 			s.phase = phaseSignedOut
 			s.notice = humanError(actResume, err, browser.SecureContext())
+			if s.joinCode != "" {
+				s.enterJoin(ctx)
+			}
 			return
 		}
 		s.signedIn(ctx, u)
@@ -251,6 +277,9 @@ func (s *session) signedIn(ctx app.Context, u signal.User) {
 	s.phase = phaseHome
 	s.refresh(ctx)
 	s.loadLogs(ctx, 1)
+	if s.joinCode != "" {
+		s.enterJoin(ctx)
+	}
 }
 
 // signOut logs out and forgets the saved token.
@@ -272,6 +301,8 @@ func (s *session) reset() {
 	s.logs, s.logPage, s.logPages, s.logsErr = nil, 1, 0, ""
 	s.dialTo = ""
 	s.notice, s.info, s.conn = "", "", ""
+	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode, s.joinField = joinName, nil, "", 0, ""
+	s.subscribed, s.meetLink, s.meetErr = false, "", ""
 	s.clearCall()
 }
 
@@ -501,7 +532,23 @@ func (s *session) apply(ctx app.Context, ev Event) {
 			s.loadLogs(ctx, 1)
 		}
 	case EventMediaError:
+		if s.phase == phaseJoin {
+			return // SubscribeCall's error says it on the join page
+		}
 		s.notice = mediaErrorSentence(ev.Code, ev.Device, browser.SecureContext())
+	case EventUsers:
+		s.onUsers(ev)
+	case EventUserJoined, EventUserLeft:
+		if ev.DisplayName != "" && ev.UserJID != "" {
+			s.names[ev.UserJID] = ev.DisplayName
+		}
+		if ev.Kind == EventUserLeft {
+			delete(s.speaking, ev.UserJID)
+		}
+	case EventSpeaking:
+		if !ev.LocalUser {
+			s.speaking[ev.UserJID] = ev.Speaking
+		}
 	case EventConnection:
 		switch ev.Status {
 		case "CONNECTED":
@@ -585,7 +632,7 @@ func (s *session) refresh(ctx app.Context) {
 		}
 		return
 	}
-	if c.Initiator == s.user.JID {
+	if c.Initiator == s.user.JID && !c.Meet && !s.viaLink {
 		s.phase = phaseOutgoing
 	} else if s.phase != phaseInCall {
 		s.phase = phaseInCall
@@ -599,14 +646,21 @@ func (s *session) endCall(ctx app.Context) {
 	s.clearCall()
 	s.phase = phaseEnded
 	s.gen++
+	if s.user.Guest {
+		return // a guest has no home: the ended screen offers to rejoin
+	}
 	gen := s.gen
 	s.loadLogs(ctx, 1)
 	wait := s.endedFor
 	go func() {
 		time.Sleep(wait)
-		s.dispatch(func(app.Context) {
+		s.dispatch(func(ctx app.Context) {
 			if s.gen == gen && s.phase == phaseEnded {
 				s.phase = phaseHome
+				if s.joinCode != "" {
+					s.joinCode = ""
+					ctx.Navigate("/")
+				}
 			}
 		})
 	}()
@@ -650,6 +704,9 @@ func (s *session) clearCall() {
 	s.tracks = map[string]any{}
 	s.mutes = map[string]bool{}
 	s.localAudio, s.localVideo = false, false
+	s.speaking = map[string]bool{}
+	s.viaLink = false
+	s.callLink, s.callLinkCopied = "", false
 }
 
 func (s *session) stopRinging() {
@@ -708,6 +765,10 @@ func (s *session) remotes() []signal.Participant {
 
 // syncMedia attaches the current tracks to the rendered media elements.
 func (s *session) syncMedia() {
+	if s.phase == phaseJoin {
+		browser.AttachTrack("preview-video", s.tracks["local:video"], true)
+		return
+	}
 	if s.phase != phaseInCall {
 		return
 	}

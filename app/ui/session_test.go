@@ -142,6 +142,78 @@ func (f *fakeEngine) Incoming() (signal.Call, bool) {
 
 func (f *fakeEngine) SetEventSink(s func(Event)) { f.sink = s }
 
+func (f *fakeEngine) User() (signal.User, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.user, f.user.JID != ""
+}
+
+// previewUsers is who the fake's previewed call has.
+var previewUsers = []CallUser{
+	{JID: "alice@localhost", Name: "Alice Liddell", Status: signal.StatusConnected},
+	{JID: "bob@localhost", Name: "Bob Marley", Status: signal.StatusConnected},
+}
+
+func (f *fakeEngine) SubscribeCall(_ context.Context, link, name string) error {
+	if err := f.fail("SubscribeCall"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if f.user.JID == "" {
+		f.user = signal.User{JID: "guest-1@localhost", Username: "guest-1", DisplayName: name, Guest: true}
+	}
+	f.mu.Unlock()
+	f.sink(Event{Kind: EventTrack, LocalUser: true, TrackType: "video", Track: "camera"})
+	f.sink(Event{Kind: EventUsers, RoomID: "room1", Users: previewUsers})
+	return nil
+}
+
+func (f *fakeEngine) JoinCall(context.Context) error {
+	if err := f.fail("JoinCall"); err != nil {
+		return err
+	}
+	c := &signal.Call{RoomID: "room1", Type: signal.TypeVideo, Initiator: "alice@localhost", State: signal.CallActive, Link: "abc-defg-hij"}
+	for _, u := range previewUsers {
+		c.Participants = append(c.Participants, signal.Participant{JID: u.JID, DisplayName: u.Name, Status: u.Status})
+	}
+	c.Participants = append(c.Participants, signal.Participant{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: signal.StatusConnecting})
+	f.setCall(c)
+	f.sink(Event{Kind: EventStatus, UserJID: f.user.JID, LocalUser: true, Status: signal.StatusConnecting, RoomID: "room1"})
+	return nil
+}
+
+func (f *fakeEngine) UnsubscribeCall(context.Context) error {
+	err := f.fail("UnsubscribeCall")
+	f.sink(Event{Kind: EventTrack, LocalUser: true, TrackType: "video"})
+	return err
+}
+
+func (f *fakeEngine) CreateMeetLink(context.Context, bool) (string, error) {
+	if err := f.fail("CreateMeetLink"); err != nil {
+		return "", err
+	}
+	return "http://localhost/join/abc-defg-hij", nil
+}
+
+func (f *fakeEngine) CallLink() (string, error) {
+	if err := f.fail("CallLink"); err != nil {
+		return "", err
+	}
+	return "http://localhost/join/abc-defg-hij", nil
+}
+
+// called reports whether method was called.
+func (f *fakeEngine) called(method string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.calls {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *fakeEngine) setCall(c *signal.Call) {
 	f.mu.Lock()
 	f.call = c

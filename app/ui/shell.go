@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"strings"
-
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/signal"
@@ -16,11 +14,9 @@ type Shell struct {
 	s *session
 }
 
-// OnNav notes a /join/ link (joining by link is not in the PWA yet).
+// OnNav opens or leaves the join page of a call link.
 func (c *Shell) OnNav(ctx app.Context) {
-	if strings.HasPrefix(ctx.Page().URL().Path, "/join/") {
-		c.s.linkNotice = true
-	}
+	c.s.navigated(ctx, ctx.Page().URL().Path)
 }
 
 // OnMount starts the session: it receives engine events from now on.
@@ -41,10 +37,11 @@ func (c *Shell) OnDismount() {
 // Render implements app.Composer.
 func (c *Shell) Render() app.UI {
 	s := c.s
-	signedIn := s.phase >= phaseHome
+	signedIn := s.phase >= phaseHome && s.user.JID != ""
+	member := signedIn && !s.user.Guest
 	// While the incoming card is up, everything behind it is inert; the call
 	// screens cover the header, which is inert then too.
-	modal := s.hasIncoming && signedIn
+	modal := s.hasIncoming && member
 	covered := modal || s.phase == phaseOutgoing || s.phase == phaseInCall || s.phase == phaseEnded
 	return app.Div().Class("shell").Body(
 		app.A().Class("skip").Href("#main").Attr("inert", inert(covered)).Text("Skip to content"),
@@ -55,7 +52,7 @@ func (c *Shell) Render() app.UI {
 			),
 			app.If(signedIn, func() app.UI {
 				return app.Div().Class("who").Body(
-					app.Span().Class("who-name").Text(s.user.DisplayName),
+					app.Span().Class("who-name").Text(s.user.DisplayName+map[bool]string{true: " (guest)", false: ""}[s.user.Guest]),
 					app.If(s.phase == phaseHome, func() app.UI {
 						return app.Button().Class("btn btn-quiet").ID("sign-out").Text("Sign out").
 							OnClick(func(ctx app.Context, e app.Event) { s.signOut(ctx) })
@@ -78,7 +75,7 @@ func (c *Shell) Render() app.UI {
 			)
 		}),
 		app.Main().ID("main").Class("main").TabIndex(-1).Attr("inert", inert(modal)).Body(c.screen()),
-		app.If(s.hasIncoming && signedIn, func() app.UI {
+		app.If(s.hasIncoming && member, func() app.UI {
 			return &IncomingCard{S: s, Name: s.incomingName, Video: s.incomingType == signal.TypeVideo,
 				RoomID: s.incoming.RoomID, Busy: s.answering}
 		}),
@@ -89,19 +86,38 @@ func (c *Shell) screen() app.UI {
 	s := c.s
 	switch s.phase {
 	case phaseSignedOut:
-		return &SignIn{S: s, Notice: s.notice, Info: s.info, Busy: s.busy, LinkNotice: s.linkNotice}
+		return &SignIn{S: s, Notice: s.notice, Info: s.info, Busy: s.busy}
 	case phaseHome:
 		return &Home{S: s, User: s.user, Notice: s.notice, Info: s.info, Logs: s.logs, Page: s.logPage,
 			Pages: s.logPages, LogsErr: s.logsErr, LogsLoading: s.logsLoading, NotifPerm: s.notifPerm,
-			LinkNotice: s.linkNotice}
+			MeetLink: s.meetLink, MeetBusy: s.meetBusy, MeetErr: s.meetErr}
 	case phaseOutgoing:
 		return &Outgoing{S: s, Video: s.callVideo(), Targets: c.targets(), Info: s.info}
 	case phaseInCall:
 		return c.inCall()
 	case phaseEnded:
-		return &Ended{Text: s.endedText}
+		return &Ended{S: s, Text: s.endedText, Guest: s.user.Guest && s.joinCode != ""}
+	case phaseJoin:
+		var users []CallUser
+		for _, u := range s.joinUsers {
+			if u.JID != s.user.JID {
+				users = append(users, CallUser{JID: u.JID, Name: s.displayName(u.JID), Status: u.Status})
+			}
+		}
+		_, hasVideo := s.tracks["local:video"]
+		_, hasAudio := s.tracks["local:audio"]
+		return &Join{S: s, Stage: s.joinStage, Users: users, Err: s.joinErr, ErrCode: s.joinErrCode,
+			Field: s.joinField, MyName: s.user.DisplayName, Guest: s.user.JID == "" || s.user.Guest,
+			HasVideo: hasVideo, HasAudio: hasAudio, Notice: s.notice, Info: s.info, Busy: s.busy}
 	case phaseResuming:
 		return app.Div().Class("center-msg").Role("status").Body(app.P().Text("Signing you in…"))
+	}
+	if s.joinCode != "" {
+		return app.Div().Class("center-msg").Body(
+			app.H1().Text("Joining a call"),
+			app.P().Text("Opening the call link…"),
+			app.NoScript().Body(app.P().Text("Parley needs JavaScript and WebAssembly.")),
+		)
 	}
 	return app.Div().Class("center-msg").Body(
 		app.H1().Text("Parley"),
@@ -150,7 +166,7 @@ func (c *Shell) inCall() app.UI {
 		remotes = append(remotes, Remote{
 			ElemID: elemID(p.JID), Name: s.displayName(p.JID), Status: p.Status,
 			AudioMuted: s.muted(p, "audio"), VideoMuted: s.muted(p, "video"),
-			HasVideo: video && hasVideo,
+			HasVideo: video && hasVideo, Speaking: s.speaking[p.JID],
 		})
 	}
 	if me := s.call.Participant(s.user.JID); me != nil && me.Status == signal.StatusReconnecting {
@@ -162,7 +178,8 @@ func (c *Shell) inCall() app.UI {
 	_, hasLocal := s.tracks["local:video"]
 	return &InCall{S: s, Video: video, Remotes: remotes, Started: started,
 		MicMuted: s.localAudio, CamMuted: s.localVideo, HasLocalVideo: video && hasLocal,
-		Reconnecting: reconnecting, Notice: s.notice, MyName: s.user.DisplayName}
+		Reconnecting: reconnecting, Notice: s.notice, MyName: s.user.DisplayName,
+		ByLink: s.viaLink || s.call.Meet, Link: s.callLink, LinkCopied: s.callLinkCopied}
 }
 
 // inert is the value of an inert attribute: present or absent.

@@ -7,11 +7,12 @@ import (
 // SignIn is the sign-in and sign-up screen.
 type SignIn struct {
 	app.Compo
-	S          *session
-	Notice     string
-	Info       string
-	Busy       bool
-	LinkNotice bool
+	S      *session
+	Notice string
+	Info   string
+	Busy   bool
+	// InJoin is set on the page of a call link, next to the guest form.
+	InJoin bool
 
 	register    bool
 	username    string
@@ -32,10 +33,17 @@ func (c *SignIn) Render() app.UI {
 	if c.register {
 		pwAuto = "new-password"
 	}
-	return app.Section().Class("card auth").Aria("labelledby", "auth-title").Body(
-		app.H1().ID("auth-title").Text(title),
-		app.If(c.LinkNotice, func() app.UI {
-			return app.P().Class("hint").Text("Joining a call by link isn't available in this app yet. Sign in and ask to be called by your username.")
+	cls := "card auth"
+	var heading app.UI = app.H1().ID("auth-title").Text(title)
+	if c.InJoin {
+		// Second on the page of a call link: the guest form has the h1.
+		cls = "card auth auth-join"
+		heading = app.H2().ID("auth-title").Text("Have a Parley account?")
+	}
+	return app.Section().Class(cls).Aria("labelledby", "auth-title").Body(
+		heading,
+		app.If(c.InJoin, func() app.UI {
+			return app.P().Class("hint").Text("Joining a call by link with your account? " + title + " and you join as yourself.")
 		}),
 		notice(c.Notice, c.Info),
 		app.Form().ID("auth-form").Class("form").OnSubmit(c.onSubmit).Body(

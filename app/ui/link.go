@@ -1,0 +1,326 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/browser"
+	"parley/app/signal"
+)
+
+// joinStage is where the join page (phaseJoin) is.
+type joinStage int
+
+const (
+	joinName    joinStage = iota // a visitor enters their name (or signs in)
+	joinOpening                  // SubscribeCall in flight
+	joinPreview                  // self-view, who is in the call, Join now
+	joinJoining                  // JoinCall in flight
+	joinFailed                   // the call can't be joined: joinErr says why
+)
+
+// linkCode returns the code of a /join/<code> path.
+func linkCode(path string) (string, bool) {
+	code, ok := strings.CutPrefix(path, "/join/")
+	if !ok {
+		return "", false
+	}
+	return strings.TrimRight(code, "/"), true
+}
+
+// navigated is called by every Shell's OnNav with the page's path: opening a
+// /join/ link starts the join page; leaving it leaves the preview.
+func (s *session) navigated(ctx app.Context, path string) {
+	code, isJoin := linkCode(path)
+	if s.eng == nil { // prerendering on the server
+		s.joinCode = code
+		return
+	}
+	if !isJoin {
+		s.joinCode = ""
+		switch {
+		case s.phase == phaseJoin:
+			s.leaveJoin(ctx)
+		case s.user.Guest && s.phase != phaseInCall && s.phase != phaseOutgoing:
+			s.dropGuest()
+		}
+		return
+	}
+	if code == s.joinCode && s.phase == phaseJoin {
+		return
+	}
+	if s.phase == phaseJoin && s.subscribed {
+		s.unsubscribe()
+	}
+	s.joinCode = code
+	s.enterJoin(ctx)
+}
+
+// enterJoin shows the join page for s.joinCode: a visitor is asked for their
+// name first; a signed-in user previews the call right away.
+func (s *session) enterJoin(ctx app.Context) {
+	switch s.phase {
+	case phaseLoading, phaseResuming:
+		return // start comes back here once it knows who is signed in
+	case phaseOutgoing, phaseInCall:
+		s.notice = "You are in a call. End it before joining another one."
+		return
+	}
+	s.phase = phaseJoin
+	s.notice, s.info = "", ""
+	s.joinGen++
+	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode, s.joinField = joinName, nil, "", 0, ""
+	s.subscribed = false
+	if !signal.ValidLinkCode(s.joinCode) {
+		s.failJoin(&signal.Error{Code: signal.CodeInvalidLink})
+		return
+	}
+	if s.user.JID == "" {
+		s.joinStage = joinName
+		return
+	}
+	s.subscribe(ctx, s.user.DisplayName)
+}
+
+// subscribe previews the call behind s.joinCode as name (a visitor becomes a
+// guest with that name).
+func (s *session) subscribe(ctx app.Context, name string) {
+	name = strings.TrimSpace(name)
+	if s.user.JID == "" && name == "" {
+		s.joinField = "Enter your name: the others see it in the call."
+		return
+	}
+	if s.joinStage == joinOpening || s.joinStage == joinJoining {
+		return
+	}
+	s.joinField, s.joinErr, s.joinErrCode = "", "", 0
+	s.joinStage = joinOpening
+	s.joinUsers, s.joinSeen = nil, false
+	gen, code := s.joinGen, s.joinCode
+	run(s, 45*time.Second, func(c context.Context) (signal.User, error) {
+		err := s.eng.SubscribeCall(c, code, name)
+		u, _ := s.eng.User()
+		return u, err
+	}, func(ctx app.Context, u signal.User, err error) {
+		if gen != s.joinGen || s.phase != phaseJoin {
+			if err == nil {
+				s.unsubscribe() // the page was left meanwhile
+			}
+			return
+		}
+		if u.JID != "" && s.user.JID == "" {
+			s.user = u // the guest identity SubscribeCall created
+			s.names[u.JID] = u.DisplayName
+		}
+		if err != nil {
+			s.failJoin(err)
+			return
+		}
+		s.subscribed = true
+		if s.joinStage == joinOpening {
+			s.joinStage = joinPreview
+		}
+	})
+}
+
+// joinNow joins the previewed call.
+func (s *session) joinNow(ctx app.Context) {
+	if s.joinStage != joinPreview {
+		return
+	}
+	s.joinStage = joinJoining
+	s.viaLink = true // the call shows without ringing anyone
+	gen := s.joinGen
+	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
+		err := s.eng.JoinCall(c)
+		if err != nil {
+			_ = s.eng.UnsubscribeCall(c) // release the camera; Try again previews afresh
+		}
+		return struct{}{}, err
+	}, func(ctx app.Context, _ struct{}, err error) {
+		s.subscribed = false
+		if gen != s.joinGen || s.phase != phaseJoin {
+			if err == nil && s.phase != phaseInCall {
+				s.hangUp(ctx) // the page was left meanwhile
+			}
+			return
+		}
+		if err != nil {
+			s.viaLink = false
+			s.failJoin(err)
+			return
+		}
+		s.refresh(ctx) // the call screen shows as soon as the call's snapshot is in
+	})
+}
+
+// backFromPreview leaves the preview: home for a signed-in user, the name form
+// for a guest (who may sign in or choose another name).
+func (s *session) backFromPreview(ctx app.Context) {
+	if s.user.JID != "" && !s.user.Guest {
+		ctx.Navigate("/")
+		return
+	}
+	s.joinGen++
+	s.subscribed = false
+	s.dropGuest()
+	s.phase, s.joinStage = phaseJoin, joinName
+	if !signal.ValidLinkCode(s.joinCode) {
+		s.failJoin(&signal.Error{Code: signal.CodeInvalidLink})
+	}
+}
+
+// retryJoin previews the call again after a failure.
+func (s *session) retryJoin(ctx app.Context) {
+	s.joinStage = joinName
+	if s.user.JID == "" {
+		return
+	}
+	s.subscribe(ctx, s.user.DisplayName)
+}
+
+// leaveJoin leaves the join page for another page.
+func (s *session) leaveJoin(ctx app.Context) {
+	s.joinGen++
+	if s.subscribed {
+		s.unsubscribe()
+	}
+	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode = joinName, nil, "", 0
+	if s.user.JID == "" || s.user.Guest {
+		s.dropGuest()
+		return
+	}
+	s.phase = phaseHome
+	s.refresh(ctx)
+	s.loadLogs(ctx, 1)
+}
+
+// unsubscribe leaves the preview and releases the camera and microphone.
+func (s *session) unsubscribe() {
+	s.subscribed = false
+	s.dropLocalTracks()
+	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
+		return struct{}{}, s.eng.UnsubscribeCall(c)
+	}, func(app.Context, struct{}, error) {})
+}
+
+// dropGuest signs the guest identity out (it is never saved) and shows the
+// sign-in screen.
+func (s *session) dropGuest() {
+	wasGuest := s.user.Guest
+	s.reset()
+	if wasGuest {
+		run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
+			return struct{}{}, s.eng.Logout(c)
+		}, func(app.Context, struct{}, error) {})
+	}
+}
+
+func (s *session) dropLocalTracks() {
+	delete(s.tracks, "local:audio")
+	delete(s.tracks, "local:video")
+}
+
+// failJoin shows why the call can't be joined.
+func (s *session) failJoin(err error) {
+	s.joinStage = joinFailed
+	s.joinErrCode = code(err)
+	s.joinErr = joinErrorSentence(err, browser.SecureContext())
+	s.subscribed = s.subscribed && s.joinErrCode != signal.CodeCallEnded
+}
+
+// joinErrorSentence says why a call link can't be used and what to do next.
+func joinErrorSentence(err error, secure bool) string {
+	switch code(err) {
+	case signal.CodeInvalidLink, signal.CodeNotFound:
+		return "This call link isn't valid. Check that you copied the whole link, or ask the person who shared it for a new one."
+	case signal.CodeCallEnded:
+		return "Everyone has left this call. Ask whoever shared the link for a new one, or start a call of your own."
+	case signal.CodeCallFull:
+		return "This call is full. Try again when someone leaves, or ask for a link to a new call."
+	case signal.CodeConflict:
+		return "You are already in a call. End it, then open this link again."
+	case signal.CodeMicDenied, signal.CodeCameraDenied, signal.CodeMediaDenied:
+		return humanError(actCall, err, secure)
+	case signal.CodeBadRequest:
+		if se, ok := err.(*signal.Error); ok && se.Message != "" {
+			return sentence(se.Message)
+		}
+	}
+	return humanError(actJoin, err, secure)
+}
+
+// onUsers follows the list of people in the previewed call.
+func (s *session) onUsers(ev Event) {
+	if s.phase != phaseJoin || (s.joinStage != joinOpening && s.joinStage != joinPreview && s.joinStage != joinJoining) {
+		return
+	}
+	for _, u := range ev.Users {
+		if u.Name != "" {
+			s.names[u.JID] = u.Name
+		}
+	}
+	if !s.joinSeen {
+		// The first list answers the subscription: empty is a call link
+		// nobody has joined yet. Later, empty means the call ended.
+		s.joinSeen = true
+		s.joinUsers = ev.Users
+		return
+	}
+	if len(ev.Users) == 0 {
+		if s.joinStage == joinJoining {
+			return // JoinCall answers for itself
+		}
+		s.subscribed = false
+		s.dropLocalTracks()
+		s.failJoin(&signal.Error{Code: signal.CodeCallEnded})
+		return
+	}
+	s.joinUsers = ev.Users
+}
+
+// newMeetLink creates a video call people join by link (Home).
+func (s *session) newMeetLink(ctx app.Context) {
+	if s.meetBusy {
+		return
+	}
+	s.meetBusy, s.meetErr = true, ""
+	run(s, 20*time.Second, func(c context.Context) (string, error) {
+		return s.eng.CreateMeetLink(c, true)
+	}, func(ctx app.Context, link string, err error) {
+		s.meetBusy = false
+		if err != nil {
+			s.meetErr = "A call link couldn't be created. " + humanError(actLink, err, true)
+			return
+		}
+		s.meetLink = link
+	})
+}
+
+// showCallLink shows and copies the current call's link (in-call screen).
+func (s *session) showCallLink(ctx app.Context) {
+	link, err := s.eng.CallLink()
+	if err != nil {
+		s.notice = "This call has no link to share. " + humanError(actLink, err, true)
+		return
+	}
+	s.callLink, s.callLinkCopied = link, false
+	run(s, 10*time.Second, func(context.Context) (struct{}, error) {
+		return struct{}{}, browser.CopyText(link)
+	}, func(ctx app.Context, _ struct{}, err error) {
+		if s.callLink == link {
+			s.callLinkCopied = err == nil
+		}
+	})
+}
+
+// codeOfLink is the code at the end of a full call link.
+func codeOfLink(link string) string {
+	if i := strings.Index(link, "/join/"); i >= 0 {
+		return link[i+len("/join/"):]
+	}
+	return link
+}
