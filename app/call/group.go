@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -119,10 +120,15 @@ func (e *Engine) switchToVideo(cs *callState) {
 }
 
 // SendCustomData sends any JSON value (at most 64 KiB encoded) to every other
-// participant of the current call, in order.
+// participant of the current call, in order. Outside a call it is a 400 (the
+// data has nowhere to go), as the contract says.
 func (e *Engine) SendCustomData(ctx context.Context, data json.RawMessage) error {
 	room, err := e.joinedRoom()
 	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) && ce.Code == signal.CodeNotInCall {
+			return &Error{Code: signal.CodeBadRequest, Reason: "not_in_call", Message: "You are not in a call, so there is nobody to send data to."}
+		}
 		return err
 	}
 	if len(data) == 0 || !json.Valid(data) {

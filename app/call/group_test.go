@@ -204,7 +204,7 @@ func TestVideoSwitchInGroupIsRefused(t *testing.T) {
 func TestCustomData(t *testing.T) {
 	srv := startServer(t, hub.Config{})
 	alice, bob, carol, dave := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol"), register(t, srv, "dave")
-	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`"hi"`)), signal.CodeNotInCall)
+	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`"hi"`)), signal.CodeBadRequest)
 	if _, err := alice.MakeVoiceCall(ctx(t), []string{"bob", "carol"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -319,10 +319,20 @@ func TestGuestJoinsByLink(t *testing.T) {
 	}
 	wait(t, prec, "preview camera released", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
 
+	// A previewer who stays sees the list empty when the call ends.
+	qe, qrec := newClient(t, srv, nil)
+	if err := qe.SubscribeCall(ctx(t), link, "Quinn"); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, qrec, "two in the call", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
+
 	// When the call ends, a link to it says so.
 	_ = alice.EndCall(ctx(t))
 	_ = ge.EndCall(ctx(t))
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
+	wait(t, qrec, "the preview's list empties", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 0 && v.RoomID == ref.RoomID })
+	wait(t, qrec, "the preview's camera released", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
+	isErrCode(t, qe.JoinCall(ctx(t)), signal.CodeCallEnded)
 	late, _ := newClient(t, srv, nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for {

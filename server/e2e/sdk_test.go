@@ -294,6 +294,17 @@ func TestSDKBadArguments(t *testing.T) {
 		{400, `Parley.getCallLogs(1.5)`},
 		{400, `Parley.showCallNotification({})`},
 		{400, `Parley.showCallNotification("hi")`},
+		{400, `Parley.sendCustomData("hello")`},
+		{400, `Parley.sendCustomData()`},
+		{400, `Parley.inviteUsers("bob")`},
+		{100609, `Parley.inviteUsers(["bob"])`},
+		{100609, `Parley.requestVideoCallSwitch()`},
+		{100609, `Parley.acceptVideoCallSwitchRequest()`},
+		{100601, `Parley.subscribeCall("not a link", "Al")`},
+		{100601, `Parley.subscribeCall(42, "Al")`},
+		{100602, `Parley.joinCall()`},
+		{404, `Parley.unsubscribeCall()`},
+		{100609, `Parley.getCallUsername("bob@localhost")`},
 	} {
 		u.expect(tc.code, tc.expr)
 	}
