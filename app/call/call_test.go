@@ -402,3 +402,34 @@ func TestBadArguments(t *testing.T) {
 	}
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 5)
 }
+
+func TestSwitchDevicesInCall(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	connectCall(t, alice, bob, true)
+	first := wait(t, alice.rec, "alice's camera", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
+	mic := wait(t, alice.rec, "alice's microphone", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "audio" && v.Track != nil })
+	if err := alice.MuteAudio(ctx(t), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.SetDevices(ctx(t), "other-mic", "other-camera"); err != nil {
+		t.Fatal(err)
+	}
+	second := wait(t, alice.rec, "alice's new camera", func(v call.UserTrack) bool {
+		return v.LocalUser && v.TrackType == "video" && v.Track != nil && v.Track.ID() != first.Track.ID()
+	})
+	if second.Track == nil {
+		t.Fatal("no new camera track")
+	}
+	// The new camera's frames reach bob; the new microphone stays muted.
+	bob.waitPackets(t, alice.jid, rtc.KindVideo, 15)
+	newMic := wait(t, alice.rec, "alice's new microphone", func(v call.UserTrack) bool {
+		return v.LocalUser && v.TrackType == "audio" && v.Track != nil && v.Track.ID() != mic.Track.ID()
+	})
+	if newMic.Track.(*rtc.LocalTrack).Enabled() {
+		t.Fatal("the new microphone sends although alice muted")
+	}
+	if m, _ := alice.IsUserAudioMuted(""); !m {
+		t.Fatal("switching devices unmuted alice")
+	}
+}

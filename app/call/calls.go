@@ -151,7 +151,7 @@ func domainOf(jid string) string {
 // openMedia opens the microphone (and camera), reporting a refusal on
 // mediaErrorListener as well as in the returned error.
 func (e *Engine) openMedia(action string, video bool) (*rtc.LocalMedia, error) {
-	local, err := e.media.Open(video)
+	local, err := e.currentMedia().Open(video)
 	if err == nil {
 		return local, nil
 	}

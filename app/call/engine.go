@@ -45,13 +45,15 @@ type Config struct {
 // Engine is one signed-in user's calling session. Its methods are safe for
 // concurrent use. Every error it returns is an *Error.
 type Engine struct {
-	cfg   Config
-	media rtc.Media
-	log   *slog.Logger
-	out   *queue // listener invocations, in order
-	work  *queue // call state changes and peer negotiation, in order
+	cfg       Config
+	baseMedia rtc.Media // as configured; media is it with the chosen devices
+	log       *slog.Logger
+	out       *queue // listener invocations, in order
+	work      *queue // call state changes and peer negotiation, in order
 
 	mu        sync.Mutex
+	media     rtc.Media
+	devices   [2]string // chosen microphone and camera
 	listeners Listeners
 	conn      *signal.Conn
 	connGen   int // which connection is current; older ones' callbacks are ignored
@@ -79,6 +81,7 @@ func New(cfg Config) *Engine {
 	if e.media == nil {
 		e.media = rtc.DefaultMedia()
 	}
+	e.baseMedia = e.media
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

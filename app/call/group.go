@@ -73,7 +73,7 @@ func (e *Engine) switchAction(ctx context.Context, action string) error {
 	e.mu.Unlock()
 	if action == signal.SwitchAccept {
 		// Open the camera before accepting, so a refusal changes nothing.
-		if _, err := e.media.OpenVideo(cs.local); err != nil {
+		if _, err := e.currentMedia().OpenVideo(cs.local); err != nil {
 			me := mediaError(err, "acceptVideoCallSwitchRequest")
 			e.emit(func(l Listeners) {
 				if l.MediaError != nil {
@@ -94,7 +94,7 @@ func (e *Engine) switchToVideo(cs *callState) {
 		return
 	}
 	cs.video = true
-	t, err := e.media.OpenVideo(cs.local)
+	t, err := e.currentMedia().OpenVideo(cs.local)
 	if err != nil {
 		me := mediaError(err, "videoCallSwitch")
 		e.emit(func(l Listeners) {

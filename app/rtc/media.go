@@ -53,3 +53,21 @@ func (m *LocalMedia) Stop() {
 		}
 	}
 }
+
+// swap puts t in m as its track of kind and ends the one it replaces.
+func (m *LocalMedia) swap(kind string, t *LocalTrack) {
+	m.mu.Lock()
+	var old *LocalTrack
+	if kind == KindVideo {
+		old, m.video = m.video, t
+	} else {
+		old, m.audio = m.audio, t
+	}
+	m.mu.Unlock()
+	if old != nil {
+		if !old.isEnabled() {
+			t.setEnabled(false) // a muted microphone stays muted on the new device
+		}
+		old.end()
+	}
+}

@@ -105,6 +105,39 @@ func (b BrowserMedia) OpenVideo(m *LocalMedia) (Track, error) {
 	return m.video, nil
 }
 
+// Replace implements Media.
+func (b BrowserMedia) Replace(m *LocalMedia, kind, deviceID string) (Track, error) {
+	if kind == KindVideo {
+		b.VideoDevice = deviceID
+	} else {
+		b.AudioDevice = deviceID
+	}
+	stream, err := b.getUserMedia(kind == KindAudio, kind == KindVideo)
+	if err != nil {
+		if kind == KindVideo {
+			return nil, ErrCameraDenied
+		}
+		return nil, ErrMicDenied
+	}
+	list := stream.Call("getAudioTracks")
+	if kind == KindVideo {
+		list = stream.Call("getVideoTracks")
+	}
+	if list.Length() == 0 {
+		stopStream(stream)
+		return nil, ErrMicDenied
+	}
+	t := &LocalTrack{v: list.Index(0)}
+	m.swap(kind, t)
+	return t, nil
+}
+
+// WithDevices implements Media.
+func (b BrowserMedia) WithDevices(audioID, videoID string) Media {
+	b.AudioDevice, b.VideoDevice = audioID, videoID
+	return b
+}
+
 func stopStream(s js.Value) {
 	tracks := s.Call("getTracks")
 	for i := 0; i < tracks.Length(); i++ {
@@ -127,6 +160,8 @@ func (t *LocalTrack) JSValue() js.Value { return t.v }
 // setEnabled mutes or unmutes: a disabled track sends silence or black
 // frames, so the peers need no renegotiation.
 func (t *LocalTrack) setEnabled(on bool) { t.v.Set("enabled", on) }
+
+func (t *LocalTrack) isEnabled() bool { return t.v.Get("enabled").Bool() }
 
 // end stops the track, which releases the device (the camera light goes off).
 func (t *LocalTrack) end() { t.v.Call("stop") }

@@ -65,6 +65,25 @@ func (s SyntheticMedia) OpenVideo(m *LocalMedia) (Track, error) {
 	return m.video, nil
 }
 
+// Replace implements Media: a new synthetic track stands for the other device.
+func (s SyntheticMedia) Replace(m *LocalMedia, kind, deviceID string) (Track, error) {
+	if kind == KindAudio && s.DenyMic {
+		return nil, ErrMicDenied
+	}
+	if kind == KindVideo && s.DenyCamera {
+		return nil, ErrCameraDenied
+	}
+	t, err := newLocalTrack(kind)
+	if err != nil {
+		return nil, err
+	}
+	m.swap(kind, t)
+	return t, nil
+}
+
+// WithDevices implements Media; synthetic devices have no identity.
+func (s SyntheticMedia) WithDevices(audioID, videoID string) Media { return s }
+
 // LocalTrack is a synthetic local track.
 type LocalTrack struct {
 	kind     string
@@ -84,6 +103,8 @@ func (t *LocalTrack) ID() string { return t.sample.ID() }
 func (t *LocalTrack) Enabled() bool { return t.enabled.Load() }
 
 func (t *LocalTrack) setEnabled(on bool) { t.enabled.Store(on) }
+
+func (t *LocalTrack) isEnabled() bool { return t.enabled.Load() }
 
 func (t *LocalTrack) end() { t.stopOnce.Do(func() { close(t.stop) }) }
 

@@ -37,4 +37,10 @@ type Media interface {
 	Open(video bool) (*LocalMedia, error)
 	// OpenVideo adds a camera track to m (switching a voice call to video).
 	OpenVideo(m *LocalMedia) (Track, error)
+	// Replace opens device deviceID ("" for the default) for kind and puts
+	// it in m instead of the track m had, which it ends.
+	Replace(m *LocalMedia, kind, deviceID string) (Track, error)
+	// WithDevices is this Media opening the given microphone and camera
+	// ("" for the default) from now on.
+	WithDevices(audioID, videoID string) Media
 }
