@@ -9,7 +9,7 @@ GOFILES := $(shell find app server -name '*.go' -not -path '*/testdata/*') go.mo
 APPGO   := $(shell find app -name '*.go' -not -name '*_test.go') go.mod go.sum
 WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js' -not -name '.*')
 
-.PHONY: all build run test vet unit fuzz bench clean
+.PHONY: all build run test vet unit e2e-deps fuzz bench clean
 
 all: build
 
@@ -49,7 +49,13 @@ vet:
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /server/e2e)
 
-test: vet build
+# axe-core (pinned in server/e2e/testdata/package-lock.json) for the accessibility test.
+e2e-deps: server/e2e/testdata/node_modules/.package-lock.json
+
+server/e2e/testdata/node_modules/.package-lock.json: server/e2e/testdata/package-lock.json
+	cd server/e2e/testdata && npm ci --no-audit --no-fund --silent
+
+test: vet build e2e-deps
 	mkdir -p test-artifacts
 	$(GO) test -race -count=1 -timeout 15m ./...
 

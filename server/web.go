@@ -55,6 +55,10 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 
 func webHandler(version string, files fs.FS) (http.Handler, error) {
 	registerRoutes()
+	worker, err := serviceWorkerTemplate(app.DefaultAppWorkerJS)
+	if err != nil {
+		return nil, err
+	}
 	st, err := loadStatic(files)
 	if err != nil {
 		return nil, err
@@ -82,13 +86,19 @@ func webHandler(version string, files fs.FS) (http.Handler, error) {
 		ThemeColor:      "#0f5e4f",
 		LoadingLabel:    "Loading Parley… {progress}%",
 		Styles:          []string{"/web/parley.css"},
-		Version:         version,
+		// go-app caches the PNG icons for the service worker but not the SVG
+		// the pages show: offline it would be a broken image.
+		CacheableResources: []string{"/web/icon.svg"},
+		Version:            version,
 		// Resolve /web/... to itself: the files are served from the embedded
 		// FS below, never from the working directory or a remote bucket.
 		Resources: sameOrigin{},
 		// The wasm is sent compressed; this header carries its real size so
 		// the loading percentage is right.
 		WasmContentLengthHeader: "X-Wasm-Content-Length",
+		// go-app's worker with an offline-ready fetch handler (see
+		// serviceWorkerTemplate).
+		ServiceWorkerTemplate: worker,
 	}
 
 	mux := http.NewServeMux()
@@ -104,6 +114,101 @@ func webHandler(version string, files fs.FS) (http.Handler, error) {
 	mux.HandleFunc("GET /ads.txt", http.NotFound)
 	mux.Handle("/", pageFilter{pwa})
 	return securityHeaders(mux), nil
+}
+
+// workerPushMarker starts the push-notification part of go-app's service
+// worker template, which Parley keeps as it is.
+const workerPushMarker = "// -----------------------------------------------------------------------------\n// Push Notifications\n"
+
+// workerPWA replaces the PWA part of go-app's service worker template (before
+// workerPushMarker). go-app's own version caches the shell but:
+//
+//   - installs and activates without event.waitUntil, so the worker can
+//     activate (and the browser can stop it) before the shell is cached;
+//
+//   - answers every request from the network when it is not cached, so a
+//     reload of /join/<code> offline shows the browser's error page;
+//
+//   - claims the first-visit page, which makes go-app's page script (it
+//     watches for a worker reaching "activated" while a controller exists)
+//     announce "a new version is ready" on the very first visit.
+//
+// This one caches the shell before it installs, answers GET requests of this
+// origin from the cache first (the cache name carries the build version, so
+// a new build brings a new worker and a fresh cache), and when the network
+// fails for a page it serves the cached "/" page: the app starts, routes by
+// its URL and tells the user it is offline. It does not claim clients: the
+// first page was loaded from the network anyway, every later navigation goes
+// through the worker, and on an update skipWaiting hands the pages it already
+// controls to the new worker, which is when go-app rightly offers a reload.
+// Other origins and non-GET requests are left to the browser; nothing here
+// names a remote URL.
+const workerPWA = `// -----------------------------------------------------------------------------
+// PWA (Parley: go-app's worker, offline-ready)
+// -----------------------------------------------------------------------------
+const cacheName = "app-" + "{{.Version}}";
+const resourcesToCache = {{.ResourcesToCache}};
+
+self.addEventListener("install", (event) => {
+  console.log("installing app worker {{.Version}}");
+  event.waitUntil(
+    caches
+      .open(cacheName)
+      .then((cache) => cache.addAll(resourcesToCache))
+      .then(() => self.skipWaiting())
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      const keys = await caches.keys();
+      await Promise.all(
+        keys.filter((key) => key !== cacheName).map((key) => caches.delete(key))
+      );
+      console.log("app worker {{.Version}} is activated");
+    })()
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) {
+    return;
+  }
+  event.respondWith(fetchWithCache(request));
+});
+
+async function fetchWithCache(request) {
+  const cache = await caches.open(cacheName);
+  const cached = await cache.match(request);
+  if (cached) {
+    return cached;
+  }
+  try {
+    return await fetch(request);
+  } catch (err) {
+    if (request.mode === "navigate") {
+      const shell = await cache.match("/");
+      if (shell) {
+        return shell;
+      }
+    }
+    throw err;
+  }
+}
+
+`
+
+// serviceWorkerTemplate returns go-app's service worker template with its PWA
+// part replaced by workerPWA; an error when go-app's template no longer has
+// the expected shape (a go-app upgrade must be looked at, not guessed).
+func serviceWorkerTemplate(goapp string) (string, error) {
+	i := strings.Index(goapp, workerPushMarker)
+	if i < 0 || !strings.Contains(goapp[:i], "{{.ResourcesToCache}}") {
+		return "", fmt.Errorf("web: go-app's service worker template changed: review serviceWorkerTemplate")
+	}
+	return workerPWA + goapp[i:], nil
 }
 
 // sameOrigin is go-app's ResourceResolver for files served by this handler.

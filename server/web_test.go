@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -196,5 +198,111 @@ func TestEmbeddedHandler(t *testing.T) {
 		if res := get(t, h, p); res.StatusCode != 200 {
 			t.Errorf("GET %s: status %d", p, res.StatusCode)
 		}
+	}
+}
+
+// TestManifest checks what Chromium's installability check needs (the e2e
+// TestPWAInstallable runs the check itself): names, our icons at 192 and 512
+// px and a maskable one, colours, standalone display, start URL and scope.
+func TestManifest(t *testing.T) {
+	h := testWebHandler(t)
+	res := get(t, h, "/manifest.webmanifest")
+	if ct := res.Header.Get("Content-Type"); ct != "application/manifest+json" {
+		t.Errorf("manifest Content-Type %q", ct)
+	}
+	raw := body(t, res)
+	// The manifest's keys are snake_case.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &keys); err != nil {
+		t.Fatalf("manifest: %v\n%s", err, raw)
+	}
+	str := func(k string) string {
+		var v string
+		_ = json.Unmarshal(keys[k], &v)
+		return v
+	}
+	type icon struct{ Src, Type, Sizes, Purpose string }
+	var icons []icon
+	if err := json.Unmarshal(keys["icons"], &icons); err != nil {
+		t.Fatalf("manifest icons: %v", err)
+	}
+	for k, want := range map[string]string{"name": "Parley", "short_name": "Parley", "start_url": "/", "scope": "/",
+		"display": "standalone", "theme_color": "#0f5e4f", "background_color": "#f3f5f4"} {
+		if got := str(k); got != want {
+			t.Errorf("manifest %s = %q, want %q", k, got, want)
+		}
+	}
+	want := []icon{
+		{"/web/icon-192.png", "image/png", "192x192", ""},
+		{"/web/icon-512.png", "image/png", "512x512", ""},
+		{"/web/icon-maskable-512.png", "image/png", "512x512", "maskable"},
+		{"/web/icon.svg", "image/svg+xml", "any", ""},
+	}
+	for _, w := range want {
+		if !slices.Contains(icons, w) {
+			t.Errorf("manifest lacks icon %+v; has %+v", w, icons)
+		}
+		if r := get(t, h, w.Src); r.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: status %d", w.Src, r.StatusCode)
+		}
+	}
+}
+
+// TestServiceWorker checks the service worker go-app serves with Parley's
+// PWA part: the shell (with the SVG icon the pages show) cached at install,
+// the cached "/" page served for a navigation the network cannot answer, no
+// claim of the first page, go-app's push code kept.
+func TestServiceWorker(t *testing.T) {
+	h := testWebHandler(t)
+	res := get(t, h, "/app-worker.js")
+	w := body(t, res)
+	if ct := res.Header.Get("Content-Type"); !strings.Contains(ct, "javascript") {
+		t.Errorf("worker Content-Type %q", ct)
+	}
+	for _, want := range []string{
+		`const cacheName = "app-" + "test-version";`,
+		`event.waitUntil(`,
+		`cache.addAll(resourcesToCache)`,
+		`request.mode === "navigate"`,
+		`cache.match("/")`,
+		`self.addEventListener("push"`,
+		`self.addEventListener("notificationclick"`,
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("service worker lacks %q", want)
+		}
+	}
+	if strings.Contains(w, "clients.claim") {
+		t.Error("service worker claims clients: go-app then announces an update on the first visit")
+	}
+	if strings.Count(w, `self.addEventListener("fetch"`) != 1 {
+		t.Error("service worker must have exactly one fetch handler")
+	}
+	line := regexp.MustCompile(`const resourcesToCache = (\[.*\]);`).FindStringSubmatch(w)
+	if line == nil {
+		t.Fatalf("no resourcesToCache in the worker:\n%s", w)
+	}
+	var cached []string
+	if err := json.Unmarshal([]byte(line[1]), &cached); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/", "/app.js", "/app.css", "/wasm_exec.js", "/web/app.wasm", "/manifest.webmanifest",
+		"/web/parley.css", "/web/icon.svg", "/web/icon-192.png", "/web/icon-512.png", "/web/icon-maskable-512.png"} {
+		if !slices.Contains(cached, want) {
+			t.Errorf("the worker does not cache %s: %v", want, cached)
+		}
+	}
+	for _, u := range cached {
+		if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") {
+			t.Errorf("the worker caches %q, not a path of this origin", u)
+		} else if r := get(t, h, u); r.StatusCode != http.StatusOK {
+			t.Errorf("the worker caches %s, which answers %d", u, r.StatusCode)
+		}
+	}
+}
+
+func TestServiceWorkerTemplateChanged(t *testing.T) {
+	if _, err := serviceWorkerTemplate("// a different worker\n"); err == nil {
+		t.Error("a go-app worker template without the push marker was accepted")
 	}
 }
