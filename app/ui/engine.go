@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 
 	"parley/app/signal"
 )
@@ -19,8 +20,22 @@ type Engine interface {
 	// Token is the session token after a successful sign-in.
 	Token() string
 	Logout(ctx context.Context) error
-	// MakeCall calls userJIDs (JIDs or bare usernames), with video or voice only.
-	MakeCall(ctx context.Context, video bool, userJIDs []string) error
+	// MakeCall calls userJIDs (JIDs or bare usernames), with video or voice
+	// only; groupID ("" for none) names a group call.
+	MakeCall(ctx context.Context, video bool, userJIDs []string, groupID string) error
+	// InviteUsers rings more users into the current call.
+	InviteUsers(ctx context.Context, userJIDs []string) error
+	// RequestVideoCallSwitch and the three after it drive the switch of a 1:1
+	// voice call to video; the answers arrive as EventSwitch.
+	RequestVideoCallSwitch(ctx context.Context) error
+	CancelVideoCallSwitchRequest(ctx context.Context) error
+	AcceptVideoCallSwitchRequest(ctx context.Context) error
+	DeclineVideoCallSwitchRequest(ctx context.Context) error
+	// SetDevices chooses the microphone and camera (deviceIds, "" for the
+	// default) for later calls and, during a call, switches to them at once.
+	SetDevices(ctx context.Context, audioID, videoID string) error
+	// SendCustomData sends a JSON value to every other participant (EventData).
+	SendCustomData(ctx context.Context, data json.RawMessage) error
 	AnswerCall(ctx context.Context) error
 	DeclineCall(ctx context.Context) error
 	EndCall(ctx context.Context) error
@@ -66,6 +81,9 @@ const (
 	EventUserJoined                      // callUserJoinedListener
 	EventUserLeft                        // callUserLeftListener
 	EventSpeaking                        // callSpeakingListener
+	EventSwitch                          // callSwitchListener
+	EventInvite                          // inviteUsersListener
+	EventData                            // customDataListener
 )
 
 // CallUser is one person in a previewed call (EventUsers).
@@ -79,11 +97,14 @@ type CallUser struct {
 // are set.
 type Event struct {
 	Kind EventKind
-	// UserJID is the participant concerned (the caller for EventIncoming).
+	// UserJID is the participant concerned (the caller for EventIncoming, who
+	// invited for EventInvite, the sender for EventData, who acted for
+	// EventSwitch).
 	UserJID   string
 	LocalUser bool
-	// Status is the call status (EventStatus, EventMissed) or the connection
-	// status (EventConnection: CONNECTED, DISCONNECTED, RECONNECTING, AUTHFAIL).
+	// Status is the call status (EventStatus, EventMissed), the connection
+	// status (EventConnection: CONNECTED, DISCONNECTED, RECONNECTING, AUTHFAIL)
+	// or the switch status (EventSwitch: request, accept, decline, cancel, timeout).
 	Status string
 	// Reason says why ringing stopped on this tab (EventStatus).
 	Reason string
@@ -107,4 +128,8 @@ type Event struct {
 	Code    int
 	Message string
 	Device  string
+	// Invited lists the JIDs invited (EventInvite).
+	Invited []string
+	// Data is the custom data received (EventData).
+	Data json.RawMessage
 }

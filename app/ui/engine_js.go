@@ -4,6 +4,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 
 	"parley/app/call"
 )
@@ -13,12 +14,12 @@ func NewCallEngine(e *call.Engine) Engine { return callEngine{e} }
 
 type callEngine struct{ *call.Engine }
 
-func (c callEngine) MakeCall(ctx context.Context, video bool, userJIDs []string) error {
+func (c callEngine) MakeCall(ctx context.Context, video bool, userJIDs []string, groupID string) error {
 	var err error
 	if video {
-		_, err = c.MakeVideoCall(ctx, userJIDs, "")
+		_, err = c.MakeVideoCall(ctx, userJIDs, groupID)
 	} else {
-		_, err = c.MakeVoiceCall(ctx, userJIDs, "")
+		_, err = c.MakeVoiceCall(ctx, userJIDs, groupID)
 	}
 	return err
 }
@@ -68,6 +69,15 @@ func (c callEngine) SetEventSink(sink func(Event)) {
 		},
 		CallUserLeft: func(p call.CallUserEvent) {
 			sink(Event{Kind: EventUserLeft, UserJID: p.UserJID, LocalUser: p.LocalUser, DisplayName: p.DisplayName})
+		},
+		CallSwitch: func(p call.CallSwitch) {
+			sink(Event{Kind: EventSwitch, UserJID: p.UserJID, LocalUser: p.LocalUser, Status: p.Status})
+		},
+		InviteUsers: func(p call.InviteUsers) {
+			sink(Event{Kind: EventInvite, UserJID: p.UserJID, RoomID: p.RoomID, Invited: append([]string(nil), p.InviteUsers...)})
+		},
+		CustomData: func(data json.RawMessage, from call.CustomDataFrom) {
+			sink(Event{Kind: EventData, UserJID: from.UserJID, Data: append(json.RawMessage(nil), data...)})
 		},
 		CallSpeaking: func(p call.Speaking) {
 			sink(Event{Kind: EventSpeaking, UserJID: p.UserJID, LocalUser: p.LocalUser, Speaking: p.IsSpeaking, Level: p.VolumeLevel})

@@ -24,6 +24,9 @@ const (
 	actSignOut
 	actJoin
 	actLink
+	actSwitch
+	actInvite
+	actData
 )
 
 // howToAllow tells people where the browser keeps site permissions.

@@ -67,6 +67,15 @@ func (c *Home) Render() app.UI {
 					Aria("describedby", "dial-hint").
 					OnInput(c.ValueTo(&c.S.dialTo)),
 				app.P().ID("dial-hint").Class("field-hint").Text("The username of the person to call, or several separated by commas."),
+				app.If(manyNames(c.S.dialTo), func() app.UI {
+					return app.Div().Class("field").Body(
+						app.Label().For("group-name").Text("Group name (optional)"),
+						app.Input().ID("group-name").Type("text").Value(c.S.groupName).Placeholder("e.g. Book club").
+							MaxLength(64).Attr("autocomplete", "off").Aria("describedby", "group-hint").
+							OnInput(c.ValueTo(&c.S.groupName)),
+						app.P().ID("group-hint").Class("field-hint").Text("Names this group call in everyone's call history."),
+					)
+				}),
 				app.Div().Class("dial-buttons").Body(
 					app.Button().ID("call-voice").Class("btn btn-call").Type("button").
 						Body(icon("phone"), app.Span().Text("Voice")).
@@ -84,6 +93,17 @@ func (c *Home) Render() app.UI {
 			c.renderLogs(),
 		),
 	)
+}
+
+// manyNames reports whether the dial field names more than one person.
+func manyNames(to string) bool {
+	n := 0
+	for _, p := range strings.Split(to, ",") {
+		if strings.TrimSpace(p) != "" {
+			n++
+		}
+	}
+	return n > 1
 }
 
 func (c *Home) onCopy(ctx app.Context, e app.Event) {

@@ -10,6 +10,7 @@ import (
 
 // Remote is one other participant as the in-call screen shows them.
 type Remote struct {
+	JID        string
 	ElemID     string
 	Name       string
 	Status     string
@@ -36,9 +37,13 @@ type InCall struct {
 	ByLink        bool   // joined by link or a link call: nobody is rung
 	Link          string // the call link, once asked for
 	LinkCopied    bool
+	// Rev changes at every render of the Shell, so that the parts read from
+	// the session (extras.go) are always current.
+	Rev int
 
-	now  time.Time
-	stop chan struct{}
+	now     time.Time
+	stop    chan struct{}
+	keysOff func()
 }
 
 // OnMount starts the call timer and attaches media.
@@ -60,13 +65,21 @@ func (c *InCall) OnMount(ctx app.Context) {
 	}()
 	c.S.afterUpdate()
 	ctx.Defer(func(app.Context) { focus("toggle-mic") })
+	s := c.S
+	c.keysOff = browser.OnKeyDown(func(k browser.Key) {
+		s.dispatch(func(ctx app.Context) { s.onKey(ctx, k) })
+	})
 }
 
-// OnDismount stops the timer.
+// OnDismount stops the timer and the keyboard shortcuts.
 func (c *InCall) OnDismount() {
 	if c.stop != nil {
 		close(c.stop)
 		c.stop = nil
+	}
+	if c.keysOff != nil {
+		c.keysOff()
+		c.keysOff = nil
 	}
 }
 
@@ -87,7 +100,23 @@ func (c *InCall) Render() app.UI {
 	if !c.Video {
 		cls += " voice"
 	}
+	x := &c.S.x
+	if x.panelOpen {
+		cls += " panel-open"
+	}
+	modal := x.dialogOpen()
 	return app.Section().Class(cls).Aria("labelledby", "call-title").Body(
+		app.Div().Class("call-body").Attr("inert", inert(modal)).Body(
+			c.callMain(title, elapsed),
+			app.If(x.panelOpen, func() app.UI { return c.sidePanel() }),
+		),
+		c.dialogs(),
+	)
+}
+
+// callMain is the call itself: head, stage and controls.
+func (c *InCall) callMain(title, elapsed string) app.UI {
+	return app.Div().Class("call-main").Body(
 		app.Div().Class("call-head").Body(
 			app.H1().ID("call-title").Text(title),
 			app.Span().ID("call-timer").Class("timer").Aria("label", "Call duration").Text(elapsed),
@@ -95,7 +124,9 @@ func (c *InCall) Render() app.UI {
 				Aria("label", "Copy call link").
 				Body(icon("link"), app.Span().Text("Copy call link")).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.showCallLink(ctx) }),
+			c.headButtons(),
 		),
+		c.statusLine(),
 		app.If(c.Link != "", func() app.UI {
 			return app.Div().ID("call-link-box").Class("call-link").Role("status").Body(
 				app.Span().Class("call-link-label").Text(map[bool]string{true: "Copied. Anyone with this link can join:", false: "Share this link to invite people:"}[c.LinkCopied]),
@@ -134,22 +165,24 @@ func (c *InCall) Render() app.UI {
 					}),
 				)
 			}),
+			app.Div().Class("my-reactions").Body(c.reactionsFor("")),
 		),
+		c.reactionBar(),
 		app.Div().Class("call-controls").Role("group").Aria("label", "Call controls").Body(
 			app.Button().ID("toggle-mic").Class(map[bool]string{true: "btn btn-toggle off", false: "btn btn-toggle"}[c.MicMuted]).
 				Type("button").Aria("pressed", map[bool]string{true: "true", false: "false"}[c.MicMuted]).
-				Aria("label", "Mute microphone").
+				Aria("label", map[bool]string{true: "Unmute microphone", false: "Mute microphone"}[c.MicMuted]).
 				Body(icon(map[bool]string{true: "mic-off", false: "mic"}[c.MicMuted]),
 					app.Span().Text(map[bool]string{true: "Unmute", false: "Mute"}[c.MicMuted])).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.toggleMic(ctx) }),
 			app.If(c.Video, func() app.UI {
 				return app.Button().ID("toggle-cam").Class(map[bool]string{true: "btn btn-toggle off", false: "btn btn-toggle"}[c.CamMuted]).
 					Type("button").Aria("pressed", map[bool]string{true: "true", false: "false"}[c.CamMuted]).
-					Aria("label", "Turn camera off").
 					Body(icon(map[bool]string{true: "cam-off", false: "cam"}[c.CamMuted]),
 						app.Span().Text(map[bool]string{true: "Start video", false: "Stop video"}[c.CamMuted])).
 					OnClick(func(ctx app.Context, e app.Event) { c.S.toggleCam(ctx) })
 			}),
+			app.If(!c.Video, func() app.UI { return c.switchControl() }),
 			app.Button().ID("end-call").Class("btn btn-end").Type("button").Aria("label", "End call").
 				Body(icon("hangup"), app.Span().Text("End")).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.hangUp(ctx) }),
@@ -182,6 +215,7 @@ func (c *InCall) renderRemote(r Remote) app.UI {
 		app.If(!showVideo, func() app.UI {
 			return app.Div().Class("avatar avatar-xl").Aria("hidden", "true").Text(initials(r.Name))
 		}),
+		c.reactionsFor(r.JID),
 		app.Div().Class("tile-label").Body(
 			app.Span().Class("tile-name").Text(r.Name),
 			app.If(r.Status != "connected", func() app.UI {

@@ -82,7 +82,7 @@ func (c *Join) renderPreview() app.UI {
 			}),
 			app.Div().Class("preview-label").Body(
 				app.Span().Text(c.MyName+" (you)"),
-				app.Span().Class("preview-dev").Aria("label", map[bool]string{true: "Microphone on", false: "Microphone off"}[c.HasAudio]).
+				app.Span().Class("preview-dev").Role("img").Aria("label", map[bool]string{true: "Microphone on", false: "Microphone off"}[c.HasAudio]).
 					Body(icon(map[bool]string{true: "mic", false: "mic-off"}[c.HasAudio])),
 			),
 		),

@@ -34,6 +34,10 @@ func linkCode(path string) (string, bool) {
 // navigated is called by every Shell's OnNav with the page's path: opening a
 // /join/ link starts the join page; leaving it leaves the preview.
 func (s *session) navigated(ctx app.Context, path string) {
+	s.onSettings = path == "/settings"
+	if s.onSettings && s.eng != nil {
+		s.openSettings(ctx)
+	}
 	code, isJoin := linkCode(path)
 	if s.eng == nil { // prerendering on the server
 		s.joinCode = code
@@ -101,6 +105,7 @@ func (s *session) subscribe(ctx app.Context, name string) {
 	s.joinUsers, s.joinSeen = nil, false
 	gen, code := s.joinGen, s.joinCode
 	run(s, 45*time.Second, func(c context.Context) (signal.User, error) {
+		s.applyDevices(c)
 		err := s.eng.SubscribeCall(c, code, name)
 		u, _ := s.eng.User()
 		return u, err

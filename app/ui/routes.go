@@ -12,8 +12,8 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// Routes registers the PWA's pages with go-app: "/" and the call links
-// "/join/<code>". eng is the page's call engine in the browser and nil when
+// Routes registers the PWA's pages with go-app: "/", "/settings" and the call
+// links "/join/<code>". eng is the page's call engine in the browser and nil when
 // the server prerenders pages.
 func Routes(eng Engine) {
 	newShell := func() app.Composer { return &Shell{s: newSession(nil)} }
@@ -22,5 +22,6 @@ func Routes(eng Engine) {
 		newShell = func() app.Composer { return &Shell{s: s} }
 	}
 	app.Route("/", newShell)
+	app.Route("/settings", newShell)
 	app.RouteWithRegexp("^/join/[A-Za-z0-9-]{1,64}$", newShell)
 }

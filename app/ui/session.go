@@ -98,6 +98,12 @@ type session struct {
 	callLink       string // the current call's link, once asked for
 	callLinkCopied bool
 	speaking       map[string]bool // JID -> speaking now
+	x              callExtras      // switch, invite, messages, reactions, help (extras.go)
+
+	rev        int    // counts Shell renders (see InCall.Rev)
+	groupName  string // the Home group name field
+	onSettings bool   // the page is /settings
+	settings   settingsState
 
 	logs        []signal.CallLog
 	logPage     int
@@ -350,11 +356,20 @@ func (s *session) dial(ctx app.Context, to string, video bool) {
 		s.notice = "A call has at most 8 people: call up to 7 others."
 		return
 	}
+	group := ""
+	if len(names) > 1 {
+		group = strings.TrimSpace(s.groupName)
+		if len(group) > 64 {
+			s.notice = "A group name has at most 64 characters."
+			return
+		}
+	}
 	s.notice, s.info = "", ""
 	s.clearCall()
 	s.phase, s.dialing, s.dialVideo = phaseOutgoing, names, video
 	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
-		return struct{}{}, s.eng.MakeCall(c, video, names)
+		s.applyDevices(c)
+		return struct{}{}, s.eng.MakeCall(c, video, names, group)
 	}, func(ctx app.Context, _ struct{}, err error) {
 		s.dialing = nil
 		if err != nil {
@@ -384,6 +399,7 @@ func (s *session) answer(ctx app.Context) {
 	s.stopRinging()
 	s.clearCall()
 	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
+		s.applyDevices(c)
 		return struct{}{}, s.eng.AnswerCall(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
 		s.answering = false
@@ -511,6 +527,9 @@ func (s *session) apply(ctx app.Context, ev Event) {
 		} else {
 			s.tracks[key] = ev.Track
 		}
+		if ev.TrackType == "video" && s.phase == phaseInCall {
+			s.refresh(ctx) // a switch to video changes the call's type
+		}
 	case EventMute:
 		if ev.LocalUser || ev.UserJID == s.user.JID {
 			if ev.TrackType == "audio" {
@@ -545,6 +564,16 @@ func (s *session) apply(ctx app.Context, ev Event) {
 		if ev.Kind == EventUserLeft {
 			delete(s.speaking, ev.UserJID)
 		}
+	case EventSwitch:
+		if s.phase == phaseInCall {
+			s.onSwitch(ctx, ev)
+		}
+	case EventInvite:
+		if s.phase == phaseInCall || s.phase == phaseOutgoing {
+			s.onInvite(ctx, ev)
+		}
+	case EventData:
+		s.onData(ev)
 	case EventSpeaking:
 		if !ev.LocalUser {
 			s.speaking[ev.UserJID] = ev.Speaking
@@ -707,6 +736,8 @@ func (s *session) clearCall() {
 	s.speaking = map[string]bool{}
 	s.viaLink = false
 	s.callLink, s.callLinkCopied = "", false
+	s.x.noteGen++ // drop pending note timers
+	s.x = callExtras{noteGen: s.x.noteGen}
 }
 
 func (s *session) stopRinging() {
@@ -778,6 +809,9 @@ func (s *session) syncMedia() {
 		browser.AttachTrack("audio-"+id, s.tracks[p.JID+":audio"], false)
 	}
 	browser.AttachTrack("self-view", s.tracks["local:video"], true)
+	if spk, _ := browser.StorageGet(browser.SpeakerKey); spk != "" || s.settings.speakerSet {
+		browser.SetSpeaker(".tile audio", spk)
+	}
 }
 
 // elemID turns a JID into a string safe in an element id.

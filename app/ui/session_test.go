@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,9 @@ type fakeEngine struct {
 	logs     signal.CallLogPage
 	errs     map[string]error // method name -> error to return once
 	calls    []string         // methods called
+	sent     []string         // custom data sent
+	groupID  string           // of the last MakeCall
+	devices  string           // "mic|camera" of the last SetDevices
 }
 
 func (f *fakeEngine) fail(method string) error {
@@ -65,7 +69,34 @@ func (f *fakeEngine) ConnectToken(ctx context.Context, token string) (signal.Use
 func (f *fakeEngine) Token() string                { return f.token }
 func (f *fakeEngine) Logout(context.Context) error { return f.fail("Logout") }
 
-func (f *fakeEngine) MakeCall(_ context.Context, video bool, to []string) error {
+func (f *fakeEngine) InviteUsers(_ context.Context, to []string) error { return f.fail("InviteUsers") }
+func (f *fakeEngine) RequestVideoCallSwitch(context.Context) error {
+	return f.fail("RequestVideoCallSwitch")
+}
+func (f *fakeEngine) CancelVideoCallSwitchRequest(context.Context) error {
+	return f.fail("CancelVideoCallSwitchRequest")
+}
+func (f *fakeEngine) AcceptVideoCallSwitchRequest(context.Context) error {
+	return f.fail("AcceptVideoCallSwitchRequest")
+}
+func (f *fakeEngine) DeclineVideoCallSwitchRequest(context.Context) error {
+	return f.fail("DeclineVideoCallSwitchRequest")
+}
+func (f *fakeEngine) SetDevices(_ context.Context, audioID, videoID string) error {
+	f.mu.Lock()
+	f.devices = audioID + "|" + videoID
+	f.mu.Unlock()
+	return f.fail("SetDevices")
+}
+
+func (f *fakeEngine) SendCustomData(_ context.Context, data json.RawMessage) error {
+	f.mu.Lock()
+	f.sent = append(f.sent, string(data))
+	f.mu.Unlock()
+	return f.fail("SendCustomData")
+}
+
+func (f *fakeEngine) MakeCall(_ context.Context, video bool, to []string, groupID string) error {
 	if err := f.fail("MakeCall"); err != nil {
 		return err
 	}
@@ -73,6 +104,9 @@ func (f *fakeEngine) MakeCall(_ context.Context, video bool, to []string) error 
 	if video {
 		typ = signal.TypeVideo
 	}
+	f.mu.Lock()
+	f.groupID = groupID
+	f.mu.Unlock()
 	c := &signal.Call{RoomID: "room1", Type: typ, Initiator: f.user.JID, State: signal.CallRinging,
 		Participants: []signal.Participant{{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: signal.StatusConnecting, Initiator: true}}}
 	for _, u := range to {

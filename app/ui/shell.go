@@ -37,6 +37,7 @@ func (c *Shell) OnDismount() {
 // Render implements app.Composer.
 func (c *Shell) Render() app.UI {
 	s := c.s
+	s.rev++
 	signedIn := s.phase >= phaseHome && s.user.JID != ""
 	member := signedIn && !s.user.Guest
 	// While the incoming card is up, everything behind it is inert; the call
@@ -50,9 +51,15 @@ func (c *Shell) Render() app.UI {
 				app.Img().Src("/web/icon.svg").Alt("").Aria("hidden", "true").Width(28).Height(28),
 				app.Span().Text("Parley"),
 			),
-			app.If(signedIn, func() app.UI {
+			app.If(signedIn || s.phase == phaseSignedOut, func() app.UI {
 				return app.Div().Class("who").Body(
-					app.Span().Class("who-name").Text(s.user.DisplayName+map[bool]string{true: " (guest)", false: ""}[s.user.Guest]),
+					app.If(signedIn, func() app.UI {
+						return app.Span().Class("who-name").Text(s.user.DisplayName + map[bool]string{true: " (guest)", false: ""}[s.user.Guest])
+					}),
+					app.If((s.phase == phaseHome || s.phase == phaseSignedOut) && !s.onSettings, func() app.UI {
+						return app.A().ID("open-settings").Class("btn btn-quiet btn-small").Href("/settings").
+							Aria("label", "Settings").Body(icon("gear"), app.Span().Class("hide-narrow").Text("Settings"))
+					}),
 					app.If(s.phase == phaseHome, func() app.UI {
 						return app.Button().Class("btn btn-quiet").ID("sign-out").Text("Sign out").
 							OnClick(func(ctx app.Context, e app.Event) { s.signOut(ctx) })
@@ -84,6 +91,12 @@ func (c *Shell) Render() app.UI {
 
 func (c *Shell) screen() app.UI {
 	s := c.s
+	switch s.phase {
+	case phaseSignedOut, phaseHome:
+		if s.onSettings {
+			return &Settings{S: s, Version: s.rev}
+		}
+	}
 	switch s.phase {
 	case phaseSignedOut:
 		return &SignIn{S: s, Notice: s.notice, Info: s.info, Busy: s.busy}
@@ -164,7 +177,7 @@ func (c *Shell) inCall() app.UI {
 		}
 		_, hasVideo := s.tracks[p.JID+":video"]
 		remotes = append(remotes, Remote{
-			ElemID: elemID(p.JID), Name: s.displayName(p.JID), Status: p.Status,
+			JID: p.JID, ElemID: elemID(p.JID), Name: s.displayName(p.JID), Status: p.Status,
 			AudioMuted: s.muted(p, "audio"), VideoMuted: s.muted(p, "video"),
 			HasVideo: video && hasVideo, Speaking: s.speaking[p.JID],
 		})
@@ -179,7 +192,7 @@ func (c *Shell) inCall() app.UI {
 	return &InCall{S: s, Video: video, Remotes: remotes, Started: started,
 		MicMuted: s.localAudio, CamMuted: s.localVideo, HasLocalVideo: video && hasLocal,
 		Reconnecting: reconnecting, Notice: s.notice, MyName: s.user.DisplayName,
-		ByLink: s.viaLink || s.call.Meet, Link: s.callLink, LinkCopied: s.callLinkCopied}
+		ByLink: s.viaLink || s.call.Meet, Link: s.callLink, LinkCopied: s.callLinkCopied, Rev: s.rev}
 }
 
 // inert is the value of an inert attribute: present or absent.

@@ -1,0 +1,223 @@
+package ui
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/browser"
+	"parley/app/signal"
+)
+
+// inVoiceCall signs alice in and connects a voice call with bob.
+func inVoiceCall(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t)
+	s := h.s
+	h.do(2, func(ctx app.Context) { s.signIn(ctx, "alice", "secret-password") })
+	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob", false) })
+	h.f.setStatus("bob@localhost", signal.StatusConnected)
+	h.settle(1)
+	if s.phase != phaseInCall || s.callVideo() {
+		t.Fatalf("phase %v video %v, want a voice call", s.phase, s.callVideo())
+	}
+	return h
+}
+
+func TestSwitchToVideo(t *testing.T) {
+	h := inVoiceCall(t)
+	s := h.s
+	bob := "bob@localhost"
+
+	// Alice asks; bob declines.
+	h.do(1, func(ctx app.Context) { s.turnOnVideo(ctx) })
+	if !h.f.called("RequestVideoCallSwitch") || s.x.switchState != switchRequesting {
+		t.Fatalf("after request: state %q", s.x.switchState)
+	}
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchDecline})
+	h.settle(1)
+	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "Bob Marley declined video") {
+		t.Errorf("after decline: state %q note %q", s.x.switchState, s.x.note)
+	}
+
+	// A request that times out.
+	h.do(1, func(ctx app.Context) { s.turnOnVideo(ctx) })
+	h.f.sink(Event{Kind: EventSwitch, UserJID: "alice@localhost", Status: signal.SwitchTimeout})
+	h.settle(1)
+	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "No answer") {
+		t.Errorf("after timeout: state %q note %q", s.x.switchState, s.x.note)
+	}
+
+	// Bob asks: a dialog; Escape declines it.
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchRequest})
+	h.settle(1)
+	if s.x.switchState != switchAsked || s.x.switchFrom != bob || !s.x.dialogOpen() {
+		t.Fatalf("after bob's request: state %q from %q", s.x.switchState, s.x.switchFrom)
+	}
+	h.render()
+	h.do(1, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "Escape"}) })
+	if !h.f.called("DeclineVideoCallSwitchRequest") || s.x.switchState != switchNone {
+		t.Errorf("Escape: state %q, declined %v", s.x.switchState, h.f.called("DeclineVideoCallSwitchRequest"))
+	}
+
+	// Bob asks and then cancels.
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchRequest})
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchCancel})
+	h.settle(2)
+	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "cancelled") {
+		t.Errorf("after cancel: state %q note %q", s.x.switchState, s.x.note)
+	}
+
+	// In a group call the control explains instead of asking.
+	s.call.Participants = append(s.call.Participants, signal.Participant{JID: "carol@localhost", Status: signal.StatusConnected})
+	h.do(0, func(ctx app.Context) { s.turnOnVideo(ctx) })
+	if !s.x.videoInfo || s.x.switchState != switchNone {
+		t.Errorf("group call: info %v state %q", s.x.videoInfo, s.x.switchState)
+	}
+	h.render()
+}
+
+func TestInviteChecks(t *testing.T) {
+	h := inVoiceCall(t)
+	s := h.s
+	for _, tc := range []struct{ to, want string }{
+		{" , ", "Enter the username"},
+		{"alice", "already in this call"},
+		{"bob", "Bob Marley is already in this call"},
+		{"a,b,c,d,e,f,g", "room for 6 more"},
+	} {
+		if _, msg := s.inviteNames(tc.to); !strings.Contains(msg, tc.want) {
+			t.Errorf("inviteNames(%q) = %q, want %q", tc.to, msg, tc.want)
+		}
+	}
+	if names, msg := s.inviteNames("Carol, dave, carol"); msg != "" || strings.Join(names, ",") != "carol,dave" {
+		t.Errorf("inviteNames = %v %q", names, msg)
+	}
+
+	h.do(0, func(ctx app.Context) { s.openInvite(ctx) })
+	s.x.inviteTo = "nobody"
+	h.f.errs["InviteUsers"] = &signal.Error{Code: signal.CodeNotFound, Message: "not a user"}
+	h.do(1, func(ctx app.Context) { s.invite(ctx) })
+	if !s.x.inviteOpen || !strings.Contains(s.x.inviteErr, "no user named nobody") {
+		t.Errorf("unknown invitee: open %v err %q", s.x.inviteOpen, s.x.inviteErr)
+	}
+	h.f.errs["InviteUsers"] = &signal.Error{Code: signal.CodeCallFull, Message: "full"}
+	h.do(1, func(ctx app.Context) { s.invite(ctx) })
+	if !strings.Contains(s.x.inviteErr, "call is full") {
+		t.Errorf("full call: %q", s.x.inviteErr)
+	}
+	s.x.inviteTo = "carol"
+	h.do(1, func(ctx app.Context) { s.invite(ctx) })
+	if s.x.inviteOpen || !strings.Contains(s.x.note, "You invited carol") {
+		t.Errorf("after invite: open %v note %q", s.x.inviteOpen, s.x.note)
+	}
+
+	// Others see who invited whom.
+	h.f.sink(Event{Kind: EventInvite, UserJID: "bob@localhost", Invited: []string{"dave@localhost"}})
+	h.settle(1)
+	if s.x.note != "Bob Marley invited dave." {
+		t.Errorf("invite note %q", s.x.note)
+	}
+}
+
+func TestMessagesAndReactions(t *testing.T) {
+	h := inVoiceCall(t)
+	s := h.s
+	bob := "bob@localhost"
+	send := func(v any) {
+		data, _ := json.Marshal(v)
+		h.f.sink(Event{Kind: EventData, UserJID: bob, Data: data})
+	}
+	send(map[string]any{"kind": "chat", "text": "  hi there "})
+	send(map[string]any{"kind": "weather", "text": "sunny"})
+	send(map[string]any{"kind": "chat", "text": "   "})
+	send("just a string")
+	send(map[string]any{"kind": "chat", "text": strings.Repeat("é", maxChatRunes+10)})
+	send(map[string]any{"kind": "reaction", "emoji": "🎉"})
+	send(map[string]any{"kind": "reaction", "emoji": "<script>"})
+	h.settle(7)
+	if len(s.x.chat) != 2 || s.x.chat[0].Text != "hi there" || s.x.chat[0].Name != "Bob Marley" || s.x.unread != 2 {
+		t.Fatalf("chat %+v unread %d", s.x.chat, s.x.unread)
+	}
+	if n := len([]rune(s.x.chat[1].Text)); n != maxChatRunes+1 {
+		t.Errorf("long message kept %d runes", n)
+	}
+	if len(s.x.reactions) != 1 || s.x.reactions[0].From != bob || s.x.reactions[0].Emoji != "🎉" {
+		t.Errorf("reactions %+v", s.x.reactions)
+	}
+	h.render()
+
+	// Opening the panel clears the badge; sending shows the message at once.
+	h.do(0, func(ctx app.Context) { s.togglePanel(ctx) })
+	if s.x.unread != 0 || !s.x.panelOpen {
+		t.Errorf("panel open %v unread %d", s.x.panelOpen, s.x.unread)
+	}
+	s.x.draft = "hello"
+	h.do(1, func(ctx app.Context) { s.sendChat(ctx) })
+	h.f.mu.Lock()
+	sent := strings.Join(h.f.sent, "")
+	h.f.mu.Unlock()
+	if sent != `{"kind":"chat","text":"hello"}` || s.x.draft != "" || !s.x.chat[2].Mine {
+		t.Errorf("sent %s draft %q", sent, s.x.draft)
+	}
+	s.x.draft = strings.Repeat("x", maxChatRunes+1)
+	h.do(0, func(ctx app.Context) { s.sendChat(ctx) })
+	if !strings.Contains(s.x.chatErr, "at most 2000") {
+		t.Errorf("long message error %q", s.x.chatErr)
+	}
+	h.render()
+}
+
+func TestShortcuts(t *testing.T) {
+	h := inVoiceCall(t)
+	s := h.s
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "m", Typing: true}) })
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "m", Modified: true}) })
+	if h.f.called("MuteAudio") {
+		t.Error("m muted while typing or with a modifier")
+	}
+	h.do(1, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "M"}) })
+	if !s.localAudio {
+		t.Error("M did not mute")
+	}
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "?"}) })
+	if !s.x.helpOpen {
+		t.Fatal("? did not open the help")
+	}
+	h.render()
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "m"}) })
+	if h.f.called("MuteAudio") && !s.localAudio {
+		t.Error("m acted behind the help dialog")
+	}
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "Escape"}) })
+	if s.x.helpOpen {
+		t.Error("Escape did not close the help")
+	}
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "c"}) })
+	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "Escape", Typing: true}) })
+	if s.x.panelOpen {
+		t.Error("Escape in the message field did not close the panel")
+	}
+}
+
+func TestGroupNameAndSettings(t *testing.T) {
+	h := newHarness(t)
+	s := h.s
+	h.do(2, func(ctx app.Context) { s.signIn(ctx, "alice", "secret-password") })
+	if manyNames("bob") || !manyNames("bob, carol") || manyNames("bob, ") {
+		t.Error("manyNames")
+	}
+	s.groupName = "  Book club "
+	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob, carol", false) })
+	if h.f.groupID != "Book club" {
+		t.Errorf("group ID %q", h.f.groupID)
+	}
+	if !h.f.called("SetDevices") {
+		t.Error("the chosen devices were not handed to the engine before the call")
+	}
+	s.onSettings = true
+	s.phase = phaseHome
+	h.render()
+}

@@ -1,0 +1,270 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/browser"
+)
+
+// settingsState is the state of the settings screen (/settings).
+type settingsState struct {
+	devices    []browser.Device
+	loaded     bool
+	loading    bool
+	err        string
+	mic        string // chosen device IDs ("" = system default)
+	camera     string
+	speaker    string
+	speakerSet bool   // a speaker was chosen during this page's life
+	saved      string // "Saved" sentence after a change
+	savedGen   int
+	notifMsg   string // result of the test notification
+	notifErr   bool
+}
+
+// openSettings loads the saved choices and the device list.
+func (s *session) openSettings(ctx app.Context) {
+	st := &s.settings
+	st.mic, _ = browser.StorageGet(browser.MicKey)
+	st.camera, _ = browser.StorageGet(browser.CameraKey)
+	st.speaker, _ = browser.StorageGet(browser.SpeakerKey)
+	st.saved, st.notifMsg = "", ""
+	s.notifPerm = browser.NotificationPermission()
+}
+
+// loadDevices lists the devices; withAccess first asks for the camera and
+// microphone so that the list has names.
+func (s *session) loadDevices(withAccess bool) {
+	st := &s.settings
+	if st.loading {
+		return
+	}
+	st.loading, st.err = true, ""
+	run(s, time.Minute, func(context.Context) ([]browser.Device, error) {
+		if withAccess {
+			if err := browser.RequestMediaAccess(); err != nil {
+				return nil, err
+			}
+		}
+		return browser.ListDevices()
+	}, func(ctx app.Context, ds []browser.Device, err error) {
+		st.loading = false
+		if err != nil {
+			if withAccess {
+				st.err = "Parley isn't allowed to use your camera or microphone, so it can't show their names. " + howToAllow
+			} else {
+				st.err = "Your browser doesn't let Parley list your devices."
+			}
+			return
+		}
+		st.devices, st.loaded = ds, true
+	})
+}
+
+// chooseDevice saves the device chosen for kind.
+func (s *session) chooseDevice(kind, id string) {
+	st := &s.settings
+	key, what := browser.MicKey, "microphone"
+	switch kind {
+	case browser.KindMic:
+		st.mic = id
+	case browser.KindCamera:
+		key, what, st.camera = browser.CameraKey, "camera", id
+	case browser.KindSpeaker:
+		key, what, st.speaker, st.speakerSet = browser.SpeakerKey, "speaker", id, true
+	}
+	var err error
+	if id == "" {
+		browser.StorageRemove(key)
+	} else {
+		err = browser.StorageSet(key, id)
+	}
+	inCall := s.phase == phaseInCall
+	switch {
+	case err != nil:
+		st.saved = "Your browser doesn't let Parley save settings, so this choice lasts until you reload."
+	case kind == browser.KindSpeaker:
+		st.saved = "Saved. Calls play on this " + what + "."
+		browser.SetSpeaker(".tile audio", id)
+	case inCall:
+		st.saved = "Switching to this " + what + "…"
+	default:
+		st.saved = "Saved. Your next call uses this " + what + "."
+	}
+	if inCall && kind != browser.KindSpeaker && s.eng != nil {
+		mic, cam := st.mic, st.camera
+		run(s, 20*time.Second, func(c context.Context) (struct{}, error) {
+			return struct{}{}, s.eng.SetDevices(c, mic, cam)
+		}, func(_ app.Context, _ struct{}, err error) {
+			if err != nil {
+				st.saved = "Parley couldn't switch to that " + what + ". " + humanError(actMute, err, browser.SecureContext())
+				return
+			}
+			st.saved = "Saved. This call now uses this " + what + "."
+		})
+	}
+	st.savedGen++
+	gen := st.savedGen
+	s.later(5*time.Second, func(app.Context) {
+		if st.savedGen == gen {
+			st.saved = ""
+		}
+	})
+}
+
+// testNotification shows a notification now, to check that they work.
+func (s *session) testNotification() {
+	st := &s.settings
+	st.notifMsg, st.notifErr = "", false
+	run(s, 20*time.Second, func(context.Context) (struct{}, error) {
+		return struct{}{}, browser.ShowNotification(browser.Notification{Title: "Parley test notification",
+			Body: "Notifications work: you will see incoming calls here.", Icon: "/web/icon-192.png",
+			Tag: "parley-test", ForceShow: true})
+	}, func(_ app.Context, _ struct{}, err error) {
+		if err != nil {
+			st.notifErr = true
+			st.notifMsg = "The notification couldn't be shown: allow notifications for this site in your browser's settings."
+			return
+		}
+		st.notifMsg = "Sent. If you don't see it, check your system's notification settings."
+	})
+}
+
+// Settings is the settings screen: devices and notifications.
+type Settings struct {
+	app.Compo
+	S *session
+	// Version makes the parent re-render this screen when session state changes.
+	Version int
+}
+
+// OnMount lists the devices and focuses the screen's heading.
+func (c *Settings) OnMount(ctx app.Context) {
+	c.S.loadDevices(false)
+	ctx.Defer(func(app.Context) { focus("settings-title") })
+}
+
+// Render implements app.Composer.
+func (c *Settings) Render() app.UI {
+	s := c.S
+	st := &s.settings
+	hasLabels := false
+	for _, d := range st.devices {
+		if d.Label != "" {
+			hasLabels = true
+		}
+	}
+	return app.Div().Class("home settings").Body(
+		app.Section().Class("card").Aria("labelledby", "settings-title").Body(
+			app.Div().Class("settings-head").Body(
+				app.H1().ID("settings-title").TabIndex(-1).Text("Settings"),
+				app.A().ID("settings-back").Class("btn btn-quiet btn-small").Href("/").
+					Body(icon("left"), app.Span().Text("Back")),
+			),
+			app.H2().ID("devices-title").Text("Devices"),
+			app.P().Class("field-hint").Text("The microphone and camera apply to your next call. The speaker applies right away."),
+			app.If(st.err != "", func() app.UI {
+				return app.P().Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(st.err))
+			}),
+			app.If(st.loaded && !hasLabels && len(st.devices) > 0, func() app.UI {
+				return app.P().Class("hint").Body(
+					app.Span().Text("Your browser hides device names until Parley may use them. "),
+					app.Button().ID("grant-devices").Class("linklike").Type("button").Text("Show device names").
+						OnClick(func(ctx app.Context, e app.Event) { s.loadDevices(true) }),
+				)
+			}),
+			app.If(st.loading, func() app.UI {
+				return app.P().Class("muted").Role("status").Text("Looking for devices…")
+			}),
+			c.picker("mic-select", "Microphone", browser.KindMic, st.mic, true),
+			c.picker("camera-select", "Camera", browser.KindCamera, st.camera, true),
+			c.picker("speaker-select", "Speaker", browser.KindSpeaker, st.speaker, browser.CanChooseSpeaker()),
+			app.If(!browser.CanChooseSpeaker(), func() app.UI {
+				return app.P().Class("field-hint").Text("This browser always plays calls on the system's speaker.")
+			}),
+			app.P().ID("settings-saved").Class("saved").Role("status").Text(st.saved),
+		),
+		app.Section().Class("card").Aria("labelledby", "notif-title").Body(
+			app.H2().ID("notif-title").Text("Notifications"),
+			app.P().ID("notif-status").Text(notifSentence(s.notifPerm)),
+			app.Div().Class("dial-buttons").Body(
+				app.If(s.notifPerm == browser.PermissionDefault, func() app.UI {
+					return app.Button().ID("allow-notifications").Class("btn btn-call").Type("button").
+						Body(icon("bell"), app.Span().Text("Allow notifications")).
+						OnClick(func(ctx app.Context, e app.Event) { s.enableNotifications(ctx) })
+				}),
+				app.If(s.notifPerm == browser.PermissionGranted, func() app.UI {
+					return app.Button().ID("test-notification").Class("btn btn-quiet").Type("button").
+						Body(icon("bell"), app.Span().Text("Send a test notification")).
+						OnClick(func(ctx app.Context, e app.Event) { s.testNotification() })
+				}),
+			),
+			app.If(st.notifMsg != "", func() app.UI {
+				cls := "notice notice-info"
+				role := "status"
+				if st.notifErr {
+					cls, role = "notice notice-error", "alert"
+				}
+				return app.P().ID("notif-result").Class(cls).Role(role).Text(st.notifMsg)
+			}),
+		),
+	)
+}
+
+// picker renders one device select.
+func (c *Settings) picker(id, label, kind, chosen string, enabled bool) app.UI {
+	return devicePicker(c.S, id, label, kind, chosen, enabled)
+}
+
+// devicePicker renders a select of the devices of kind; a choice is saved.
+func devicePicker(s *session, id, label, kind, chosen string, enabled bool) app.UI {
+	var opts []browser.Device
+	for _, d := range s.settings.devices {
+		if d.Kind == kind && d.ID != "" && d.ID != "default" && d.ID != "communications" {
+			opts = append(opts, d)
+		}
+	}
+	found := chosen == ""
+	for _, d := range opts {
+		if d.ID == chosen {
+			found = true
+		}
+	}
+	return app.Div().Class("field").Body(
+		app.Label().For(id).Text(label),
+		app.Select().ID(id).Disabled(!enabled).
+			OnChange(func(ctx app.Context, e app.Event) {
+				s.chooseDevice(kind, ctx.JSSrc().Get("value").String())
+			}).Body(
+			app.Option().Value("").Selected(chosen == "").Text("System default"),
+			app.Range(opts).Slice(func(i int) app.UI {
+				d := opts[i]
+				name := d.Label
+				if name == "" {
+					name = label + " " + itoa(i+1)
+				}
+				return app.Option().Value(d.ID).Selected(d.ID == chosen).Text(name)
+			}),
+			app.If(!found, func() app.UI {
+				return app.Option().Value(chosen).Selected(true).Text("The " + strings.ToLower(label) + " you chose (not connected)")
+			}),
+		),
+	)
+}
+
+// notifSentence says what the notification permission means.
+func notifSentence(perm string) string {
+	switch perm {
+	case browser.PermissionGranted:
+		return "Notifications are on: Parley tells you about calls while it is in the background."
+	case browser.PermissionDenied:
+		return "Notifications are blocked. To get them, allow notifications for this site in your browser's settings."
+	case browser.PermissionDefault:
+		return "Notifications are off. Allow them to hear about calls while Parley is in the background."
+	}
+	return "This browser can't show notifications."
+}
