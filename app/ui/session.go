@@ -47,10 +47,12 @@ type session struct {
 
 	phase       phase
 	user        signal.User
-	notice      string // the current error sentence, shown on the current screen
-	info        string // the current information sentence
-	busy        bool   // a request of the current screen is in flight
-	conn        string // connection status, "" when connected
+	notice      string        // the current error sentence, shown on the current screen
+	info        string        // the current information sentence
+	busy        bool          // a request of the current screen is in flight
+	conn        string        // connection status, "" when connected
+	offline     bool          // the saved session could not reach the server; retrying
+	retry       time.Duration // how long to wait before retrying it
 	notifPerm   string
 	updateReady bool // a new version of the app is downloaded
 
@@ -114,7 +116,8 @@ type session struct {
 
 func newSession(eng Engine) *session {
 	s := &session{eng: eng, names: map[string]string{}, lastRemote: map[string]string{},
-		tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}, logPage: 1, endedFor: endedFor}
+		tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}, logPage: 1, endedFor: endedFor,
+		retry: resumeRetry}
 	if eng != nil {
 		eng.SetEventSink(s.post)
 	}
@@ -198,6 +201,16 @@ func (s *session) afterUpdate() {
 	}
 }
 
+// resumeRetry is how often an offline page tries its saved session again.
+const resumeRetry = 3 * time.Second
+
+// useAnotherAccount leaves an offline resume for the sign-in screen.
+func (s *session) useAnotherAccount() {
+	s.offline = false
+	s.phase = phaseSignedOut
+	s.notice = ""
+}
+
 // start signs back in with the saved token, or shows the sign-in screen.
 func (s *session) start(ctx app.Context) {
 	token, ok := browser.StorageGet(tokenKey)
@@ -212,6 +225,21 @@ func (s *session) start(ctx app.Context) {
 	run(s, 20*time.Second, func(c context.Context) (signal.User, error) {
 		return s.eng.ConnectToken(c, token)
 	}, func(ctx app.Context, u signal.User, err error) {
+		if err != nil && code(err) == signal.CodeUnreachable && s.joinCode == "" && s.phase == phaseResuming {
+			// Offline: keep the saved session and sign back in once the
+			// server answers, instead of asking for the password again.
+			s.offline = true
+			go func() {
+				time.Sleep(s.retry)
+				s.dispatch(func(ctx app.Context) {
+					if s.phase == phaseResuming {
+						s.start(ctx)
+					}
+				})
+			}()
+			return
+		}
+		s.offline = false
 		if err != nil {
 			if code(err) == signal.CodeUnauthorized {
 				browser.StorageRemove(tokenKey)

@@ -498,6 +498,35 @@ func TestResumeWithSavedToken(t *testing.T) {
 	}
 }
 
+// TestResumeOffline: a reload while the server is unreachable keeps the saved
+// session, says the page is offline, and signs back in once the server answers.
+func TestResumeOffline(t *testing.T) {
+	browser.StorageSet(tokenKey, "tok-bob")
+	f := &fakeEngine{errs: map[string]error{
+		"ConnectToken": &signal.Error{Code: signal.CodeUnreachable, Reason: "unreachable", Message: "down"},
+	}}
+	s := newSession(f)
+	s.retry = 20 * time.Millisecond
+	e := app.NewTestEngine()
+	if err := e.Load(&testRoot{shell: &Shell{s: s}}); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, eng: e, f: f, s: s}
+	until := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); h.settle(1) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: phase %v offline %v notice %q calls %v", what, s.phase, s.offline, s.notice, f.calls)
+			}
+		}
+	}
+	until("offline resume", func() bool { return s.phase == phaseResuming && s.offline })
+	if tok, ok := browser.StorageGet(tokenKey); !ok || tok != "tok-bob" {
+		t.Fatal("the saved session was dropped while offline")
+	}
+	until("signed back in", func() bool { return s.phase == phaseHome && s.user.Username == "bob" && !s.offline })
+}
+
 func TestHumanErrors(t *testing.T) {
 	for _, tc := range []struct {
 		act    action

@@ -123,6 +123,14 @@ func (c *Shell) screen() app.UI {
 			Field: s.joinField, MyName: s.user.DisplayName, Guest: s.user.JID == "" || s.user.Guest,
 			HasVideo: hasVideo, HasAudio: hasAudio, Notice: s.notice, Info: s.info, Busy: s.busy}
 	case phaseResuming:
+		if s.offline {
+			return app.Div().Class("center-msg").ID("offline").Role("status").Body(
+				app.H1().Text("You are offline"),
+				app.P().Text("Parley can't reach its server. It signs you back in as soon as the connection returns; nothing needs doing."),
+				app.Button().ID("other-account").Class("btn btn-quiet").Type("button").Text("Sign in with another account").
+					OnClick(func(ctx app.Context, e app.Event) { s.useAnotherAccount() }),
+			)
+		}
 		return app.Div().Class("center-msg").Role("status").Body(app.P().Text("Signing you in…"))
 	}
 	if s.joinCode != "" {
