@@ -128,8 +128,11 @@ func StartRingtone() (stop func()) {
 	if catch(func() { ac = ctor.New() }) != nil {
 		return func() {}
 	}
+	// resume() is refused without a user gesture and rejects when the
+	// context closes first: both are expected, so swallow the rejection.
+	ignore := js.FuncOf(func(js.Value, []js.Value) any { return nil })
 	if ac.Get("state").String() == "suspended" {
-		ac.Call("resume")
+		_ = catch(func() { ac.Call("resume").Call("catch", ignore) })
 	}
 	done := make(chan struct{})
 	go func() {
@@ -148,7 +151,9 @@ func StartRingtone() (stop func()) {
 	return func() {
 		once.Do(func() {
 			close(done)
-			_ = catch(func() { ac.Call("close") })
+			_ = catch(func() { ac.Call("close").Call("catch", ignore) })
+			// The rejection handler may still run after close; release it later.
+			time.AfterFunc(5*time.Second, ignore.Release)
 		})
 	}
 }

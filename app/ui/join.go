@@ -26,6 +26,11 @@ type Join struct {
 	Notice string
 	Info   string
 	Busy   bool
+
+	// The preview's device pickers (link.go). They live on the mounted
+	// component, not in the session, and change through this component's
+	// context so that it re-renders.
+	dev joinDevices
 }
 
 // Render implements app.Composer.
@@ -74,52 +79,62 @@ func (c *Join) renderName() app.UI {
 func (c *Join) renderPreview() app.UI {
 	joining := c.Stage == joinJoining
 	return app.Section().ID("join-preview").Class("join-preview").Aria("labelledby", "join-title").Body(
-		app.Div().Class(map[bool]string{true: "preview-media", false: "preview-media preview-off"}[c.HasVideo]).Body(
-			app.Video().ID("preview-video").Class("preview-video").AutoPlay(true).Muted(true).
-				Attr("playsinline", true).Aria("label", "Your camera preview"),
-			app.If(!c.HasVideo, func() app.UI {
-				return app.Div().Class("avatar avatar-xl").Aria("hidden", "true").Text(initials(c.MyName))
-			}),
-			app.Div().Class("preview-label").Body(
-				app.Span().Text(c.MyName+" (you)"),
-				app.Span().Class("preview-dev").Role("img").Aria("label", map[bool]string{true: "Microphone on", false: "Microphone off"}[c.HasAudio]).
-					Body(icon(map[bool]string{true: "mic", false: "mic-off"}[c.HasAudio])),
-			),
+		app.Div().Class("preview-col").Body(c.renderSelf(), c.renderDevices()),
+		c.renderSide(joining),
+	)
+}
+
+// renderSelf is the self-view of the preview.
+func (c *Join) renderSelf() app.UI {
+	return app.Div().Class(map[bool]string{true: "preview-media", false: "preview-media preview-off"}[c.HasVideo]).Body(
+		app.Video().ID("preview-video").Class("preview-video").AutoPlay(true).Muted(true).
+			Attr("playsinline", true).Aria("label", "Your camera preview"),
+		app.If(!c.HasVideo, func() app.UI {
+			return app.Div().Class("avatar avatar-xl").Aria("hidden", "true").Text(initials(c.MyName))
+		}),
+		app.Div().Class("preview-label").Body(
+			app.Span().Text(c.MyName+" (you)"),
+			app.Span().Class("preview-dev").Role("img").Aria("label", map[bool]string{true: "Microphone on", false: "Microphone off"}[c.HasAudio]).
+				Body(icon(map[bool]string{true: "mic", false: "mic-off"}[c.HasAudio])),
 		),
-		app.Div().Class("card preview-side").Body(
-			app.H1().ID("join-title").Text("Ready to join?"),
-			app.H2().ID("call-users-title").Class("preview-sub").Text(peopleInCall(len(c.Users))),
-			app.Ul().ID("call-users").Class("call-users").Aria("labelledby", "call-users-title").Aria("live", "polite").Body(
-				app.Range(c.Users).Slice(func(i int) app.UI {
-					u := c.Users[i]
-					return app.Li().Class("call-user").DataSet("jid", u.JID).DataSet("status", u.Status).Body(
-						app.Span().Class("avatar avatar-xs").Aria("hidden", "true").Text(initials(u.Name)),
-						app.Span().Class("call-user-name").Text(u.Name),
-						app.If(u.Status != signal.StatusConnected && u.Status != "", func() app.UI {
-							return app.Span().Class("call-user-status").Text(previewStatus(u.Status))
-						}),
-					)
-				}),
-			),
-			app.If(len(c.Users) == 0, func() app.UI {
-				return app.P().Class("muted").Text("Nobody else is in the call yet.")
+	)
+}
+
+// renderSide is who is in the call and the Join now button.
+func (c *Join) renderSide(joining bool) app.UI {
+	return app.Div().Class("card preview-side").Body(
+		app.H1().ID("join-title").Text("Ready to join?"),
+		app.H2().ID("call-users-title").Class("preview-sub").Text(peopleInCall(len(c.Users))),
+		app.Ul().ID("call-users").Class("call-users").Aria("labelledby", "call-users-title").Aria("live", "polite").Body(
+			app.Range(c.Users).Slice(func(i int) app.UI {
+				u := c.Users[i]
+				return app.Li().Class("call-user").DataSet("jid", u.JID).DataSet("status", u.Status).Body(
+					app.Span().Class("avatar avatar-xs").Aria("hidden", "true").Text(initials(u.Name)),
+					app.Span().Class("call-user-name").Text(u.Name),
+					app.If(u.Status != signal.StatusConnected && u.Status != "", func() app.UI {
+						return app.Span().Class("call-user-status").Text(previewStatus(u.Status))
+					}),
+				)
 			}),
-			app.P().Class("muted join-as").Body(
-				app.Span().Text("You join as "),
-				app.Strong().Text(c.MyName),
-				app.If(c.Guest, func() app.UI { return app.Span().Text(", a guest") }),
-				app.Span().Text("."),
-			),
-			app.Div().Class("join-buttons").Body(
-				app.Button().ID("join-now").Class("btn btn-primary").Type("button").Disabled(joining).
-					Body(icon(map[bool]string{true: "cam", false: "phone"}[c.HasVideo]),
-						app.Span().Text(map[bool]string{true: "Joining…", false: "Join now"}[joining])).
-					OnClick(func(ctx app.Context, e app.Event) { c.S.joinNow(ctx) }),
-				app.Button().ID("join-back").Class("btn btn-quiet").Type("button").Disabled(joining).
-					Aria("label", "Back: leave the preview").
-					Body(icon("left"), app.Span().Text("Back")).
-					OnClick(func(ctx app.Context, e app.Event) { c.S.backFromPreview(ctx) }),
-			),
+		),
+		app.If(len(c.Users) == 0, func() app.UI {
+			return app.P().Class("muted").Text("Nobody else is in the call yet.")
+		}),
+		app.P().Class("muted join-as").Body(
+			app.Span().Text("You join as "),
+			app.Strong().Text(c.MyName),
+			app.If(c.Guest, func() app.UI { return app.Span().Text(", a guest") }),
+			app.Span().Text("."),
+		),
+		app.Div().Class("join-buttons").Body(
+			app.Button().ID("join-now").Class("btn btn-primary").Type("button").Disabled(joining || c.dev.switching).
+				Body(icon(map[bool]string{true: "cam", false: "phone"}[c.HasVideo]),
+					app.Span().Text(map[bool]string{true: "Joining…", false: "Join now"}[joining])).
+				OnClick(func(ctx app.Context, e app.Event) { c.S.joinNow(ctx) }),
+			app.Button().ID("join-back").Class("btn btn-quiet").Type("button").Disabled(joining).
+				Aria("label", "Back: leave the preview").
+				Body(icon("left"), app.Span().Text("Back")).
+				OnClick(func(ctx app.Context, e app.Event) { c.S.backFromPreview(ctx) }),
 		),
 	)
 }

@@ -329,3 +329,218 @@ func codeOfLink(link string) string {
 	}
 	return link
 }
+
+// joinDevices is the state of the join preview's microphone and camera
+// pickers. A choice is saved under the settings screen's localStorage keys and
+// switches the preview at once: the engine takes the devices (SetDevices) and
+// the preview is opened again with them (SubscribeCall replaces the previous
+// subscription), because the engine only swaps the tracks of a call, not of
+// a preview. Join now then joins with the chosen devices.
+type joinDevices struct {
+	list      []browser.Device
+	loading   bool
+	loaded    bool
+	mic, cam  string // chosen deviceIds ("" = system default)
+	video     bool   // the preview showed a camera: a video call
+	switching bool   // the preview is being reopened with new devices
+	pending   bool   // another choice came while switching
+	msg       string // what the last choice did
+	failed    bool   // msg is an error
+}
+
+// OnMount lists the devices once the preview shows.
+func (c *Join) OnMount(ctx app.Context) { c.followStage(ctx) }
+
+// OnUpdate lists the devices when the preview appears, and forgets them when
+// it goes.
+func (c *Join) OnUpdate(ctx app.Context) { c.followStage(ctx) }
+
+func (c *Join) followStage(ctx app.Context) {
+	d := &c.dev
+	if c.Stage != joinPreview && c.Stage != joinJoining {
+		if !d.switching {
+			*d = joinDevices{}
+		}
+		return
+	}
+	if c.HasVideo {
+		d.video = true
+	}
+	if d.loaded || d.loading || c.S == nil || c.S.eng == nil {
+		return
+	}
+	d.loading = true
+	d.mic, _ = browser.StorageGet(browser.MicKey)
+	d.cam, _ = browser.StorageGet(browser.CameraKey)
+	ctx.Async(func() {
+		ds, err := browser.ListDevices()
+		browser.Post(func() {
+			ctx.Dispatch(func(app.Context) {
+				d.loading, d.loaded = false, true
+				if err == nil {
+					d.list = ds
+				}
+			})
+		})
+	})
+}
+
+// chooseDevice saves the microphone or camera chosen on the preview and
+// switches the preview to it.
+func (c *Join) chooseDevice(ctx app.Context, kind, id string) {
+	d := &c.dev
+	key, what, prev := browser.MicKey, "microphone", d.mic
+	if kind == browser.KindCamera {
+		key, what, prev = browser.CameraKey, "camera", d.cam
+	}
+	if id == prev {
+		return
+	}
+	if kind == browser.KindCamera {
+		d.cam = id
+	} else {
+		d.mic = id
+	}
+	var err error
+	if id == "" {
+		browser.StorageRemove(key)
+	} else {
+		err = browser.StorageSet(key, id)
+	}
+	d.failed = false
+	d.msg = "Switching to this " + what + "…"
+	if err != nil {
+		d.msg = "Switching to this " + what + "… Your browser doesn't let Parley save it, so it lasts until you reload."
+	}
+	c.switchDevices(ctx, what, prev, kind)
+}
+
+// switchDevices reopens the preview with the chosen devices. A choice made
+// meanwhile waits for the switch under way, then switches again.
+func (c *Join) switchDevices(ctx app.Context, what, prev, kind string) {
+	d := &c.dev
+	s := c.S
+	if s == nil || s.eng == nil || (s.joinStage != joinPreview && !d.switching) {
+		return
+	}
+	if d.switching {
+		d.pending = true
+		return
+	}
+	d.switching, d.pending = true, false
+	gen, code, name := s.joinGen, s.joinCode, s.user.DisplayName
+	mic, cam := d.mic, d.cam
+	// The reopened preview's first list of users answers it afresh: an
+	// empty one is a call nobody has joined yet, not a call that ended.
+	s.joinSeen = false
+	ctx.Async(func() {
+		c2, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+		err := s.eng.SetDevices(c2, mic, cam)
+		if err == nil {
+			err = s.eng.SubscribeCall(c2, code, name)
+		}
+		cancel()
+		browser.Post(func() {
+			ctx.Dispatch(func(ctx app.Context) { c.switched(ctx, gen, what, prev, kind, err) })
+		})
+	})
+}
+
+// switched ends a device switch of the preview.
+func (c *Join) switched(ctx app.Context, gen int, what, prev, kind string, err error) {
+	d := &c.dev
+	s := c.S
+	d.switching = false
+	if gen != s.joinGen || s.phase != phaseJoin {
+		if err == nil {
+			s.unsubscribe() // the page was left meanwhile
+		}
+		return
+	}
+	if err != nil {
+		// Go back to the device that worked, so that Try again can work.
+		key := browser.MicKey
+		if kind == browser.KindCamera {
+			key, d.cam = browser.CameraKey, prev
+		} else {
+			d.mic = prev
+		}
+		if prev == "" {
+			browser.StorageRemove(key)
+		} else {
+			_ = browser.StorageSet(key, prev)
+		}
+		d.msg, d.failed = "Parley couldn't switch to that "+what+".", true
+		s.failJoin(err)
+		s.afterUpdate()
+		return
+	}
+	s.subscribed = true
+	d.msg = "Your preview uses this " + what + ". You join the call with it."
+	if d.pending {
+		c.switchDevices(ctx, what, prev, kind)
+	}
+	s.afterUpdate()
+}
+
+// renderDevices is the microphone and camera pickers under the self-view.
+func (c *Join) renderDevices() app.UI {
+	d := &c.dev
+	return app.Div().ID("preview-devices").Class("card preview-devices").Role("group").
+		Aria("labelledby", "preview-devices-title").Aria("busy", map[bool]string{true: "true", false: "false"}[d.switching]).Body(
+		app.H2().ID("preview-devices-title").Class("preview-devices-title").Text("Microphone and camera"),
+		app.Div().Class("preview-pickers").Body(
+			c.picker("preview-mic", "Microphone", browser.KindMic, d.mic),
+			app.If(d.video, func() app.UI {
+				return c.picker("preview-camera", "Camera", browser.KindCamera, d.cam)
+			}),
+		),
+		app.P().ID("preview-devices-status").Class(map[bool]string{true: "field-hint notice-text-error", false: "field-hint"}[d.failed]).
+			Role("status").Text(d.msg),
+	)
+}
+
+// systemDefault is the value of the pickers' "System default" option (an
+// empty value attribute is left out when rendered, and the option's value
+// would then be its text).
+const systemDefault = "system-default"
+
+// picker is one device select of the preview.
+func (c *Join) picker(id, label, kind, chosen string) app.UI {
+	var opts []browser.Device
+	for _, d := range c.dev.list {
+		if d.Kind == kind && d.ID != "" && d.ID != "default" && d.ID != "communications" {
+			opts = append(opts, d)
+		}
+	}
+	found := chosen == ""
+	for _, d := range opts {
+		if d.ID == chosen {
+			found = true
+		}
+	}
+	return app.Div().Class("field").Body(
+		app.Label().For(id).Text(label),
+		app.Select().ID(id).Disabled(c.Stage != joinPreview).
+			OnChange(func(ctx app.Context, e app.Event) {
+				id := ctx.JSSrc().Get("value").String()
+				if id == systemDefault {
+					id = ""
+				}
+				c.chooseDevice(ctx, kind, id)
+			}).Body(
+			app.Option().Value(systemDefault).Selected(chosen == "").Text("System default"),
+			app.Range(opts).Slice(func(i int) app.UI {
+				d := opts[i]
+				name := d.Label
+				if name == "" {
+					name = label + " " + itoa(i+1)
+				}
+				return app.Option().Value(d.ID).Selected(d.ID == chosen).Text(name)
+			}),
+			app.If(!found, func() app.UI {
+				return app.Option().Value(chosen).Selected(true).Text("The " + strings.ToLower(label) + " you chose (not connected)")
+			}),
+		),
+	)
+}

@@ -238,9 +238,13 @@ func devicePicker(s *session, id, label, kind, chosen string, enabled bool) app.
 		app.Label().For(id).Text(label),
 		app.Select().ID(id).Disabled(!enabled).
 			OnChange(func(ctx app.Context, e app.Event) {
-				s.chooseDevice(kind, ctx.JSSrc().Get("value").String())
+				id := ctx.JSSrc().Get("value").String()
+				if id == systemDefault {
+					id = ""
+				}
+				s.chooseDevice(kind, id)
 			}).Body(
-			app.Option().Value("").Selected(chosen == "").Text("System default"),
+			app.Option().Value(systemDefault).Selected(chosen == "").Text("System default"),
 			app.Range(opts).Slice(func(i int) app.UI {
 				d := opts[i]
 				name := d.Label
