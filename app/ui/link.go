@@ -507,40 +507,7 @@ const systemDefault = "system-default"
 
 // picker is one device select of the preview.
 func (c *Join) picker(id, label, kind, chosen string) app.UI {
-	var opts []browser.Device
-	for _, d := range c.dev.list {
-		if d.Kind == kind && d.ID != "" && d.ID != "default" && d.ID != "communications" {
-			opts = append(opts, d)
-		}
-	}
-	found := chosen == ""
-	for _, d := range opts {
-		if d.ID == chosen {
-			found = true
-		}
-	}
-	return app.Div().Class("field").Body(
-		app.Label().For(id).Text(label),
-		app.Select().ID(id).Disabled(c.Stage != joinPreview).
-			OnChange(func(ctx app.Context, e app.Event) {
-				id := ctx.JSSrc().Get("value").String()
-				if id == systemDefault {
-					id = ""
-				}
-				c.chooseDevice(ctx, kind, id)
-			}).Body(
-			app.Option().Value(systemDefault).Selected(chosen == "").Text("System default"),
-			app.Range(opts).Slice(func(i int) app.UI {
-				d := opts[i]
-				name := d.Label
-				if name == "" {
-					name = label + " " + itoa(i+1)
-				}
-				return app.Option().Value(d.ID).Selected(d.ID == chosen).Text(name)
-			}),
-			app.If(!found, func() app.UI {
-				return app.Option().Value(chosen).Selected(true).Text("The " + strings.ToLower(label) + " you chose (not connected)")
-			}),
-		),
-	)
+	return deviceSelect(id, label, kind, chosen, c.dev.list, c.Stage != joinPreview, func(ctx app.Context, id string) {
+		c.chooseDevice(ctx, kind, id)
+	})
 }

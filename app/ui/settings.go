@@ -222,8 +222,17 @@ func (c *Settings) picker(id, label, kind, chosen string, enabled bool) app.UI {
 
 // devicePicker renders a select of the devices of kind; a choice is saved.
 func devicePicker(s *session, id, label, kind, chosen string, enabled bool) app.UI {
+	return deviceSelect(id, label, kind, chosen, s.settings.devices, !enabled, func(ctx app.Context, id string) {
+		s.chooseDevice(kind, id)
+	})
+}
+
+// deviceSelect renders a labelled select of the devices of kind in list, with
+// "System default" first and the chosen device kept even when it is not
+// connected; choose gets the chosen deviceId ("" for the default).
+func deviceSelect(id, label, kind, chosen string, list []browser.Device, disabled bool, choose func(app.Context, string)) app.UI {
 	var opts []browser.Device
-	for _, d := range s.settings.devices {
+	for _, d := range list {
 		if d.Kind == kind && d.ID != "" && d.ID != "default" && d.ID != "communications" {
 			opts = append(opts, d)
 		}
@@ -236,13 +245,13 @@ func devicePicker(s *session, id, label, kind, chosen string, enabled bool) app.
 	}
 	return app.Div().Class("field").Body(
 		app.Label().For(id).Text(label),
-		app.Select().ID(id).Disabled(!enabled).
+		app.Select().ID(id).Disabled(disabled).
 			OnChange(func(ctx app.Context, e app.Event) {
-				id := ctx.JSSrc().Get("value").String()
-				if id == systemDefault {
-					id = ""
+				v := ctx.JSSrc().Get("value").String()
+				if v == systemDefault {
+					v = ""
 				}
-				s.chooseDevice(kind, id)
+				choose(ctx, v)
 			}).Body(
 			app.Option().Value(systemDefault).Selected(chosen == "").Text("System default"),
 			app.Range(opts).Slice(func(i int) app.UI {

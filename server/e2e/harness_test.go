@@ -354,14 +354,14 @@ func evalErr[T any](ctx context.Context, expr string) (T, error) {
 	return chromedp.Run(c, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }
 
-// waitJS polls a JavaScript expression until it is truthy or the timeout
-// ends; on timeout it saves a screenshot and fails.
+// waitJS polls a JavaScript expression (a promise is awaited) until it is
+// truthy or the timeout ends; on timeout it saves a screenshot and fails.
 func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
-		ok, err := evalErr[bool](ctx, "!!("+expr+")")
+		ok, err := evalErr[bool](ctx, "(async () => !!(await ("+expr+")))()")
 		if err == nil && ok {
 			return
 		}

@@ -24,29 +24,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// waitAsync polls a JavaScript expression that may return a promise until it
-// resolves truthy (waitJS would take the promise itself for true); on
-// timeout it saves a screenshot and fails.
-func waitAsync(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		ok, err := evalErr[bool](ctx, "(async () => !!(await ("+expr+")))()")
-		if err == nil && ok {
-			return
-		}
-		if err != nil {
-			last = err
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			path := screenshot(t, ctx, "timeout")
-			t.Fatalf("waited %v for %s (last error: %v); screenshot %s", timeout, expr, last, path)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // shellCachedExpr is true once the service worker is active and its cache
 // holds the app shell: the page, the wasm and go-app's scripts. (The worker
 // does not claim the first page: the next navigation goes through it.)
@@ -89,7 +66,7 @@ func TestPWAInstallable(t *testing.T) {
 	defer navigate(t, ctx, "about:blank")
 	navigate(t, ctx, srv.URL+"/")
 	waitJS(t, ctx, `document.querySelector('#auth-form')`, 60*time.Second)
-	waitAsync(t, ctx, shellCachedExpr, 30*time.Second)
+	waitJS(t, ctx, shellCachedExpr, 30*time.Second)
 
 	c, cancelCall := context.WithTimeout(ctx, 20*time.Second)
 	defer cancelCall()
@@ -153,10 +130,10 @@ func TestPWAOfflineShell(t *testing.T) {
 	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
 	visitor := newUser(t, b)
 	alice.signUp(srv.URL)
-	waitAsync(t, alice.ctx, shellCachedExpr, 30*time.Second)
+	waitJS(t, alice.ctx, shellCachedExpr, 30*time.Second)
 	navigate(t, visitor, srv.URL+"/")
 	waitJS(t, visitor, `document.querySelector('#auth-form')`, 60*time.Second)
-	waitAsync(t, visitor, shellCachedExpr, 30*time.Second)
+	waitJS(t, visitor, shellCachedExpr, 30*time.Second)
 
 	srv.stop(t)
 
@@ -262,7 +239,7 @@ func TestNoRemoteResources(t *testing.T) {
 	}
 
 	u.signUp(srv.URL) // "/" signed out, the sign-up form, the home screen
-	waitAsync(t, u.ctx, shellCachedExpr, 30*time.Second)
+	waitJS(t, u.ctx, shellCachedExpr, 30*time.Second)
 	checkTiming("home")
 	navigate(t, u.ctx, srv.URL+"/join/abc-defg-hij")
 	u.wait(`document.querySelector('#join-title') || document.querySelector('#join-now') || document.querySelector('#guest-name')`, 60*time.Second)
@@ -482,7 +459,7 @@ func TestBenchHomeInteractive(t *testing.T) {
 		navigate(t, ctx, srv.URL+"/")
 		waitJS(t, ctx, home, 60*time.Second)
 		first = append(first, time.Since(start))
-		waitAsync(t, ctx, shellCachedExpr, 30*time.Second)
+		waitJS(t, ctx, shellCachedExpr, 30*time.Second)
 
 		start = time.Now()
 		navigate(t, ctx, srv.URL+"/")

@@ -53,18 +53,25 @@ func (u *pwaUser) signUp(origin string) {
 // framesExpr is the number of frames decoded by the first remote video.
 const framesExpr = `(() => { const v = document.querySelector('.remote-video'); return v && v.srcObject ? v.getVideoPlaybackQuality().totalVideoFrames : -1 })()`
 
+// framesGrow waits until the frame count expr is positive, then checks that
+// it keeps growing: video that really decodes, not a frozen first frame.
+func (u *pwaUser) framesGrow(expr, what string) {
+	u.t.Helper()
+	u.wait(expr+` > 0`, 30*time.Second)
+	before := eval[int](u.t, u.ctx, expr)
+	time.Sleep(1500 * time.Millisecond)
+	after := eval[int](u.t, u.ctx, expr)
+	if after <= before {
+		u.t.Fatalf("%s: %s stalled at %d frames", u.name, what, after)
+	}
+	u.t.Logf("%s: %s decoded %d frames in 1.5 s", u.name, what, after-before)
+}
+
 // remoteVideoPlays waits until the remote video decodes frames, and keeps
 // decoding.
 func (u *pwaUser) remoteVideoPlays() {
 	u.t.Helper()
-	u.wait(framesExpr+` > 0`, 30*time.Second)
-	before := eval[int](u.t, u.ctx, framesExpr)
-	time.Sleep(1500 * time.Millisecond)
-	after := eval[int](u.t, u.ctx, framesExpr)
-	if after <= before {
-		u.t.Fatalf("%s: remote video stalled at %d frames", u.name, after)
-	}
-	u.t.Logf("%s: remote video decoded %d frames in 1.5 s", u.name, after-before)
+	u.framesGrow(framesExpr, "remote video")
 	// Remote audio is attached to a playing, unmuted element.
 	u.wait(`(() => { const a = document.querySelector('.tile audio'); return a && a.srcObject && !a.muted && !a.paused && a.srcObject.getAudioTracks().length === 1 })()`, 10*time.Second)
 }

@@ -19,14 +19,7 @@ const previewFramesExpr = `(() => { const v = document.querySelector('#preview-v
 // decoding.
 func (u *pwaUser) previewPlays() {
 	u.t.Helper()
-	u.wait(previewFramesExpr+` > 0`, 15*time.Second)
-	before := eval[int](u.t, u.ctx, previewFramesExpr)
-	time.Sleep(1500 * time.Millisecond)
-	after := eval[int](u.t, u.ctx, previewFramesExpr)
-	if after <= before {
-		u.t.Fatalf("%s: the preview stalled at %d frames", u.name, after)
-	}
-	u.t.Logf("%s: the preview decoded %d frames in 1.5 s", u.name, after-before)
+	u.framesGrow(previewFramesExpr, "the preview")
 }
 
 // TestUXJoinPreviewDevices: a guest opening a call link finds microphone and
@@ -194,7 +187,7 @@ func TestUXIncomingExtras(t *testing.T) {
 	// Bob allows notifications; his page is controlled by the service worker
 	// (it does not claim the first page: reload once it is active).
 	setPermission(t, bob.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
-	waitAsync(t, bob.ctx, `navigator.serviceWorker.getRegistration().then(r => r && r.active && r.active.state === 'activated')`, 30*time.Second)
+	waitJS(t, bob.ctx, `navigator.serviceWorker.getRegistration().then(r => r && r.active && r.active.state === 'activated')`, 30*time.Second)
 	navigate(t, bob.ctx, srv.URL+"/")
 	bob.wait(`document.querySelector('#my-jid') && navigator.serviceWorker.controller`, 60*time.Second)
 
@@ -224,7 +217,7 @@ func TestUXIncomingExtras(t *testing.T) {
 	typeText(t, alice.ctx, "#dial-to", "bob")
 	click(t, alice.ctx, "#call-video")
 	bob.wait(`document.querySelector('#incoming-card[data-ringing="true"]')`, 15*time.Second)
-	waitAsync(t, bob.ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.some(n => (n.title + ' ' + n.body).includes('Alice Liddell')))`, 15*time.Second)
+	waitJS(t, bob.ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.some(n => (n.title + ' ' + n.body).includes('Alice Liddell')))`, 15*time.Second)
 	notes := eval[string](t, bob.ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title + ': ' + n.body + ' [' + n.tag + ']').join(' | '))`)
 	t.Logf("notifications while hidden: %s", notes)
 	if !strings.Contains(notes, "Incoming video call") {
