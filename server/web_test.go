@@ -306,3 +306,22 @@ func TestServiceWorkerTemplateChanged(t *testing.T) {
 		t.Error("a go-app worker template without the push marker was accepted")
 	}
 }
+
+// TestLoadingScreen: while the wasm downloads and starts, the page shows our
+// loading screen with the download progress (go-app fills in {progress} from
+// X-Wasm-Content-Length, which the precompressed wasm carries).
+func TestLoadingScreen(t *testing.T) {
+	h := testWebHandler(t)
+	page := body(t, get(t, h, "/"))
+	appJS := body(t, get(t, h, "/app.js"))
+	if !strings.Contains(page, `id="app-wasm-loader-label"`) || !strings.Contains(page, "Loading Parley… 0%") {
+		t.Fatal("the page has no loading screen of ours")
+	}
+	if !strings.Contains(appJS, `"Loading Parley… {progress}%"`) {
+		t.Fatal("app.js does not update the loading label with the progress")
+	}
+	res := get(t, h, "/web/app.wasm", "Accept-Encoding", "br")
+	if res.Header.Get("X-Wasm-Content-Length") == "" {
+		t.Fatal("the wasm response lacks X-Wasm-Content-Length, so progress cannot be shown")
+	}
+}
