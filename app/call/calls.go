@@ -11,8 +11,9 @@ import (
 )
 
 // callState is the call this device takes part in. It is created when the user
-// starts or answers a call and dropped when their part ends. Fields other than
-// local are touched only on the work queue (or before the call is published).
+// starts, answers or joins a call and dropped when their part ends. roomID,
+// snap, early, adopted, muted and ended are guarded by Engine.mu (API methods
+// read them); peers, media and speak belong to the work queue alone.
 type callState struct {
 	roomID  string
 	video   bool // the call type when it started; video tracks are reported only then
