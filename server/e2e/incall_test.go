@@ -43,12 +43,9 @@ func textOf(sel string) string {
 func TestPWAInCallFeatures(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	bob := &pwaUser{t: t, ctx: newUser(t, b), name: "bob", display: "Bob Marley", shotSize: "phone"}
-	carol := &pwaUser{t: t, ctx: newUser(t, b), name: "carol", display: "Carol Danvers", shotSize: "desktop"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, bob.ctx, 390, 844)
-	setViewport(t, carol.ctx, 1280, 800)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	carol := newPWAUser(t, b, "carol", "Carol Danvers", "desktop")
 	for _, u := range []*pwaUser{alice, bob, carol} {
 		u.signUp(srv.URL)
 	}

@@ -39,12 +39,9 @@ const joinErrorExpr = `((document.querySelector('#join-error') || {}).textConten
 func TestPWAJoinByLink(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	bob := &pwaUser{t: t, ctx: newUser(t, b), name: "bob", display: "Bob Marley", shotSize: "phone"}
-	guest := &pwaUser{t: t, ctx: newUser(t, b), name: "guest", display: "Carol Guest", shotSize: "phone"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, bob.ctx, 390, 844)
-	setViewport(t, guest.ctx, 390, 844)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	guest := newPWAUser(t, b, "guest", "Carol Guest", "phone")
 
 	// An invalid link says so at once, without asking for a name.
 	navigate(t, guest.ctx, srv.URL+"/join/not-a-call")

@@ -127,7 +127,7 @@ const imagesLoadedExpr = `document.images.length > 0 && [...document.images].eve
 func TestPWAOfflineShell(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
 	visitor := newUser(t, b)
 	alice.signUp(srv.URL)
 	waitJS(t, alice.ctx, shellCachedExpr, 30*time.Second)
@@ -370,11 +370,8 @@ func TestPWAAccessibility(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
 	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	bob := &pwaUser{t: t, ctx: newUser(t, b), name: "bob", display: "Bob Marley", shotSize: "phone"}
-	guest := &pwaUser{t: t, ctx: newUser(t, b), name: "guest", display: "Carol Guest", shotSize: "phone"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, bob.ctx, 390, 844)
-	setViewport(t, guest.ctx, 390, 844)
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	guest := newPWAUser(t, b, "guest", "Carol Guest", "phone")
 
 	navigate(t, alice.ctx, srv.URL+"/")
 	alice.wait(`document.querySelector('#auth-form')`, 60*time.Second)

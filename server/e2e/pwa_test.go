@@ -17,6 +17,19 @@ type pwaUser struct {
 	shotSize string // "phone" or "desktop", part of screenshot names
 }
 
+// newPWAUser opens an isolated browser context for a person, sized as a phone
+// (390x844) or a desktop (1280x800) window.
+func newPWAUser(t *testing.T, b *browser, name, display, size string) *pwaUser {
+	t.Helper()
+	u := &pwaUser{t: t, ctx: newUser(t, b), name: name, display: display, shotSize: size}
+	if size == "phone" {
+		setViewport(t, u.ctx, 390, 844)
+	} else {
+		setViewport(t, u.ctx, 1280, 800)
+	}
+	return u
+}
+
 // shot saves a screenshot named after the step, the user and the viewport.
 func (u *pwaUser) shot(step string) {
 	u.t.Helper()
@@ -82,10 +95,8 @@ func (u *pwaUser) remoteVideoPlays() {
 func TestPWAOneToOneVideoCall(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	bob := &pwaUser{t: t, ctx: newUser(t, b), name: "bob", display: "Bob Marley", shotSize: "phone"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, bob.ctx, 390, 844)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
 
 	alice.signUp(srv.URL)
 	bob.signUp(srv.URL)
@@ -177,11 +188,9 @@ const noticeExpr = `(document.querySelector('.notice-error') || {}).textContent 
 func TestPWAErrorsDeclineAndMissed(t *testing.T) {
 	srv := startServerWith(t, serverOptions{RingTimeout: 4 * time.Second})
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	bob := &pwaUser{t: t, ctx: newUser(t, b), name: "bob", display: "Bob Marley", shotSize: "phone"}
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
 	mallory := &pwaUser{t: t, ctx: newUser(t, b), name: "mallory", shotSize: "phone"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, bob.ctx, 390, 844)
 	setViewport(t, mallory.ctx, 390, 844)
 	alice.signUp(srv.URL)
 	bob.signUp(srv.URL)

@@ -24,8 +24,7 @@ func jsString(s string) string { return strconv.Quote(s) }
 func TestPWASettings(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	dana := &pwaUser{t: t, ctx: newUser(t, b), name: "dana", display: "Dana Scully", shotSize: "desktop"}
-	setViewport(t, dana.ctx, 1280, 800)
+	dana := newPWAUser(t, b, "dana", "Dana Scully", "desktop")
 	dana.signUp(srv.URL)
 
 	click(t, dana.ctx, "#open-settings")

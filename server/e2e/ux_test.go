@@ -31,10 +31,8 @@ func (u *pwaUser) previewPlays() {
 func TestUXJoinPreviewDevices(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	guest := &pwaUser{t: t, ctx: newUser(t, b), name: "guest", display: "Carol Guest", shotSize: "phone"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, guest.ctx, 390, 844)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	guest := newPWAUser(t, b, "guest", "Carol Guest", "phone")
 	alice.signUp(srv.URL)
 
 	// Alice creates a call link; the guest opens it and gives a name.
@@ -176,10 +174,8 @@ func setWindowState(t *testing.T, ctx context.Context, state cdpbrowser.WindowSt
 func TestUXIncomingExtras(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
-	alice := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
-	bob := &pwaUser{t: t, ctx: newUser(t, b), name: "bob", display: "Bob Marley", shotSize: "phone"}
-	setViewport(t, alice.ctx, 1280, 800)
-	setViewport(t, bob.ctx, 390, 844)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
 	addInitScript(t, bob.ctx, ringSpy)
 	alice.signUp(srv.URL)
 	bob.signUp(srv.URL)
