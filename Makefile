@@ -60,7 +60,7 @@ test: vet build e2e-deps
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./app/signal
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./app/wire
 
 bench: build
 	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./server/hub

@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	psignal "parley/app/signal"
+	"parley/app/wire"
 )
 
 func envFrom(m map[string]string) func(string) string {
@@ -198,8 +198,8 @@ func TestProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = ws.Read(ctx)
-	if code := websocket.CloseStatus(err); code != psignal.CloseShutdown {
-		t.Errorf("websocket closed with %v (%v), want %d", code, err, psignal.CloseShutdown)
+	if code := websocket.CloseStatus(err); code != wire.CloseShutdown {
+		t.Errorf("websocket closed with %v (%v), want %d", code, err, wire.CloseShutdown)
 	}
 	select {
 	case err := <-exited:

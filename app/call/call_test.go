@@ -8,7 +8,7 @@ import (
 
 	"parley/app/call"
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/hub"
 )
 
@@ -25,8 +25,8 @@ func TestVoiceCall(t *testing.T) {
 	if ref.RoomID == "" || ref.RoomLink == "" {
 		t.Fatalf("call ref %+v lacks room ID or link", ref)
 	}
-	alice.waitStatus(t, bob.jid, signal.StatusCalling)
-	alice.waitStatus(t, bob.jid, signal.StatusRinging)
+	alice.waitStatus(t, bob.jid, wire.StatusCalling)
+	alice.waitStatus(t, bob.jid, wire.StatusRinging)
 	in := bob.waitIncoming(t)
 	if in.UserJID != alice.jid || in.From != alice.jid || in.CallType != "audio" || in.CallMode != "onetoone" ||
 		in.RoomID != ref.RoomID || in.Status != "calling" || in.UserDetails.DisplayName != "User alice" || in.GroupID != nil {
@@ -38,9 +38,9 @@ func TestVoiceCall(t *testing.T) {
 	if err := bob.AnswerCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitStatus(t, bob.jid, signal.StatusConnecting)
-	alice.waitStatus(t, bob.jid, signal.StatusConnected)
-	bob.waitStatus(t, alice.jid, signal.StatusConnected)
+	alice.waitStatus(t, bob.jid, wire.StatusConnecting)
+	alice.waitStatus(t, bob.jid, wire.StatusConnected)
+	bob.waitStatus(t, alice.jid, wire.StatusConnected)
 
 	// Audio flows both ways; a voice call shows no video.
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 20)
@@ -53,7 +53,7 @@ func TestVoiceCall(t *testing.T) {
 		return v.LocalUser && v.UserJID == alice.jid && v.TrackType == "audio" && v.Track != nil
 	})
 
-	if c, ok := alice.CurrentCall(); !ok || c.RoomID != ref.RoomID || c.State != signal.CallActive {
+	if c, ok := alice.CurrentCall(); !ok || c.RoomID != ref.RoomID || c.State != wire.CallActive {
 		t.Fatalf("alice's current call %+v %v", c, ok)
 	}
 	time.Sleep(50 * time.Millisecond) // a measurable duration for the logs
@@ -61,7 +61,7 @@ func TestVoiceCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && closed(v) })
-	bob.waitStatus(t, alice.jid, signal.StatusDisconnected)
+	bob.waitStatus(t, alice.jid, wire.StatusDisconnected)
 	wait(t, bob.rec, "bob's call ended for everyone", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && closed(v) })
 	wait(t, bob.rec, "alice's audio track gone", func(v call.UserTrack) bool {
 		return v.UserJID == alice.jid && v.Track == nil
@@ -105,7 +105,7 @@ func TestVideoCall(t *testing.T) {
 	if err := bob.EndCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitStatus(t, bob.jid, signal.StatusDisconnected)
+	alice.waitStatus(t, bob.jid, wire.StatusDisconnected)
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	wait(t, alice.rec, "bob's video gone", func(v call.UserTrack) bool {
 		return v.UserJID == bob.jid && v.TrackType == "video" && v.Track == nil
@@ -122,7 +122,7 @@ func TestDecline(t *testing.T) {
 	if err := bob.DeclineCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	alice.waitStatus(t, bob.jid, signal.StatusDeclined)
+	alice.waitStatus(t, bob.jid, wire.StatusDeclined)
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	if _, ok := bob.Incoming(); ok {
 		t.Fatal("bob still rings after declining")
@@ -145,7 +145,7 @@ func TestNoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.waitIncoming(t)
-	alice.waitStatus(t, bob.jid, signal.StatusNoAnswer)
+	alice.waitStatus(t, bob.jid, wire.StatusNoAnswer)
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	m := wait(t, bob.rec, "bob's missed call", func(v missed) bool { return true })
 	if m.Status != "noanswer" || m.RoomID != ref.RoomID || m.UserJID != alice.jid {
@@ -186,7 +186,7 @@ func TestEngaged(t *testing.T) {
 	if _, err := carol.MakeVoiceCall(ctx(t), []string{bob.jid}, ""); err != nil {
 		t.Fatal(err)
 	}
-	carol.waitStatus(t, bob.jid, signal.StatusEngaged)
+	carol.waitStatus(t, bob.jid, wire.StatusEngaged)
 	wait(t, carol.rec, "carol's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	bob.Flush()
 	if n := count(bob.rec, func(call.IncomingCall) bool { return true }); n != 1 {
@@ -257,7 +257,7 @@ func TestTwoTabs(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, bob.rec, "first tab stops ringing", func(v call.CallStatus) bool {
-		return v.Status == "ended" && v.Reason == signal.ReasonAnsweredElsewhere
+		return v.Status == "ended" && v.Reason == wire.ReasonAnsweredElsewhere
 	})
 	if _, ok := bob.Incoming(); ok {
 		t.Fatal("the first tab still rings")
@@ -265,7 +265,7 @@ func TestTwoTabs(t *testing.T) {
 	if err := bob.AnswerCall(ctx(t)); err == nil {
 		t.Fatal("the first tab answered a call answered elsewhere")
 	}
-	alice.waitStatus(t, bob.jid, signal.StatusConnected)
+	alice.waitStatus(t, bob.jid, wire.StatusConnected)
 	alice.waitPackets(t, bob.jid, rtc.KindVideo, 10)
 	bob2.waitPackets(t, alice.jid, rtc.KindVideo, 10)
 }
@@ -276,8 +276,8 @@ func TestDroppedClient(t *testing.T) {
 	connectCall(t, alice, bob, false)
 	// bob's device vanishes (it never comes back).
 	bob.Close()
-	alice.waitStatus(t, bob.jid, signal.StatusReconnecting)
-	alice.waitStatus(t, bob.jid, signal.StatusDisconnected)
+	alice.waitStatus(t, bob.jid, wire.StatusReconnecting)
+	alice.waitStatus(t, bob.jid, wire.StatusDisconnected)
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	logs, err := alice.GetCallLogs(ctx(t), 1)
 	if err != nil || len(logs.CallLogs) != 1 || logs.CallLogs[0].CallState != "outgoing" {
@@ -343,7 +343,7 @@ func TestBadArguments(t *testing.T) {
 		{"malformed JID", []string{"not a jid!"}, 400},
 		{"unknown user", []string{"nobody"}, 404},
 		{"other domain", []string{"bob@elsewhere.example"}, 404},
-		{"over the cap", []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"}, signal.CodeCallFull},
+		{"over the cap", []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8"}, wire.CodeCallFull},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,12 +356,12 @@ func TestBadArguments(t *testing.T) {
 	isErrCode(t, alice.AnswerCall(c), 404)
 	isErrCode(t, alice.DeclineCall(c), 404)
 	isErrCode(t, alice.EndCall(c), 404)
-	isErrCode(t, alice.MuteAudio(c, true), signal.CodeNotInCall)
-	isErrCode(t, alice.MuteVideo(c, true), signal.CodeNotInCall)
+	isErrCode(t, alice.MuteAudio(c, true), wire.CodeNotInCall)
+	isErrCode(t, alice.MuteVideo(c, true), wire.CodeNotInCall)
 	_, err = alice.IsUserAudioMuted("")
-	isErrCode(t, err, signal.CodeNotInCall)
+	isErrCode(t, err, wire.CodeNotInCall)
 	_, err = alice.CallLink()
-	isErrCode(t, err, signal.CodeNotInCall)
+	isErrCode(t, err, wire.CodeNotInCall)
 
 	// Refused devices: the right code and mediaErrorListener, and no call made.
 	for _, tc := range []struct {
@@ -370,9 +370,9 @@ func TestBadArguments(t *testing.T) {
 		code   int
 		device string
 	}{
-		{rtc.SyntheticMedia{DenyMic: true}, false, signal.CodeMicDenied, "mic"},
-		{rtc.SyntheticMedia{DenyCamera: true}, true, signal.CodeCameraDenied, "camera"},
-		{rtc.SyntheticMedia{DenyMic: true, DenyCamera: true}, true, signal.CodeMediaDenied, "mic & camera"},
+		{rtc.SyntheticMedia{DenyMic: true}, false, wire.CodeMicDenied, "mic"},
+		{rtc.SyntheticMedia{DenyCamera: true}, true, wire.CodeCameraDenied, "camera"},
+		{rtc.SyntheticMedia{DenyMic: true, DenyCamera: true}, true, wire.CodeMediaDenied, "mic & camera"},
 	} {
 		denied := login(t, srv, alice.name, tc.media)
 		var err error

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // callState is the call this device takes part in. It is created when the user
@@ -18,9 +18,9 @@ type callState struct {
 	roomID  string
 	video   bool // the call type when it started; video tracks are reported only then
 	local   *rtc.LocalMedia
-	snap    *signal.Call   // newest server snapshot, nil until the first one
-	early   []signal.Frame // call events that came before adopt ran
-	adopted bool           // adopt ran: updates apply directly
+	snap    *wire.Call   // newest server snapshot, nil until the first one
+	early   []wire.Frame // call events that came before adopt ran
+	adopted bool         // adopt ran: updates apply directly
 	peers   map[string]*peerState
 	media   string  // the media status last reported to the server
 	muted   [2]bool // audio, video: what this user asked for
@@ -51,38 +51,38 @@ func (e *Engine) MakeVideoCall(ctx context.Context, userJIDs []string, groupID s
 
 func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, video bool) (CallRef, error) {
 	action := "makeVoiceCall"
-	typ := signal.TypeAudio
+	typ := wire.TypeAudio
 	if video {
-		action, typ = "makeVideoCall", signal.TypeVideo
+		action, typ = "makeVideoCall", wire.TypeVideo
 	}
 	e.mu.Lock()
 	user := e.user
 	busy := e.call != nil
 	e.mu.Unlock()
 	if user == nil {
-		return CallRef{}, &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in before making a call."}
+		return CallRef{}, &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in before making a call."}
 	}
 	if len(jids) == 0 {
-		return CallRef{}, signal.BadRequest("Give at least one user to call.")
+		return CallRef{}, wire.BadRequest("Give at least one user to call.")
 	}
 	if len(jids) > 7 {
-		return CallRef{}, &Error{Code: signal.CodeCallFull, Reason: "call_full", Message: "A call holds at most 8 people including you."}
+		return CallRef{}, &Error{Code: wire.CodeCallFull, Reason: "call_full", Message: "A call holds at most 8 people including you."}
 	}
 	others := 0
 	for _, j := range jids {
 		if j == "" {
-			return CallRef{}, signal.BadRequest("A user JID is empty.")
+			return CallRef{}, wire.BadRequest("A user JID is empty.")
 		}
-		if u, err := signal.ParseJID(j, domainOf(user.JID)); err == nil && u == user.Username {
+		if u, err := wire.ParseJID(j, domainOf(user.JID)); err == nil && u == user.Username {
 			continue
 		}
 		others++
 	}
 	if others == 0 {
-		return CallRef{}, signal.BadRequest("You cannot call yourself; give someone else's JID.")
+		return CallRef{}, wire.BadRequest("You cannot call yourself; give someone else's JID.")
 	}
 	if busy {
-		return CallRef{}, &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
+		return CallRef{}, &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
 	}
 	local, err := e.openMedia(action, video)
 	if err != nil {
@@ -93,12 +93,12 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 	if e.call != nil {
 		e.mu.Unlock()
 		local.Stop()
-		return CallRef{}, &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
+		return CallRef{}, &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
 	}
 	e.call = cs
 	e.mu.Unlock()
-	var res signal.CallResult
-	if err := e.send(ctx, signal.TypeCallCreate, signal.CallCreateRequest{To: jids, Type: typ, GroupID: groupID}, &res); err != nil {
+	var res wire.CallResult
+	if err := e.send(ctx, wire.TypeCallCreate, wire.CallCreateRequest{To: jids, Type: typ, GroupID: groupID}, &res); err != nil {
 		e.mu.Lock()
 		if e.call == cs {
 			e.call = nil
@@ -121,7 +121,7 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 // adopt starts cs on the work queue once the server has answered: first the
 // reply's snapshot, then the updates that arrived before this ran (the server
 // sends a reply before the events it causes, so they are newer).
-func (e *Engine) adopt(cs *callState, snap signal.Call) {
+func (e *Engine) adopt(cs *callState, snap wire.Call) {
 	e.mu.Lock()
 	if e.call != cs || cs.ended {
 		e.mu.Unlock()
@@ -168,13 +168,13 @@ func (e *Engine) openMedia(action string, video bool) (*rtc.LocalMedia, error) {
 func mediaError(err error, action string) MediaError {
 	switch {
 	case errors.Is(err, rtc.ErrCameraDenied):
-		return MediaError{StatusCode: signal.CodeCameraDenied, Device: "camera", Action: action,
+		return MediaError{StatusCode: wire.CodeCameraDenied, Device: "camera", Action: action,
 			Message: "Parley may not use your camera. Allow camera access for this site in the browser's address bar, then try again."}
 	case errors.Is(err, rtc.ErrBothDenied):
-		return MediaError{StatusCode: signal.CodeMediaDenied, Device: "mic & camera", Action: action,
+		return MediaError{StatusCode: wire.CodeMediaDenied, Device: "mic & camera", Action: action,
 			Message: "Parley may not use your microphone and camera. Allow both for this site in the browser's address bar, then try again."}
 	default:
-		return MediaError{StatusCode: signal.CodeMicDenied, Device: "mic", Action: action,
+		return MediaError{StatusCode: wire.CodeMicDenied, Device: "mic", Action: action,
 			Message: "Parley may not use your microphone. Allow microphone access for this site in the browser's address bar, then try again."}
 	}
 }
@@ -191,7 +191,7 @@ func (e *Engine) emitLocalTracks(cs *callState, me string) {
 func (e *Engine) AnswerCall(ctx context.Context) error {
 	e.mu.Lock()
 	user := e.user
-	var inc *signal.Call
+	var inc *wire.Call
 	if len(e.incoming) > 0 {
 		c := e.incoming[0]
 		inc = &c
@@ -199,15 +199,15 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	busy := e.call != nil
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
 	}
 	if inc == nil {
-		return &Error{Code: signal.CodeNotFound, Reason: "not_found", Message: "There is no incoming call to answer."}
+		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "There is no incoming call to answer."}
 	}
 	if busy {
-		return &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it before answering."}
+		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it before answering."}
 	}
-	video := inc.Type == signal.TypeVideo
+	video := inc.Type == wire.TypeVideo
 	local, err := e.openMedia("answerCall", video)
 	if err != nil {
 		return err
@@ -217,12 +217,12 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	if e.call != nil {
 		e.mu.Unlock()
 		local.Stop()
-		return &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it before answering."}
+		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it before answering."}
 	}
 	e.call = cs
 	e.mu.Unlock()
-	var res signal.CallResult
-	if err := e.send(ctx, signal.TypeCallAnswer, signal.RoomRequest{RoomID: inc.RoomID}, &res); err != nil {
+	var res wire.CallResult
+	if err := e.send(ctx, wire.TypeCallAnswer, wire.RoomRequest{RoomID: inc.RoomID}, &res); err != nil {
 		e.mu.Lock()
 		if e.call == cs {
 			e.call = nil
@@ -250,12 +250,12 @@ func (e *Engine) DeclineCall(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
 	}
 	if room == "" {
-		return &Error{Code: signal.CodeNotFound, Reason: "not_found", Message: "There is no incoming call to decline."}
+		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "There is no incoming call to decline."}
 	}
-	if err := e.send(ctx, signal.TypeCallDecline, signal.RoomRequest{RoomID: room}, nil); err != nil {
+	if err := e.send(ctx, wire.TypeCallDecline, wire.RoomRequest{RoomID: room}, nil); err != nil {
 		return err
 	}
 	e.removeIncoming(room)
@@ -269,13 +269,13 @@ func (e *Engine) EndCall(ctx context.Context) error {
 	user, cs, ringing := e.user, e.call, len(e.incoming) > 0
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
 	}
 	if cs == nil {
 		if ringing {
 			return e.DeclineCall(ctx)
 		}
-		return &Error{Code: signal.CodeNotFound, Reason: "not_found", Message: "You are not in a call."}
+		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "You are not in a call."}
 	}
 	e.leaveCall(ctx)
 	return nil
@@ -295,7 +295,7 @@ func (e *Engine) leaveCall(ctx context.Context) {
 	if room != "" {
 		// The call ends here whatever the server says: a failure to reach it
 		// still leaves us out of the call (the server drops us on its own).
-		_ = e.send(ctx, signal.TypeCallEnd, signal.RoomRequest{RoomID: room}, nil)
+		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: room}, nil)
 	}
 	e.sync(func() { e.endCallState(cs, "") })
 }
@@ -321,10 +321,10 @@ func (e *Engine) mute(ctx context.Context, kind string, mute bool) error {
 	id := cs.roomID
 	e.mu.Unlock()
 	if id == "" {
-		return &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "The call is still being set up; try again in a moment."}
+		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "The call is still being set up; try again in a moment."}
 	}
 	cs.local.SetEnabled(kind, !mute)
-	req := signal.MuteRequest{RoomID: id}
+	req := wire.MuteRequest{RoomID: id}
 	if kind == rtc.KindAudio {
 		req.Audio = &mute
 	} else {
@@ -337,11 +337,11 @@ func (e *Engine) mute(ctx context.Context, kind string, mute bool) error {
 		cs.muted[1] = mute
 	}
 	e.mu.Unlock()
-	return e.send(ctx, signal.TypeCallMute, req, nil)
+	return e.send(ctx, wire.TypeCallMute, req, nil)
 }
 
 func notInCall() *Error {
-	return &Error{Code: signal.CodeNotInCall, Reason: "not_in_call", Message: "You are not in a call."}
+	return &Error{Code: wire.CodeNotInCall, Reason: "not_in_call", Message: "You are not in a call."}
 }
 
 // IsUserAudioMuted reports whether userJID ("" for yourself) has muted their
@@ -360,7 +360,7 @@ func (e *Engine) isMuted(jid string, which int) (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.user == nil {
-		return false, &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return false, &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
 	}
 	cs := e.call
 	if cs == nil {
@@ -379,46 +379,46 @@ func (e *Engine) isMuted(jid string, which int) (bool, error) {
 			}
 		}
 	}
-	return false, &Error{Code: signal.CodeNotFound, Reason: "not_found", Message: "That user is not in your call."}
+	return false, &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "That user is not in your call."}
 }
 
 // GetCallLogs returns page (1-based) of your call log, 20 entries, newest first.
-func (e *Engine) GetCallLogs(ctx context.Context, page int) (signal.CallLogPage, error) {
+func (e *Engine) GetCallLogs(ctx context.Context, page int) (wire.CallLogPage, error) {
 	if page < 1 {
-		return signal.CallLogPage{}, signal.BadRequest("The page number starts at 1.")
+		return wire.CallLogPage{}, wire.BadRequest("The page number starts at 1.")
 	}
-	var res signal.CallLogPage
-	if err := e.send(ctx, signal.TypeCallLogs, signal.CallLogsRequest{Page: page}, &res); err != nil {
-		return signal.CallLogPage{}, err
+	var res wire.CallLogPage
+	if err := e.send(ctx, wire.TypeCallLogs, wire.CallLogsRequest{Page: page}, &res); err != nil {
+		return wire.CallLogPage{}, err
 	}
 	if res.CallLogs == nil {
-		res.CallLogs = []signal.CallLog{}
+		res.CallLogs = []wire.CallLog{}
 	}
 	return res, nil
 }
 
 // CurrentCall is the newest snapshot of the call you are in.
-func (e *Engine) CurrentCall() (signal.Call, bool) {
+func (e *Engine) CurrentCall() (wire.Call, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.call == nil || e.call.snap == nil {
-		return signal.Call{}, false
+		return wire.Call{}, false
 	}
 	return cloneCall(*e.call.snap), true
 }
 
 // Incoming is the call ringing on this device, if any.
-func (e *Engine) Incoming() (signal.Call, bool) {
+func (e *Engine) Incoming() (wire.Call, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(e.incoming) == 0 {
-		return signal.Call{}, false
+		return wire.Call{}, false
 	}
 	return cloneCall(e.incoming[0]), true
 }
 
-func cloneCall(c signal.Call) signal.Call {
-	c.Participants = append([]signal.Participant(nil), c.Participants...)
+func cloneCall(c wire.Call) wire.Call {
+	c.Participants = append([]wire.Participant(nil), c.Participants...)
 	c.To = append([]string(nil), c.To...)
 	return c
 }
@@ -436,8 +436,8 @@ func (e *Engine) removeIncoming(room string) bool {
 }
 
 // handleEvent runs on the work queue for every server event, in order.
-func (e *Engine) handleEvent(f signal.Frame) {
-	if f.Type == signal.EventUpdate || f.Type == signal.EventSignal {
+func (e *Engine) handleEvent(f wire.Frame) {
+	if f.Type == wire.EventUpdate || f.Type == wire.EventSignal {
 		// The call's events wait until the request that made the call has
 		// been answered and adopt has run: an offer may overtake the reply.
 		e.mu.Lock()
@@ -450,8 +450,8 @@ func (e *Engine) handleEvent(f signal.Frame) {
 		e.mu.Unlock()
 	}
 	switch f.Type {
-	case signal.EventIncoming:
-		var ev signal.CallEvent
+	case wire.EventIncoming:
+		var ev wire.CallEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return
 		}
@@ -465,22 +465,22 @@ func (e *Engine) handleEvent(f signal.Frame) {
 		}
 		e.mu.Unlock()
 		if !dup {
-			p := e.incomingPayload(ev.Call, signal.StatusCalling)
+			p := e.incomingPayload(ev.Call, wire.StatusCalling)
 			e.emit(func(l Listeners) {
 				if l.IncomingCall != nil {
 					l.IncomingCall(p)
 				}
 			})
 		}
-	case signal.EventMissed:
-		var ev signal.CallEvent
+	case wire.EventMissed:
+		var ev wire.CallEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return
 		}
 		e.removeIncoming(ev.Call.RoomID)
 		status := ev.Reason
-		if status != signal.StatusNoAnswer {
-			status = signal.StatusEnded
+		if status != wire.StatusNoAnswer {
+			status = wire.StatusEnded
 		}
 		p := e.incomingPayload(ev.Call, status)
 		e.emit(func(l Listeners) {
@@ -488,8 +488,8 @@ func (e *Engine) handleEvent(f signal.Frame) {
 				l.MissedCall(p)
 			}
 		})
-	case signal.EventDismissed:
-		var ev signal.DismissEvent
+	case wire.EventDismissed:
+		var ev wire.DismissEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return
 		}
@@ -499,11 +499,11 @@ func (e *Engine) handleEvent(f signal.Frame) {
 		me := e.me()
 		e.emit(func(l Listeners) {
 			if l.CallStatus != nil {
-				l.CallStatus(CallStatus{Status: signal.StatusEnded, UserJID: me, LocalUser: true, RoomID: ev.RoomID, Reason: ev.Reason, UsersStatus: []UserStatus{}})
+				l.CallStatus(CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, RoomID: ev.RoomID, Reason: ev.Reason, UsersStatus: []UserStatus{}})
 			}
 		})
-	case signal.EventUpdate:
-		var ev signal.CallEvent
+	case wire.EventUpdate:
+		var ev wire.CallEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return
 		}
@@ -513,8 +513,8 @@ func (e *Engine) handleEvent(f signal.Frame) {
 		if cs != nil && cs.roomID == ev.Call.RoomID {
 			e.apply(cs, ev.Call, ev.Reason)
 		}
-	case signal.EventSignal:
-		var ev signal.SignalEvent
+	case wire.EventSignal:
+		var ev wire.SignalEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return
 		}
@@ -533,10 +533,10 @@ func (e *Engine) me() string {
 	return e.user.JID
 }
 
-func (e *Engine) incomingPayload(c signal.Call, status string) IncomingCall {
+func (e *Engine) incomingPayload(c wire.Call, status string) IncomingCall {
 	me := e.me()
 	all := make([]string, 0, len(c.Participants))
-	var caller signal.Participant
+	var caller wire.Participant
 	for _, p := range c.Participants {
 		all = append(all, p.JID)
 		if p.Initiator {
@@ -556,7 +556,7 @@ func (e *Engine) incomingPayload(c signal.Call, status string) IncomingCall {
 	}
 }
 
-func statusesOf(c *signal.Call) []UserStatus {
+func statusesOf(c *wire.Call) []UserStatus {
 	out := make([]UserStatus, 0, len(c.Participants))
 	for _, p := range c.Participants {
 		out = append(out, UserStatus{UserJID: p.JID, DisplayName: p.DisplayName, Status: p.Status,

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Track is a media track handed to UserTrack listeners.
@@ -55,9 +55,9 @@ type Engine struct {
 	media     rtc.Media
 	devices   [2]string // chosen microphone and camera
 	listeners Listeners
-	conn      *signal.Conn
+	conn      *wire.Conn
 	connGen   int // which connection is current; older ones' callbacks are ignored
-	user      *signal.User
+	user      *wire.User
 	token     string
 	session   string
 	seq       uint64 // last event sequence number seen in this session
@@ -65,7 +65,7 @@ type Engine struct {
 	closed    bool   // Close was called: the engine is done
 	call      *callState
 	sub       *subscription // the call previewed through a link
-	incoming  []signal.Call
+	incoming  []wire.Call
 	cancelRec context.CancelFunc
 }
 
@@ -126,30 +126,30 @@ func (e *Engine) Flush() {
 }
 
 // Register creates an account and signs in with it.
-func (e *Engine) Register(ctx context.Context, username, password, displayName string) (signal.User, error) {
-	if err := signal.CheckUsername(username); err != nil {
-		return signal.User{}, err
+func (e *Engine) Register(ctx context.Context, username, password, displayName string) (wire.User, error) {
+	if err := wire.CheckUsername(username); err != nil {
+		return wire.User{}, err
 	}
 	if len(password) < 8 {
-		return signal.User{}, signal.BadRequest("A password needs at least 8 characters.")
+		return wire.User{}, wire.BadRequest("A password needs at least 8 characters.")
 	}
-	return e.signIn(ctx, signal.TypeRegister, signal.RegisterRequest{Username: username, Password: password, DisplayName: displayName})
+	return e.signIn(ctx, wire.TypeRegister, wire.RegisterRequest{Username: username, Password: password, DisplayName: displayName})
 }
 
 // Connect signs in with a username (or JID) and password.
-func (e *Engine) Connect(ctx context.Context, username, password string) (signal.User, error) {
+func (e *Engine) Connect(ctx context.Context, username, password string) (wire.User, error) {
 	if username == "" || password == "" {
-		return signal.User{}, signal.BadRequest("Enter a username and a password.")
+		return wire.User{}, wire.BadRequest("Enter a username and a password.")
 	}
-	return e.signIn(ctx, signal.TypeLogin, signal.LoginRequest{Username: username, Password: password})
+	return e.signIn(ctx, wire.TypeLogin, wire.LoginRequest{Username: username, Password: password})
 }
 
 // ConnectToken signs in with a token saved from an earlier sign-in.
-func (e *Engine) ConnectToken(ctx context.Context, token string) (signal.User, error) {
+func (e *Engine) ConnectToken(ctx context.Context, token string) (wire.User, error) {
 	if token == "" {
-		return signal.User{}, &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "There is no saved session; sign in."}
+		return wire.User{}, &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "There is no saved session; sign in."}
 	}
-	return e.signIn(ctx, signal.TypeAuth, signal.AuthRequest{Token: token})
+	return e.signIn(ctx, wire.TypeAuth, wire.AuthRequest{Token: token})
 }
 
 // Token is the session token of the signed-in user, to save for ConnectToken.
@@ -160,18 +160,18 @@ func (e *Engine) Token() string {
 }
 
 // User is the signed-in user.
-func (e *Engine) User() (signal.User, bool) {
+func (e *Engine) User() (wire.User, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.user == nil {
-		return signal.User{}, false
+		return wire.User{}, false
 	}
 	return *e.user, true
 }
 
 // signIn dials a fresh connection and authenticates it. A previous connection
 // (and any call on it) is dropped first.
-func (e *Engine) signIn(ctx context.Context, typ string, req any) (signal.User, error) {
+func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, error) {
 	e.dropConnection()
 	e.mu.Lock()
 	e.stopped = false
@@ -180,26 +180,26 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (signal.User, 
 	e.mu.Unlock()
 	conn, err := e.dial(ctx, gen)
 	if err != nil {
-		return signal.User{}, err
+		return wire.User{}, err
 	}
-	var res signal.AuthResult
+	var res wire.AuthResult
 	if err := e.request(ctx, conn, typ, req, &res); err != nil {
 		_ = conn.Close()
 		var se *Error
-		if errors.As(err, &se) && se.Code == signal.CodeUnauthorized {
+		if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
 			e.emit(func(l Listeners) {
 				if l.Connection != nil {
 					l.Connection(ConnectionStatus{Status: AuthFail})
 				}
 			})
 		}
-		return signal.User{}, err
+		return wire.User{}, err
 	}
 	e.mu.Lock()
 	if gen != e.connGen {
 		e.mu.Unlock()
 		_ = conn.Close()
-		return signal.User{}, &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "Another sign-in replaced this one."}
+		return wire.User{}, &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "Another sign-in replaced this one."}
 	}
 	e.conn = conn
 	e.seq = 0
@@ -217,11 +217,11 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (signal.User, 
 	return u, nil
 }
 
-func (e *Engine) dial(ctx context.Context, gen int) (*signal.Conn, error) {
+func (e *Engine) dial(ctx context.Context, gen int) (*wire.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
 	defer cancel()
-	conn, err := signal.Dial(dctx, signal.WSURL(e.cfg.ServerURL),
-		func(f signal.Frame) {
+	conn, err := wire.Dial(dctx, wire.WSURL(e.cfg.ServerURL),
+		func(f wire.Frame) {
 			e.mu.Lock()
 			if gen == e.connGen && f.Seq > e.seq {
 				e.seq = f.Seq
@@ -237,15 +237,15 @@ func (e *Engine) dial(ctx context.Context, gen int) (*signal.Conn, error) {
 }
 
 func unreachable(err error) *Error {
-	return &Error{Code: signal.CodeUnreachable, Reason: "unreachable", Message: "The call server cannot be reached; check your network and try again. (" + err.Error() + ")"}
+	return &Error{Code: wire.CodeUnreachable, Reason: "unreachable", Message: "The call server cannot be reached; check your network and try again. (" + err.Error() + ")"}
 }
 
 // request sends one request on conn, mapping transport failures to 100620.
-func (e *Engine) request(ctx context.Context, conn *signal.Conn, typ string, payload, out any) error {
+func (e *Engine) request(ctx context.Context, conn *wire.Conn, typ string, payload, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
 	defer cancel()
 	err := conn.Request(ctx, typ, payload, out)
-	var se *signal.Error
+	var se *wire.Error
 	switch {
 	case err == nil:
 		return nil
@@ -262,7 +262,7 @@ func (e *Engine) send(ctx context.Context, typ string, payload, out any) error {
 	conn, user := e.conn, e.user
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
 	}
 	if conn == nil {
 		return unreachable(errors.New("reconnecting"))
@@ -270,7 +270,7 @@ func (e *Engine) send(ctx context.Context, typ string, payload, out any) error {
 	return e.request(ctx, conn, typ, payload, out)
 }
 
-func (e *Engine) keepAlive(conn *signal.Conn) {
+func (e *Engine) keepAlive(conn *wire.Conn) {
 	t := time.NewTicker(e.cfg.PingInterval)
 	defer t.Stop()
 	for {
@@ -278,7 +278,7 @@ func (e *Engine) keepAlive(conn *signal.Conn) {
 		case <-conn.Done():
 			return
 		case <-t.C:
-			if err := e.request(context.Background(), conn, signal.TypePing, nil, nil); err != nil {
+			if err := e.request(context.Background(), conn, wire.TypePing, nil, nil); err != nil {
 				_ = conn.Abort() // a dead link: reconnect
 				return
 			}
@@ -298,7 +298,7 @@ func (e *Engine) connClosed(gen, code int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancelRec = cancel
 	e.mu.Unlock()
-	if code == signal.CloseLoggedOut || code == signal.CloseReplaced {
+	if code == wire.CloseLoggedOut || code == wire.CloseReplaced {
 		e.work.push(func() { e.endLocally("") })
 		e.signOutLocally(Disconnected)
 		return
@@ -335,10 +335,10 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 		if err != nil {
 			continue
 		}
-		var res signal.AuthResult
-		err = e.request(ctx, conn, signal.TypeAuth, signal.AuthRequest{Token: token, Resume: session, LastSeq: seq}, &res)
+		var res wire.AuthResult
+		err = e.request(ctx, conn, wire.TypeAuth, wire.AuthRequest{Token: token, Resume: session, LastSeq: seq}, &res)
 		var se *Error
-		if errors.As(err, &se) && se.Code == signal.CodeUnauthorized {
+		if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
 			_ = conn.Close()
 			e.signOutLocally(AuthFail)
 			return
@@ -427,7 +427,7 @@ func (e *Engine) Logout(ctx context.Context) error {
 	conn, user := e.conn, e.user
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "You are not signed in."}
+		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "You are not signed in."}
 	}
 	e.leaveCall(ctx)
 	e.releaseSubscription(ctx)
@@ -439,7 +439,7 @@ func (e *Engine) Logout(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	if conn != nil {
-		_ = e.request(ctx, conn, signal.TypeLogout, nil, nil)
+		_ = e.request(ctx, conn, wire.TypeLogout, nil, nil)
 		_ = conn.Close()
 	}
 	e.signOutLocally(Disconnected)

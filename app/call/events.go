@@ -3,13 +3,13 @@ package call
 import (
 	"encoding/json"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Error is the error every Engine method returns for an API failure: Code is the
 // SDK statusCode (400, 401, 403, 404, 409, 500 or a 1006xx call code) and Message
 // a sentence for people.
-type Error = signal.Error
+type Error = wire.Error
 
 // UserStatus is one entry of usersStatus: a participant as the listeners report it.
 type UserStatus struct {

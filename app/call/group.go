@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // InviteUsers rings more users into the current call.
@@ -18,14 +18,14 @@ func (e *Engine) InviteUsers(ctx context.Context, userJIDs []string) error {
 		return err
 	}
 	if len(userJIDs) == 0 {
-		return signal.BadRequest("Give at least one user to invite.")
+		return wire.BadRequest("Give at least one user to invite.")
 	}
 	for _, j := range userJIDs {
 		if strings.TrimSpace(j) == "" {
-			return signal.BadRequest("A user JID is empty.")
+			return wire.BadRequest("A user JID is empty.")
 		}
 	}
-	return e.send(ctx, signal.TypeCallInvite, signal.InviteRequest{RoomID: room, To: userJIDs}, nil)
+	return e.send(ctx, wire.TypeCallInvite, wire.InviteRequest{RoomID: room, To: userJIDs}, nil)
 }
 
 // joinedRoom is the room of the call this device is in, or 100609.
@@ -33,7 +33,7 @@ func (e *Engine) joinedRoom() (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.user == nil {
-		return "", &Error{Code: signal.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return "", &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
 	}
 	if e.call == nil || e.call.roomID == "" {
 		return "", notInCall()
@@ -44,23 +44,23 @@ func (e *Engine) joinedRoom() (string, error) {
 // RequestVideoCallSwitch asks the other participant of a 1:1 voice call to
 // switch to video. The answer comes on callSwitchListener; it times out after 20 s.
 func (e *Engine) RequestVideoCallSwitch(ctx context.Context) error {
-	return e.switchAction(ctx, signal.SwitchRequest)
+	return e.switchAction(ctx, wire.SwitchRequest)
 }
 
 // CancelVideoCallSwitchRequest withdraws your pending switch request.
 func (e *Engine) CancelVideoCallSwitchRequest(ctx context.Context) error {
-	return e.switchAction(ctx, signal.SwitchCancel)
+	return e.switchAction(ctx, wire.SwitchCancel)
 }
 
 // AcceptVideoCallSwitchRequest accepts the other participant's request: both
 // sides then send and receive video in the same call.
 func (e *Engine) AcceptVideoCallSwitchRequest(ctx context.Context) error {
-	return e.switchAction(ctx, signal.SwitchAccept)
+	return e.switchAction(ctx, wire.SwitchAccept)
 }
 
 // DeclineVideoCallSwitchRequest declines the other participant's request.
 func (e *Engine) DeclineVideoCallSwitchRequest(ctx context.Context) error {
-	return e.switchAction(ctx, signal.SwitchDecline)
+	return e.switchAction(ctx, wire.SwitchDecline)
 }
 
 func (e *Engine) switchAction(ctx context.Context, action string) error {
@@ -71,7 +71,7 @@ func (e *Engine) switchAction(ctx context.Context, action string) error {
 	e.mu.Lock()
 	cs := e.call
 	e.mu.Unlock()
-	if action == signal.SwitchAccept {
+	if action == wire.SwitchAccept {
 		// Open the camera before accepting, so a refusal changes nothing.
 		if _, err := e.currentMedia().OpenVideo(cs.local); err != nil {
 			me := mediaError(err, "acceptVideoCallSwitchRequest")
@@ -83,7 +83,7 @@ func (e *Engine) switchAction(ctx context.Context, action string) error {
 			return &Error{Code: me.StatusCode, Reason: "media_denied", Message: me.Message}
 		}
 	}
-	return e.send(ctx, signal.TypeCallSwitch, signal.SwitchRequestPayload{RoomID: room, Action: action}, nil)
+	return e.send(ctx, wire.TypeCallSwitch, wire.SwitchRequestPayload{RoomID: room, Action: action}, nil)
 }
 
 // switchToVideo turns video on in cs once the server says the call is a video
@@ -126,18 +126,18 @@ func (e *Engine) SendCustomData(ctx context.Context, data json.RawMessage) error
 	room, err := e.joinedRoom()
 	if err != nil {
 		var ce *Error
-		if errors.As(err, &ce) && ce.Code == signal.CodeNotInCall {
-			return &Error{Code: signal.CodeBadRequest, Reason: "not_in_call", Message: "You are not in a call, so there is nobody to send data to."}
+		if errors.As(err, &ce) && ce.Code == wire.CodeNotInCall {
+			return &Error{Code: wire.CodeBadRequest, Reason: "not_in_call", Message: "You are not in a call, so there is nobody to send data to."}
 		}
 		return err
 	}
 	if len(data) == 0 || !json.Valid(data) {
-		return signal.BadRequest("Custom data must be a JSON value.")
+		return wire.BadRequest("Custom data must be a JSON value.")
 	}
-	if len(data) > signal.MaxCustomDataBytes {
-		return &Error{Code: signal.CodeBadRequest, Reason: "too_large", Message: "Custom data is limited to 64 KiB; send less at a time."}
+	if len(data) > wire.MaxCustomDataBytes {
+		return &Error{Code: wire.CodeBadRequest, Reason: "too_large", Message: "Custom data is limited to 64 KiB; send less at a time."}
 	}
-	return e.send(ctx, signal.TypeCallData, signal.DataRequest{RoomID: room, Data: data}, nil)
+	return e.send(ctx, wire.TypeCallData, wire.DataRequest{RoomID: room, Data: data}, nil)
 }
 
 // subscription is the call previewed through a link.
@@ -145,7 +145,7 @@ type subscription struct {
 	link   string
 	roomID string
 	video  bool
-	users  []signal.Participant
+	users  []wire.Participant
 	local  *rtc.LocalMedia
 }
 
@@ -157,7 +157,7 @@ func LinkCode(link string) (string, bool) {
 		s = s[i+len("/join/"):]
 	}
 	s = strings.TrimRight(strings.SplitN(strings.SplitN(s, "?", 2)[0], "#", 2)[0], "/")
-	return s, signal.ValidLinkCode(s)
+	return s, wire.ValidLinkCode(s)
 }
 
 // SubscribeCall previews the call behind link: the users in it arrive on
@@ -167,13 +167,13 @@ func LinkCode(link string) (string, bool) {
 func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) error {
 	code, ok := LinkCode(link)
 	if !ok {
-		return &Error{Code: signal.CodeInvalidLink, Reason: "invalid_link", Message: "That is not a Parley call link; check that it was copied whole."}
+		return &Error{Code: wire.CodeInvalidLink, Reason: "invalid_link", Message: "That is not a Parley call link; check that it was copied whole."}
 	}
 	e.mu.Lock()
 	user, busy, sub := e.user, e.call != nil, e.sub
 	e.mu.Unlock()
 	if busy {
-		return &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
+		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
 	}
 	if sub != nil {
 		e.releaseSubscription(ctx)
@@ -181,20 +181,20 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 	if user == nil {
 		name := strings.TrimSpace(displayName)
 		if name == "" {
-			return signal.BadRequest("Enter the name the others will see.")
+			return wire.BadRequest("Enter the name the others will see.")
 		}
-		if _, err := e.signIn(ctx, signal.TypeGuest, signal.GuestRequest{DisplayName: name}); err != nil {
+		if _, err := e.signIn(ctx, wire.TypeGuest, wire.GuestRequest{DisplayName: name}); err != nil {
 			return err
 		}
 	}
-	var prev signal.LinkPreview
-	if err := e.send(ctx, signal.TypeLinkSubscribe, signal.LinkRequest{Link: code}, &prev); err != nil {
+	var prev wire.LinkPreview
+	if err := e.send(ctx, wire.TypeLinkSubscribe, wire.LinkRequest{Link: code}, &prev); err != nil {
 		return err
 	}
-	video := prev.Type == signal.TypeVideo
+	video := prev.Type == wire.TypeVideo
 	local, err := e.openMedia("subscribeCall", video)
 	if err != nil {
-		_ = e.send(ctx, signal.TypeLinkUnsubscribe, nil, nil)
+		_ = e.send(ctx, wire.TypeLinkUnsubscribe, nil, nil)
 		return err
 	}
 	s := &subscription{link: code, roomID: prev.RoomID, video: video, users: prev.Users, local: local}
@@ -221,7 +221,7 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 	return nil
 }
 
-func (e *Engine) emitUsers(p signal.LinkPreview) {
+func (e *Engine) emitUsers(p wire.LinkPreview) {
 	u := CallUsersUpdate{RoomID: p.RoomID, UsersList: []CallUser{}}
 	for _, x := range p.Users {
 		u.UsersList = append(u.UsersList, CallUser{UserJID: x.JID, DisplayName: x.DisplayName, Status: x.Status})
@@ -234,7 +234,7 @@ func (e *Engine) emitUsers(p signal.LinkPreview) {
 }
 
 // onUsers follows the previewed call's users (work queue).
-func (e *Engine) onUsers(p signal.LinkPreview) {
+func (e *Engine) onUsers(p wire.LinkPreview) {
 	e.mu.Lock()
 	s := e.sub
 	if s == nil || s.roomID != p.RoomID {
@@ -274,21 +274,21 @@ func (e *Engine) JoinCall(ctx context.Context) error {
 	s, busy, user := e.sub, e.call != nil, e.user
 	e.mu.Unlock()
 	if s == nil || user == nil {
-		return &Error{Code: signal.CodeCallEnded, Reason: "call_ended", Message: "There is no call to join: open the call link again."}
+		return &Error{Code: wire.CodeCallEnded, Reason: "call_ended", Message: "There is no call to join: open the call link again."}
 	}
 	if busy {
-		return &Error{Code: signal.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
+		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
 	}
 	cs := &callState{roomID: s.roomID, video: s.video, local: s.local, peers: map[string]*peerState{}}
 	e.mu.Lock()
 	if e.sub != s || e.call != nil {
 		e.mu.Unlock()
-		return &Error{Code: signal.CodeCallEnded, Reason: "call_ended", Message: "The call ended before you joined."}
+		return &Error{Code: wire.CodeCallEnded, Reason: "call_ended", Message: "The call ended before you joined."}
 	}
 	e.call = cs
 	e.mu.Unlock()
-	var res signal.CallResult
-	if err := e.send(ctx, signal.TypeLinkJoin, signal.LinkRequest{Link: s.link}, &res); err != nil {
+	var res wire.CallResult
+	if err := e.send(ctx, wire.TypeLinkJoin, wire.LinkRequest{Link: s.link}, &res); err != nil {
 		e.mu.Lock()
 		if e.call == cs {
 			e.call = nil
@@ -312,7 +312,7 @@ func (e *Engine) UnsubscribeCall(ctx context.Context) error {
 	s := e.sub
 	e.mu.Unlock()
 	if s == nil {
-		return &Error{Code: signal.CodeNotFound, Reason: "not_found", Message: "There is no call preview to leave."}
+		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "There is no call preview to leave."}
 	}
 	e.releaseSubscription(ctx)
 	return nil
@@ -326,7 +326,7 @@ func (e *Engine) releaseSubscription(ctx context.Context) {
 	if s == nil {
 		return
 	}
-	_ = e.send(ctx, signal.TypeLinkUnsubscribe, nil, nil)
+	_ = e.send(ctx, wire.TypeLinkUnsubscribe, nil, nil)
 	e.sync(func() { e.stopPreview(s) })
 }
 
@@ -335,7 +335,7 @@ func (e *Engine) releaseSubscription(ctx context.Context) {
 func (e *Engine) GetCallUsername(userJID string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var list []signal.Participant
+	var list []wire.Participant
 	switch {
 	case e.call != nil && e.call.snap != nil:
 		list = e.call.snap.Participants
@@ -352,19 +352,19 @@ func (e *Engine) GetCallUsername(userJID string) (string, error) {
 			return p.DisplayName, nil
 		}
 	}
-	return "", &Error{Code: signal.CodeNotFound, Reason: "not_found", Message: "That user is not in the call."}
+	return "", &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "That user is not in the call."}
 }
 
 // CreateMeetLink creates a call that people join by its link, with nobody
 // rung; it returns the link. The creator joins it like anyone else
 // (SubscribeCall, then JoinCall).
 func (e *Engine) CreateMeetLink(ctx context.Context, video bool) (CallRef, string, error) {
-	typ := signal.TypeAudio
+	typ := wire.TypeAudio
 	if video {
-		typ = signal.TypeVideo
+		typ = wire.TypeVideo
 	}
-	var res signal.CallResult
-	if err := e.send(ctx, signal.TypeMeetCreate, signal.MeetRequest{Type: typ}, &res); err != nil {
+	var res wire.CallResult
+	if err := e.send(ctx, wire.TypeMeetCreate, wire.MeetRequest{Type: typ}, &res); err != nil {
 		return CallRef{}, "", err
 	}
 	return CallRef{RoomID: res.Call.RoomID, RoomLink: res.Call.Link}, httpOrigin(e.cfg.ServerURL) + "/join/" + res.Call.Link, nil
@@ -460,10 +460,10 @@ func abs(n int) int {
 
 // handleGroupEvent handles the events of group features (work queue); it
 // reports whether it knew the event.
-func (e *Engine) handleGroupEvent(f signal.Frame) bool {
+func (e *Engine) handleGroupEvent(f wire.Frame) bool {
 	switch f.Type {
-	case signal.EventInvited:
-		var ev signal.InviteEvent
+	case wire.EventInvited:
+		var ev wire.InviteEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return true
 		}
@@ -480,8 +480,8 @@ func (e *Engine) handleGroupEvent(f signal.Frame) bool {
 				l.InviteUsers(iv)
 			}
 		})
-	case signal.EventSwitch:
-		var ev signal.SwitchEvent
+	case wire.EventSwitch:
+		var ev wire.SwitchEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return true
 		}
@@ -492,8 +492,8 @@ func (e *Engine) handleGroupEvent(f signal.Frame) bool {
 				l.CallSwitch(sw)
 			}
 		})
-	case signal.EventData:
-		var ev signal.DataEvent
+	case wire.EventData:
+		var ev wire.DataEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return true
 		}
@@ -504,8 +504,8 @@ func (e *Engine) handleGroupEvent(f signal.Frame) bool {
 				l.CustomData(data, from)
 			}
 		})
-	case signal.EventUsers:
-		var p signal.LinkPreview
+	case wire.EventUsers:
+		var p wire.LinkPreview
 		if json.Unmarshal(f.Data, &p) != nil {
 			return true
 		}

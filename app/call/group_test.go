@@ -11,7 +11,7 @@ import (
 
 	"parley/app/call"
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/hub"
 )
 
@@ -51,12 +51,12 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{alice, bob, dave} {
-		c.waitStatus(t, carol.jid, signal.StatusDisconnected)
+		c.waitStatus(t, carol.jid, wire.StatusDisconnected)
 		wait(t, c.rec, c.name+" sees carol leave", func(v left) bool { return v.UserJID == carol.jid })
 	}
 	wait(t, carol.rec, "carol's part ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && v.SessionStatus == nil })
 	meshFlows(t, rtc.KindAudio, alice, bob, dave)
-	if c, ok := bob.CurrentCall(); !ok || c.State != signal.CallActive {
+	if c, ok := bob.CurrentCall(); !ok || c.State != wire.CallActive {
 		t.Fatalf("bob's call after carol left: %+v", c)
 	}
 	// Down to one: the call ends for the last one.
@@ -101,7 +101,7 @@ func TestGroupVideoCallOfThree(t *testing.T) {
 func TestInviteIntoRunningCall(t *testing.T) {
 	srv := startServer(t, hub.Config{MaxParticipants: 3})
 	alice, bob, carol, dave := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol"), register(t, srv, "dave")
-	isErrCode(t, dave.InviteUsers(ctx(t), []string{"alice"}), signal.CodeNotInCall)
+	isErrCode(t, dave.InviteUsers(ctx(t), []string{"alice"}), wire.CodeNotInCall)
 	connectCall(t, alice, bob, false)
 	if err := alice.InviteUsers(ctx(t), []string{"carol"}); err != nil {
 		t.Fatal(err)
@@ -115,11 +115,11 @@ func TestInviteIntoRunningCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	meshFlows(t, rtc.KindAudio, alice, bob, carol)
-	if c, _ := alice.CurrentCall(); c.Mode != signal.ModeOneToMany {
+	if c, _ := alice.CurrentCall(); c.Mode != wire.ModeOneToMany {
 		t.Fatalf("mode after an invite: %q", c.Mode)
 	}
 	// Over the cap: nothing changes.
-	isErrCode(t, bob.InviteUsers(ctx(t), []string{"dave"}), signal.CodeCallFull)
+	isErrCode(t, bob.InviteUsers(ctx(t), []string{"dave"}), wire.CodeCallFull)
 	dave.Flush()
 	if n := count(dave.rec, func(call.IncomingCall) bool { return true }); n != 0 {
 		t.Fatal("dave rang for a refused invite")
@@ -147,7 +147,7 @@ func TestVideoSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, alice.rec, "alice gets the decline", func(v call.CallSwitch) bool { return v.Status == "decline" && v.UserJID == bob.jid })
-	isErrCode(t, bob.AcceptVideoCallSwitchRequest(ctx(t)), signal.CodeConflict)
+	isErrCode(t, bob.AcceptVideoCallSwitchRequest(ctx(t)), wire.CodeConflict)
 
 	if err := alice.RequestVideoCallSwitch(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestVideoSwitch(t *testing.T) {
 	}
 	wait(t, alice.rec, "alice sees the timeout", func(v call.CallSwitch) bool { return v.Status == "timeout" })
 	wait(t, bob.rec, "bob sees the timeout", func(v call.CallSwitch) bool { return v.Status == "timeout" })
-	if c, _ := alice.CurrentCall(); c.Type != signal.TypeAudio {
+	if c, _ := alice.CurrentCall(); c.Type != wire.TypeAudio {
 		t.Fatalf("call type %q after a refused switch", c.Type)
 	}
 
@@ -179,10 +179,10 @@ func TestVideoSwitch(t *testing.T) {
 	bob.waitPackets(t, alice.jid, rtc.KindVideo, 10)
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 10)
 	wait(t, alice.rec, "alice's own camera", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
-	if c, _ := bob.CurrentCall(); c.Type != signal.TypeVideo || c.RoomID == "" {
+	if c, _ := bob.CurrentCall(); c.Type != wire.TypeVideo || c.RoomID == "" {
 		t.Fatalf("call after the switch: %+v", c)
 	}
-	isErrCode(t, alice.RequestVideoCallSwitch(ctx(t)), signal.CodeConflict)
+	isErrCode(t, alice.RequestVideoCallSwitch(ctx(t)), wire.CodeConflict)
 }
 
 func TestVideoSwitchInGroupIsRefused(t *testing.T) {
@@ -197,14 +197,14 @@ func TestVideoSwitchInGroupIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	alice.waitStatus(t, carol.jid, signal.StatusConnected)
-	isErrCode(t, alice.RequestVideoCallSwitch(ctx(t)), signal.CodeForbidden)
+	alice.waitStatus(t, carol.jid, wire.StatusConnected)
+	isErrCode(t, alice.RequestVideoCallSwitch(ctx(t)), wire.CodeForbidden)
 }
 
 func TestCustomData(t *testing.T) {
 	srv := startServer(t, hub.Config{})
 	alice, bob, carol, dave := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol"), register(t, srv, "dave")
-	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`"hi"`)), signal.CodeBadRequest)
+	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`"hi"`)), wire.CodeBadRequest)
 	if _, err := alice.MakeVoiceCall(ctx(t), []string{"bob", "carol"}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestCustomData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	alice.waitStatus(t, carol.jid, signal.StatusConnecting)
+	alice.waitStatus(t, carol.jid, wire.StatusConnecting)
 	var got [2][]int
 	var mu sync.Mutex
 	for i, c := range []*client{bob, carol} {
@@ -235,12 +235,12 @@ func TestCustomData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	big := make([]byte, signal.MaxCustomDataBytes+1)
+	big := make([]byte, wire.MaxCustomDataBytes+1)
 	for i := range big {
 		big[i] = '1'
 	}
-	isErrCode(t, alice.SendCustomData(ctx(t), big), signal.CodeBadRequest)
-	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`{not json`)), signal.CodeBadRequest)
+	isErrCode(t, alice.SendCustomData(ctx(t), big), wire.CodeBadRequest)
+	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`{not json`)), wire.CodeBadRequest)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
@@ -278,8 +278,8 @@ func TestGuestJoinsByLink(t *testing.T) {
 
 	ge, grec := newClient(t, srv, nil)
 	guest := &client{Engine: ge, rec: grec, name: "guest"}
-	isErrCode(t, ge.JoinCall(ctx(t)), signal.CodeCallEnded)
-	isErrCode(t, ge.SubscribeCall(ctx(t), srv.URL+"/join/not-a-link", "Gina"), signal.CodeInvalidLink)
+	isErrCode(t, ge.JoinCall(ctx(t)), wire.CodeCallEnded)
+	isErrCode(t, ge.SubscribeCall(ctx(t), srv.URL+"/join/not-a-link", "Gina"), wire.CodeInvalidLink)
 	if err := ge.SubscribeCall(ctx(t), link, "Gina"); err != nil {
 		t.Fatal(err)
 	}
@@ -332,12 +332,12 @@ func TestGuestJoinsByLink(t *testing.T) {
 	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
 	wait(t, qrec, "the preview's list empties", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 0 && v.RoomID == ref.RoomID })
 	wait(t, qrec, "the preview's camera released", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
-	isErrCode(t, qe.JoinCall(ctx(t)), signal.CodeCallEnded)
+	isErrCode(t, qe.JoinCall(ctx(t)), wire.CodeCallEnded)
 	late, _ := newClient(t, srv, nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		err := late.SubscribeCall(ctx(t), link, "Late")
-		if ce, ok := err.(*call.Error); ok && ce.Code == signal.CodeCallEnded {
+		if ce, ok := err.(*call.Error); ok && ce.Code == wire.CodeCallEnded {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -345,7 +345,7 @@ func TestGuestJoinsByLink(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	isErrCode(t, late.SubscribeCall(ctx(t), "abc-defg-hij", "Late"), signal.CodeInvalidLink)
+	isErrCode(t, late.SubscribeCall(ctx(t), "abc-defg-hij", "Late"), wire.CodeInvalidLink)
 }
 
 func TestMeetLink(t *testing.T) {
@@ -368,7 +368,7 @@ func TestMeetLink(t *testing.T) {
 	}
 	meshFlows(t, rtc.KindAudio, alice, bob)
 	_ = alice.EndCall(ctx(t))
-	bob.waitStatus(t, alice.jid, signal.StatusDisconnected)
+	bob.waitStatus(t, alice.jid, wire.StatusDisconnected)
 	_ = bob.EndCall(ctx(t))
 	wait(t, bob.rec, "bob's part ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
 }

@@ -16,7 +16,7 @@ import (
 
 	"parley/app/call"
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/hub"
 	"parley/server/store"
 )
@@ -254,8 +254,8 @@ func connectCall(t *testing.T, a, b *client, video bool) call.CallRef {
 	if err := b.AnswerCall(ctx(t)); err != nil {
 		t.Fatalf("%s answers: %v", b.name, err)
 	}
-	a.waitStatus(t, b.jid, signal.StatusConnected)
-	b.waitStatus(t, a.jid, signal.StatusConnected)
+	a.waitStatus(t, b.jid, wire.StatusConnected)
+	b.waitStatus(t, a.jid, wire.StatusConnected)
 	return ref
 }
 

@@ -4,13 +4,13 @@ import (
 	"context"
 
 	"parley/app/rtc"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // apply moves cs to the server's snapshot c: it reports what changed on the
 // listeners and brings the peer connections in line with who is joined. It
 // runs on the work queue.
-func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
+func (e *Engine) apply(cs *callState, c wire.Call, reason string) {
 	me := e.me()
 	e.mu.Lock()
 	if cs.ended || e.call != cs {
@@ -24,15 +24,15 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 	users := statusesOf(&nc)
 
 	for _, p := range nc.Participants {
-		var was *signal.Participant
+		var was *wire.Participant
 		if old != nil {
 			was = old.Participant(p.JID)
 		}
 		local := p.JID == me
-		if was == nil && old == nil && !local && p.Status == signal.StatusRinging {
+		if was == nil && old == nil && !local && p.Status == wire.StatusRinging {
 			// The first snapshot may already say ringing: the caller still
 			// hears "calling" first, as on a phone.
-			st := CallStatus{Status: signal.StatusCalling, UserJID: p.JID, UsersStatus: users, RoomID: nc.RoomID}
+			st := CallStatus{Status: wire.StatusCalling, UserJID: p.JID, UsersStatus: users, RoomID: nc.RoomID}
 			e.emit(func(l Listeners) {
 				if l.CallStatus != nil {
 					l.CallStatus(st)
@@ -42,7 +42,7 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 		if was == nil || was.Status != p.Status {
 			// Our own leaving and everyone's final "ended" are reported once,
 			// as this device's ended event, by endCallState.
-			if !(local && p.Status == signal.StatusDisconnected) && p.Status != signal.StatusEnded {
+			if !(local && p.Status == wire.StatusDisconnected) && p.Status != wire.StatusEnded {
 				st := CallStatus{Status: p.Status, UserJID: p.JID, LocalUser: local, UsersStatus: users, RoomID: nc.RoomID}
 				e.emit(func(l Listeners) {
 					if l.CallStatus != nil {
@@ -51,7 +51,7 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 				})
 			}
 		}
-		if !local && old != nil && (was == nil || !signal.Joined(was.Status)) && signal.Joined(p.Status) {
+		if !local && old != nil && (was == nil || !wire.Joined(was.Status)) && wire.Joined(p.Status) {
 			ev := CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
 			e.emit(func(l Listeners) {
 				if l.CallUserJoined != nil {
@@ -59,7 +59,7 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 				}
 			})
 		}
-		if !local && was != nil && signal.Joined(was.Status) && !signal.Joined(p.Status) {
+		if !local && was != nil && wire.Joined(was.Status) && !wire.Joined(p.Status) {
 			ev := CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
 			e.emit(func(l Listeners) {
 				if l.CallUserLeft != nil {
@@ -84,13 +84,13 @@ func (e *Engine) apply(cs *callState, c signal.Call, reason string) {
 	}
 
 	mine := nc.Participant(me)
-	if nc.State == signal.CallEnded || mine == nil || !signal.Joined(mine.Status) {
-		closed := nc.State == signal.CallEnded
+	if nc.State == wire.CallEnded || mine == nil || !wire.Joined(mine.Status) {
+		closed := nc.State == wire.CallEnded
 		e.endCallState(cs, statusIf(closed))
 		return
 	}
 	e.reconcilePeers(cs, &nc, me)
-	if nc.Type == signal.TypeVideo && !cs.video {
+	if nc.Type == wire.TypeVideo && !cs.video {
 		e.switchToVideo(cs)
 	}
 }
@@ -112,19 +112,19 @@ func (e *Engine) emitMute(jid string, local bool, kind string, muted bool, users
 }
 
 // reconcilePeers keeps one peer per other joined participant.
-func (e *Engine) reconcilePeers(cs *callState, c *signal.Call, me string) {
+func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 	for _, p := range c.Participants {
 		if p.JID == me {
 			continue
 		}
 		ps := cs.peers[p.JID]
 		switch {
-		case signal.Joined(p.Status) && ps == nil:
+		case wire.Joined(p.Status) && ps == nil:
 			ps = e.newPeer(cs, p.JID, me)
 			if ps != nil && ps.offerer {
 				e.sendOffer(cs, ps, false)
 			}
-		case !signal.Joined(p.Status) && ps != nil:
+		case !wire.Joined(p.Status) && ps != nil:
 			e.dropPeer(cs, ps)
 		}
 	}
@@ -135,8 +135,8 @@ func (e *Engine) newPeer(cs *callState, jid, me string) *peerState {
 	ps := &peerState{jid: jid, offerer: me < jid, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting}
 	room := cs.roomID
 	peer, err := rtc.NewPeer(e.cfg.RTC, cs.local, ps.offerer, rtc.PeerHandlers{
-		Candidate: func(c signal.Candidate) {
-			go e.relay(room, jid, signal.Payload{Candidate: &c})
+		Candidate: func(c wire.Candidate) {
+			go e.relay(room, jid, wire.Payload{Candidate: &c})
 		},
 		State: func(s string) {
 			e.work.push(func() { e.onPeerState(cs, ps, s) })
@@ -160,18 +160,18 @@ func (e *Engine) sendOffer(cs *callState, ps *peerState, restart bool) {
 		e.log.Error("offer", "peer", ps.jid, "err", err)
 		return
 	}
-	go e.relay(cs.roomID, ps.jid, signal.Payload{SDP: &offer})
+	go e.relay(cs.roomID, ps.jid, wire.Payload{SDP: &offer})
 }
 
 // relay sends a negotiation payload to one participant through the server.
-func (e *Engine) relay(room, to string, p signal.Payload) {
-	if err := e.send(context.Background(), signal.TypeCallSignal, signal.SignalRequest{RoomID: room, To: to, Payload: p}, nil); err != nil {
+func (e *Engine) relay(room, to string, p wire.Payload) {
+	if err := e.send(context.Background(), wire.TypeCallSignal, wire.SignalRequest{RoomID: room, To: to, Payload: p}, nil); err != nil {
 		e.log.Debug("relay", "to", to, "err", err)
 	}
 }
 
 // onSignal handles SDP and ICE from another participant (work queue).
-func (e *Engine) onSignal(ev signal.SignalEvent) {
+func (e *Engine) onSignal(ev wire.SignalEvent) {
 	e.mu.Lock()
 	cs := e.call
 	e.mu.Unlock()
@@ -182,7 +182,7 @@ func (e *Engine) onSignal(ev signal.SignalEvent) {
 	ps := cs.peers[ev.From]
 	if ps == nil {
 		p := cs.snap.Participant(ev.From)
-		if p == nil || !signal.Joined(p.Status) {
+		if p == nil || !wire.Joined(p.Status) {
 			return
 		}
 		if ps = e.newPeer(cs, ev.From, me); ps == nil {
@@ -197,7 +197,7 @@ func (e *Engine) onSignal(ev signal.SignalEvent) {
 			return
 		}
 		if answer != nil {
-			go e.relay(cs.roomID, ev.From, signal.Payload{SDP: answer})
+			go e.relay(cs.roomID, ev.From, wire.Payload{SDP: answer})
 		}
 	case ev.Payload.Candidate != nil:
 		if err := ps.peer.AddCandidate(*ev.Payload.Candidate); err != nil {
@@ -221,7 +221,7 @@ func (e *Engine) onPeerState(cs *callState, ps *peerState, s string) {
 		if ps.offerer {
 			e.sendOffer(cs, ps, true)
 		} else {
-			go e.relay(cs.roomID, ps.jid, signal.Payload{Restart: true})
+			go e.relay(cs.roomID, ps.jid, wire.Payload{Restart: true})
 		}
 	}
 	e.reportMedia(cs)
@@ -232,14 +232,14 @@ func (e *Engine) reportMedia(cs *callState) {
 	if len(cs.peers) == 0 {
 		return
 	}
-	status := signal.StatusConnected
+	status := wire.StatusConnected
 	for _, ps := range cs.peers {
 		switch ps.state {
 		case rtc.StateConnected:
 		case rtc.StateDisconnected, rtc.StateFailed:
-			status = signal.StatusReconnecting
+			status = wire.StatusReconnecting
 		default:
-			if status == signal.StatusConnected {
+			if status == wire.StatusConnected {
 				status = ""
 			}
 		}
@@ -247,13 +247,13 @@ func (e *Engine) reportMedia(cs *callState) {
 	if status == "" || status == cs.media {
 		return
 	}
-	if status == signal.StatusReconnecting && cs.media == "" {
+	if status == wire.StatusReconnecting && cs.media == "" {
 		return // never connected yet: still connecting
 	}
 	cs.media = status
 	room := cs.roomID
 	go func() {
-		if err := e.send(context.Background(), signal.TypeCallMedia, signal.MediaRequest{RoomID: room, Status: status}, nil); err != nil {
+		if err := e.send(context.Background(), wire.TypeCallMedia, wire.MediaRequest{RoomID: room, Status: status}, nil); err != nil {
 			e.log.Debug("report media", "err", err)
 		}
 	}()
@@ -315,11 +315,11 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 		me = e.user.JID
 	}
 	e.mu.Unlock()
-	if sessionStatus == "" && cs.snap != nil && cs.snap.State != signal.CallEnded {
+	if sessionStatus == "" && cs.snap != nil && cs.snap.State != wire.CallEnded {
 		// Leaving a call that then has fewer than two people ends it for everyone.
 		left := 0
 		for _, p := range cs.snap.Participants {
-			if p.JID != me && (signal.Joined(p.Status) || signal.Pending(p.Status)) {
+			if p.JID != me && (wire.Joined(p.Status) || wire.Pending(p.Status)) {
 				left++
 			}
 		}
@@ -340,7 +340,7 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 	if sessionStatus != "" {
 		ss = &sessionStatus
 	}
-	st := CallStatus{Status: signal.StatusEnded, UserJID: me, LocalUser: true, SessionStatus: ss, UsersStatus: []UserStatus{}}
+	st := CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, SessionStatus: ss, UsersStatus: []UserStatus{}}
 	if cs.snap != nil {
 		st.UsersStatus = statusesOf(cs.snap)
 		st.RoomID = cs.snap.RoomID

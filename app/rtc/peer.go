@@ -7,7 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Peer states reported to PeerHandlers.State.
@@ -23,7 +23,7 @@ const (
 // browser's goroutines and must not block.
 type PeerHandlers struct {
 	// Candidate is a local ICE candidate to send to the other side.
-	Candidate func(signal.Candidate)
+	Candidate func(wire.Candidate)
 	// State is the connection state, one of the State* constants.
 	State func(state string)
 	// Track is a remote track that started arriving.
@@ -48,7 +48,7 @@ type Peer struct {
 	plat   peerPlatform
 	local  *LocalMedia
 	mu     sync.Mutex
-	queued []signal.Candidate // remote candidates that came before the remote description
+	queued []wire.Candidate // remote candidates that came before the remote description
 	closed bool
 }
 
@@ -102,23 +102,23 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 
 // Offer creates an offer (an ICE restart when restart is true), sets it as the
 // local description and returns it.
-func (p *Peer) Offer(restart bool) (signal.SessionDescription, error) {
+func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
 	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
 	if err != nil {
-		return signal.SessionDescription{}, fmt.Errorf("rtc: create offer: %w", err)
+		return wire.SessionDescription{}, fmt.Errorf("rtc: create offer: %w", err)
 	}
 	if err := p.pc.SetLocalDescription(offer); err != nil {
-		return signal.SessionDescription{}, fmt.Errorf("rtc: set local offer: %w", err)
+		return wire.SessionDescription{}, fmt.Errorf("rtc: set local offer: %w", err)
 	}
 	if ld := p.pc.LocalDescription(); ld != nil {
 		offer = *ld
 	}
-	return signal.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
+	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
 }
 
 // Accept applies a remote description. For an offer it returns the answer,
 // already set as the local description; for an answer it returns nil.
-func (p *Peer) Accept(desc signal.SessionDescription) (*signal.SessionDescription, error) {
+func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, error) {
 	var typ webrtc.SDPType
 	switch desc.Type {
 	case "offer":
@@ -159,12 +159,12 @@ func (p *Peer) Accept(desc signal.SessionDescription) (*signal.SessionDescriptio
 	if ld := p.pc.LocalDescription(); ld != nil {
 		answer = *ld
 	}
-	return &signal.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
+	return &wire.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
 }
 
 // AddCandidate adds a remote ICE candidate, holding it until the remote
 // description is known.
-func (p *Peer) AddCandidate(c signal.Candidate) error {
+func (p *Peer) AddCandidate(c wire.Candidate) error {
 	if p.pc.RemoteDescription() == nil {
 		p.mu.Lock()
 		p.queued = append(p.queued, c)
@@ -174,7 +174,7 @@ func (p *Peer) AddCandidate(c signal.Candidate) error {
 	return p.addCandidate(c)
 }
 
-func (p *Peer) addCandidate(c signal.Candidate) error {
+func (p *Peer) addCandidate(c wire.Candidate) error {
 	if err := p.pc.AddICECandidate(webrtc.ICECandidateInit{
 		Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
 	}); err != nil {

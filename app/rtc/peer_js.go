@@ -8,7 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // peerPlatform holds the browser event listeners a Peer registered.
@@ -121,7 +121,7 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 			return
 		}
 		j := c.Call("toJSON")
-		sc := signal.Candidate{Candidate: j.Get("candidate").String()}
+		sc := wire.Candidate{Candidate: j.Get("candidate").String()}
 		if mid := j.Get("sdpMid"); mid.Type() == js.TypeString {
 			s := mid.String()
 			sc.SDPMid = &s

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // answererAdopts is false natively: pion matches the transceivers an answerer
@@ -66,7 +66,7 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 			return
 		}
 		init := c.ToJSON()
-		h.Candidate(signal.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex})
+		h.Candidate(wire.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex})
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		rt := &RemoteTrack{kind: tr.Kind().String(), id: tr.ID()}

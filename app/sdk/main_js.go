@@ -14,7 +14,7 @@ import (
 
 	"parley/app/browser"
 	"parley/app/call"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 func main() {
@@ -263,7 +263,7 @@ func stringArg(args []js.Value, i int) (string, bool) {
 	return v.String(), true
 }
 
-func userData(u signal.User) map[string]string {
+func userData(u wire.User) map[string]string {
 	return map[string]string{"userJid": u.JID, "username": u.Username, "displayName": u.DisplayName}
 }
 
@@ -498,7 +498,7 @@ func (s *sdk) subscribeCall(ctx context.Context, e *call.Engine, args []js.Value
 		return env
 	}
 	if !ok1 {
-		env := envelope{StatusCode: signal.CodeInvalidLink, Message: "subscribeCall takes the call link (its URL or code)."}
+		env := envelope{StatusCode: wire.CodeInvalidLink, Message: "subscribeCall takes the call link (its URL or code)."}
 		s.callback(arg(args, 2), env)
 		return env
 	}
@@ -530,7 +530,7 @@ func (s *sdk) getCallUsername(ctx context.Context, e *call.Engine, args []js.Val
 func (s *sdk) createMeetLink(ctx context.Context, e *call.Engine, args []js.Value) any {
 	video := true
 	if v := arg(args, 0); v.Type() == js.TypeString {
-		video = v.String() != signal.TypeAudio
+		video = v.String() != wire.TypeAudio
 	}
 	ref, link, err := e.CreateMeetLink(ctx, video)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Engine is the call engine as the screens use it. In the browser it is
@@ -13,10 +13,10 @@ import (
 // Keeping this an interface lets the server import the UI without linking the
 // call engine and pion.
 type Engine interface {
-	Register(ctx context.Context, username, password, displayName string) (signal.User, error)
-	Connect(ctx context.Context, username, password string) (signal.User, error)
+	Register(ctx context.Context, username, password, displayName string) (wire.User, error)
+	Connect(ctx context.Context, username, password string) (wire.User, error)
 	// ConnectToken signs in with a token saved by an earlier sign-in.
-	ConnectToken(ctx context.Context, token string) (signal.User, error)
+	ConnectToken(ctx context.Context, token string) (wire.User, error)
 	// Token is the session token after a successful sign-in.
 	Token() string
 	Logout(ctx context.Context) error
@@ -41,13 +41,13 @@ type Engine interface {
 	EndCall(ctx context.Context) error
 	MuteAudio(ctx context.Context, mute bool) error
 	MuteVideo(ctx context.Context, mute bool) error
-	GetCallLogs(ctx context.Context, page int) (signal.CallLogPage, error)
+	GetCallLogs(ctx context.Context, page int) (wire.CallLogPage, error)
 	// CurrentCall is a snapshot of the call this tab is in or ringing out.
-	CurrentCall() (signal.Call, bool)
+	CurrentCall() (wire.Call, bool)
 	// Incoming is the call ringing on this tab, if any.
-	Incoming() (signal.Call, bool)
+	Incoming() (wire.Call, bool)
 	// User is the signed-in user, or the guest that SubscribeCall created.
-	User() (signal.User, bool)
+	User() (wire.User, bool)
 	// SubscribeCall previews the call behind link (a URL or a bare code). A
 	// visitor who is not signed in becomes a guest named displayName.
 	// EventUsers follow, now and at every change.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // action names what the user was doing when an error happened, so that the
@@ -38,12 +38,12 @@ func humanError(act action, err error, secure bool) string {
 	if err == nil {
 		return ""
 	}
-	var se *signal.Error
+	var se *wire.Error
 	if !errors.As(err, &se) {
 		return "Something went wrong: " + sentence(err.Error()) + " Try again."
 	}
 	switch se.Code {
-	case signal.CodeUnauthorized:
+	case wire.CodeUnauthorized:
 		switch act {
 		case actSignIn:
 			return "That username and password don't match. Check them and try again."
@@ -51,7 +51,7 @@ func humanError(act action, err error, secure bool) string {
 			return "Your session has expired. Sign in again."
 		}
 		return "You are signed out. Sign in again."
-	case signal.CodeConflict:
+	case wire.CodeConflict:
 		switch act {
 		case actRegister:
 			return "That username is already taken. Choose another one, or sign in if it is yours."
@@ -61,7 +61,7 @@ func humanError(act action, err error, secure bool) string {
 			return "This call can't be answered any more: it was answered, cancelled or you are in another call."
 		}
 		return "That isn't possible right now: " + sentence(se.Message)
-	case signal.CodeNotFound:
+	case wire.CodeNotFound:
 		switch act {
 		case actCall:
 			return "There is no user with that name on this server. Check the username and try again."
@@ -69,30 +69,30 @@ func humanError(act action, err error, secure bool) string {
 			return "That call has already ended."
 		}
 		return sentence(se.Message)
-	case signal.CodeBadRequest:
+	case wire.CodeBadRequest:
 		if act == actCall {
 			return "Enter the username of the person to call (for example bob), not your own."
 		}
 		return sentence(se.Message) + " Correct it and try again."
-	case signal.CodeMicDenied:
+	case wire.CodeMicDenied:
 		return mediaSentence("microphone", secure)
-	case signal.CodeCameraDenied:
+	case wire.CodeCameraDenied:
 		return mediaSentence("camera", secure)
-	case signal.CodeMediaDenied:
+	case wire.CodeMediaDenied:
 		return mediaSentence("camera and microphone", secure)
-	case signal.CodeCallFull:
+	case wire.CodeCallFull:
 		return "That call is full. Try again later or start a new call."
-	case signal.CodeCallEnded:
+	case wire.CodeCallEnded:
 		return "That call has already ended."
-	case signal.CodeNotInCall:
+	case wire.CodeNotInCall:
 		return "You are not in a call any more."
-	case signal.CodeUnreachable:
+	case wire.CodeUnreachable:
 		return "Parley can't reach its server. Check your network connection; Parley keeps trying."
-	case signal.CodeRateLimited:
+	case wire.CodeRateLimited:
 		return "Too many attempts in a short time. Wait a minute and try again."
-	case signal.CodeForbidden:
+	case wire.CodeForbidden:
 		return "You are not allowed to do that. " + sentence(se.Message)
-	case signal.CodeInternal:
+	case wire.CodeInternal:
 		return "Something went wrong on the server. Try again in a moment."
 	}
 	return sentence(se.Message)
@@ -110,11 +110,11 @@ func mediaSentence(device string, secure bool) string {
 // mediaErrorSentence explains a mediaErrorListener report.
 func mediaErrorSentence(code int, device string, secure bool) string {
 	switch code {
-	case signal.CodeMicDenied:
+	case wire.CodeMicDenied:
 		return mediaSentence("microphone", secure)
-	case signal.CodeCameraDenied:
+	case wire.CodeCameraDenied:
 		return mediaSentence("camera", secure)
-	case signal.CodeMediaDenied:
+	case wire.CodeMediaDenied:
 		return mediaSentence("camera and microphone", secure)
 	}
 	if device == "" {
@@ -138,8 +138,8 @@ func sentence(s string) string {
 
 // checkRegistration validates the sign-up form before asking the server.
 func checkRegistration(username, password string) string {
-	if !signal.ValidUsername(username) {
-		if strings.ToLower(username) != username && signal.ValidUsername(strings.ToLower(username)) {
+	if !wire.ValidUsername(username) {
+		if strings.ToLower(username) != username && wire.ValidUsername(strings.ToLower(username)) {
 			return "Usernames are lowercase. Use " + strings.ToLower(username) + " instead."
 		}
 		return "A username is 3 to 32 characters: lowercase letters, digits, dots, underscores or hyphens."

@@ -10,7 +10,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // The in-call extras: switching a voice call to video, inviting people, the
@@ -133,7 +133,7 @@ func (s *session) deferFocus(ctx app.Context, id string) {
 
 // groupCall reports whether the current call is a group call (no video switch).
 func (s *session) groupCall() bool {
-	return s.call.Mode == signal.ModeOneToMany || len(s.remotes()) > 1
+	return s.call.Mode == wire.ModeOneToMany || len(s.remotes()) > 1
 }
 
 // --- Switch to video ---
@@ -174,9 +174,9 @@ func (s *session) switchAnswer(ctx app.Context, action string) {
 	prev := s.x.switchState
 	run(s, 20*time.Second, func(c context.Context) (struct{}, error) {
 		switch action {
-		case signal.SwitchAccept:
+		case wire.SwitchAccept:
 			return struct{}{}, s.eng.AcceptVideoCallSwitchRequest(c)
-		case signal.SwitchDecline:
+		case wire.SwitchDecline:
 			return struct{}{}, s.eng.DeclineVideoCallSwitchRequest(c)
 		}
 		return struct{}{}, s.eng.CancelVideoCallSwitchRequest(c)
@@ -185,7 +185,7 @@ func (s *session) switchAnswer(ctx app.Context, action string) {
 		if s.x.switchState == prev {
 			s.x.switchState = switchNone
 		}
-		if err != nil && code(err) != signal.CodeNotInCall {
+		if err != nil && code(err) != wire.CodeNotInCall {
 			s.notice = humanError(actSwitch, err, browser.SecureContext())
 		}
 		s.refresh(ctx)
@@ -198,7 +198,7 @@ func (s *session) onSwitch(ctx app.Context, ev Event) {
 	mine := ev.LocalUser || ev.UserJID == s.user.JID
 	name := s.displayName(ev.UserJID)
 	switch ev.Status {
-	case signal.SwitchRequest:
+	case wire.SwitchRequest:
 		if mine {
 			if !s.callVideo() {
 				s.x.switchState = switchRequesting
@@ -207,22 +207,22 @@ func (s *session) onSwitch(ctx app.Context, ev Event) {
 		}
 		s.x.switchState, s.x.switchFrom = switchAsked, ev.UserJID
 		s.deferFocus(ctx, "switch-dialog")
-	case signal.SwitchAccept:
+	case wire.SwitchAccept:
 		s.x.switchState = switchNone
 		if !mine {
 			s.setNote(name + " turned on video.")
 		}
-	case signal.SwitchDecline:
+	case wire.SwitchDecline:
 		if s.x.switchState == switchRequesting && !mine {
 			s.setNote(name + " declined video. The call stays a voice call.")
 		}
 		s.x.switchState = switchNone
-	case signal.SwitchCancel:
+	case wire.SwitchCancel:
 		if s.x.switchState == switchAsked && !mine {
 			s.setNote(name + " cancelled the video request.")
 		}
 		s.x.switchState = switchNone
-	case signal.SwitchTimeout:
+	case wire.SwitchTimeout:
 		if s.x.switchState == switchRequesting {
 			s.setNote("No answer to your video request. The call stays a voice call.")
 		} else if s.x.switchState == switchAsked {
@@ -260,7 +260,7 @@ func (s *session) inviteNames(to string) ([]string, string) {
 		}
 		for _, p := range s.call.Participants {
 			u, _, _ := strings.Cut(p.JID, "@")
-			if (p.JID == n || u == n) && (signal.Joined(p.Status) || signal.Pending(p.Status)) {
+			if (p.JID == n || u == n) && (wire.Joined(p.Status) || wire.Pending(p.Status)) {
 				return nil, s.displayName(p.JID) + " is already in this call."
 			}
 		}
@@ -271,7 +271,7 @@ func (s *session) inviteNames(to string) ([]string, string) {
 	}
 	present := 0
 	for _, p := range s.call.Participants {
-		if signal.Joined(p.Status) || signal.Pending(p.Status) {
+		if wire.Joined(p.Status) || wire.Pending(p.Status) {
 			present++
 		}
 	}
@@ -307,14 +307,14 @@ func (s *session) invite(ctx app.Context) {
 // inviteError says why an invitation failed.
 func inviteError(err error, names []string) string {
 	switch code(err) {
-	case signal.CodeCallFull:
+	case wire.CodeCallFull:
 		return "The call is full: a call has at most 8 people."
-	case signal.CodeNotFound:
+	case wire.CodeNotFound:
 		if len(names) == 1 {
 			return "There is no user named " + names[0] + " on this server. Check the username."
 		}
 		return "One of those users doesn't exist on this server. Check the usernames."
-	case signal.CodeConflict:
+	case wire.CodeConflict:
 		return "That person is already in this call or in another call."
 	}
 	return humanError(actInvite, err, true)
@@ -492,7 +492,7 @@ func (s *session) escape(ctx app.Context) {
 		s.x.audioOpen = false
 		s.deferFocus(ctx, "open-audio")
 	case s.x.switchState == switchAsked:
-		s.switchAnswer(ctx, signal.SwitchDecline)
+		s.switchAnswer(ctx, wire.SwitchDecline)
 	case s.x.videoInfo:
 		s.x.videoInfo = false
 		s.deferFocus(ctx, "switch-video")

@@ -8,7 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // inVoiceCall signs alice in and connects a voice call with bob.
@@ -18,7 +18,7 @@ func inVoiceCall(t *testing.T) *harness {
 	s := h.s
 	h.do(2, func(ctx app.Context) { s.signIn(ctx, "alice", "secret-password") })
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob", false) })
-	h.f.setStatus("bob@localhost", signal.StatusConnected)
+	h.f.setStatus("bob@localhost", wire.StatusConnected)
 	h.settle(1)
 	if s.phase != phaseInCall || s.callVideo() {
 		t.Fatalf("phase %v video %v, want a voice call", s.phase, s.callVideo())
@@ -36,7 +36,7 @@ func TestSwitchToVideo(t *testing.T) {
 	if !h.f.called("RequestVideoCallSwitch") || s.x.switchState != switchRequesting {
 		t.Fatalf("after request: state %q", s.x.switchState)
 	}
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchDecline})
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchDecline})
 	h.settle(1)
 	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "Bob Marley declined video") {
 		t.Errorf("after decline: state %q note %q", s.x.switchState, s.x.note)
@@ -44,14 +44,14 @@ func TestSwitchToVideo(t *testing.T) {
 
 	// A request that times out.
 	h.do(1, func(ctx app.Context) { s.turnOnVideo(ctx) })
-	h.f.sink(Event{Kind: EventSwitch, UserJID: "alice@localhost", Status: signal.SwitchTimeout})
+	h.f.sink(Event{Kind: EventSwitch, UserJID: "alice@localhost", Status: wire.SwitchTimeout})
 	h.settle(1)
 	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "No answer") {
 		t.Errorf("after timeout: state %q note %q", s.x.switchState, s.x.note)
 	}
 
 	// Bob asks: a dialog; Escape declines it.
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchRequest})
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchRequest})
 	h.settle(1)
 	if s.x.switchState != switchAsked || s.x.switchFrom != bob || !s.x.dialogOpen() {
 		t.Fatalf("after bob's request: state %q from %q", s.x.switchState, s.x.switchFrom)
@@ -63,15 +63,15 @@ func TestSwitchToVideo(t *testing.T) {
 	}
 
 	// Bob asks and then cancels.
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchRequest})
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: signal.SwitchCancel})
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchRequest})
+	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchCancel})
 	h.settle(2)
 	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "cancelled") {
 		t.Errorf("after cancel: state %q note %q", s.x.switchState, s.x.note)
 	}
 
 	// In a group call the control explains instead of asking.
-	s.call.Participants = append(s.call.Participants, signal.Participant{JID: "carol@localhost", Status: signal.StatusConnected})
+	s.call.Participants = append(s.call.Participants, wire.Participant{JID: "carol@localhost", Status: wire.StatusConnected})
 	h.do(0, func(ctx app.Context) { s.turnOnVideo(ctx) })
 	if !s.x.videoInfo || s.x.switchState != switchNone {
 		t.Errorf("group call: info %v state %q", s.x.videoInfo, s.x.switchState)
@@ -98,12 +98,12 @@ func TestInviteChecks(t *testing.T) {
 
 	h.do(0, func(ctx app.Context) { s.openInvite(ctx) })
 	s.x.inviteTo = "nobody"
-	h.f.errs["InviteUsers"] = &signal.Error{Code: signal.CodeNotFound, Message: "not a user"}
+	h.f.errs["InviteUsers"] = &wire.Error{Code: wire.CodeNotFound, Message: "not a user"}
 	h.do(1, func(ctx app.Context) { s.invite(ctx) })
 	if !s.x.inviteOpen || !strings.Contains(s.x.inviteErr, "no user named nobody") {
 		t.Errorf("unknown invitee: open %v err %q", s.x.inviteOpen, s.x.inviteErr)
 	}
-	h.f.errs["InviteUsers"] = &signal.Error{Code: signal.CodeCallFull, Message: "full"}
+	h.f.errs["InviteUsers"] = &wire.Error{Code: wire.CodeCallFull, Message: "full"}
 	h.do(1, func(ctx app.Context) { s.invite(ctx) })
 	if !strings.Contains(s.x.inviteErr, "call is full") {
 		t.Errorf("full call: %q", s.x.inviteErr)

@@ -7,17 +7,17 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Home is the signed-in screen: your address, dialling, and your call log.
 type Home struct {
 	app.Compo
 	S           *session
-	User        signal.User
+	User        wire.User
 	Notice      string
 	Info        string
-	Logs        []signal.CallLog
+	Logs        []wire.CallLog
 	Page        int
 	Pages       int
 	LogsErr     string
@@ -214,7 +214,7 @@ func (c *Home) renderLogs() app.UI {
 	)
 }
 
-func (c *Home) renderLog(l signal.CallLog) app.UI {
+func (c *Home) renderLog(l wire.CallLog) app.UI {
 	peers := logPeers(l, c.User.JID)
 	var names []string
 	for _, p := range peers {
@@ -227,11 +227,11 @@ func (c *Home) renderLog(l signal.CallLog) app.UI {
 	kind := kindWord(l.CallType)
 	var dirIcon, dirText string
 	switch l.CallState {
-	case signal.LogMissed:
+	case wire.LogMissed:
 		dirIcon, dirText = "missed", "Missed "+kind+" call"
-	case signal.LogDeclined:
+	case wire.LogDeclined:
 		dirIcon, dirText = "missed", "Declined "+kind+" call"
-	case signal.LogIncoming:
+	case wire.LogIncoming:
 		dirIcon, dirText = "in", "Incoming "+kind+" call"
 	default:
 		dirIcon, dirText = "out", "Outgoing "+kind+" call"
@@ -240,8 +240,8 @@ func (c *Home) renderLog(l signal.CallLog) app.UI {
 	if l.Duration > 0 {
 		detail += " · " + clock(time.Duration(l.Duration)*time.Millisecond)
 	}
-	video := l.CallType == signal.TypeVideo
-	missed := l.CallState == signal.LogMissed
+	video := l.CallType == wire.TypeVideo
+	missed := l.CallState == wire.LogMissed
 	cls := "log-item"
 	if missed {
 		cls += " log-missed"
@@ -265,7 +265,7 @@ func (c *Home) renderLog(l signal.CallLog) app.UI {
 }
 
 // logPeers returns the other people of a call-log entry.
-func logPeers(l signal.CallLog, me string) []string {
+func logPeers(l wire.CallLog, me string) []string {
 	seen := map[string]bool{me: true}
 	var out []string
 	add := func(j string) {

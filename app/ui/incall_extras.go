@@ -4,7 +4,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // The parts of the in-call screen that extras.go drives: head buttons, the
@@ -68,7 +68,7 @@ func (c *InCall) statusLine() app.UI {
 				icon("cam"), app.Span().Text("Waiting for "+name+" to turn on video…"),
 				app.Button().ID("switch-cancel").Class("btn btn-toggle btn-small").Type("button").
 					Aria("label", "Cancel the video request").Text("Cancel").Disabled(x.switchBusy).
-					OnClick(func(ctx app.Context, e app.Event) { c.S.switchAnswer(ctx, signal.SwitchCancel) }),
+					OnClick(func(ctx app.Context, e app.Event) { c.S.switchAnswer(ctx, wire.SwitchCancel) }),
 			)
 		}),
 		app.P().ID("call-note").Class(map[bool]string{true: "call-pill", false: "call-pill empty"}[x.note != ""]).
@@ -219,10 +219,10 @@ func (c *InCall) dialogs() app.UI {
 			app.Div().Class("call-controls").Body(
 				app.Button().ID("switch-decline").Class("btn btn-end").Type("button").Disabled(x.switchBusy).
 					Aria("label", "Decline video from "+name).Text("Decline").
-					OnClick(func(ctx app.Context, e app.Event) { s.switchAnswer(ctx, signal.SwitchDecline) }),
+					OnClick(func(ctx app.Context, e app.Event) { s.switchAnswer(ctx, wire.SwitchDecline) }),
 				app.Button().ID("switch-accept").Class("btn btn-answer").Type("button").Disabled(x.switchBusy).
 					Aria("label", "Accept video from "+name).Body(icon("cam"), app.Span().Text("Accept")).
-					OnClick(func(ctx app.Context, e app.Event) { s.switchAnswer(ctx, signal.SwitchAccept) }),
+					OnClick(func(ctx app.Context, e app.Event) { s.switchAnswer(ctx, wire.SwitchAccept) }),
 			),
 		)
 	case x.videoInfo:

@@ -3,7 +3,7 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Join is the page of a call link, /join/<code>: a visitor's name (or sign
@@ -111,7 +111,7 @@ func (c *Join) renderSide(joining bool) app.UI {
 				return app.Li().Class("call-user").DataSet("jid", u.JID).DataSet("status", u.Status).Body(
 					app.Span().Class("avatar avatar-xs").Aria("hidden", "true").Text(initials(u.Name)),
 					app.Span().Class("call-user-name").Text(u.Name),
-					app.If(u.Status != signal.StatusConnected && u.Status != "", func() app.UI {
+					app.If(u.Status != wire.StatusConnected && u.Status != "", func() app.UI {
 						return app.Span().Class("call-user-status").Text(previewStatus(u.Status))
 					}),
 				)
@@ -140,7 +140,7 @@ func (c *Join) renderSide(joining bool) app.UI {
 }
 
 func (c *Join) renderFailed() app.UI {
-	retry := c.ErrCode != signal.CodeInvalidLink && c.ErrCode != signal.CodeCallEnded && c.ErrCode != signal.CodeNotFound
+	retry := c.ErrCode != wire.CodeInvalidLink && c.ErrCode != wire.CodeCallEnded && c.ErrCode != wire.CodeNotFound
 	home := "Go to your calls"
 	if c.Guest || c.MyName == "" {
 		home = "Go to Parley"
@@ -164,15 +164,15 @@ func (c *Join) renderFailed() app.UI {
 // joinErrorTitle is the heading of the join page when the call can't be joined.
 func joinErrorTitle(code int) string {
 	switch code {
-	case signal.CodeInvalidLink, signal.CodeNotFound:
+	case wire.CodeInvalidLink, wire.CodeNotFound:
 		return "This link doesn't work"
-	case signal.CodeCallEnded:
+	case wire.CodeCallEnded:
 		return "This call has ended"
-	case signal.CodeCallFull:
+	case wire.CodeCallFull:
 		return "This call is full"
-	case signal.CodeMicDenied, signal.CodeCameraDenied, signal.CodeMediaDenied:
+	case wire.CodeMicDenied, wire.CodeCameraDenied, wire.CodeMediaDenied:
 		return "Parley can't use your camera or microphone"
-	case signal.CodeConflict:
+	case wire.CodeConflict:
 		return "You are already in a call"
 	}
 	return "You can't join this call right now"
@@ -191,11 +191,11 @@ func peopleInCall(n int) string {
 // previewStatus is how the preview lists someone who isn't connected yet.
 func previewStatus(status string) string {
 	switch {
-	case signal.Pending(status):
+	case wire.Pending(status):
 		return "being called"
-	case status == signal.StatusConnecting:
+	case status == wire.StatusConnecting:
 		return "joining"
-	case status == signal.StatusReconnecting:
+	case status == wire.StatusReconnecting:
 		return "reconnecting"
 	}
 	return statusText(status)

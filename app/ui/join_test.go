@@ -6,7 +6,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 func TestJoinAsGuest(t *testing.T) {
@@ -51,7 +51,7 @@ func TestJoinAsGuest(t *testing.T) {
 
 	// The call ends: a guest stays on the ended screen and may rejoin.
 	h.f.setCall(nil)
-	h.f.sink(Event{Kind: EventStatus, UserJID: s.user.JID, LocalUser: true, Status: signal.StatusEnded, Closed: true})
+	h.f.sink(Event{Kind: EventStatus, UserJID: s.user.JID, LocalUser: true, Status: wire.StatusEnded, Closed: true})
 	h.until("ended", func() bool { return s.phase == phaseEnded })
 	if e, ok := (&Shell{s: s}).screen().(*Ended); !ok || !e.Guest {
 		t.Errorf("guest's ended screen %+v", (&Shell{s: s}).screen())
@@ -68,7 +68,7 @@ func TestJoinFailures(t *testing.T) {
 	h := newHarness(t)
 	s := h.s
 	h.do(0, func(ctx app.Context) { s.navigated(ctx, "/join/not-a-code") })
-	if s.joinStage != joinFailed || s.joinErrCode != signal.CodeInvalidLink || !strings.Contains(s.joinErr, "isn't valid") {
+	if s.joinStage != joinFailed || s.joinErrCode != wire.CodeInvalidLink || !strings.Contains(s.joinErr, "isn't valid") {
 		t.Fatalf("invalid code: stage %v code %d %q", s.joinStage, s.joinErrCode, s.joinErr)
 	}
 	h.render()
@@ -77,13 +77,13 @@ func TestJoinFailures(t *testing.T) {
 		code        int
 		title, text string
 	}{
-		{signal.CodeCallEnded, "This call has ended", "Everyone has left"},
-		{signal.CodeCallFull, "This call is full", "Try again when someone leaves"},
-		{signal.CodeCameraDenied, "camera or microphone", "camera"},
-		{signal.CodeInvalidLink, "doesn't work", "ask the person who shared it"},
+		{wire.CodeCallEnded, "This call has ended", "Everyone has left"},
+		{wire.CodeCallFull, "This call is full", "Try again when someone leaves"},
+		{wire.CodeCameraDenied, "camera or microphone", "camera"},
+		{wire.CodeInvalidLink, "doesn't work", "ask the person who shared it"},
 	} {
 		h.do(0, func(ctx app.Context) { s.navigated(ctx, "/join/abc-defg-hij") })
-		h.f.errs["SubscribeCall"] = &signal.Error{Code: tc.code, Message: "no"}
+		h.f.errs["SubscribeCall"] = &wire.Error{Code: tc.code, Message: "no"}
 		h.do(0, func(ctx app.Context) { s.subscribe(ctx, "Carol") })
 		h.until("failure", func() bool { return s.joinStage == joinFailed })
 		if !strings.Contains(joinErrorTitle(s.joinErrCode), tc.title) || !strings.Contains(s.joinErr, tc.text) {
@@ -106,7 +106,7 @@ func TestJoinSignedInPreviewEndsAndBack(t *testing.T) {
 	// Everyone leaves while dave previews.
 	h.f.sink(Event{Kind: EventUsers, RoomID: "room1", Users: []CallUser{}})
 	h.until("ended", func() bool { return s.joinStage == joinFailed })
-	if s.joinErrCode != signal.CodeCallEnded || s.subscribed {
+	if s.joinErrCode != wire.CodeCallEnded || s.subscribed {
 		t.Errorf("ended preview: code %d subscribed %v", s.joinErrCode, s.subscribed)
 	}
 

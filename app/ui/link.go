@@ -8,7 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // joinStage is where the join page (phaseJoin) is.
@@ -78,8 +78,8 @@ func (s *session) enterJoin(ctx app.Context) {
 	s.joinGen++
 	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode, s.joinField = joinName, nil, "", 0, ""
 	s.subscribed = false
-	if !signal.ValidLinkCode(s.joinCode) {
-		s.failJoin(&signal.Error{Code: signal.CodeInvalidLink})
+	if !wire.ValidLinkCode(s.joinCode) {
+		s.failJoin(&wire.Error{Code: wire.CodeInvalidLink})
 		return
 	}
 	if s.user.JID == "" {
@@ -104,12 +104,12 @@ func (s *session) subscribe(ctx app.Context, name string) {
 	s.joinStage = joinOpening
 	s.joinUsers, s.joinSeen = nil, false
 	gen, code := s.joinGen, s.joinCode
-	run(s, 45*time.Second, func(c context.Context) (signal.User, error) {
+	run(s, 45*time.Second, func(c context.Context) (wire.User, error) {
 		s.applyDevices(c)
 		err := s.eng.SubscribeCall(c, code, name)
 		u, _ := s.eng.User()
 		return u, err
-	}, func(ctx app.Context, u signal.User, err error) {
+	}, func(ctx app.Context, u wire.User, err error) {
 		if gen != s.joinGen || s.phase != phaseJoin {
 			if err == nil {
 				s.unsubscribe() // the page was left meanwhile
@@ -173,8 +173,8 @@ func (s *session) backFromPreview(ctx app.Context) {
 	s.subscribed = false
 	s.dropGuest()
 	s.phase, s.joinStage = phaseJoin, joinName
-	if !signal.ValidLinkCode(s.joinCode) {
-		s.failJoin(&signal.Error{Code: signal.CodeInvalidLink})
+	if !wire.ValidLinkCode(s.joinCode) {
+		s.failJoin(&wire.Error{Code: wire.CodeInvalidLink})
 	}
 }
 
@@ -234,24 +234,24 @@ func (s *session) failJoin(err error) {
 	s.joinStage = joinFailed
 	s.joinErrCode = code(err)
 	s.joinErr = joinErrorSentence(err, browser.SecureContext())
-	s.subscribed = s.subscribed && s.joinErrCode != signal.CodeCallEnded
+	s.subscribed = s.subscribed && s.joinErrCode != wire.CodeCallEnded
 }
 
 // joinErrorSentence says why a call link can't be used and what to do next.
 func joinErrorSentence(err error, secure bool) string {
 	switch code(err) {
-	case signal.CodeInvalidLink, signal.CodeNotFound:
+	case wire.CodeInvalidLink, wire.CodeNotFound:
 		return "This call link isn't valid. Check that you copied the whole link, or ask the person who shared it for a new one."
-	case signal.CodeCallEnded:
+	case wire.CodeCallEnded:
 		return "Everyone has left this call. Ask whoever shared the link for a new one, or start a call of your own."
-	case signal.CodeCallFull:
+	case wire.CodeCallFull:
 		return "This call is full. Try again when someone leaves, or ask for a link to a new call."
-	case signal.CodeConflict:
+	case wire.CodeConflict:
 		return "You are already in a call. End it, then open this link again."
-	case signal.CodeMicDenied, signal.CodeCameraDenied, signal.CodeMediaDenied:
+	case wire.CodeMicDenied, wire.CodeCameraDenied, wire.CodeMediaDenied:
 		return humanError(actCall, err, secure)
-	case signal.CodeBadRequest:
-		if se, ok := err.(*signal.Error); ok && se.Message != "" {
+	case wire.CodeBadRequest:
+		if se, ok := err.(*wire.Error); ok && se.Message != "" {
 			return sentence(se.Message)
 		}
 	}
@@ -281,7 +281,7 @@ func (s *session) onUsers(ev Event) {
 		}
 		s.subscribed = false
 		s.dropLocalTracks()
-		s.failJoin(&signal.Error{Code: signal.CodeCallEnded})
+		s.failJoin(&wire.Error{Code: wire.CodeCallEnded})
 		return
 	}
 	s.joinUsers = ev.Users

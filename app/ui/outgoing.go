@@ -3,7 +3,7 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Target is one person being rung.
@@ -39,7 +39,7 @@ func (c *Outgoing) Render() app.UI {
 	return app.Section().Class("call-screen outgoing").Aria("labelledby", "out-title").Body(
 		app.Div().Class("avatar avatar-xl pulse").Aria("hidden", "true").Text(initials(name)),
 		app.H1().ID("out-title").Text(name),
-		app.P().Class("call-kind").Text("Outgoing "+kindWord(map[bool]string{true: signal.TypeVideo, false: signal.TypeAudio}[c.Video])+" call"),
+		app.P().Class("call-kind").Text("Outgoing "+kindWord(map[bool]string{true: wire.TypeVideo, false: wire.TypeAudio}[c.Video])+" call"),
 		app.Ul().Class("targets").Aria("live", "polite").Body(
 			app.Range(c.Targets).Slice(func(i int) app.UI {
 				t := c.Targets[i]
@@ -62,25 +62,25 @@ func (c *Outgoing) Render() app.UI {
 // statusText is the sentence for a participant status.
 func statusText(status string) string {
 	switch status {
-	case signal.StatusCalling:
+	case wire.StatusCalling:
 		return "Calling…"
-	case signal.StatusRinging:
+	case wire.StatusRinging:
 		return "Ringing…"
-	case signal.StatusConnecting:
+	case wire.StatusConnecting:
 		return "Connecting…"
-	case signal.StatusConnected:
+	case wire.StatusConnected:
 		return "Connected"
-	case signal.StatusReconnecting:
+	case wire.StatusReconnecting:
 		return "Reconnecting…"
-	case signal.StatusDeclined:
+	case wire.StatusDeclined:
 		return "Declined"
-	case signal.StatusEngaged:
+	case wire.StatusEngaged:
 		return "On another call"
-	case signal.StatusNoAnswer:
+	case wire.StatusNoAnswer:
 		return "No answer"
-	case signal.StatusDisconnected:
+	case wire.StatusDisconnected:
 		return "Left the call"
-	case signal.StatusEnded:
+	case wire.StatusEnded:
 		return "Call ended"
 	}
 	return status

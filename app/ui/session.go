@@ -10,7 +10,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // tokenKey is the localStorage key of the saved session token.
@@ -46,7 +46,7 @@ type session struct {
 	pending []Event // events that arrived while no Shell was mounted
 
 	phase       phase
-	user        signal.User
+	user        wire.User
 	notice      string        // the current error sentence, shown on the current screen
 	info        string        // the current information sentence
 	busy        bool          // a request of the current screen is in flight
@@ -57,7 +57,7 @@ type session struct {
 	updateReady bool // a new version of the app is downloaded
 
 	dialTo      string // the dial field, kept across screens to call again
-	call        signal.Call
+	call        wire.Call
 	hasCall     bool
 	dialing     []string          // usernames being dialled before the call exists
 	dialVideo   bool              // the call being dialled is a video call
@@ -69,7 +69,7 @@ type session struct {
 	gen         int           // bumps at every call end, to cancel stale timers
 	endedFor    time.Duration // how long "Call ended" shows
 
-	incoming     signal.Call
+	incoming     wire.Call
 	hasIncoming  bool
 	incomingName string
 	incomingType string
@@ -107,7 +107,7 @@ type session struct {
 	onSettings bool   // the page is /settings
 	settings   settingsState
 
-	logs        []signal.CallLog
+	logs        []wire.CallLog
 	logPage     int
 	logPages    int
 	logsErr     string
@@ -222,10 +222,10 @@ func (s *session) start(ctx app.Context) {
 		return
 	}
 	s.phase = phaseResuming
-	run(s, 20*time.Second, func(c context.Context) (signal.User, error) {
+	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.ConnectToken(c, token)
-	}, func(ctx app.Context, u signal.User, err error) {
-		if err != nil && code(err) == signal.CodeUnreachable && s.joinCode == "" && s.phase == phaseResuming {
+	}, func(ctx app.Context, u wire.User, err error) {
+		if err != nil && code(err) == wire.CodeUnreachable && s.joinCode == "" && s.phase == phaseResuming {
 			// Offline: keep the saved session and sign back in once the
 			// server answers, instead of asking for the password again.
 			s.offline = true
@@ -241,7 +241,7 @@ func (s *session) start(ctx app.Context) {
 		}
 		s.offline = false
 		if err != nil {
-			if code(err) == signal.CodeUnauthorized {
+			if code(err) == wire.CodeUnauthorized {
 				browser.StorageRemove(tokenKey)
 			}
 			s.phase = phaseSignedOut
@@ -256,7 +256,7 @@ func (s *session) start(ctx app.Context) {
 }
 
 func code(err error) int {
-	if se, ok := err.(*signal.Error); ok {
+	if se, ok := err.(*wire.Error); ok {
 		return se.Code
 	}
 	return 0
@@ -270,9 +270,9 @@ func (s *session) signIn(ctx app.Context, username, password string) {
 		return
 	}
 	s.busy, s.notice = true, ""
-	run(s, 20*time.Second, func(c context.Context) (signal.User, error) {
+	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.Connect(c, username, password)
-	}, func(ctx app.Context, u signal.User, err error) {
+	}, func(ctx app.Context, u wire.User, err error) {
 		s.busy = false
 		if err != nil {
 			s.notice = humanError(actSignIn, err, browser.SecureContext())
@@ -290,9 +290,9 @@ func (s *session) register(ctx app.Context, username, password, displayName stri
 	}
 	displayName = strings.TrimSpace(displayName)
 	s.busy, s.notice = true, ""
-	run(s, 20*time.Second, func(c context.Context) (signal.User, error) {
+	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.Register(c, username, password, displayName)
-	}, func(ctx app.Context, u signal.User, err error) {
+	}, func(ctx app.Context, u wire.User, err error) {
 		s.busy = false
 		if err != nil {
 			s.notice = humanError(actRegister, err, browser.SecureContext())
@@ -302,7 +302,7 @@ func (s *session) register(ctx app.Context, username, password, displayName stri
 	})
 }
 
-func (s *session) signedIn(ctx app.Context, u signal.User) {
+func (s *session) signedIn(ctx app.Context, u wire.User) {
 	s.user, s.notice, s.conn = u, "", ""
 	s.names[u.JID] = u.DisplayName
 	if t := s.eng.Token(); t != "" {
@@ -330,7 +330,7 @@ func (s *session) signOut(ctx app.Context) {
 func (s *session) reset() {
 	s.stopRinging()
 	s.phase = phaseSignedOut
-	s.user = signal.User{}
+	s.user = wire.User{}
 	s.hasCall, s.hasIncoming, s.busy = false, false, false
 	s.logs, s.logPage, s.logPages, s.logsErr = nil, 1, 0, ""
 	s.dialTo = ""
@@ -346,9 +346,9 @@ func (s *session) loadLogs(ctx app.Context, page int) {
 		page = 1
 	}
 	s.logsLoading = true
-	run(s, 15*time.Second, func(c context.Context) (signal.CallLogPage, error) {
+	run(s, 15*time.Second, func(c context.Context) (wire.CallLogPage, error) {
 		return s.eng.GetCallLogs(c, page)
-	}, func(ctx app.Context, p signal.CallLogPage, err error) {
+	}, func(ctx app.Context, p wire.CallLogPage, err error) {
 		s.logsLoading = false
 		if err != nil {
 			s.logsErr = "Your call history couldn't be loaded. " + humanError(actLogs, err, true)
@@ -444,7 +444,7 @@ func (s *session) decline(ctx app.Context) {
 	run(s, 15*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.DeclineCall(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		if err != nil && code(err) != signal.CodeNotFound {
+		if err != nil && code(err) != wire.CodeNotFound {
 			s.notice = humanError(actDecline, err, true)
 		}
 		s.refresh(ctx)
@@ -462,7 +462,7 @@ func (s *session) hangUp(ctx app.Context) {
 	run(s, 15*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.EndCall(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		if err != nil && code(err) != signal.CodeNotFound && code(err) != signal.CodeNotInCall {
+		if err != nil && code(err) != wire.CodeNotFound && code(err) != wire.CodeNotInCall {
 			s.notice = humanError(actEnd, err, true)
 		}
 		s.refresh(ctx)
@@ -528,19 +528,19 @@ func (s *session) apply(ctx app.Context, ev Event) {
 		}
 	case EventStatus:
 		switch ev.Reason {
-		case signal.ReasonAnsweredElsewhere:
+		case wire.ReasonAnsweredElsewhere:
 			s.info = "You answered that call on another device."
-		case signal.ReasonDeclinedElsewhere:
+		case wire.ReasonDeclinedElsewhere:
 			s.info = "You declined that call on another device."
 		}
 		if !ev.LocalUser && ev.UserJID != "" && ev.UserJID != s.user.JID {
 			s.lastRemote[ev.UserJID] = ev.Status
-			if signal.Joined(ev.Status) {
+			if wire.Joined(ev.Status) {
 				s.everJoined = true
 			}
 		}
 		s.refresh(ctx)
-		if ev.Status == signal.StatusEnded && (s.phase == phaseOutgoing || s.phase == phaseInCall) {
+		if ev.Status == wire.StatusEnded && (s.phase == phaseOutgoing || s.phase == phaseInCall) {
 			if _, ok := s.eng.CurrentCall(); !ok || ev.Closed || ev.LocalUser {
 				s.endCall(ctx)
 			}
@@ -631,7 +631,7 @@ func (s *session) refresh(ctx app.Context) {
 		return
 	}
 	inc, ok := s.eng.Incoming()
-	if ok && inc.State != signal.CallEnded {
+	if ok && inc.State != wire.CallEnded {
 		if !s.hasIncoming || s.incoming.RoomID != inc.RoomID {
 			s.incomingName, s.incomingType = "", inc.Type
 		}
@@ -656,7 +656,7 @@ func (s *session) refresh(ctx app.Context) {
 	}
 
 	c, ok := s.eng.CurrentCall()
-	if ok && c.State == signal.CallEnded {
+	if ok && c.State == wire.CallEnded {
 		ok = false
 	}
 	if !ok {
@@ -676,11 +676,11 @@ func (s *session) refresh(ctx app.Context) {
 			continue
 		}
 		s.lastRemote[p.JID] = p.Status
-		if signal.Joined(p.Status) {
+		if wire.Joined(p.Status) {
 			joined = true
 		}
 	}
-	if joined || c.State == signal.CallActive {
+	if joined || c.State == wire.CallActive {
 		s.everJoined = true
 		if s.phase != phaseInCall {
 			s.phase = phaseInCall
@@ -739,11 +739,11 @@ func (s *session) endedSentence() string {
 	}
 	if len(who) == 1 {
 		switch status {
-		case signal.StatusDeclined:
+		case wire.StatusDeclined:
 			return who[0] + " declined the call"
-		case signal.StatusEngaged:
+		case wire.StatusEngaged:
 			return who[0] + " is in another call"
-		case signal.StatusNoAnswer:
+		case wire.StatusNoAnswer:
 			return who[0] + " didn't answer"
 		}
 	}
@@ -753,7 +753,7 @@ func (s *session) endedSentence() string {
 // clearCall forgets everything about the current call.
 func (s *session) clearCall() {
 	s.hasCall = false
-	s.call = signal.Call{}
+	s.call = wire.Call{}
 	s.dialing = nil
 	s.lastRemote = map[string]string{}
 	s.everJoined = false
@@ -801,7 +801,7 @@ func (s *session) displayName(jid string) string {
 }
 
 // muted reports a remote participant's mute state for kind ("audio", "video").
-func (s *session) muted(p signal.Participant, kind string) bool {
+func (s *session) muted(p wire.Participant, kind string) bool {
 	if m, ok := s.mutes[p.JID+":"+kind]; ok {
 		return m
 	}
@@ -812,8 +812,8 @@ func (s *session) muted(p signal.Participant, kind string) bool {
 }
 
 // remotes returns the other participants of the current call.
-func (s *session) remotes() []signal.Participant {
-	var out []signal.Participant
+func (s *session) remotes() []wire.Participant {
+	var out []wire.Participant
 	for _, p := range s.call.Participants {
 		if p.JID != s.user.JID {
 			out = append(out, p)
@@ -857,7 +857,7 @@ func elemID(jid string) string {
 }
 
 func kindWord(callType string) string {
-	if callType == signal.TypeVideo {
+	if callType == wire.TypeVideo {
 		return "video"
 	}
 	return "voice"

@@ -11,18 +11,18 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // fakeEngine is a scripted Engine.
 type fakeEngine struct {
 	mu       sync.Mutex
 	sink     func(Event)
-	user     signal.User
+	user     wire.User
 	token    string
-	call     *signal.Call
-	incoming *signal.Call
-	logs     signal.CallLogPage
+	call     *wire.Call
+	incoming *wire.Call
+	logs     wire.CallLogPage
 	errs     map[string]error // method name -> error to return once
 	calls    []string         // methods called
 	sent     []string         // custom data sent
@@ -41,27 +41,27 @@ func (f *fakeEngine) fail(method string) error {
 	return nil
 }
 
-func (f *fakeEngine) Register(_ context.Context, u, _, d string) (signal.User, error) {
+func (f *fakeEngine) Register(_ context.Context, u, _, d string) (wire.User, error) {
 	if err := f.fail("Register"); err != nil {
-		return signal.User{}, err
+		return wire.User{}, err
 	}
-	f.user = signal.User{JID: u + "@localhost", Username: u, DisplayName: d}
+	f.user = wire.User{JID: u + "@localhost", Username: u, DisplayName: d}
 	f.token = "tok-" + u
 	return f.user, nil
 }
 
-func (f *fakeEngine) Connect(_ context.Context, u, _ string) (signal.User, error) {
+func (f *fakeEngine) Connect(_ context.Context, u, _ string) (wire.User, error) {
 	if err := f.fail("Connect"); err != nil {
-		return signal.User{}, err
+		return wire.User{}, err
 	}
-	f.user = signal.User{JID: u + "@localhost", Username: u, DisplayName: strings.ToUpper(u[:1]) + u[1:]}
+	f.user = wire.User{JID: u + "@localhost", Username: u, DisplayName: strings.ToUpper(u[:1]) + u[1:]}
 	f.token = "tok-" + u
 	return f.user, nil
 }
 
-func (f *fakeEngine) ConnectToken(ctx context.Context, token string) (signal.User, error) {
+func (f *fakeEngine) ConnectToken(ctx context.Context, token string) (wire.User, error) {
 	if err := f.fail("ConnectToken"); err != nil {
-		return signal.User{}, err
+		return wire.User{}, err
 	}
 	return f.Connect(ctx, strings.TrimPrefix(token, "tok-"), "")
 }
@@ -100,17 +100,17 @@ func (f *fakeEngine) MakeCall(_ context.Context, video bool, to []string, groupI
 	if err := f.fail("MakeCall"); err != nil {
 		return err
 	}
-	typ := signal.TypeAudio
+	typ := wire.TypeAudio
 	if video {
-		typ = signal.TypeVideo
+		typ = wire.TypeVideo
 	}
 	f.mu.Lock()
 	f.groupID = groupID
 	f.mu.Unlock()
-	c := &signal.Call{RoomID: "room1", Type: typ, Initiator: f.user.JID, State: signal.CallRinging,
-		Participants: []signal.Participant{{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: signal.StatusConnecting, Initiator: true}}}
+	c := &wire.Call{RoomID: "room1", Type: typ, Initiator: f.user.JID, State: wire.CallRinging,
+		Participants: []wire.Participant{{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: wire.StatusConnecting, Initiator: true}}}
 	for _, u := range to {
-		c.Participants = append(c.Participants, signal.Participant{JID: u + "@localhost", DisplayName: "Bob Marley", Status: signal.StatusCalling})
+		c.Participants = append(c.Participants, wire.Participant{JID: u + "@localhost", DisplayName: "Bob Marley", Status: wire.StatusCalling})
 	}
 	f.setCall(c)
 	return nil
@@ -126,9 +126,9 @@ func (f *fakeEngine) AnswerCall(context.Context) error {
 	f.mu.Unlock()
 	if c != nil {
 		for i := range c.Participants {
-			c.Participants[i].Status = signal.StatusConnecting
+			c.Participants[i].Status = wire.StatusConnecting
 		}
-		c.State = signal.CallActive
+		c.State = wire.CallActive
 		f.setCall(c)
 	}
 	return nil
@@ -149,34 +149,34 @@ func (f *fakeEngine) EndCall(context.Context) error {
 func (f *fakeEngine) MuteAudio(context.Context, bool) error { return f.fail("MuteAudio") }
 func (f *fakeEngine) MuteVideo(context.Context, bool) error { return f.fail("MuteVideo") }
 
-func (f *fakeEngine) GetCallLogs(context.Context, int) (signal.CallLogPage, error) {
+func (f *fakeEngine) GetCallLogs(context.Context, int) (wire.CallLogPage, error) {
 	if err := f.fail("GetCallLogs"); err != nil {
-		return signal.CallLogPage{}, err
+		return wire.CallLogPage{}, err
 	}
 	return f.logs, nil
 }
 
-func (f *fakeEngine) CurrentCall() (signal.Call, bool) {
+func (f *fakeEngine) CurrentCall() (wire.Call, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.call == nil {
-		return signal.Call{}, false
+		return wire.Call{}, false
 	}
 	return *f.call, true
 }
 
-func (f *fakeEngine) Incoming() (signal.Call, bool) {
+func (f *fakeEngine) Incoming() (wire.Call, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.incoming == nil {
-		return signal.Call{}, false
+		return wire.Call{}, false
 	}
 	return *f.incoming, true
 }
 
 func (f *fakeEngine) SetEventSink(s func(Event)) { f.sink = s }
 
-func (f *fakeEngine) User() (signal.User, bool) {
+func (f *fakeEngine) User() (wire.User, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.user, f.user.JID != ""
@@ -184,8 +184,8 @@ func (f *fakeEngine) User() (signal.User, bool) {
 
 // previewUsers is who the fake's previewed call has.
 var previewUsers = []CallUser{
-	{JID: "alice@localhost", Name: "Alice Liddell", Status: signal.StatusConnected},
-	{JID: "bob@localhost", Name: "Bob Marley", Status: signal.StatusConnected},
+	{JID: "alice@localhost", Name: "Alice Liddell", Status: wire.StatusConnected},
+	{JID: "bob@localhost", Name: "Bob Marley", Status: wire.StatusConnected},
 }
 
 func (f *fakeEngine) SubscribeCall(_ context.Context, link, name string) error {
@@ -194,7 +194,7 @@ func (f *fakeEngine) SubscribeCall(_ context.Context, link, name string) error {
 	}
 	f.mu.Lock()
 	if f.user.JID == "" {
-		f.user = signal.User{JID: "guest-1@localhost", Username: "guest-1", DisplayName: name, Guest: true}
+		f.user = wire.User{JID: "guest-1@localhost", Username: "guest-1", DisplayName: name, Guest: true}
 	}
 	f.mu.Unlock()
 	f.sink(Event{Kind: EventTrack, LocalUser: true, TrackType: "video", Track: "camera"})
@@ -206,13 +206,13 @@ func (f *fakeEngine) JoinCall(context.Context) error {
 	if err := f.fail("JoinCall"); err != nil {
 		return err
 	}
-	c := &signal.Call{RoomID: "room1", Type: signal.TypeVideo, Initiator: "alice@localhost", State: signal.CallActive, Link: "abc-defg-hij"}
+	c := &wire.Call{RoomID: "room1", Type: wire.TypeVideo, Initiator: "alice@localhost", State: wire.CallActive, Link: "abc-defg-hij"}
 	for _, u := range previewUsers {
-		c.Participants = append(c.Participants, signal.Participant{JID: u.JID, DisplayName: u.Name, Status: u.Status})
+		c.Participants = append(c.Participants, wire.Participant{JID: u.JID, DisplayName: u.Name, Status: u.Status})
 	}
-	c.Participants = append(c.Participants, signal.Participant{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: signal.StatusConnecting})
+	c.Participants = append(c.Participants, wire.Participant{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: wire.StatusConnecting})
 	f.setCall(c)
-	f.sink(Event{Kind: EventStatus, UserJID: f.user.JID, LocalUser: true, Status: signal.StatusConnecting, RoomID: "room1"})
+	f.sink(Event{Kind: EventStatus, UserJID: f.user.JID, LocalUser: true, Status: wire.StatusConnecting, RoomID: "room1"})
 	return nil
 }
 
@@ -248,7 +248,7 @@ func (f *fakeEngine) called(method string) bool {
 	return false
 }
 
-func (f *fakeEngine) setCall(c *signal.Call) {
+func (f *fakeEngine) setCall(c *wire.Call) {
 	f.mu.Lock()
 	f.call = c
 	f.mu.Unlock()
@@ -261,8 +261,8 @@ func (f *fakeEngine) setStatus(jid, status string) {
 		if p := f.call.Participant(jid); p != nil {
 			p.Status = status
 		}
-		if signal.Joined(status) {
-			f.call.State = signal.CallActive
+		if wire.Joined(status) {
+			f.call.State = wire.CallActive
 		}
 	}
 	f.mu.Unlock()
@@ -301,7 +301,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	browser.StorageRemove(tokenKey)
-	f := &fakeEngine{errs: map[string]error{}, logs: signal.CallLogPage{TotalPages: 1}}
+	f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}}
 	s := newSession(f)
 	s.endedFor = 10 * time.Millisecond
 	e := app.NewTestEngine()
@@ -368,7 +368,7 @@ func TestSessionSignInAndCall(t *testing.T) {
 		t.Fatalf("phase %v, want signed out", s.phase)
 	}
 
-	h.f.errs["Connect"] = &signal.Error{Code: signal.CodeUnauthorized, Message: "bad credentials"}
+	h.f.errs["Connect"] = &wire.Error{Code: wire.CodeUnauthorized, Message: "bad credentials"}
 	h.do(1, func(ctx app.Context) { s.signIn(ctx, "alice", "wrong-password") })
 	if !strings.Contains(s.notice, "don't match") {
 		t.Errorf("bad credentials notice %q", s.notice)
@@ -392,7 +392,7 @@ func TestSessionSignInAndCall(t *testing.T) {
 		t.Errorf("empty dial notice %q", s.notice)
 	}
 
-	h.f.errs["MakeCall"] = &signal.Error{Code: signal.CodeNotFound, Message: "no such user"}
+	h.f.errs["MakeCall"] = &wire.Error{Code: wire.CodeNotFound, Message: "no such user"}
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "nobody", true) })
 	if s.phase != phaseHome || !strings.Contains(s.notice, "no user with that name") {
 		t.Errorf("unknown user: phase %v notice %q", s.phase, s.notice)
@@ -402,13 +402,13 @@ func TestSessionSignInAndCall(t *testing.T) {
 	if s.phase != phaseOutgoing || s.notice != "" {
 		t.Fatalf("after dial: phase %v notice %q", s.phase, s.notice)
 	}
-	h.f.setStatus("bob@localhost", signal.StatusRinging)
+	h.f.setStatus("bob@localhost", wire.StatusRinging)
 	h.settle(1)
-	if got := (&Shell{s: s}).targets(); len(got) != 1 || got[0].Status != signal.StatusRinging || got[0].Name != "Bob Marley" {
+	if got := (&Shell{s: s}).targets(); len(got) != 1 || got[0].Status != wire.StatusRinging || got[0].Name != "Bob Marley" {
 		t.Errorf("targets %+v", got)
 	}
 
-	h.f.setStatus("bob@localhost", signal.StatusConnected)
+	h.f.setStatus("bob@localhost", wire.StatusConnected)
 	h.settle(1)
 	if s.phase != phaseInCall {
 		t.Fatalf("phase %v, want in call", s.phase)
@@ -425,7 +425,7 @@ func TestSessionSignInAndCall(t *testing.T) {
 	if !s.localAudio {
 		t.Error("microphone not shown muted after toggle")
 	}
-	h.f.errs["MuteVideo"] = &signal.Error{Code: signal.CodeCameraDenied, Message: "camera denied"}
+	h.f.errs["MuteVideo"] = &wire.Error{Code: wire.CodeCameraDenied, Message: "camera denied"}
 	h.do(1, func(ctx app.Context) { s.toggleCam(ctx) })
 	if s.localVideo || !strings.Contains(s.notice, "camera") {
 		t.Errorf("camera toggle failure: muted %v notice %q", s.localVideo, s.notice)
@@ -447,9 +447,9 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 	h.do(2, func(ctx app.Context) { s.signIn(ctx, "alice", "secret-password") })
 
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob", false) })
-	h.f.setStatus("bob@localhost", signal.StatusDeclined)
+	h.f.setStatus("bob@localhost", wire.StatusDeclined)
 	h.f.setCall(nil)
-	h.f.sink(Event{Kind: EventStatus, UserJID: "alice@localhost", LocalUser: true, Status: signal.StatusEnded, RoomID: "room1"})
+	h.f.sink(Event{Kind: EventStatus, UserJID: "alice@localhost", LocalUser: true, Status: wire.StatusEnded, RoomID: "room1"})
 	h.until("the call to end", func() bool { return s.phase == phaseEnded })
 	if s.phase != phaseEnded || s.endedText != "Bob Marley declined the call" {
 		t.Fatalf("declined: phase %v text %q", s.phase, s.endedText)
@@ -458,13 +458,13 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 
 	// An incoming call shows the card over any screen.
 	h.f.mu.Lock()
-	h.f.incoming = &signal.Call{RoomID: "room2", Type: signal.TypeVideo, Initiator: "carol@localhost", State: signal.CallRinging,
-		Participants: []signal.Participant{{JID: "carol@localhost", DisplayName: "Carol King", Status: signal.StatusConnecting, Initiator: true},
-			{JID: "alice@localhost", Status: signal.StatusRinging}}}
+	h.f.incoming = &wire.Call{RoomID: "room2", Type: wire.TypeVideo, Initiator: "carol@localhost", State: wire.CallRinging,
+		Participants: []wire.Participant{{JID: "carol@localhost", DisplayName: "Carol King", Status: wire.StatusConnecting, Initiator: true},
+			{JID: "alice@localhost", Status: wire.StatusRinging}}}
 	h.f.mu.Unlock()
-	h.f.sink(Event{Kind: EventIncoming, UserJID: "carol@localhost", DisplayName: "Carol King", CallType: signal.TypeVideo, RoomID: "room2"})
+	h.f.sink(Event{Kind: EventIncoming, UserJID: "carol@localhost", DisplayName: "Carol King", CallType: wire.TypeVideo, RoomID: "room2"})
 	h.settle(1)
-	if !s.hasIncoming || s.incomingName != "Carol King" || s.incomingType != signal.TypeVideo {
+	if !s.hasIncoming || s.incomingName != "Carol King" || s.incomingType != wire.TypeVideo {
 		t.Fatalf("incoming: %v %q %q", s.hasIncoming, s.incomingName, s.incomingType)
 	}
 	h.do(1, func(ctx app.Context) { s.answer(ctx) })
@@ -503,7 +503,7 @@ func TestResumeWithSavedToken(t *testing.T) {
 func TestResumeOffline(t *testing.T) {
 	browser.StorageSet(tokenKey, "tok-bob")
 	f := &fakeEngine{errs: map[string]error{
-		"ConnectToken": &signal.Error{Code: signal.CodeUnreachable, Reason: "unreachable", Message: "down"},
+		"ConnectToken": &wire.Error{Code: wire.CodeUnreachable, Reason: "unreachable", Message: "down"},
 	}}
 	s := newSession(f)
 	s.retry = 20 * time.Millisecond
@@ -534,21 +534,21 @@ func TestHumanErrors(t *testing.T) {
 		secure bool
 		want   string
 	}{
-		{actSignIn, signal.CodeUnauthorized, true, "don't match"},
-		{actResume, signal.CodeUnauthorized, true, "expired"},
-		{actRegister, signal.CodeConflict, true, "already taken"},
-		{actCall, signal.CodeConflict, true, "already in a call"},
-		{actCall, signal.CodeNotFound, true, "no user with that name"},
-		{actCall, signal.CodeCameraDenied, true, "address bar"},
-		{actCall, signal.CodeMicDenied, true, "microphone"},
-		{actCall, signal.CodeMediaDenied, false, "https://"},
-		{actCall, signal.CodeCallFull, true, "full"},
-		{actCall, signal.CodeUnreachable, true, "network"},
-		{actAnswer, signal.CodeCallEnded, true, "already ended"},
-		{actLogs, signal.CodeInternal, true, "Try again"},
-		{actLogs, signal.CodeRateLimited, true, "Wait a minute"},
+		{actSignIn, wire.CodeUnauthorized, true, "don't match"},
+		{actResume, wire.CodeUnauthorized, true, "expired"},
+		{actRegister, wire.CodeConflict, true, "already taken"},
+		{actCall, wire.CodeConflict, true, "already in a call"},
+		{actCall, wire.CodeNotFound, true, "no user with that name"},
+		{actCall, wire.CodeCameraDenied, true, "address bar"},
+		{actCall, wire.CodeMicDenied, true, "microphone"},
+		{actCall, wire.CodeMediaDenied, false, "https://"},
+		{actCall, wire.CodeCallFull, true, "full"},
+		{actCall, wire.CodeUnreachable, true, "network"},
+		{actAnswer, wire.CodeCallEnded, true, "already ended"},
+		{actLogs, wire.CodeInternal, true, "Try again"},
+		{actLogs, wire.CodeRateLimited, true, "Wait a minute"},
 	} {
-		got := humanError(tc.act, &signal.Error{Code: tc.code, Reason: "x", Message: "raw message"}, tc.secure)
+		got := humanError(tc.act, &wire.Error{Code: tc.code, Reason: "x", Message: "raw message"}, tc.secure)
 		if !strings.Contains(got, tc.want) {
 			t.Errorf("humanError(%v, %d) = %q, want it to contain %q", tc.act, tc.code, got, tc.want)
 		}
@@ -587,7 +587,7 @@ func TestFormatting(t *testing.T) {
 	if got := elemID("bob.smith@example.org"); got != "bob_smith_example_org" {
 		t.Errorf("elemID = %q", got)
 	}
-	l := signal.CallLog{FromUser: "alice@x", ToUsers: []string{"bob@x", "carol@x"}}
+	l := wire.CallLog{FromUser: "alice@x", ToUsers: []string{"bob@x", "carol@x"}}
 	if got := logPeers(l, "bob@x"); strings.Join(got, ",") != "alice@x,carol@x" {
 		t.Errorf("logPeers = %v", got)
 	}

@@ -3,7 +3,7 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // Shell is the root component of every page. It shows the header, the screen
@@ -83,7 +83,7 @@ func (c *Shell) Render() app.UI {
 		}),
 		app.Main().ID("main").Class("main").TabIndex(-1).Attr("inert", inert(modal)).Body(c.screen()),
 		app.If(s.hasIncoming && member, func() app.UI {
-			return &IncomingCard{S: s, Name: s.incomingName, Video: s.incomingType == signal.TypeVideo,
+			return &IncomingCard{S: s, Name: s.incomingName, Video: s.incomingType == wire.TypeVideo,
 				RoomID: s.incoming.RoomID, Busy: s.answering}
 		}),
 	)
@@ -150,7 +150,7 @@ func (c *Shell) screen() app.UI {
 // callVideo reports whether the current (or dialled) call is a video call.
 func (s *session) callVideo() bool {
 	if s.hasCall {
-		return s.call.Type == signal.TypeVideo
+		return s.call.Type == wire.TypeVideo
 	}
 	return s.dialVideo
 }
@@ -161,7 +161,7 @@ func (c *Shell) targets() []Target {
 	var out []Target
 	if !s.hasCall {
 		for _, n := range s.dialing {
-			out = append(out, Target{JID: n, Name: n, Status: signal.StatusCalling})
+			out = append(out, Target{JID: n, Name: n, Status: wire.StatusCalling})
 		}
 		return out
 	}
@@ -177,10 +177,10 @@ func (c *Shell) inCall() app.UI {
 	var remotes []Remote
 	reconnecting := s.conn == "RECONNECTING"
 	for _, p := range s.remotes() {
-		if p.Status == signal.StatusReconnecting {
+		if p.Status == wire.StatusReconnecting {
 			reconnecting = true
 		}
-		if !signal.Joined(p.Status) && !signal.Pending(p.Status) {
+		if !wire.Joined(p.Status) && !wire.Pending(p.Status) {
 			continue
 		}
 		_, hasVideo := s.tracks[p.JID+":video"]
@@ -190,7 +190,7 @@ func (c *Shell) inCall() app.UI {
 			HasVideo: video && hasVideo, Speaking: s.speaking[p.JID],
 		})
 	}
-	if me := s.call.Participant(s.user.JID); me != nil && me.Status == signal.StatusReconnecting {
+	if me := s.call.Participant(s.user.JID); me != nil && me.Status == wire.StatusReconnecting {
 		reconnecting = true
 	}
 	// The timer counts from when this tab saw the call connect: the local

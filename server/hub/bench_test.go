@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // rawClient is a minimal client for benchmarks: no bookkeeping per frame.
@@ -35,7 +35,7 @@ func rawDial(ctx context.Context, url, token string) (*rawClient, error) {
 	}
 	ws.SetReadLimit(1 << 20)
 	c := &rawClient{ws: ws}
-	if err := c.send(ctx, signal.TypeAuth, signal.AuthRequest{Token: token}); err != nil {
+	if err := c.send(ctx, wire.TypeAuth, wire.AuthRequest{Token: token}); err != nil {
 		ws.CloseNow()
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func rawDial(ctx context.Context, url, token string) (*rawClient, error) {
 		ws.CloseNow()
 		return nil, err
 	}
-	if f.Type != signal.TypeResult {
+	if f.Type != wire.TypeResult {
 		ws.CloseNow()
 		return nil, fmt.Errorf("auth: %v", f.Error)
 	}
@@ -53,23 +53,23 @@ func rawDial(ctx context.Context, url, token string) (*rawClient, error) {
 
 func (c *rawClient) send(ctx context.Context, typ string, payload any) error {
 	c.id++
-	f, err := signal.Request(typ, c.id, payload)
+	f, err := wire.Request(typ, c.id, payload)
 	if err != nil {
 		return err
 	}
-	b, err := signal.Encode(f)
+	b, err := wire.Encode(f)
 	if err != nil {
 		return err
 	}
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
-func (c *rawClient) read(ctx context.Context) (signal.Frame, error) {
+func (c *rawClient) read(ctx context.Context) (wire.Frame, error) {
 	_, b, err := c.ws.Read(ctx)
 	if err != nil {
-		return signal.Frame{}, err
+		return wire.Frame{}, err
 	}
-	return signal.Decode(b)
+	return wire.Decode(b)
 }
 
 // BenchmarkRelay measures call.signal round trips over loopback WebSockets:
@@ -78,8 +78,8 @@ func (c *rawClient) read(ctx context.Context) (signal.Frame, error) {
 func BenchmarkRelay(b *testing.B) {
 	e := newEnv(b, Config{RateLimit: 1e9, RateBurst: 1 << 30})
 	alice, bob := e.register("alice"), e.register("bob")
-	call := create(b, alice, signal.TypeAudio, "bob")
-	bob.must(signal.TypeCallAnswer, room(call), nil)
+	call := create(b, alice, wire.TypeAudio, "bob")
+	bob.must(wire.TypeCallAnswer, room(call), nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -96,8 +96,8 @@ func BenchmarkRelay(b *testing.B) {
 	defer bb.ws.CloseNow()
 
 	mid, idx := "0", uint16(0)
-	candidate := func(to string) signal.SignalRequest {
-		return signal.SignalRequest{RoomID: call.RoomID, To: to, Payload: signal.Payload{Candidate: &signal.Candidate{
+	candidate := func(to string) wire.SignalRequest {
+		return wire.SignalRequest{RoomID: call.RoomID, To: to, Payload: wire.Payload{Candidate: &wire.Candidate{
 			Candidate: "candidate:842163049 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 10.0.0.2 rport 46154 generation 0",
 			SDPMid:    &mid, SDPMLineIndex: &idx}}}
 	}
@@ -111,8 +111,8 @@ func BenchmarkRelay(b *testing.B) {
 			if err != nil {
 				return
 			}
-			if f.Type == signal.EventSignal {
-				if bb.send(ctx, signal.TypeCallSignal, candidate("alice")) != nil {
+			if f.Type == wire.EventSignal {
+				if bb.send(ctx, wire.TypeCallSignal, candidate("alice")) != nil {
 					return
 				}
 			}
@@ -123,7 +123,7 @@ func BenchmarkRelay(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		if err := a.send(ctx, signal.TypeCallSignal, candidate("bob")); err != nil {
+		if err := a.send(ctx, wire.TypeCallSignal, candidate("bob")); err != nil {
 			b.Fatal(err)
 		}
 		for {
@@ -131,10 +131,10 @@ func BenchmarkRelay(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if f.Type == signal.TypeError {
+			if f.Type == wire.TypeError {
 				b.Fatalf("relay error: %v", f.Error)
 			}
-			if f.Type == signal.EventSignal {
+			if f.Type == wire.EventSignal {
 				break
 			}
 		}
@@ -158,15 +158,15 @@ func rawResume(ctx context.Context, url string, c *client) (*rawClient, error) {
 	}
 	ws.SetReadLimit(1 << 20)
 	r := &rawClient{ws: ws}
-	if err := r.send(ctx, signal.TypeAuth, signal.AuthRequest{Token: c.auth.Token, Resume: c.auth.Session, LastSeq: 1 << 62}); err != nil {
+	if err := r.send(ctx, wire.TypeAuth, wire.AuthRequest{Token: c.auth.Token, Resume: c.auth.Session, LastSeq: 1 << 62}); err != nil {
 		return nil, err
 	}
 	f, err := r.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var res signal.AuthResult
-	if f.Type != signal.TypeResult || json.Unmarshal(f.Data, &res) != nil || !res.Resumed {
+	var res wire.AuthResult
+	if f.Type != wire.TypeResult || json.Unmarshal(f.Data, &res) != nil || !res.Resumed {
 		return nil, fmt.Errorf("resume failed: %+v", f)
 	}
 	return r, nil

@@ -5,14 +5,14 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/store"
 )
 
 // call is one live call. snap is the authoritative state sent to clients;
 // parts[i] is the hub's side of snap.Participants[i].
 type call struct {
-	snap   signal.Call
+	snap   wire.Call
 	parts  []*part
 	byName map[string]*part
 	joined []string // JIDs of everyone who joined, in order (the log's userList)
@@ -51,7 +51,7 @@ func (c *call) setStatus(p *part, s string) { c.snap.Participants[p.idx].Status 
 func (c *call) initiator(p *part) bool      { return c.snap.Participants[p.idx].Initiator }
 
 // snapshot returns a deep copy of the call's state.
-func (c *call) snapshot() signal.Call {
+func (c *call) snapshot() wire.Call {
 	s := c.snap
 	s.To = slices.Clone(c.snap.To)
 	s.Invited = slices.Clone(c.snap.Invited)
@@ -63,7 +63,7 @@ func (c *call) addPart(u *user, status string) *part {
 	p := &part{u: u, idx: len(c.parts)}
 	c.parts = append(c.parts, p)
 	c.byName[u.name] = p
-	c.snap.Participants = append(c.snap.Participants, signal.Participant{
+	c.snap.Participants = append(c.snap.Participants, wire.Participant{
 		JID: u.jid, DisplayName: u.display, Status: status, Initiator: u.jid == c.snap.Initiator,
 	})
 	u.parts[c] = p
@@ -73,7 +73,7 @@ func (c *call) addPart(u *user, status string) *part {
 // joinedElsewhere reports whether u is joined in a live call other than except.
 func (h *Hub) joinedElsewhere(u *user, except *call) bool {
 	for cl, p := range u.parts {
-		if cl != except && !p.done && signal.Joined(cl.status(p)) {
+		if cl != except && !p.done && wire.Joined(cl.status(p)) {
 			return true
 		}
 	}
@@ -88,7 +88,7 @@ func (h *Hub) inCall(u *user) bool {
 			continue
 		}
 		st := cl.status(p)
-		if signal.Joined(st) || (signal.Pending(st) && cl.snap.State == signal.CallActive) {
+		if wire.Joined(st) || (wire.Pending(st) && cl.snap.State == wire.CallActive) {
 			return true
 		}
 	}
@@ -96,14 +96,14 @@ func (h *Hub) inCall(u *user) bool {
 }
 
 // handleCreate serves call.create.
-func (h *Hub) handleCreate(c *conn, f signal.Frame) {
+func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 	s := h.currentSession(c)
 	if s == nil {
 		h.sendNow(c, f.ID, nil, errUnauthorized())
 		return
 	}
-	var req signal.CallCreateRequest
-	if e := signal.DecodeData(f, &req); e != nil {
+	var req wire.CallCreateRequest
+	if e := wire.DecodeData(f, &req); e != nil {
 		h.sendNow(c, f.ID, nil, e)
 		return
 	}
@@ -129,39 +129,39 @@ func (h *Hub) handleCreate(c *conn, f signal.Frame) {
 		return
 	}
 	reply := &batch{}
-	h.reply(reply, c, f.ID, signal.CallResult{Call: cl.snapshot()})
+	h.reply(reply, c, f.ID, wire.CallResult{Call: cl.snapshot()})
 	b.ops = append(reply.ops, b.ops...)
 	h.commit(b)
 }
 
 // checkCreate validates a call.create request and returns the callees'
 // usernames, de-duplicated and without the caller.
-func (h *Hub) checkCreate(self string, req signal.CallCreateRequest) ([]string, *signal.Error) {
-	if req.Type != signal.TypeAudio && req.Type != signal.TypeVideo {
-		return nil, signal.BadRequest("callType must be %q or %q.", signal.TypeAudio, signal.TypeVideo)
+func (h *Hub) checkCreate(self string, req wire.CallCreateRequest) ([]string, *wire.Error) {
+	if req.Type != wire.TypeAudio && req.Type != wire.TypeVideo {
+		return nil, wire.BadRequest("callType must be %q or %q.", wire.TypeAudio, wire.TypeVideo)
 	}
 	if len(req.To) == 0 {
-		return nil, signal.BadRequest("Name at least one user to call.")
+		return nil, wire.BadRequest("Name at least one user to call.")
 	}
 	if len(req.To) > MaxCallees {
-		return nil, signal.BadRequest("Too many users to call (%d).", len(req.To))
+		return nil, wire.BadRequest("Too many users to call (%d).", len(req.To))
 	}
 	if len(req.GroupID) > MaxGroupIDLen || !utf8.ValidString(req.GroupID) {
-		return nil, signal.BadRequest("groupId is at most %d bytes of UTF-8.", MaxGroupIDLen)
+		return nil, wire.BadRequest("groupId is at most %d bytes of UTF-8.", MaxGroupIDLen)
 	}
 	names, e := h.parseUsers(self, req.To)
 	if e != nil {
 		return nil, e
 	}
 	if len(names)+1 > h.cfg.MaxParticipants {
-		return nil, errorf(signal.CodeCallFull, reasonCallFull,
+		return nil, errorf(wire.CodeCallFull, reasonCallFull,
 			"A call has at most %d participants including you; %d were asked.", h.cfg.MaxParticipants, len(names)+1)
 	}
 	return names, nil
 }
 
 // createCall starts a call from session s. Called with h.mu held.
-func (h *Hub) createCall(b *batch, c *conn, s *session, req signal.CallCreateRequest, callees []store.User) (*call, *signal.Error) {
+func (h *Hub) createCall(b *batch, c *conn, s *session, req wire.CallCreateRequest, callees []store.User) (*call, *wire.Error) {
 	if _, e := h.sessionCheck(c); e != nil {
 		return nil, e
 	}
@@ -169,21 +169,21 @@ func (h *Hub) createCall(b *batch, c *conn, s *session, req signal.CallCreateReq
 		return nil, errUnauthorized()
 	}
 	if h.inCall(s.u) {
-		return nil, errorf(signal.CodeConflict, reasonConflict, "You are already in a call.")
+		return nil, errorf(wire.CodeConflict, reasonConflict, "You are already in a call.")
 	}
 	now := nowMillis()
 	cl := &call{byName: make(map[string]*part)}
-	mode := signal.ModeOneToMany
+	mode := wire.ModeOneToMany
 	if len(callees) == 1 && req.GroupID == "" {
-		mode = signal.ModeOneToOne
+		mode = wire.ModeOneToOne
 	}
 	link := h.newLink()
 	roomID := randomID(16)
-	cl.snap = signal.Call{
+	cl.snap = wire.Call{
 		RoomID: roomID, Link: link, Type: req.Type, Mode: mode, GroupID: req.GroupID,
-		Initiator: s.u.jid, State: signal.CallRinging, CreatedAt: now, To: []string{},
+		Initiator: s.u.jid, State: wire.CallRinging, CreatedAt: now, To: []string{},
 	}
-	caller := cl.addPart(s.u, signal.StatusConnecting)
+	caller := cl.addPart(s.u, wire.StatusConnecting)
 	caller.sess = s
 	cl.joined = []string{s.u.jid}
 
@@ -192,12 +192,12 @@ func (h *Hub) createCall(b *batch, c *conn, s *session, req signal.CallCreateReq
 		u := h.userFor(su)
 		cl.snap.To = append(cl.snap.To, u.jid)
 		if h.joinedElsewhere(u, nil) {
-			engaged = append(engaged, cl.addPart(u, signal.StatusEngaged))
+			engaged = append(engaged, cl.addPart(u, wire.StatusEngaged))
 			continue
 		}
-		p := cl.addPart(u, signal.StatusCalling)
+		p := cl.addPart(u, wire.StatusCalling)
 		if hasAttached(u) {
-			cl.setStatus(p, signal.StatusRinging)
+			cl.setStatus(p, wire.StatusRinging)
 		}
 		pending = append(pending, p)
 	}
@@ -221,10 +221,10 @@ func (h *Hub) ring(b *batch, cl *call, pending []*part) {
 	if len(pending) == 0 {
 		return
 	}
-	incoming := mustJSON(signal.CallEvent{Call: cl.snap})
+	incoming := mustJSON(wire.CallEvent{Call: cl.snap})
 	for _, p := range pending {
 		for _, rs := range p.u.sessions {
-			b.do(func() { h.sendEvent(rs, signal.EventIncoming, incoming) })
+			b.do(func() { h.sendEvent(rs, wire.EventIncoming, incoming) })
 		}
 		if p.ring != nil {
 			p.ring.Stop()
@@ -253,16 +253,16 @@ func hasAttached(u *user) bool {
 // "ringing". Called with h.mu held.
 func (h *Hub) ringSession(b *batch, s *session, incoming bool) {
 	for cl, p := range s.u.parts {
-		if p.done || !signal.Pending(cl.status(p)) {
+		if p.done || !wire.Pending(cl.status(p)) {
 			continue
 		}
 		changed := false
-		if cl.status(p) == signal.StatusCalling && s.c != nil {
-			cl.setStatus(p, signal.StatusRinging)
+		if cl.status(p) == wire.StatusCalling && s.c != nil {
+			cl.setStatus(p, wire.StatusRinging)
 			changed = true
 		}
 		if incoming {
-			h.event(b, s, signal.EventIncoming, signal.CallEvent{Call: cl.snap})
+			h.event(b, s, wire.EventIncoming, wire.CallEvent{Call: cl.snap})
 		}
 		if changed {
 			h.broadcast(b, cl, "", "")
@@ -272,19 +272,19 @@ func (h *Hub) ringSession(b *batch, s *session, incoming bool) {
 
 // ringTimeout gives up ringing callee p. Called with h.mu held.
 func (h *Hub) ringTimeout(cl *call, p *part) {
-	if cl.ended || p.done || !signal.Pending(cl.status(p)) {
+	if cl.ended || p.done || !wire.Pending(cl.status(p)) {
 		return
 	}
 	now := nowMillis()
 	b := &batch{}
-	cl.setStatus(p, signal.StatusNoAnswer)
+	cl.setStatus(p, wire.StatusNoAnswer)
 	h.finishPart(b, cl, p, now)
-	missed := mustJSON(signal.CallEvent{Call: cl.snap, Reason: signal.StatusNoAnswer})
-	dismissed := mustJSON(signal.DismissEvent{RoomID: cl.snap.RoomID, Reason: signal.ReasonTimeout})
+	missed := mustJSON(wire.CallEvent{Call: cl.snap, Reason: wire.StatusNoAnswer})
+	dismissed := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: wire.ReasonTimeout})
 	for _, s := range p.u.sessions {
 		b.do(func() {
-			h.sendEvent(s, signal.EventMissed, missed)
-			h.sendEvent(s, signal.EventDismissed, dismissed)
+			h.sendEvent(s, wire.EventMissed, missed)
+			h.sendEvent(s, wire.EventDismissed, dismissed)
 		})
 	}
 	h.broadcast(b, cl, "", "")
@@ -296,10 +296,10 @@ func (h *Hub) ringTimeout(cl *call, p *part) {
 // session, and the joined users to the link subscribers when they changed.
 // Called with h.mu held.
 func (h *Hub) broadcast(b *batch, cl *call, by, reason string) {
-	data := mustJSON(signal.CallEvent{Call: cl.snap, By: by, Reason: reason})
+	data := mustJSON(wire.CallEvent{Call: cl.snap, By: by, Reason: reason})
 	for _, p := range cl.parts {
-		if s := p.sess; s != nil && !p.done && signal.Joined(cl.status(p)) {
-			b.do(func() { h.sendEvent(s, signal.EventUpdate, data) })
+		if s := p.sess; s != nil && !p.done && wire.Joined(cl.status(p)) {
+			b.do(func() { h.sendEvent(s, wire.EventUpdate, data) })
 		}
 	}
 	h.notifyPreview(b, cl)
@@ -307,10 +307,10 @@ func (h *Hub) broadcast(b *batch, cl *call, by, reason string) {
 
 // dismissOthers stops ringing on every session of p's user but except.
 func (h *Hub) dismissOthers(b *batch, cl *call, p *part, except *session, reason string) {
-	data := mustJSON(signal.DismissEvent{RoomID: cl.snap.RoomID, Reason: reason})
+	data := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: reason})
 	for _, s := range p.u.sessions {
 		if s != except {
-			b.do(func() { h.sendEvent(s, signal.EventDismissed, data) })
+			b.do(func() { h.sendEvent(s, wire.EventDismissed, data) })
 		}
 	}
 }
@@ -334,7 +334,7 @@ func (h *Hub) finishPart(b *batch, cl *call, p *part, now int64) {
 
 // logFor is p's call log entry, its part ending at now.
 func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
-	l := signal.CallLog{
+	l := wire.CallLog{
 		RoomID: cl.snap.RoomID, RoomLink: cl.snap.Link, CallMode: cl.snap.Mode, CallType: cl.snap.Type,
 		FromUser: cl.snap.Initiator, ToUsers: slices.Clone(cl.snap.To), UserList: slices.Clone(cl.joined),
 		InviteUserList: slices.Clone(cl.snap.Invited), CallTime: cl.snap.CreatedAt, EndTime: now,
@@ -349,7 +349,7 @@ func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
 	var start int64
 	switch {
 	case cl.initiator(p):
-		l.CallState = signal.LogOutgoing
+		l.CallState = wire.LogOutgoing
 		start = cl.snap.StartedAt
 		if cl.snap.Meet || p.replace {
 			// A meet's creator, or an initiator invited back, started
@@ -357,12 +357,12 @@ func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
 			start = p.started
 		}
 	case p.answered:
-		l.CallState = signal.LogIncoming
+		l.CallState = wire.LogIncoming
 		start = p.started
-	case cl.status(p) == signal.StatusDeclined:
-		l.CallState = signal.LogDeclined
+	case cl.status(p) == wire.StatusDeclined:
+		l.CallState = wire.LogDeclined
 	default:
-		l.CallState = signal.LogMissed
+		l.CallState = wire.LogMissed
 	}
 	if start != 0 {
 		l.StartTime = &start
@@ -378,9 +378,9 @@ func (c *call) counts() (joined, pending int) {
 			continue
 		}
 		switch st := c.status(p); {
-		case signal.Joined(st):
+		case wire.Joined(st):
 			joined++
-		case signal.Pending(st):
+		case wire.Pending(st):
 			pending++
 		}
 	}
@@ -407,7 +407,7 @@ func (h *Hub) checkEnd(b *batch, cl *call, now int64) bool {
 	} else if joined+pending >= 2 {
 		return false
 	}
-	h.endCall(b, cl, signal.StatusEnded, now)
+	h.endCall(b, cl, wire.StatusEnded, now)
 	return true
 }
 
@@ -420,7 +420,7 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 		return
 	}
 	cl.ended = true
-	cl.snap.State = signal.CallEnded
+	cl.snap.State = wire.CallEnded
 	cl.snap.EndedAt = now
 	var joined, pending []*part
 	for _, p := range cl.parts {
@@ -428,27 +428,27 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 			continue
 		}
 		switch st := cl.status(p); {
-		case signal.Joined(st):
+		case wire.Joined(st):
 			joined = append(joined, p)
-		case signal.Pending(st):
+		case wire.Pending(st):
 			pending = append(pending, p)
 		}
-		cl.setStatus(p, signal.StatusEnded)
+		cl.setStatus(p, wire.StatusEnded)
 		h.finishPart(b, cl, p, now)
 	}
-	final := mustJSON(signal.CallEvent{Call: cl.snap, Reason: reason})
+	final := mustJSON(wire.CallEvent{Call: cl.snap, Reason: reason})
 	for _, p := range joined {
 		if s := p.sess; s != nil {
-			b.do(func() { h.sendEvent(s, signal.EventUpdate, final) })
+			b.do(func() { h.sendEvent(s, wire.EventUpdate, final) })
 		}
 	}
-	missed := mustJSON(signal.CallEvent{Call: cl.snap, Reason: signal.StatusEnded})
-	dismissed := mustJSON(signal.DismissEvent{RoomID: cl.snap.RoomID, Reason: signal.ReasonCanceled})
+	missed := mustJSON(wire.CallEvent{Call: cl.snap, Reason: wire.StatusEnded})
+	dismissed := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: wire.ReasonCanceled})
 	for _, p := range pending {
 		for _, s := range p.u.sessions {
 			b.do(func() {
-				h.sendEvent(s, signal.EventMissed, missed)
-				h.sendEvent(s, signal.EventDismissed, dismissed)
+				h.sendEvent(s, wire.EventMissed, missed)
+				h.sendEvent(s, wire.EventDismissed, dismissed)
 			})
 		}
 	}
@@ -459,10 +459,10 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 	}
 	cl.idleGen++
 	if len(cl.subs) > 0 {
-		gone := mustJSON(signal.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: []signal.Participant{}})
+		gone := mustJSON(wire.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: []wire.Participant{}})
 		for s := range cl.subs {
 			s.sub = nil
-			b.do(func() { h.sendEvent(s, signal.EventUsers, gone) })
+			b.do(func() { h.sendEvent(s, wire.EventUsers, gone) })
 		}
 		cl.subs = nil
 	}
@@ -485,13 +485,13 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 // The initiator leaving before anyone answered cancels the call. Called with
 // h.mu held.
 func (h *Hub) leave(b *batch, cl *call, p *part, now int64) {
-	cl.setStatus(p, signal.StatusDisconnected)
+	cl.setStatus(p, wire.StatusDisconnected)
 	h.finishPart(b, cl, p, now)
 	if sw := cl.sw; sw != nil && (sw.from == p || sw.to == p) {
 		h.stopSwitch(cl)
 	}
 	if cl.initiator(p) && cl.snap.StartedAt == 0 && !cl.snap.Meet {
-		h.endCall(b, cl, signal.StatusEnded, now)
+		h.endCall(b, cl, wire.StatusEnded, now)
 		return
 	}
 	h.broadcast(b, cl, p.u.jid, "")
@@ -500,44 +500,44 @@ func (h *Hub) leave(b *batch, cl *call, p *part, now int64) {
 
 // decline ends pending callee p's part from session s.
 func (h *Hub) decline(b *batch, cl *call, p *part, s *session, now int64) {
-	cl.setStatus(p, signal.StatusDeclined)
+	cl.setStatus(p, wire.StatusDeclined)
 	h.finishPart(b, cl, p, now)
-	h.dismissOthers(b, cl, p, s, signal.ReasonDeclinedElsewhere)
+	h.dismissOthers(b, cl, p, s, wire.ReasonDeclinedElsewhere)
 	h.broadcast(b, cl, p.u.jid, "")
 	h.checkEnd(b, cl, now)
 }
 
 // handleRoomOp serves the requests that name a live call: answer, decline,
 // end, signal, mute and media.
-func (h *Hub) handleRoomOp(c *conn, f signal.Frame) {
+func (h *Hub) handleRoomOp(c *conn, f wire.Frame) {
 	var (
-		room  signal.RoomRequest
-		sig   signal.SignalRequest
-		mute  signal.MuteRequest
-		media signal.MediaRequest
-		e     *signal.Error
+		room  wire.RoomRequest
+		sig   wire.SignalRequest
+		mute  wire.MuteRequest
+		media wire.MediaRequest
+		e     *wire.Error
 	)
 	switch f.Type {
-	case signal.TypeCallSignal:
-		if e = signal.DecodeData(f, &sig); e == nil {
+	case wire.TypeCallSignal:
+		if e = wire.DecodeData(f, &sig); e == nil {
 			e = checkPayload(sig.Payload)
 		}
 		room.RoomID = sig.RoomID
-	case signal.TypeCallMute:
-		if e = signal.DecodeData(f, &mute); e == nil && mute.Audio == nil && mute.Video == nil {
-			e = signal.BadRequest("call.mute needs audio, video or both.")
+	case wire.TypeCallMute:
+		if e = wire.DecodeData(f, &mute); e == nil && mute.Audio == nil && mute.Video == nil {
+			e = wire.BadRequest("call.mute needs audio, video or both.")
 		}
 		room.RoomID = mute.RoomID
-	case signal.TypeCallMedia:
-		if e = signal.DecodeData(f, &media); e == nil && media.Status != signal.StatusConnected && media.Status != signal.StatusReconnecting {
-			e = signal.BadRequest("call.media status must be %q or %q.", signal.StatusConnected, signal.StatusReconnecting)
+	case wire.TypeCallMedia:
+		if e = wire.DecodeData(f, &media); e == nil && media.Status != wire.StatusConnected && media.Status != wire.StatusReconnecting {
+			e = wire.BadRequest("call.media status must be %q or %q.", wire.StatusConnected, wire.StatusReconnecting)
 		}
 		room.RoomID = media.RoomID
 	default:
-		e = signal.DecodeData(f, &room)
+		e = wire.DecodeData(f, &room)
 	}
 	if e == nil && room.RoomID == "" {
-		e = signal.BadRequest("The %q request needs a roomId.", f.Type)
+		e = wire.BadRequest("The %q request needs a roomId.", f.Type)
 	}
 
 	h.mu.Lock()
@@ -558,7 +558,7 @@ func (h *Hub) handleRoomOp(c *conn, f signal.Frame) {
 }
 
 // roomOp applies one room request. Called with h.mu held.
-func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig signal.SignalRequest, mute signal.MuteRequest, media signal.MediaRequest) (any, *signal.Error) {
+func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig wire.SignalRequest, mute wire.MuteRequest, media wire.MediaRequest) (any, *wire.Error) {
 	s, e := h.sessionCheck(c)
 	if e != nil {
 		return nil, e
@@ -566,86 +566,86 @@ func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig signal.SignalReq
 	cl := h.calls[roomID]
 	if cl == nil {
 		if _, ok := h.ended[roomID]; ok {
-			return nil, errorf(signal.CodeCallEnded, reasonCallEnded, "This call has already ended.")
+			return nil, errorf(wire.CodeCallEnded, reasonCallEnded, "This call has already ended.")
 		}
-		return nil, errorf(signal.CodeNotFound, reasonNotFound, "There is no call %q.", truncate(roomID, 64))
+		return nil, errorf(wire.CodeNotFound, reasonNotFound, "There is no call %q.", truncate(roomID, 64))
 	}
 	p := cl.byName[s.u.name]
 	if p == nil {
-		if typ == signal.TypeCallSignal || typ == signal.TypeCallMute || typ == signal.TypeCallMedia {
-			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only participants of a call can do this.")
+		if typ == wire.TypeCallSignal || typ == wire.TypeCallMute || typ == wire.TypeCallMedia {
+			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only participants of a call can do this.")
 		}
-		return nil, errorf(signal.CodeNotFound, reasonNotFound, "You have no part in this call.")
+		return nil, errorf(wire.CodeNotFound, reasonNotFound, "You have no part in this call.")
 	}
 	st := cl.status(p)
 	now := nowMillis()
 	// Requests about media must come from the session bound to the call.
-	member := !p.done && signal.Joined(st) && p.sess == s
+	member := !p.done && wire.Joined(st) && p.sess == s
 
 	switch typ {
-	case signal.TypeCallAnswer:
-		if p.done || !signal.Pending(st) {
-			return nil, errorf(signal.CodeConflict, reasonConflict, "There is no ringing call to answer (you are %s).", st)
+	case wire.TypeCallAnswer:
+		if p.done || !wire.Pending(st) {
+			return nil, errorf(wire.CodeConflict, reasonConflict, "There is no ringing call to answer (you are %s).", st)
 		}
 		if h.joinedElsewhere(s.u, cl) {
-			return nil, errorf(signal.CodeConflict, reasonConflict, "You are already in another call; end it first.")
+			return nil, errorf(wire.CodeConflict, reasonConflict, "You are already in another call; end it first.")
 		}
 		if p.ring != nil {
 			p.ring.Stop()
 			p.ring = nil
 		}
 		h.join(cl, p, s, now)
-		h.dismissOthers(b, cl, p, s, signal.ReasonAnsweredElsewhere)
+		h.dismissOthers(b, cl, p, s, wire.ReasonAnsweredElsewhere)
 		h.broadcast(b, cl, s.u.jid, "")
-		return signal.CallResult{Call: cl.snapshot()}, nil
+		return wire.CallResult{Call: cl.snapshot()}, nil
 
-	case signal.TypeCallDecline:
-		if p.done || !signal.Pending(st) {
-			return nil, errorf(signal.CodeConflict, reasonConflict, "There is no ringing call to decline (you are %s).", st)
+	case wire.TypeCallDecline:
+		if p.done || !wire.Pending(st) {
+			return nil, errorf(wire.CodeConflict, reasonConflict, "There is no ringing call to decline (you are %s).", st)
 		}
 		h.decline(b, cl, p, s, now)
 		return nil, nil
 
-	case signal.TypeCallEnd:
+	case wire.TypeCallEnd:
 		switch {
 		case p.done:
-			return nil, errorf(signal.CodeConflict, reasonConflict, "You already left this call (%s).", st)
-		case signal.Pending(st):
+			return nil, errorf(wire.CodeConflict, reasonConflict, "You already left this call (%s).", st)
+		case wire.Pending(st):
 			h.decline(b, cl, p, s, now)
 		case p.sess != s:
-			return nil, errorf(signal.CodeForbidden, reasonForbidden, "This call is on another tab or device.")
+			return nil, errorf(wire.CodeForbidden, reasonForbidden, "This call is on another tab or device.")
 		default:
 			h.leave(b, cl, p, now)
 		}
 		return nil, nil
 
-	case signal.TypeCallSignal:
+	case wire.TypeCallSignal:
 		if !member {
-			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can signal.")
+			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can signal.")
 		}
-		name, e := signal.ParseJID(sig.To, h.cfg.Domain)
+		name, e := wire.ParseJID(sig.To, h.cfg.Domain)
 		if e != nil {
 			return nil, e
 		}
 		tp := cl.byName[name]
-		if tp == nil || tp == p || tp.done || !signal.Joined(cl.status(tp)) || tp.sess == nil {
-			return nil, errorf(signal.CodeForbidden, reasonForbidden, "%s is not another joined participant of this call.", truncate(sig.To, 80))
+		if tp == nil || tp == p || tp.done || !wire.Joined(cl.status(tp)) || tp.sess == nil {
+			return nil, errorf(wire.CodeForbidden, reasonForbidden, "%s is not another joined participant of this call.", truncate(sig.To, 80))
 		}
 		// The event must fit the receiver's frame limit: it names the sender
 		// instead of the receiver, and encoding escapes <, > and & (six bytes
 		// each), so it can be larger than the request was.
-		data := mustJSON(signal.SignalEvent{RoomID: roomID, From: s.u.jid, Payload: sig.Payload})
-		if len(data)+eventEnvelope > signal.MaxFrameBytes {
-			return nil, errorf(signal.CodeTooLarge, reasonTooLarge,
-				"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, signal.MaxFrameBytes)
+		data := mustJSON(wire.SignalEvent{RoomID: roomID, From: s.u.jid, Payload: sig.Payload})
+		if len(data)+eventEnvelope > wire.MaxFrameBytes {
+			return nil, errorf(wire.CodeTooLarge, reasonTooLarge,
+				"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, wire.MaxFrameBytes)
 		}
 		ts := tp.sess
-		b.do(func() { h.sendEvent(ts, signal.EventSignal, data) })
+		b.do(func() { h.sendEvent(ts, wire.EventSignal, data) })
 		return nil, nil
 
-	case signal.TypeCallMute:
+	case wire.TypeCallMute:
 		if !member {
-			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can mute.")
+			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can mute.")
 		}
 		sp := &cl.snap.Participants[p.idx]
 		changed := false
@@ -660,9 +660,9 @@ func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig signal.SignalReq
 		}
 		return nil, nil
 
-	case signal.TypeCallMedia:
+	case wire.TypeCallMedia:
 		if !member {
-			return nil, errorf(signal.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can report media.")
+			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can report media.")
 		}
 		if st != media.Status {
 			cl.setStatus(p, media.Status)
@@ -670,19 +670,19 @@ func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig signal.SignalReq
 		}
 		return nil, nil
 	}
-	return nil, signal.UnknownType(typ)
+	return nil, wire.UnknownType(typ)
 }
 
 // checkPayload validates a call.signal payload.
-func checkPayload(p signal.Payload) *signal.Error {
+func checkPayload(p wire.Payload) *wire.Error {
 	if p.SDP == nil && p.Candidate == nil && !p.Restart {
-		return signal.BadRequest("A signal payload carries an sdp, a candidate or a restart request.")
+		return wire.BadRequest("A signal payload carries an sdp, a candidate or a restart request.")
 	}
 	if p.SDP != nil {
 		switch p.SDP.Type {
 		case "offer", "answer", "pranswer", "rollback":
 		default:
-			return signal.BadRequest("sdp.type must be offer, answer, pranswer or rollback.")
+			return wire.BadRequest("sdp.type must be offer, answer, pranswer or rollback.")
 		}
 	}
 	return nil

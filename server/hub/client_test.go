@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/store"
 )
 
@@ -79,18 +79,18 @@ type client struct {
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every received frame
-	replies  map[uint64]signal.Frame
+	replies  map[uint64]wire.Frame
 	events   []*ev
 	lastSeq  uint64
 	closed   bool
 	closeErr error
 
-	auth signal.AuthResult
+	auth wire.AuthResult
 	done chan struct{}
 }
 
 type ev struct {
-	signal.Frame
+	wire.Frame
 	used bool
 }
 
@@ -103,7 +103,7 @@ func (e *env) dial(name string) *client {
 		e.t.Fatalf("dial: %v", err)
 	}
 	ws.SetReadLimit(4 << 20)
-	c := &client{t: e.t, name: name, ws: ws, changed: make(chan struct{}), replies: make(map[uint64]signal.Frame), done: make(chan struct{})}
+	c := &client{t: e.t, name: name, ws: ws, changed: make(chan struct{}), replies: make(map[uint64]wire.Frame), done: make(chan struct{})}
 	go c.readLoop()
 	e.t.Cleanup(func() {
 		ws.CloseNow()
@@ -123,11 +123,11 @@ func (c *client) readLoop() {
 			c.mu.Unlock()
 			return
 		}
-		f, derr := signal.Decode(b)
+		f, derr := wire.Decode(b)
 		switch {
 		case derr != nil:
 			c.t.Errorf("%s: server sent an undecodable frame %q: %v", c.name, b, derr)
-		case f.Type == signal.TypeResult || f.Type == signal.TypeError:
+		case f.Type == wire.TypeResult || f.Type == wire.TypeError:
 			if _, dup := c.replies[f.ID]; dup && f.ID != 0 {
 				c.t.Errorf("%s: second reply to request %d", c.name, f.ID)
 			}
@@ -189,11 +189,11 @@ func (c *client) sendRaw(typ websocket.MessageType, b []byte) error {
 func (c *client) send(typ string, payload any) uint64 {
 	c.t.Helper()
 	id := c.nextID.Add(1)
-	f, err := signal.Request(typ, id, payload)
+	f, err := wire.Request(typ, id, payload)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	b, err := signal.Encode(f)
+	b, err := wire.Encode(f)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -204,9 +204,9 @@ func (c *client) send(typ string, payload any) uint64 {
 }
 
 // reply waits for the reply to request id.
-func (c *client) reply(id uint64) signal.Frame {
+func (c *client) reply(id uint64) wire.Frame {
 	c.t.Helper()
-	var f signal.Frame
+	var f wire.Frame
 	c.wait(fmt.Sprintf("reply %d", id), func() bool {
 		var ok bool
 		f, ok = c.replies[id]
@@ -217,10 +217,10 @@ func (c *client) reply(id uint64) signal.Frame {
 
 // do sends a request, waits for its reply, and decodes a result into out.
 // It returns the error of an error reply.
-func (c *client) do(typ string, payload any, out any) *signal.Error {
+func (c *client) do(typ string, payload any, out any) *wire.Error {
 	c.t.Helper()
 	f := c.reply(c.send(typ, payload))
-	if f.Type == signal.TypeError {
+	if f.Type == wire.TypeError {
 		return f.Error
 	}
 	if out != nil {
@@ -240,7 +240,7 @@ func (c *client) must(typ string, payload any, out any) {
 }
 
 // fails is do that expects an error reply with this code and reason.
-func (c *client) fails(typ string, payload any, code int, reason string) *signal.Error {
+func (c *client) fails(typ string, payload any, code int, reason string) *wire.Error {
 	c.t.Helper()
 	e := c.do(typ, payload, nil)
 	if e == nil {
@@ -255,9 +255,9 @@ func (c *client) fails(typ string, payload any, code int, reason string) *signal
 // event waits for the first unconsumed event of type typ that matches (nil
 // matches all), consumes it and every earlier event of that type, and
 // returns it.
-func (c *client) event(typ string, match func(signal.Frame) bool) signal.Frame {
+func (c *client) event(typ string, match func(wire.Frame) bool) wire.Frame {
 	c.t.Helper()
-	var got signal.Frame
+	var got wire.Frame
 	c.wait("event "+typ, func() bool {
 		for i, e := range c.events {
 			if e.used || e.Type != typ || (match != nil && !match(e.Frame)) {
@@ -278,11 +278,11 @@ func (c *client) event(typ string, match func(signal.Frame) bool) signal.Frame {
 }
 
 // update waits for a call.update whose call matches.
-func (c *client) update(match func(signal.CallEvent) bool) signal.CallEvent {
+func (c *client) update(match func(wire.CallEvent) bool) wire.CallEvent {
 	c.t.Helper()
-	var out signal.CallEvent
-	c.event(signal.EventUpdate, func(f signal.Frame) bool {
-		var ce signal.CallEvent
+	var out wire.CallEvent
+	c.event(wire.EventUpdate, func(f wire.Frame) bool {
+		var ce wire.CallEvent
 		if json.Unmarshal(f.Data, &ce) != nil {
 			return false
 		}
@@ -296,9 +296,9 @@ func (c *client) update(match func(signal.CallEvent) bool) signal.CallEvent {
 }
 
 // callEvent waits for an event of typ carrying a CallEvent.
-func (c *client) callEvent(typ string) signal.CallEvent {
+func (c *client) callEvent(typ string) wire.CallEvent {
 	c.t.Helper()
-	var ce signal.CallEvent
+	var ce wire.CallEvent
 	f := c.event(typ, nil)
 	if err := json.Unmarshal(f.Data, &ce); err != nil {
 		c.t.Fatalf("%s: %s payload %s: %v", c.name, typ, f.Data, err)
@@ -307,10 +307,10 @@ func (c *client) callEvent(typ string) signal.CallEvent {
 }
 
 // dismissed waits for a call.dismissed and returns its reason.
-func (c *client) dismissed() signal.DismissEvent {
+func (c *client) dismissed() wire.DismissEvent {
 	c.t.Helper()
-	var d signal.DismissEvent
-	f := c.event(signal.EventDismissed, nil)
+	var d wire.DismissEvent
+	f := c.event(wire.EventDismissed, nil)
 	if err := json.Unmarshal(f.Data, &d); err != nil {
 		c.t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func (c *client) dismissed() signal.DismissEvent {
 // comes after any event caused earlier.
 func (c *client) quiet(typ string) {
 	c.t.Helper()
-	c.must(signal.TypePing, nil, nil)
+	c.must(wire.TypePing, nil, nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.events {
@@ -335,7 +335,7 @@ func (c *client) quiet(typ string) {
 // settle waits for a round trip, then consumes every event received so far.
 func (c *client) settle() {
 	c.t.Helper()
-	c.must(signal.TypePing, nil, nil)
+	c.must(wire.TypePing, nil, nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.events {
@@ -378,7 +378,7 @@ func (c *client) expectClose(code websocket.StatusCode) {
 func (e *env) register(name string) *client {
 	e.t.Helper()
 	c := e.dial(name)
-	c.must(signal.TypeRegister, signal.RegisterRequest{Username: name, Password: "password-" + name}, &c.auth)
+	c.must(wire.TypeRegister, wire.RegisterRequest{Username: name, Password: "password-" + name}, &c.auth)
 	return c
 }
 
@@ -386,14 +386,14 @@ func (e *env) register(name string) *client {
 func (e *env) tab(c *client, name string) *client {
 	e.t.Helper()
 	t := e.dial(name)
-	t.must(signal.TypeAuth, signal.AuthRequest{Token: c.auth.Token}, &t.auth)
+	t.must(wire.TypeAuth, wire.AuthRequest{Token: c.auth.Token}, &t.auth)
 	return t
 }
 
 func jid(name string) string { return name + "@localhost" }
 
 // participant returns the participant jid of call, failing when absent.
-func participant(t testing.TB, c signal.Call, jid string) signal.Participant {
+func participant(t testing.TB, c wire.Call, jid string) wire.Participant {
 	t.Helper()
 	p := c.Participant(jid)
 	if p == nil {
@@ -402,14 +402,14 @@ func participant(t testing.TB, c signal.Call, jid string) signal.Participant {
 	return *p
 }
 
-func statusOf(c signal.Call, jid string) string {
+func statusOf(c wire.Call, jid string) string {
 	if p := c.Participant(jid); p != nil {
 		return p.Status
 	}
 	return ""
 }
 
-func statuses(c signal.Call) string {
+func statuses(c wire.Call) string {
 	var s []string
 	for _, p := range c.Participants {
 		s = append(s, strings.TrimSuffix(p.JID, "@localhost")+"="+p.Status)

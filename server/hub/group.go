@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/store"
 )
 
@@ -80,16 +80,16 @@ func (l *ipLimiter) allow(remote string) bool {
 	return e.lim.AllowN(now, 1)
 }
 
-func errNotInCall() *signal.Error {
-	return errorf(signal.CodeNotInCall, reasonNotInCall, "You are not in this call (join it first, on this tab).")
+func errNotInCall() *wire.Error {
+	return errorf(wire.CodeNotInCall, reasonNotInCall, "You are not in this call (join it first, on this tab).")
 }
 
-func errInvalidLink() *signal.Error {
-	return errorf(signal.CodeInvalidLink, reasonInvalidLink, "This is not a valid call link.")
+func errInvalidLink() *wire.Error {
+	return errorf(wire.CodeInvalidLink, reasonInvalidLink, "This is not a valid call link.")
 }
 
-func errCallEnded() *signal.Error {
-	return errorf(signal.CodeCallEnded, reasonCallEnded, "This call has already ended.")
+func errCallEnded() *wire.Error {
+	return errorf(wire.CodeCallEnded, reasonCallEnded, "This call has already ended.")
 }
 
 // newLink returns a link code used by no live or recently ended call.
@@ -105,13 +105,13 @@ func (h *Hub) newLink() string {
 
 // parseUsers parses JIDs of users to call or invite: de-duplicated, without
 // self. A malformed JID is 400, another domain 404; none left is 400.
-func (h *Hub) parseUsers(self string, to []string) ([]string, *signal.Error) {
+func (h *Hub) parseUsers(self string, to []string) ([]string, *wire.Error) {
 	if len(to) > MaxCallees {
-		return nil, signal.BadRequest("Too many users (%d).", len(to))
+		return nil, wire.BadRequest("Too many users (%d).", len(to))
 	}
 	var names []string
 	for _, jid := range to {
-		name, e := signal.ParseJID(jid, h.cfg.Domain)
+		name, e := wire.ParseJID(jid, h.cfg.Domain)
 		if e != nil {
 			return nil, e
 		}
@@ -120,15 +120,15 @@ func (h *Hub) parseUsers(self string, to []string) ([]string, *signal.Error) {
 		}
 	}
 	if len(names) == 0 {
-		return nil, signal.BadRequest("Name at least one user other than yourself.")
+		return nil, wire.BadRequest("Name at least one user other than yourself.")
 	}
 	return names, nil
 }
 
 // lookupUsers loads the accounts of names from the store, outside h.mu: 404
 // for an unknown user, 403 for a guest (guests join by link only).
-func (h *Hub) lookupUsers(names []string) ([]store.User, *signal.Error) {
-	var e *signal.Error
+func (h *Hub) lookupUsers(names []string) ([]store.User, *wire.Error) {
+	var e *wire.Error
 	accounts := make([]store.User, 0, len(names))
 	onOwnStack(func() {
 		ctx, cancel := h.opCtx()
@@ -136,7 +136,7 @@ func (h *Hub) lookupUsers(names []string) ([]store.User, *signal.Error) {
 		for _, name := range names {
 			su, err := h.st.UserByUsername(ctx, name)
 			if errors.Is(err, store.ErrNotFound) {
-				e = errorf(signal.CodeNotFound, reasonNotFound, "%s is not a user of this server.", signal.JID(name, h.cfg.Domain))
+				e = errorf(wire.CodeNotFound, reasonNotFound, "%s is not a user of this server.", wire.JID(name, h.cfg.Domain))
 				return
 			}
 			if err != nil {
@@ -144,7 +144,7 @@ func (h *Hub) lookupUsers(names []string) ([]store.User, *signal.Error) {
 				return
 			}
 			if su.Guest {
-				e = errorf(signal.CodeForbidden, reasonForbidden, "%s is a guest; guests join calls by link.", signal.JID(name, h.cfg.Domain))
+				e = errorf(wire.CodeForbidden, reasonForbidden, "%s is a guest; guests join calls by link.", wire.JID(name, h.cfg.Domain))
 				return
 			}
 			accounts = append(accounts, su)
@@ -155,7 +155,7 @@ func (h *Hub) lookupUsers(names []string) ([]store.User, *signal.Error) {
 
 // respond adds the reply (result or e) to request id ahead of b's other
 // effects and commits b. On an error b must hold no changes. Called with h.mu held.
-func (h *Hub) respond(b *batch, c *conn, id uint64, result any, e *signal.Error) {
+func (h *Hub) respond(b *batch, c *conn, id uint64, result any, e *wire.Error) {
 	reply := &batch{}
 	if e != nil {
 		h.replyErr(reply, c, id, e)
@@ -168,16 +168,16 @@ func (h *Hub) respond(b *batch, c *conn, id uint64, result any, e *signal.Error)
 
 // lookupRoom returns the live call roomID: 400 without an ID, 404 unknown,
 // 100602 recently ended. Called with h.mu held.
-func (h *Hub) lookupRoom(roomID string) (*call, *signal.Error) {
+func (h *Hub) lookupRoom(roomID string) (*call, *wire.Error) {
 	if roomID == "" {
-		return nil, signal.BadRequest("The request needs a roomId.")
+		return nil, wire.BadRequest("The request needs a roomId.")
 	}
 	cl := h.calls[roomID]
 	if cl == nil {
 		if _, ok := h.ended[roomID]; ok {
 			return nil, errCallEnded()
 		}
-		return nil, errorf(signal.CodeNotFound, reasonNotFound, "There is no call %q.", truncate(roomID, 64))
+		return nil, errorf(wire.CodeNotFound, reasonNotFound, "There is no call %q.", truncate(roomID, 64))
 	}
 	return cl, nil
 }
@@ -185,7 +185,7 @@ func (h *Hub) lookupRoom(roomID string) (*call, *signal.Error) {
 // memberOf returns c's session, the call roomID and the session's part in
 // it, which must be joined and bound to this session (else 100609). Called
 // with h.mu held.
-func (h *Hub) memberOf(c *conn, roomID string) (*session, *call, *part, *signal.Error) {
+func (h *Hub) memberOf(c *conn, roomID string) (*session, *call, *part, *wire.Error) {
 	s, e := h.sessionCheck(c)
 	if e != nil {
 		return nil, nil, nil, e
@@ -195,7 +195,7 @@ func (h *Hub) memberOf(c *conn, roomID string) (*session, *call, *part, *signal.
 		return nil, nil, nil, e
 	}
 	p := cl.byName[s.u.name]
-	if p == nil || p.done || p.sess != s || !signal.Joined(cl.status(p)) {
+	if p == nil || p.done || p.sess != s || !wire.Joined(cl.status(p)) {
 		return nil, nil, nil, errNotInCall()
 	}
 	return s, cl, p, nil
@@ -209,14 +209,14 @@ func (h *Hub) join(cl *call, p *part, s *session, now int64) {
 		p.ring = nil
 	}
 	p.ringGen++
-	cl.setStatus(p, signal.StatusConnecting)
+	cl.setStatus(p, wire.StatusConnecting)
 	p.sess, p.answered, p.started, p.prev = s, true, now, ""
 	if !slices.Contains(cl.joined, s.u.jid) {
 		cl.joined = append(cl.joined, s.u.jid)
 	}
 	if cl.snap.StartedAt == 0 {
 		cl.snap.StartedAt = now
-		cl.snap.State = signal.CallActive
+		cl.snap.State = wire.CallActive
 	}
 	if cl.idle != nil {
 		cl.idle.Stop()
@@ -238,11 +238,11 @@ func (cl *call) reopen(p *part, status string) {
 // becomeGroup turns cl into a one-to-many call; a pending video switch,
 // which is for two people, ends with "timeout" to both. Called with h.mu held.
 func (h *Hub) becomeGroup(b *batch, cl *call) {
-	cl.snap.Mode = signal.ModeOneToMany
+	cl.snap.Mode = wire.ModeOneToMany
 	if sw := cl.sw; sw != nil {
 		h.stopSwitch(cl)
-		h.switchEvent(b, cl, sw.from, sw.from, signal.SwitchTimeout)
-		h.switchEvent(b, cl, sw.to, sw.from, signal.SwitchTimeout)
+		h.switchEvent(b, cl, sw.from, sw.from, wire.SwitchTimeout)
+		h.switchEvent(b, cl, sw.to, sw.from, wire.SwitchTimeout)
 	}
 }
 
@@ -263,7 +263,7 @@ func (h *Hub) startIdle(cl *call) {
 		}
 		h.log.Info("meet idle", "room", cl.snap.RoomID)
 		b := &batch{}
-		h.endCall(b, cl, signal.StatusEnded, nowMillis())
+		h.endCall(b, cl, wire.StatusEnded, nowMillis())
 		h.commit(b)
 	})
 }
@@ -271,14 +271,14 @@ func (h *Hub) startIdle(cl *call) {
 // ---- call.invite ----
 
 // handleInvite serves call.invite.
-func (h *Hub) handleInvite(c *conn, f signal.Frame) {
+func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 	s := h.currentSession(c)
 	if s == nil { // replaced by a resume elsewhere since the dispatch
 		h.sendNow(c, f.ID, nil, errUnauthorized())
 		return
 	}
-	var req signal.InviteRequest
-	if e := signal.DecodeData(f, &req); e != nil {
+	var req wire.InviteRequest
+	if e := wire.DecodeData(f, &req); e != nil {
 		h.sendNow(c, f.ID, nil, e)
 		return
 	}
@@ -308,7 +308,7 @@ func (h *Hub) handleInvite(c *conn, f signal.Frame) {
 }
 
 // invite rings accounts into the call roomID. Called with h.mu held.
-func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *signal.Error {
+func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *wire.Error {
 	s, cl, _, e := h.memberOf(c, roomID)
 	if e != nil {
 		return e
@@ -316,7 +316,7 @@ func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *s
 	var fresh []store.User
 	for _, su := range accounts {
 		if p := cl.byName[su.Username]; p != nil && !p.done {
-			if st := cl.status(p); signal.Joined(st) || signal.Pending(st) {
+			if st := cl.status(p); wire.Joined(st) || wire.Pending(st) {
 				continue // already in the call or being rung
 			}
 		}
@@ -327,7 +327,7 @@ func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *s
 	}
 	joined, pending := cl.counts()
 	if n := joined + pending + len(fresh); n > h.cfg.MaxParticipants {
-		return errorf(signal.CodeCallFull, reasonCallFull,
+		return errorf(wire.CodeCallFull, reasonCallFull,
 			"A call has at most %d participants; inviting %d would make %d.", h.cfg.MaxParticipants, len(fresh), n)
 	}
 	now := nowMillis()
@@ -335,11 +335,11 @@ func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *s
 	users := make([]string, 0, len(fresh))
 	for _, su := range fresh {
 		u := h.userFor(su)
-		status := signal.StatusCalling
+		status := wire.StatusCalling
 		if h.joinedElsewhere(u, cl) {
-			status = signal.StatusEngaged
+			status = wire.StatusEngaged
 		} else if hasAttached(u) {
-			status = signal.StatusRinging
+			status = wire.StatusRinging
 		}
 		p := cl.byName[u.name]
 		if p != nil {
@@ -352,7 +352,7 @@ func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *s
 			cl.snap.Invited = append(cl.snap.Invited, u.jid)
 		}
 		users = append(users, u.jid)
-		if status == signal.StatusEngaged {
+		if status == wire.StatusEngaged {
 			engaged = append(engaged, p)
 		} else {
 			rung = append(rung, p)
@@ -363,10 +363,10 @@ func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *s
 		h.finishPart(b, cl, p, now)
 	}
 	h.log.Info("call invite", "room", cl.snap.RoomID, "by", s.u.name, "users", len(users))
-	invited := mustJSON(signal.InviteEvent{RoomID: cl.snap.RoomID, By: s.u.jid, Users: users})
+	invited := mustJSON(wire.InviteEvent{RoomID: cl.snap.RoomID, By: s.u.jid, Users: users})
 	for _, p := range cl.parts {
-		if ps := p.sess; ps != nil && ps != s && !p.done && signal.Joined(cl.status(p)) {
-			b.do(func() { h.sendEvent(ps, signal.EventInvited, invited) })
+		if ps := p.sess; ps != nil && ps != s && !p.done && wire.Joined(cl.status(p)) {
+			b.do(func() { h.sendEvent(ps, wire.EventInvited, invited) })
 		}
 	}
 	h.broadcast(b, cl, s.u.jid, "")
@@ -377,29 +377,29 @@ func (h *Hub) invite(b *batch, c *conn, roomID string, accounts []store.User) *s
 // ---- call.switch and call.data ----
 
 // handleMemberOp serves call.switch and call.data.
-func (h *Hub) handleMemberOp(c *conn, f signal.Frame) {
+func (h *Hub) handleMemberOp(c *conn, f wire.Frame) {
 	var (
-		sw    signal.SwitchRequestPayload
-		data  signal.DataRequest
+		sw    wire.SwitchRequestPayload
+		data  wire.DataRequest
 		event json.RawMessage
-		e     *signal.Error
+		e     *wire.Error
 	)
-	if f.Type == signal.TypeCallSwitch {
-		if e = signal.DecodeData(f, &sw); e == nil {
+	if f.Type == wire.TypeCallSwitch {
+		if e = wire.DecodeData(f, &sw); e == nil {
 			switch sw.Action {
-			case signal.SwitchRequest, signal.SwitchCancel, signal.SwitchAccept, signal.SwitchDecline:
+			case wire.SwitchRequest, wire.SwitchCancel, wire.SwitchAccept, wire.SwitchDecline:
 			default:
-				e = signal.BadRequest("call.switch action must be request, cancel, accept or decline.")
+				e = wire.BadRequest("call.switch action must be request, cancel, accept or decline.")
 			}
 		}
-	} else if e = signal.DecodeData(f, &data); e == nil {
+	} else if e = wire.DecodeData(f, &data); e == nil {
 		event, e = dataEvent(data)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	b := &batch{}
 	if e == nil {
-		if f.Type == signal.TypeCallSwitch {
+		if f.Type == wire.TypeCallSwitch {
 			e = h.switchOp(b, c, sw)
 		} else {
 			e = h.dataOp(b, c, data.RoomID, event)
@@ -410,38 +410,38 @@ func (h *Hub) handleMemberOp(c *conn, f signal.Frame) {
 
 // dataEvent checks custom data and returns the compact, unescaped JSON of
 // its call.data event with From left for dataOp to fill in.
-func dataEvent(req signal.DataRequest) (json.RawMessage, *signal.Error) {
+func dataEvent(req wire.DataRequest) (json.RawMessage, *wire.Error) {
 	raw := bytes.TrimSpace(req.Data)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, signal.BadRequest("call.data needs data (any JSON value but null).")
+		return nil, wire.BadRequest("call.data needs data (any JSON value but null).")
 	}
 	if !utf8.Valid(raw) {
-		return nil, signal.BadRequest("call.data data must be valid UTF-8.")
+		return nil, wire.BadRequest("call.data data must be valid UTF-8.")
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
-		return nil, signal.BadRequest("call.data data is not valid JSON: %v.", err)
+		return nil, wire.BadRequest("call.data data is not valid JSON: %v.", err)
 	}
-	if buf.Len() > signal.MaxCustomDataBytes {
-		return nil, errorf(signal.CodeBadRequest, reasonTooLarge,
-			"Custom data is %d bytes encoded, over the limit of %d.", buf.Len(), signal.MaxCustomDataBytes)
+	if buf.Len() > wire.MaxCustomDataBytes {
+		return nil, errorf(wire.CodeBadRequest, reasonTooLarge,
+			"Custom data is %d bytes encoded, over the limit of %d.", buf.Len(), wire.MaxCustomDataBytes)
 	}
 	return buf.Bytes(), nil
 }
 
 // dataOp relays custom data to every other joined participant. Called with h.mu held.
-func (h *Hub) dataOp(b *batch, c *conn, roomID string, data json.RawMessage) *signal.Error {
+func (h *Hub) dataOp(b *batch, c *conn, roomID string, data json.RawMessage) *wire.Error {
 	s, cl, p, e := h.memberOf(c, roomID)
 	if e != nil {
 		return e
 	}
-	payload, err := signal.Marshal(signal.DataEvent{RoomID: roomID, From: s.u.jid, Data: data})
+	payload, err := wire.Marshal(wire.DataEvent{RoomID: roomID, From: s.u.jid, Data: data})
 	if err != nil {
-		return signal.BadRequest("call.data data could not be encoded: %v.", err)
+		return wire.BadRequest("call.data data could not be encoded: %v.", err)
 	}
 	for _, q := range cl.parts {
-		if qs := q.sess; q != p && qs != nil && !q.done && signal.Joined(cl.status(q)) {
-			b.do(func() { h.sendEvent(qs, signal.EventData, payload) })
+		if qs := q.sess; q != p && qs != nil && !q.done && wire.Joined(cl.status(q)) {
+			b.do(func() { h.sendEvent(qs, wire.EventData, payload) })
 		}
 	}
 	return nil
@@ -450,8 +450,8 @@ func (h *Hub) dataOp(b *batch, c *conn, roomID string, data json.RawMessage) *si
 // switchEvent sends a call.switch event to p's bound session. Called with h.mu held.
 func (h *Hub) switchEvent(b *batch, cl *call, to, from *part, action string) {
 	if s := to.sess; s != nil && !to.done {
-		data := mustJSON(signal.SwitchEvent{RoomID: cl.snap.RoomID, From: from.u.jid, Action: action})
-		b.do(func() { h.sendEvent(s, signal.EventSwitch, data) })
+		data := mustJSON(wire.SwitchEvent{RoomID: cl.snap.RoomID, From: from.u.jid, Action: action})
+		b.do(func() { h.sendEvent(s, wire.EventSwitch, data) })
 	}
 }
 
@@ -464,22 +464,22 @@ func (h *Hub) stopSwitch(cl *call) {
 }
 
 // switchOp applies one call.switch step. Called with h.mu held.
-func (h *Hub) switchOp(b *batch, c *conn, req signal.SwitchRequestPayload) *signal.Error {
+func (h *Hub) switchOp(b *batch, c *conn, req wire.SwitchRequestPayload) *wire.Error {
 	_, cl, p, e := h.memberOf(c, req.RoomID)
 	if e != nil {
 		return e
 	}
 	sw := cl.sw
 	switch req.Action {
-	case signal.SwitchRequest:
-		if cl.snap.Mode != signal.ModeOneToOne {
-			return errorf(signal.CodeForbidden, reasonForbidden,
+	case wire.SwitchRequest:
+		if cl.snap.Mode != wire.ModeOneToOne {
+			return errorf(wire.CodeForbidden, reasonForbidden,
 				"Switching to video works in one-to-one calls; turn your camera on instead.")
 		}
 		var other *part
 		n := 0
 		for _, q := range cl.parts {
-			if !q.done && signal.Joined(cl.status(q)) {
+			if !q.done && wire.Joined(cl.status(q)) {
 				n++
 				if q != p {
 					other = q
@@ -488,11 +488,11 @@ func (h *Hub) switchOp(b *batch, c *conn, req signal.SwitchRequestPayload) *sign
 		}
 		switch {
 		case n != 2 || other == nil:
-			return errorf(signal.CodeConflict, reasonConflict, "The other participant has not joined the call yet.")
-		case cl.snap.Type == signal.TypeVideo:
-			return errorf(signal.CodeConflict, reasonConflict, "This is already a video call.")
+			return errorf(wire.CodeConflict, reasonConflict, "The other participant has not joined the call yet.")
+		case cl.snap.Type == wire.TypeVideo:
+			return errorf(wire.CodeConflict, reasonConflict, "This is already a video call.")
 		case sw != nil:
-			return errorf(signal.CodeConflict, reasonConflict, "A switch to video is already being asked for.")
+			return errorf(wire.CodeConflict, reasonConflict, "A switch to video is already being asked for.")
 		}
 		sw = &switchReq{from: p, to: other}
 		sw.timer = h.afterFunc(h.cfg.SwitchTimeout, func() {
@@ -501,26 +501,26 @@ func (h *Hub) switchOp(b *batch, c *conn, req signal.SwitchRequestPayload) *sign
 			}
 			cl.sw = nil
 			b := &batch{}
-			h.switchEvent(b, cl, sw.from, sw.from, signal.SwitchTimeout)
-			h.switchEvent(b, cl, sw.to, sw.from, signal.SwitchTimeout)
+			h.switchEvent(b, cl, sw.from, sw.from, wire.SwitchTimeout)
+			h.switchEvent(b, cl, sw.to, sw.from, wire.SwitchTimeout)
 			h.commit(b)
 		})
 		cl.sw = sw
-		h.switchEvent(b, cl, other, p, signal.SwitchRequest)
-	case signal.SwitchCancel:
+		h.switchEvent(b, cl, other, p, wire.SwitchRequest)
+	case wire.SwitchCancel:
 		if sw == nil || sw.from != p {
-			return errorf(signal.CodeConflict, reasonConflict, "You have no switch request to cancel.")
+			return errorf(wire.CodeConflict, reasonConflict, "You have no switch request to cancel.")
 		}
 		h.stopSwitch(cl)
-		h.switchEvent(b, cl, sw.to, p, signal.SwitchCancel)
-	case signal.SwitchAccept, signal.SwitchDecline:
+		h.switchEvent(b, cl, sw.to, p, wire.SwitchCancel)
+	case wire.SwitchAccept, wire.SwitchDecline:
 		if sw == nil || sw.to != p {
-			return errorf(signal.CodeConflict, reasonConflict, "There is no switch request to %s.", req.Action)
+			return errorf(wire.CodeConflict, reasonConflict, "There is no switch request to %s.", req.Action)
 		}
 		h.stopSwitch(cl)
 		h.switchEvent(b, cl, sw.from, p, req.Action)
-		if req.Action == signal.SwitchAccept {
-			cl.snap.Type = signal.TypeVideo
+		if req.Action == wire.SwitchAccept {
+			cl.snap.Type = wire.TypeVideo
 			h.broadcast(b, cl, p.u.jid, "")
 		}
 	}
@@ -540,14 +540,14 @@ func linkCodeOf(s string) string {
 }
 
 // preview is the link preview of cl: its joined participants.
-func (cl *call) preview() signal.LinkPreview {
-	users := []signal.Participant{}
+func (cl *call) preview() wire.LinkPreview {
+	users := []wire.Participant{}
 	for _, p := range cl.parts {
-		if !p.done && signal.Joined(cl.status(p)) {
+		if !p.done && wire.Joined(cl.status(p)) {
 			users = append(users, cl.snap.Participants[p.idx])
 		}
 	}
-	return signal.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: users}
+	return wire.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: users}
 }
 
 // previewKeyOf sums up what link.users reports changes of: the joined
@@ -555,7 +555,7 @@ func (cl *call) preview() signal.LinkPreview {
 func (cl *call) previewKeyOf() string {
 	var sb strings.Builder
 	for _, p := range cl.parts {
-		if st := cl.status(p); !p.done && signal.Joined(st) {
+		if st := cl.status(p); !p.done && wire.Joined(st) {
 			sb.WriteString(p.u.jid)
 			sb.WriteByte('=')
 			sb.WriteString(st)
@@ -578,7 +578,7 @@ func (h *Hub) notifyPreview(b *batch, cl *call) {
 	cl.previewKey = key
 	data := mustJSON(cl.preview())
 	for s := range cl.subs {
-		b.do(func() { h.sendEvent(s, signal.EventUsers, data) })
+		b.do(func() { h.sendEvent(s, wire.EventUsers, data) })
 	}
 }
 
@@ -591,8 +591,8 @@ func (h *Hub) unsubscribe(s *session) {
 }
 
 // handleLink serves link.subscribe, link.join and link.unsubscribe.
-func (h *Hub) handleLink(c *conn, f signal.Frame) {
-	if f.Type == signal.TypeLinkUnsubscribe {
+func (h *Hub) handleLink(c *conn, f wire.Frame) {
+	if f.Type == wire.TypeLinkUnsubscribe {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		s, e := h.sessionCheck(c)
@@ -602,18 +602,18 @@ func (h *Hub) handleLink(c *conn, f signal.Frame) {
 		h.respond(&batch{}, c, f.ID, nil, e)
 		return
 	}
-	var req signal.LinkRequest
-	if e := signal.DecodeData(f, &req); e != nil {
+	var req wire.LinkRequest
+	if e := wire.DecodeData(f, &req); e != nil {
 		h.sendNow(c, f.ID, nil, e)
 		return
 	}
 	if !h.linkLim.allow(c.remote) {
-		h.sendNow(c, f.ID, nil, errorf(signal.CodeRateLimited, reasonRateLimited,
+		h.sendNow(c, f.ID, nil, errorf(wire.CodeRateLimited, reasonRateLimited,
 			"Too many call link look-ups from your address; wait a moment."))
 		return
 	}
 	code := linkCodeOf(req.Link)
-	if !signal.ValidLinkCode(code) {
+	if !wire.ValidLinkCode(code) {
 		h.sendNow(c, f.ID, nil, errInvalidLink())
 		return
 	}
@@ -622,9 +622,9 @@ func (h *Hub) handleLink(c *conn, f signal.Frame) {
 	b := &batch{}
 	var (
 		result any
-		e      *signal.Error
+		e      *wire.Error
 	)
-	if f.Type == signal.TypeLinkSubscribe {
+	if f.Type == wire.TypeLinkSubscribe {
 		result, e = h.subscribe(c, code)
 	} else {
 		result, e = h.linkJoin(b, c, code)
@@ -633,19 +633,19 @@ func (h *Hub) handleLink(c *conn, f signal.Frame) {
 }
 
 // linkCall returns the live call with link code. Called with h.mu held.
-func (h *Hub) linkCall(code string) (*call, *signal.Error) {
+func (h *Hub) linkCall(code string) (*call, *wire.Error) {
 	if cl := h.links[code]; cl != nil {
 		return cl, nil
 	}
 	if _, ok := h.endedL[code]; ok {
 		return nil, errCallEnded()
 	}
-	return nil, errorf(signal.CodeInvalidLink, reasonInvalidLink, "There is no call with this link.")
+	return nil, errorf(wire.CodeInvalidLink, reasonInvalidLink, "There is no call with this link.")
 }
 
 // subscribe starts c's session previewing the call with link code. Called
 // with h.mu held.
-func (h *Hub) subscribe(c *conn, code string) (any, *signal.Error) {
+func (h *Hub) subscribe(c *conn, code string) (any, *wire.Error) {
 	s, e := h.sessionCheck(c)
 	if e != nil {
 		return nil, e
@@ -666,7 +666,7 @@ func (h *Hub) subscribe(c *conn, code string) (any, *signal.Error) {
 
 // linkJoin makes c's session a joined participant of the call with link
 // code. Called with h.mu held.
-func (h *Hub) linkJoin(b *batch, c *conn, code string) (any, *signal.Error) {
+func (h *Hub) linkJoin(b *batch, c *conn, code string) (any, *wire.Error) {
 	s, e := h.sessionCheck(c)
 	if e != nil {
 		return nil, e
@@ -677,42 +677,42 @@ func (h *Hub) linkJoin(b *batch, c *conn, code string) (any, *signal.Error) {
 	}
 	u := s.u
 	p := cl.byName[u.name]
-	if p != nil && !p.done && signal.Joined(cl.status(p)) {
-		return nil, errorf(signal.CodeConflict, reasonConflict, "You are already in this call.")
+	if p != nil && !p.done && wire.Joined(cl.status(p)) {
+		return nil, errorf(wire.CodeConflict, reasonConflict, "You are already in this call.")
 	}
 	if h.joinedElsewhere(u, cl) {
-		return nil, errorf(signal.CodeConflict, reasonConflict, "You are already in another call; end it first.")
+		return nil, errorf(wire.CodeConflict, reasonConflict, "You are already in another call; end it first.")
 	}
-	wasPending := p != nil && !p.done && signal.Pending(cl.status(p))
+	wasPending := p != nil && !p.done && wire.Pending(cl.status(p))
 	if joined, pending := cl.counts(); !wasPending && joined+pending+1 > h.cfg.MaxParticipants {
-		return nil, errorf(signal.CodeCallFull, reasonCallFull, "This call is full (%d participants).", h.cfg.MaxParticipants)
+		return nil, errorf(wire.CodeCallFull, reasonCallFull, "This call is full (%d participants).", h.cfg.MaxParticipants)
 	}
 	now := nowMillis()
 	switch {
 	case p == nil:
-		p = cl.addPart(u, signal.StatusConnecting)
+		p = cl.addPart(u, wire.StatusConnecting)
 	case p.done:
-		cl.reopen(p, signal.StatusConnecting)
+		cl.reopen(p, wire.StatusConnecting)
 	}
 	h.join(cl, p, s, now)
 	h.unsubscribe(s)
 	if wasPending {
-		h.dismissOthers(b, cl, p, s, signal.ReasonAnsweredElsewhere)
+		h.dismissOthers(b, cl, p, s, wire.ReasonAnsweredElsewhere)
 	}
 	h.becomeGroup(b, cl)
 	h.log.Info("link join", "room", cl.snap.RoomID, "user", u.name, "guest", u.guest)
 	h.broadcast(b, cl, u.jid, "")
-	return signal.CallResult{Call: cl.snapshot()}, nil
+	return wire.CallResult{Call: cl.snapshot()}, nil
 }
 
 // ---- meet.create ----
 
 // handleMeetCreate serves meet.create.
-func (h *Hub) handleMeetCreate(c *conn, f signal.Frame) {
-	var req signal.MeetRequest
-	e := signal.DecodeData(f, &req)
-	if e == nil && req.Type != signal.TypeAudio && req.Type != signal.TypeVideo {
-		e = signal.BadRequest("callType must be %q or %q.", signal.TypeAudio, signal.TypeVideo)
+func (h *Hub) handleMeetCreate(c *conn, f wire.Frame) {
+	var req wire.MeetRequest
+	e := wire.DecodeData(f, &req)
+	if e == nil && req.Type != wire.TypeAudio && req.Type != wire.TypeVideo {
+		e = wire.BadRequest("callType must be %q or %q.", wire.TypeAudio, wire.TypeVideo)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -724,54 +724,54 @@ func (h *Hub) handleMeetCreate(c *conn, f signal.Frame) {
 }
 
 // meetCreate creates a meet call with nobody in it. Called with h.mu held.
-func (h *Hub) meetCreate(c *conn, req signal.MeetRequest) (any, *signal.Error) {
+func (h *Hub) meetCreate(c *conn, req wire.MeetRequest) (any, *wire.Error) {
 	s, e := h.sessionCheck(c)
 	if e != nil {
 		return nil, e
 	}
 	link := h.newLink()
 	cl := &call{byName: make(map[string]*part)}
-	cl.snap = signal.Call{
-		RoomID: randomID(16), Link: link, Type: req.Type, Mode: signal.ModeOneToMany, Initiator: s.u.jid,
-		State: signal.CallRinging, CreatedAt: nowMillis(), To: []string{}, Meet: true,
-		Participants: []signal.Participant{},
+	cl.snap = wire.Call{
+		RoomID: randomID(16), Link: link, Type: req.Type, Mode: wire.ModeOneToMany, Initiator: s.u.jid,
+		State: wire.CallRinging, CreatedAt: nowMillis(), To: []string{}, Meet: true,
+		Participants: []wire.Participant{},
 	}
 	h.calls[cl.snap.RoomID] = cl
 	h.links[link] = cl
 	h.startIdle(cl)
 	h.log.Info("meet created", "room", cl.snap.RoomID, "type", req.Type, "by", s.u.name)
-	return signal.CallResult{Call: cl.snapshot()}, nil
+	return wire.CallResult{Call: cl.snapshot()}, nil
 }
 
 // ---- guests ----
 
 // handleGuest serves guest: a temporary account with a display name and no
 // password, signed in on this connection.
-func (h *Hub) handleGuest(c *conn, f signal.Frame) {
+func (h *Hub) handleGuest(c *conn, f wire.Frame) {
 	if h.currentSession(c) != nil {
-		h.sendNow(c, f.ID, nil, errorf(signal.CodeConflict, reasonConflict, "This connection is already signed in."))
+		h.sendNow(c, f.ID, nil, errorf(wire.CodeConflict, reasonConflict, "This connection is already signed in."))
 		return
 	}
-	var req signal.GuestRequest
-	if e := signal.DecodeData(f, &req); e != nil {
+	var req wire.GuestRequest
+	if e := wire.DecodeData(f, &req); e != nil {
 		h.sendNow(c, f.ID, nil, e)
 		return
 	}
 	name, ok := store.CleanDisplayName(req.DisplayName)
 	if !ok || name == "" {
-		h.sendNow(c, f.ID, nil, signal.BadRequest(
+		h.sendNow(c, f.ID, nil, wire.BadRequest(
 			"A guest needs a display name of 1 to %d characters, without control characters.", store.MaxDisplayNameLen))
 		return
 	}
 	if !h.guestLim.allow(c.remote) {
-		h.sendNow(c, f.ID, nil, errorf(signal.CodeRateLimited, reasonRateLimited,
+		h.sendNow(c, f.ID, nil, errorf(wire.CodeRateLimited, reasonRateLimited,
 			"Too many guests from your address; wait a minute."))
 		return
 	}
 	var (
 		su    store.User
 		token string
-		e     *signal.Error
+		e     *wire.Error
 	)
 	onOwnStack(func() {
 		ctx, cancel := h.opCtx()

@@ -4,13 +4,13 @@
 // leaving, the end rule), relays SDP and ICE between members of a call, and
 // writes every participant's call log when their part ends.
 //
-// The hub is authoritative for call state and sends whole signal.Call
+// The hub is authoritative for call state and sends whole wire.Call
 // snapshots. All of its state lives under one mutex; sockets are written only
 // by one writer goroutine per connection, never under that mutex. Effects of a
 // state change (replies, events, closes) are collected in a batch and
 // delivered in order; a batch that carries call logs is delivered only after
 // the logs are durably written, outside the mutex, so no finished call's log
-// is ever acknowledged and then lost. See server/PROTOCOL.md for the wire side.
+// is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire side.
 package hub
 
 import (
@@ -27,7 +27,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/store"
 )
 
@@ -85,13 +85,13 @@ const (
 	// MaxQueuedBytes caps the bytes of those frames likewise.
 	MaxQueuedBytes = 16 << 20
 	// MaxBadFrames is how many undecodable frames close a connection with
-	// signal.CloseProtocol.
+	// wire.CloseProtocol.
 	MaxBadFrames = 5
 	// MaxAuthFailures is how many failed sign-in attempts close a connection
-	// with signal.CloseAuthFailed.
+	// with wire.CloseAuthFailed.
 	MaxAuthFailures = 5
 	// MaxRateRejections is how many rate-limited requests within
-	// RateRejectWindow close a connection with signal.CloseRateLimited.
+	// RateRejectWindow close a connection with wire.CloseRateLimited.
 	MaxRateRejections = 50
 	// RateRejectWindow: see MaxRateRejections.
 	RateRejectWindow = 10 * time.Second
@@ -124,7 +124,7 @@ type Store interface {
 	UserByToken(ctx context.Context, token string) (store.User, error)
 	DeleteSession(ctx context.Context, token string) error
 	AddCallLogs(ctx context.Context, logs ...store.CallLog) error
-	CallLogs(ctx context.Context, userID int64, page int) (signal.CallLogPage, error)
+	CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error)
 }
 
 // Hub is the signalling server. Create it with New, mount it at /ws, and stop
@@ -271,20 +271,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("websocket accept", "remote", r.RemoteAddr, "err", err)
 		return // Accept wrote the HTTP error
 	}
-	ws.SetReadLimit(signal.MaxFrameBytes)
+	ws.SetReadLimit(wire.MaxFrameBytes)
 	c := newConn(ws, r.RemoteAddr, h.queueLimit)
 
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		ws.Close(signal.CloseShutdown, "server shutting down")
+		ws.Close(wire.CloseShutdown, "server shutting down")
 		return
 	}
 	h.conns[c] = struct{}{}
 	c.authTimer = h.afterFunc(h.cfg.AuthTimeout, func() {
 		if c.sess == nil && !c.authed {
 			b := &batch{}
-			b.do(func() { c.close(signal.CloseAuthFailed, "authentication timeout", false) })
+			b.do(func() { c.close(wire.CloseAuthFailed, "authentication timeout", false) })
 			h.commit(b)
 		}
 	})
@@ -385,7 +385,7 @@ func (h *Hub) writeLogs(logs []store.CallLog) {
 
 // Shutdown ends every open call (joined participants get a final call.update
 // with state "ended", pending callees call.missed), writes their logs, closes
-// every connection with signal.CloseShutdown after its queued frames, and
+// every connection with wire.CloseShutdown after its queued frames, and
 // waits for the hub's goroutines. When ctx ends first it drops the remaining
 // connections and returns ctx's error.
 func (h *Hub) Shutdown(ctx context.Context) error {
@@ -395,7 +395,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		now := nowMillis()
 		b := &batch{}
 		for _, c := range h.calls {
-			h.endCall(b, c, signal.StatusEnded, now)
+			h.endCall(b, c, wire.StatusEnded, now)
 		}
 		for _, s := range h.sessions {
 			if s.grace != nil {
@@ -406,7 +406,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 			if c.authTimer != nil {
 				c.authTimer.Stop()
 			}
-			b.do(func() { c.close(signal.CloseShutdown, "server shutting down", true) })
+			b.do(func() { c.close(wire.CloseShutdown, "server shutting down", true) })
 		}
 		h.commit(b)
 	}
@@ -426,7 +426,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.mu.Lock()
 		conns := make([]*conn, 0, len(h.conns))
 		for c := range h.conns {
-			c.close(signal.CloseShutdown, "server shutting down", false)
+			c.close(wire.CloseShutdown, "server shutting down", false)
 			conns = append(conns, c)
 		}
 		h.mu.Unlock()
@@ -442,7 +442,7 @@ func (h *Hub) userFor(su store.User) *user {
 	u := h.users[su.Username]
 	if u == nil {
 		u = &user{
-			id: su.ID, name: su.Username, display: su.DisplayName, jid: signal.JID(su.Username, h.cfg.Domain),
+			id: su.ID, name: su.Username, display: su.DisplayName, jid: wire.JID(su.Username, h.cfg.Domain),
 			sessions: make(map[string]*session), parts: make(map[*call]*part), guest: su.Guest,
 		}
 		h.users[su.Username] = u
@@ -465,7 +465,7 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 	}
 	s.seq++
 	// Not HTML-escaped: relayed custom data keeps its size (and bytes).
-	frame, err := signal.Marshal(signal.Frame{Type: typ, Seq: s.seq, Data: data})
+	frame, err := wire.Marshal(wire.Frame{Type: typ, Seq: s.seq, Data: data})
 	if err != nil {
 		h.log.Error("encode event", "type", typ, "err", err)
 		return
@@ -496,11 +496,11 @@ func (h *Hub) event(b *batch, s *session, typ string, payload any) {
 
 // reply adds the success reply to request id on c to b.
 func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
-	f := signal.Frame{Type: signal.TypeResult, ID: id}
+	f := wire.Frame{Type: wire.TypeResult, ID: id}
 	if payload != nil {
 		f.Data = mustJSON(payload)
 	}
-	frame, err := signal.Encode(f)
+	frame, err := wire.Encode(f)
 	if err != nil {
 		h.log.Error("encode reply", "err", err)
 		h.replyErr(b, c, id, internalError())
@@ -510,8 +510,8 @@ func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
 }
 
 // replyErr adds the error reply to request id on c to b.
-func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *signal.Error) {
-	frame, err := signal.Encode(signal.ErrorReply(id, e))
+func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *wire.Error) {
+	frame, err := wire.Encode(wire.ErrorReply(id, e))
 	if err != nil {
 		h.log.Error("encode error reply", "err", err)
 		return
@@ -521,7 +521,7 @@ func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *signal.Error) {
 
 // sendNow replies (payload or e) to request id at once, in order with earlier
 // batches. Takes h.mu.
-func (h *Hub) sendNow(c *conn, id uint64, payload any, e *signal.Error) {
+func (h *Hub) sendNow(c *conn, id uint64, payload any, e *wire.Error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	b := &batch{}
@@ -609,20 +609,20 @@ const (
 	reasonInvalidLink  = "invalid_link"
 )
 
-func internalError() *signal.Error {
-	return signal.Errorf(signal.CodeInternal, reasonInternal, "Something went wrong on the server; try again.")
+func internalError() *wire.Error {
+	return wire.Errorf(wire.CodeInternal, reasonInternal, "Something went wrong on the server; try again.")
 }
 
-func shutdownError() *signal.Error {
-	return signal.Errorf(signal.CodeUnreachable, reasonShutdown, "The server is shutting down; reconnect shortly.")
+func shutdownError() *wire.Error {
+	return wire.Errorf(wire.CodeUnreachable, reasonShutdown, "The server is shutting down; reconnect shortly.")
 }
 
-func errUnauthorized() *signal.Error {
-	return signal.Errorf(signal.CodeUnauthorized, reasonUnauthorized, "Sign in first (register, login or auth).")
+func errUnauthorized() *wire.Error {
+	return wire.Errorf(wire.CodeUnauthorized, reasonUnauthorized, "Sign in first (register, login or auth).")
 }
 
 // storeError maps an unexpected store error to a 500 and logs it.
-func (h *Hub) storeError(op string, err error) *signal.Error {
+func (h *Hub) storeError(op string, err error) *wire.Error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return shutdownError()
 	}
@@ -630,6 +630,6 @@ func (h *Hub) storeError(op string, err error) *signal.Error {
 	return internalError()
 }
 
-func errorf(code int, reason, format string, args ...any) *signal.Error {
-	return signal.Errorf(code, reason, format, args...)
+func errorf(code int, reason, format string, args ...any) *wire.Error {
+	return wire.Errorf(code, reason, format, args...)
 }

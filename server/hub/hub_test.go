@@ -9,7 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 func TestRegisterLoginAuth(t *testing.T) {
@@ -22,23 +22,23 @@ func TestRegisterLoginAuth(t *testing.T) {
 	t.Run("register validation", func(t *testing.T) {
 		c := e.dial("v")
 		for _, tc := range []struct {
-			req    signal.RegisterRequest
+			req    wire.RegisterRequest
 			code   int
 			reason string
 		}{
-			{signal.RegisterRequest{Username: "alice", Password: "password1"}, signal.CodeConflict, reasonConflict},
-			{signal.RegisterRequest{Username: "Bad Name", Password: "password1"}, signal.CodeBadRequest, "bad_request"},
-			{signal.RegisterRequest{Username: "ab", Password: "password1"}, signal.CodeBadRequest, "bad_request"},
-			{signal.RegisterRequest{Username: "guest-x", Password: "password1"}, signal.CodeBadRequest, "bad_request"},
-			{signal.RegisterRequest{Username: "carol", Password: "short"}, signal.CodeBadRequest, "bad_request"},
-			{signal.RegisterRequest{Username: "carol", Password: "password1", DisplayName: strings.Repeat("x", 65)}, signal.CodeBadRequest, "bad_request"},
+			{wire.RegisterRequest{Username: "alice", Password: "password1"}, wire.CodeConflict, reasonConflict},
+			{wire.RegisterRequest{Username: "Bad Name", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
+			{wire.RegisterRequest{Username: "ab", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
+			{wire.RegisterRequest{Username: "guest-x", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
+			{wire.RegisterRequest{Username: "carol", Password: "short"}, wire.CodeBadRequest, "bad_request"},
+			{wire.RegisterRequest{Username: "carol", Password: "password1", DisplayName: strings.Repeat("x", 65)}, wire.CodeBadRequest, "bad_request"},
 		} {
-			c.fails(signal.TypeRegister, tc.req, tc.code, tc.reason)
+			c.fails(wire.TypeRegister, tc.req, tc.code, tc.reason)
 			if tc.reason != reasonConflict {
 				break // four failures would close the connection: test the others on fresh ones
 			}
 		}
-		for _, req := range []signal.RegisterRequest{
+		for _, req := range []wire.RegisterRequest{
 			{Username: "ab", Password: "password1"},
 			{Username: "guest-x", Password: "password1"},
 			{Username: "carol", Password: "short"},
@@ -46,19 +46,19 @@ func TestRegisterLoginAuth(t *testing.T) {
 			{Username: "carol", Password: "password1", DisplayName: "tab\there"},
 		} {
 			c := e.dial("v")
-			c.fails(signal.TypeRegister, req, signal.CodeBadRequest, "bad_request")
+			c.fails(wire.TypeRegister, req, wire.CodeBadRequest, "bad_request")
 		}
 		c = e.dial("v")
-		c.fails(signal.TypeRegister, nil, signal.CodeBadRequest, "bad_request")
+		c.fails(wire.TypeRegister, nil, wire.CodeBadRequest, "bad_request")
 		// Nothing was created by the refused attempts.
 		c = e.dial("v")
-		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "carol", Password: "password1"}, signal.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "carol", Password: "password1"}, wire.CodeUnauthorized, reasonUnauthorized)
 	})
 
 	t.Run("display name", func(t *testing.T) {
 		c := e.dial("d")
-		var res signal.AuthResult
-		c.must(signal.TypeRegister, signal.RegisterRequest{Username: "dora", Password: "password1", DisplayName: " Dora D. "}, &res)
+		var res wire.AuthResult
+		c.must(wire.TypeRegister, wire.RegisterRequest{Username: "dora", Password: "password1", DisplayName: " Dora D. "}, &res)
 		if res.User.DisplayName != "Dora D." || res.User.Username != "dora" {
 			t.Errorf("user %+v", res.User)
 		}
@@ -66,27 +66,27 @@ func TestRegisterLoginAuth(t *testing.T) {
 
 	t.Run("login", func(t *testing.T) {
 		c := e.dial("l")
-		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "wrong-password"}, signal.CodeUnauthorized, reasonUnauthorized)
-		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "nobody", Password: "password-alice"}, signal.CodeUnauthorized, reasonUnauthorized)
-		var res signal.AuthResult
-		c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "nobody", Password: "password-alice"}, wire.CodeUnauthorized, reasonUnauthorized)
+		var res wire.AuthResult
+		c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
 		if res.User.JID != "alice@localhost" || res.Token == "" || res.Token == alice.auth.Token || res.Session == alice.auth.Session {
 			t.Errorf("login result %+v", res)
 		}
-		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, signal.CodeConflict, reasonConflict)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, wire.CodeConflict, reasonConflict)
 	})
 
 	t.Run("auth", func(t *testing.T) {
 		c := e.dial("a")
-		c.fails(signal.TypeAuth, signal.AuthRequest{Token: "not-a-token"}, signal.CodeUnauthorized, reasonUnauthorized)
-		var res signal.AuthResult
-		c.must(signal.TypeAuth, signal.AuthRequest{Token: alice.auth.Token}, &res)
+		c.fails(wire.TypeAuth, wire.AuthRequest{Token: "not-a-token"}, wire.CodeUnauthorized, reasonUnauthorized)
+		var res wire.AuthResult
+		c.must(wire.TypeAuth, wire.AuthRequest{Token: alice.auth.Token}, &res)
 		if res.User.JID != "alice@localhost" || res.Token != alice.auth.Token || res.Resumed || res.Session == alice.auth.Session {
 			t.Errorf("auth result %+v", res)
 		}
 		// An unknown resume id is a fresh session, not an error.
 		d := e.dial("a2")
-		d.must(signal.TypeAuth, signal.AuthRequest{Token: alice.auth.Token, Resume: "nope", LastSeq: 3}, &res)
+		d.must(wire.TypeAuth, wire.AuthRequest{Token: alice.auth.Token, Resume: "nope", LastSeq: 3}, &res)
 		if res.Resumed {
 			t.Error("resumed an unknown session")
 		}
@@ -94,29 +94,29 @@ func TestRegisterLoginAuth(t *testing.T) {
 
 	t.Run("before auth", func(t *testing.T) {
 		c := e.dial("b")
-		c.must(signal.TypePing, nil, nil)
-		for _, typ := range []string{signal.TypeCallCreate, signal.TypeCallLogs, signal.TypeLogout, signal.TypeCallEnd, signal.TypeCallSignal} {
-			c.fails(typ, signal.RoomRequest{RoomID: "x"}, signal.CodeUnauthorized, reasonUnauthorized)
+		c.must(wire.TypePing, nil, nil)
+		for _, typ := range []string{wire.TypeCallCreate, wire.TypeCallLogs, wire.TypeLogout, wire.TypeCallEnd, wire.TypeCallSignal} {
+			c.fails(typ, wire.RoomRequest{RoomID: "x"}, wire.CodeUnauthorized, reasonUnauthorized)
 		}
-		c.fails(signal.TypeGuest, signal.GuestRequest{DisplayName: "  "}, signal.CodeBadRequest, "bad_request")
-		c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, nil)
+		c.fails(wire.TypeGuest, wire.GuestRequest{DisplayName: "  "}, wire.CodeBadRequest, "bad_request")
+		c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, nil)
 	})
 }
 
 func TestAuthTimeout(t *testing.T) {
 	e := newEnv(t, Config{AuthTimeout: 100 * time.Millisecond})
 	c := e.dial("slow")
-	c.must(signal.TypePing, nil, nil) // a ping does not count as signing in
-	c.expectClose(signal.CloseAuthFailed)
+	c.must(wire.TypePing, nil, nil) // a ping does not count as signing in
+	c.expectClose(wire.CloseAuthFailed)
 
 	// A client that signs in in time stays connected past the timeout.
 	a := e.register("alice")
 	b := e.dial("b")
-	b.must(signal.TypeAuth, signal.AuthRequest{Token: a.auth.Token}, nil)
+	b.must(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token}, nil)
 	done := make(chan struct{})
 	time.AfterFunc(300*time.Millisecond, func() { close(done) })
 	<-done
-	b.must(signal.TypePing, nil, nil)
+	b.must(wire.TypePing, nil, nil)
 }
 
 func TestAuthFailuresClose(t *testing.T) {
@@ -124,9 +124,9 @@ func TestAuthFailuresClose(t *testing.T) {
 	e.register("alice")
 	c := e.dial("x")
 	for range MaxAuthFailures {
-		c.fails(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "wrongwrong"}, signal.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrongwrong"}, wire.CodeUnauthorized, reasonUnauthorized)
 	}
-	c.expectClose(signal.CloseAuthFailed)
+	c.expectClose(wire.CloseAuthFailed)
 }
 
 func TestProtocolErrors(t *testing.T) {
@@ -136,7 +136,7 @@ func TestProtocolErrors(t *testing.T) {
 	// Unknown type: an error reply with the same id.
 	id := c.send("call.teleport", map[string]int{"x": 1})
 	f := c.reply(id)
-	if f.Type != signal.TypeError || f.Error.Reason != "unknown_type" || f.Error.Code != signal.CodeBadRequest {
+	if f.Type != wire.TypeError || f.Error.Reason != "unknown_type" || f.Error.Code != wire.CodeBadRequest {
 		t.Errorf("unknown type reply %+v", f)
 	}
 
@@ -145,14 +145,14 @@ func TestProtocolErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = c.reply(0)
-	if f.Type != signal.TypeError || f.Error.Code != signal.CodeBadRequest {
+	if f.Type != wire.TypeError || f.Error.Code != wire.CodeBadRequest {
 		t.Errorf("no-id reply %+v", f)
 	}
 
 	// A malformed payload of a known request.
-	c.fails(signal.TypeCallCreate, "not an object", signal.CodeBadRequest, "bad_request")
-	c.fails(signal.TypeCallLogs, nil, signal.CodeBadRequest, "bad_request")
-	c.fails(signal.TypeCallLogs, signal.CallLogsRequest{Page: 0}, signal.CodeBadRequest, "bad_request")
+	c.fails(wire.TypeCallCreate, "not an object", wire.CodeBadRequest, "bad_request")
+	c.fails(wire.TypeCallLogs, nil, wire.CodeBadRequest, "bad_request")
+	c.fails(wire.TypeCallLogs, wire.CallLogsRequest{Page: 0}, wire.CodeBadRequest, "bad_request")
 
 	// Undecodable frames: error replies with id 0, then a close.
 	bad := [][]byte{[]byte(`{"type":`), []byte(`[1,2]`), []byte(`{"id":7}`), []byte(`{"type":"ping","id":1}{}`)}
@@ -164,35 +164,35 @@ func TestProtocolErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := c.reply(0)
-		if f.Type != signal.TypeError || f.Error.Reason != "bad_request" {
+		if f.Type != wire.TypeError || f.Error.Reason != "bad_request" {
 			t.Errorf("bad frame %d: reply %+v", i, f)
 		}
 	}
-	c.must(signal.TypePing, nil, nil) // still served
+	c.must(wire.TypePing, nil, nil) // still served
 	if err := c.sendRaw(websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClose(signal.CloseProtocol)
+	c.expectClose(wire.CloseProtocol)
 }
 
 func TestFrameTooBig(t *testing.T) {
 	e := newEnv(t, Config{})
 	big := e.register("big")
 	other := e.register("other")
-	payload := `{"type":"ping","id":1,"data":"` + strings.Repeat("x", signal.MaxFrameBytes) + `"}`
+	payload := `{"type":"ping","id":1,"data":"` + strings.Repeat("x", wire.MaxFrameBytes) + `"}`
 	// The write may or may not fail, depending on when the server closes.
 	_ = big.sendRaw(websocket.MessageText, []byte(payload))
 	big.expectClose(websocket.StatusMessageTooBig)
-	other.must(signal.TypePing, nil, nil)
-	e.register("third").must(signal.TypePing, nil, nil)
+	other.must(wire.TypePing, nil, nil)
+	e.register("third").must(wire.TypePing, nil, nil)
 
 	// A frame just under the limit is fine.
 	near := e.register("near")
-	f := `{"type":"ping","id":99,"data":"` + strings.Repeat("y", signal.MaxFrameBytes-64) + `"}`
+	f := `{"type":"ping","id":99,"data":"` + strings.Repeat("y", wire.MaxFrameBytes-64) + `"}`
 	if err := near.sendRaw(websocket.MessageText, []byte(f)); err != nil {
 		t.Fatal(err)
 	}
-	if r := near.reply(99); r.Type != signal.TypeResult {
+	if r := near.reply(99); r.Type != wire.TypeResult {
 		t.Errorf("near-limit frame reply %+v", r)
 	}
 }
@@ -202,13 +202,13 @@ func TestRateLimit(t *testing.T) {
 	c := e.register("alice") // the register request is the first of the burst
 	var ids []uint64
 	for range 3 + MaxRateRejections {
-		ids = append(ids, c.send(signal.TypePing, nil))
+		ids = append(ids, c.send(wire.TypePing, nil))
 	}
 	limited := 0
 	for _, id := range ids[:10] {
 		f := c.reply(id)
-		if f.Type == signal.TypeError {
-			if f.Error.Code != signal.CodeRateLimited || f.Error.Reason != reasonRateLimited {
+		if f.Type == wire.TypeError {
+			if f.Error.Code != wire.CodeRateLimited || f.Error.Reason != reasonRateLimited {
 				t.Fatalf("reply %+v", f.Error)
 			}
 			limited++
@@ -217,9 +217,9 @@ func TestRateLimit(t *testing.T) {
 	if limited < 5 {
 		t.Errorf("only %d of 10 fast requests were rate limited", limited)
 	}
-	c.expectClose(signal.CloseRateLimited)
+	c.expectClose(wire.CloseRateLimited)
 	// Other connections are not affected.
-	e.register("bob").must(signal.TypePing, nil, nil)
+	e.register("bob").must(wire.TypePing, nil, nil)
 }
 
 func TestOrigin(t *testing.T) {
@@ -255,22 +255,22 @@ func TestLogout(t *testing.T) {
 	e := newEnv(t, Config{})
 	a := e.register("alice")
 	other := e.tab(a, "alice-2")
-	a.must(signal.TypeLogout, nil, nil)
-	a.expectClose(signal.CloseLoggedOut)
+	a.must(wire.TypeLogout, nil, nil)
+	a.expectClose(wire.CloseLoggedOut)
 	// The token is revoked for new connections.
 	c := e.dial("again")
-	c.fails(signal.TypeAuth, signal.AuthRequest{Token: a.auth.Token}, signal.CodeUnauthorized, reasonUnauthorized)
+	c.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token}, wire.CodeUnauthorized, reasonUnauthorized)
 	// The session cannot be resumed either.
-	var res signal.AuthResult
-	c.must(signal.TypeLogin, signal.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
+	var res wire.AuthResult
+	c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
 	d := e.dial("resume")
-	d.fails(signal.TypeAuth, signal.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, signal.CodeUnauthorized, reasonUnauthorized)
-	d.must(signal.TypeAuth, signal.AuthRequest{Token: res.Token, Resume: a.auth.Session}, &res)
+	d.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, wire.CodeUnauthorized, reasonUnauthorized)
+	d.must(wire.TypeAuth, wire.AuthRequest{Token: res.Token, Resume: a.auth.Session}, &res)
 	if res.Resumed {
 		t.Error("resumed a logged-out session")
 	}
 	// The other tab, signed in earlier with the same token, stays connected.
-	other.must(signal.TypePing, nil, nil)
+	other.must(wire.TypePing, nil, nil)
 }
 
 func TestLinkCode(t *testing.T) {
@@ -300,14 +300,14 @@ func TestEventBuffer(t *testing.T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for range EventBuffer + 44 {
-		h.sendEvent(s, signal.EventUpdate, []byte(`{}`))
+		h.sendEvent(s, wire.EventUpdate, []byte(`{}`))
 	}
 	if len(s.buf) != EventBuffer || s.buf[0].seq != 45 || s.buf[len(s.buf)-1].seq != EventBuffer+44 {
 		t.Fatalf("buffer holds %d events, seq %d..%d", len(s.buf), s.buf[0].seq, s.buf[len(s.buf)-1].seq)
 	}
 	big := []byte(`"` + strings.Repeat("x", 200<<10) + `"`)
 	for range 30 {
-		h.sendEvent(s, signal.EventSignal, big)
+		h.sendEvent(s, wire.EventSignal, big)
 	}
 	total := 0
 	for _, e := range s.buf {

@@ -10,7 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
-	"parley/app/signal"
+	"parley/app/wire"
 	"parley/server/store"
 )
 
@@ -67,22 +67,22 @@ func (h *Hub) opCtx() (context.Context, context.CancelFunc) {
 // handleMessage serves one WebSocket message.
 func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data []byte) {
 	var (
-		f   signal.Frame
+		f   wire.Frame
 		err error
 	)
 	if typ != websocket.MessageText {
 		err = errors.New("binary messages are not part of the protocol")
 	} else {
-		f, err = signal.Decode(data)
+		f, err = wire.Decode(data)
 	}
 	if err != nil {
 		rd.badFrames++
 		h.mu.Lock()
 		b := &batch{}
-		h.replyErr(b, c, 0, signal.BadRequest("The frame could not be decoded: %s.", truncate(err.Error(), 200)))
+		h.replyErr(b, c, 0, wire.BadRequest("The frame could not be decoded: %s.", truncate(err.Error(), 200)))
 		if rd.badFrames >= MaxBadFrames {
 			h.log.Warn("closing connection: undecodable frames", "remote", c.remote)
-			b.do(func() { c.close(signal.CloseProtocol, "too many undecodable frames", true) })
+			b.do(func() { c.close(wire.CloseProtocol, "too many undecodable frames", true) })
 		}
 		h.commit(b)
 		h.mu.Unlock()
@@ -97,11 +97,11 @@ func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data
 		rd.rejected++
 		h.mu.Lock()
 		b := &batch{}
-		h.replyErr(b, c, f.ID, signal.Errorf(signal.CodeRateLimited, reasonRateLimited,
+		h.replyErr(b, c, f.ID, wire.Errorf(wire.CodeRateLimited, reasonRateLimited,
 			"Too many requests; slow down (%g a second, bursts of %d).", h.cfg.RateLimit, h.cfg.RateBurst))
 		if rd.rejected >= MaxRateRejections {
 			h.log.Warn("closing connection: rate limited", "remote", c.remote)
-			b.do(func() { c.close(signal.CloseRateLimited, "rate limit exceeded", true) })
+			b.do(func() { c.close(wire.CloseRateLimited, "rate limit exceeded", true) })
 		}
 		h.commit(b)
 		h.mu.Unlock()
@@ -109,56 +109,56 @@ func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data
 	}
 
 	if f.ID == 0 {
-		h.sendNow(c, 0, nil, signal.BadRequest("Every request needs a non-zero id (the %q request has none).", truncate(f.Type, 64)))
+		h.sendNow(c, 0, nil, wire.BadRequest("Every request needs a non-zero id (the %q request has none).", truncate(f.Type, 64)))
 		return
 	}
 
 	switch f.Type {
-	case signal.TypePing:
+	case wire.TypePing:
 		h.sendNow(c, f.ID, nil, nil)
-	case signal.TypeRegister, signal.TypeLogin, signal.TypeAuth:
+	case wire.TypeRegister, wire.TypeLogin, wire.TypeAuth:
 		h.handleSignIn(c, rd, f)
-	case signal.TypeGuest:
+	case wire.TypeGuest:
 		h.handleGuest(c, f)
-	case signal.TypeLogout:
+	case wire.TypeLogout:
 		h.handleLogout(c, f)
-	case signal.TypeCallLogs, signal.TypeCallCreate, signal.TypeCallInvite, signal.TypeMeetCreate:
+	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate:
 		switch s := h.currentSession(c); {
 		case s == nil:
 			h.sendNow(c, f.ID, nil, errUnauthorized())
 		case s.u.guest:
-			h.sendNow(c, f.ID, nil, errorf(signal.CodeForbidden, reasonForbidden,
+			h.sendNow(c, f.ID, nil, errorf(wire.CodeForbidden, reasonForbidden,
 				"Guests can join calls by link but cannot do %q; sign up for that.", f.Type))
-		case f.Type == signal.TypeCallLogs:
+		case f.Type == wire.TypeCallLogs:
 			h.handleCallLogs(c, f)
-		case f.Type == signal.TypeCallCreate:
+		case f.Type == wire.TypeCallCreate:
 			h.handleCreate(c, f)
-		case f.Type == signal.TypeCallInvite:
+		case f.Type == wire.TypeCallInvite:
 			h.handleInvite(c, f)
 		default:
 			h.handleMeetCreate(c, f)
 		}
-	case signal.TypeCallSwitch, signal.TypeCallData:
+	case wire.TypeCallSwitch, wire.TypeCallData:
 		if h.currentSession(c) == nil {
 			h.sendNow(c, f.ID, nil, errUnauthorized())
 			return
 		}
 		h.handleMemberOp(c, f)
-	case signal.TypeLinkSubscribe, signal.TypeLinkJoin, signal.TypeLinkUnsubscribe:
+	case wire.TypeLinkSubscribe, wire.TypeLinkJoin, wire.TypeLinkUnsubscribe:
 		if h.currentSession(c) == nil {
 			h.sendNow(c, f.ID, nil, errUnauthorized())
 			return
 		}
 		h.handleLink(c, f)
-	case signal.TypeCallAnswer, signal.TypeCallDecline, signal.TypeCallEnd,
-		signal.TypeCallSignal, signal.TypeCallMute, signal.TypeCallMedia:
+	case wire.TypeCallAnswer, wire.TypeCallDecline, wire.TypeCallEnd,
+		wire.TypeCallSignal, wire.TypeCallMute, wire.TypeCallMedia:
 		if h.currentSession(c) == nil {
 			h.sendNow(c, f.ID, nil, errUnauthorized())
 			return
 		}
 		h.handleRoomOp(c, f)
 	default:
-		h.sendNow(c, f.ID, nil, signal.UnknownType(f.Type))
+		h.sendNow(c, f.ID, nil, wire.UnknownType(f.Type))
 	}
 }
 
@@ -180,20 +180,20 @@ func (h *Hub) currentSession(c *conn) *session {
 }
 
 // handleSignIn serves register, login and auth.
-func (h *Hub) handleSignIn(c *conn, rd *reader, f signal.Frame) {
+func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 	if h.currentSession(c) != nil {
-		h.sendNow(c, f.ID, nil, signal.Errorf(signal.CodeConflict, reasonConflict, "This connection is already signed in."))
+		h.sendNow(c, f.ID, nil, wire.Errorf(wire.CodeConflict, reasonConflict, "This connection is already signed in."))
 		return
 	}
 	var (
 		su     store.User
 		token  string
-		resume *signal.AuthRequest
-		e      *signal.Error
+		resume *wire.AuthRequest
+		e      *wire.Error
 	)
 	onOwnStack(func() { su, token, resume, e = h.authenticate(f) })
 	if e != nil {
-		if e.Code == signal.CodeInternal || e.Code == signal.CodeUnreachable {
+		if e.Code == wire.CodeInternal || e.Code == wire.CodeUnreachable {
 			h.sendNow(c, f.ID, nil, e)
 			return
 		}
@@ -203,7 +203,7 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f signal.Frame) {
 		h.replyErr(b, c, f.ID, e)
 		if rd.authFails >= MaxAuthFailures {
 			h.log.Info("closing connection: failed sign-ins", "remote", c.remote)
-			b.do(func() { c.close(signal.CloseAuthFailed, "too many failed sign-in attempts", true) })
+			b.do(func() { c.close(wire.CloseAuthFailed, "too many failed sign-in attempts", true) })
 		}
 		h.commit(b)
 		h.mu.Unlock()
@@ -213,58 +213,58 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f signal.Frame) {
 }
 
 // authenticate checks a register, login or auth request against the store.
-func (h *Hub) authenticate(f signal.Frame) (su store.User, token string, resume *signal.AuthRequest, e *signal.Error) {
+func (h *Hub) authenticate(f wire.Frame) (su store.User, token string, resume *wire.AuthRequest, e *wire.Error) {
 	ctx, cancel := h.opCtx()
 	defer cancel()
 	var err error
 	switch f.Type {
-	case signal.TypeRegister:
-		var req signal.RegisterRequest
-		if e := signal.DecodeData(f, &req); e != nil {
+	case wire.TypeRegister:
+		var req wire.RegisterRequest
+		if e := wire.DecodeData(f, &req); e != nil {
 			return su, "", nil, e
 		}
-		if e := signal.CheckUsername(req.Username); e != nil {
+		if e := wire.CheckUsername(req.Username); e != nil {
 			return su, "", nil, e
 		}
 		if strings.HasPrefix(req.Username, store.GuestPrefix) {
-			return su, "", nil, signal.BadRequest("Usernames starting with %q are reserved for guests.", store.GuestPrefix)
+			return su, "", nil, wire.BadRequest("Usernames starting with %q are reserved for guests.", store.GuestPrefix)
 		}
 		if utf8.RuneCountInString(req.Password) < store.MinPasswordLen || len(req.Password) > store.MaxPasswordLen {
-			return su, "", nil, signal.BadRequest("A password is %d to %d characters.", store.MinPasswordLen, store.MaxPasswordLen)
+			return su, "", nil, wire.BadRequest("A password is %d to %d characters.", store.MinPasswordLen, store.MaxPasswordLen)
 		}
 		if _, ok := store.CleanDisplayName(req.DisplayName); !ok {
-			return su, "", nil, signal.BadRequest("A display name is at most %d characters, without control characters.", store.MaxDisplayNameLen)
+			return su, "", nil, wire.BadRequest("A display name is at most %d characters, without control characters.", store.MaxDisplayNameLen)
 		}
 		su, err = h.st.Register(ctx, req.Username, req.Password, req.DisplayName)
 		switch {
 		case errors.Is(err, store.ErrUsernameTaken):
-			return su, "", nil, signal.Errorf(signal.CodeConflict, reasonConflict, "The username %q is taken.", req.Username)
+			return su, "", nil, wire.Errorf(wire.CodeConflict, reasonConflict, "The username %q is taken.", req.Username)
 		case errors.Is(err, store.ErrInvalid):
-			return su, "", nil, signal.BadRequest("The registration was refused: %v.", err)
+			return su, "", nil, wire.BadRequest("The registration was refused: %v.", err)
 		case err != nil:
 			return su, "", nil, h.storeError("register", err)
 		}
-	case signal.TypeLogin:
-		var req signal.LoginRequest
-		if e := signal.DecodeData(f, &req); e != nil {
+	case wire.TypeLogin:
+		var req wire.LoginRequest
+		if e := wire.DecodeData(f, &req); e != nil {
 			return su, "", nil, e
 		}
 		su, err = h.st.Login(ctx, req.Username, req.Password)
 		switch {
 		case errors.Is(err, store.ErrBadCredentials):
-			return su, "", nil, signal.Errorf(signal.CodeUnauthorized, reasonUnauthorized, "Wrong username or password.")
+			return su, "", nil, wire.Errorf(wire.CodeUnauthorized, reasonUnauthorized, "Wrong username or password.")
 		case err != nil:
 			return su, "", nil, h.storeError("login", err)
 		}
-	case signal.TypeAuth:
-		var req signal.AuthRequest
-		if e := signal.DecodeData(f, &req); e != nil {
+	case wire.TypeAuth:
+		var req wire.AuthRequest
+		if e := wire.DecodeData(f, &req); e != nil {
 			return su, "", nil, e
 		}
 		su, err = h.st.UserByToken(ctx, req.Token)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return su, "", nil, signal.Errorf(signal.CodeUnauthorized, reasonUnauthorized, "The token is not valid (unknown or logged out).")
+			return su, "", nil, wire.Errorf(wire.CodeUnauthorized, reasonUnauthorized, "The token is not valid (unknown or logged out).")
 		case err != nil:
 			return su, "", nil, h.storeError("auth", err)
 		}
@@ -279,7 +279,7 @@ func (h *Hub) authenticate(f signal.Frame) (su store.User, token string, resume 
 
 // signIn attaches c to a new session of su, or re-attaches the session named
 // in resume when it belongs to su and is still within its grace period.
-func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *signal.AuthRequest) {
+func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wire.AuthRequest) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.isClosing() {
@@ -308,13 +308,13 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *si
 	u.sessions[s.id] = s
 	c.sess = s
 	b := &batch{}
-	h.reply(b, c, id, signal.AuthResult{User: u.public(), Token: token, Session: s.id})
+	h.reply(b, c, id, wire.AuthResult{User: u.public(), Token: token, Session: s.id})
 	h.ringSession(b, s, true)
 	h.commit(b)
 }
 
-func (u *user) public() signal.User {
-	return signal.User{JID: u.jid, Username: u.name, DisplayName: u.display, Guest: u.guest}
+func (u *user) public() wire.User {
+	return wire.User{JID: u.jid, Username: u.name, DisplayName: u.display, Guest: u.guest}
 }
 
 // resume re-attaches session s to c: it replies with the session's current
@@ -328,7 +328,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 		if s.removed || h.closed || c.isClosing() {
 			b := &batch{}
 			if !c.isClosing() {
-				h.replyErr(b, c, id, signal.Errorf(signal.CodeConflict, reasonConflict, "The session ended while resuming; sign in again."))
+				h.replyErr(b, c, id, wire.Errorf(wire.CodeConflict, reasonConflict, "The session ended while resuming; sign in again."))
 			}
 			h.commit(b)
 			return
@@ -338,7 +338,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 		// The old connection is still open (a half-open socket, or a second
 		// tab claiming the session): it loses the session.
 		old.sess = nil
-		old.close(signal.CloseReplaced, "session resumed elsewhere", false)
+		old.close(wire.CloseReplaced, "session resumed elsewhere", false)
 	}
 	if s.grace != nil {
 		s.grace.Stop()
@@ -348,12 +348,12 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	h.log.Debug("session resumed", "user", s.u.name, "lastSeq", lastSeq, "seq", s.seq)
 
 	after := &batch{}
-	var current *signal.Call
+	var current *wire.Call
 	for cl, p := range s.u.parts {
 		if p.done || p.sess != s {
 			continue
 		}
-		if st := cl.status(p); p.prev != "" && st == signal.StatusReconnecting && p.prev != st {
+		if st := cl.status(p); p.prev != "" && st == wire.StatusReconnecting && p.prev != st {
 			cl.setStatus(p, p.prev)
 			h.broadcast(after, cl, s.u.jid, "")
 		}
@@ -364,7 +364,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	h.ringSession(after, s, false)
 
 	b := &batch{}
-	h.reply(b, c, id, signal.AuthResult{User: s.u.public(), Token: token, Session: s.id, Resumed: true, Call: current})
+	h.reply(b, c, id, wire.AuthResult{User: s.u.public(), Token: token, Session: s.id, Resumed: true, Call: current})
 	for _, ev := range s.buf {
 		if ev.seq > lastSeq {
 			frame := ev.frame
@@ -377,8 +377,8 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 }
 
 // handleLogout revokes the session's token, leaves its calls and closes the
-// connection with signal.CloseLoggedOut.
-func (h *Hub) handleLogout(c *conn, f signal.Frame) {
+// connection with wire.CloseLoggedOut.
+func (h *Hub) handleLogout(c *conn, f wire.Frame) {
 	s := h.currentSession(c)
 	if s == nil {
 		h.sendNow(c, f.ID, nil, errUnauthorized())
@@ -405,29 +405,29 @@ func (h *Hub) handleLogout(c *conn, f signal.Frame) {
 		}
 	}
 	h.reply(b, c, f.ID, nil)
-	b.do(func() { c.close(signal.CloseLoggedOut, "logged out", true) })
+	b.do(func() { c.close(wire.CloseLoggedOut, "logged out", true) })
 	h.commit(b)
 }
 
 // handleCallLogs serves call.logs.
-func (h *Hub) handleCallLogs(c *conn, f signal.Frame) {
+func (h *Hub) handleCallLogs(c *conn, f wire.Frame) {
 	s := h.currentSession(c)
 	if s == nil {
 		h.sendNow(c, f.ID, nil, errUnauthorized())
 		return
 	}
-	var req signal.CallLogsRequest
-	if e := signal.DecodeData(f, &req); e != nil {
+	var req wire.CallLogsRequest
+	if e := wire.DecodeData(f, &req); e != nil {
 		h.sendNow(c, f.ID, nil, e)
 		return
 	}
 	if req.Page < 1 {
-		h.sendNow(c, f.ID, nil, signal.BadRequest("Pages are numbered from 1 (got %d).", req.Page))
+		h.sendNow(c, f.ID, nil, wire.BadRequest("Pages are numbered from 1 (got %d).", req.Page))
 		return
 	}
 	ctx, cancel := h.opCtx()
 	var (
-		page signal.CallLogPage
+		page wire.CallLogPage
 		err  error
 	)
 	onOwnStack(func() { page, err = h.st.CallLogs(ctx, s.u.id, req.Page) })
@@ -469,10 +469,10 @@ func (h *Hub) detach(s *session) {
 		if p.done || p.sess != s {
 			continue
 		}
-		if st := cl.status(p); signal.Joined(st) {
+		if st := cl.status(p); wire.Joined(st) {
 			p.prev = st
-			if st != signal.StatusReconnecting {
-				cl.setStatus(p, signal.StatusReconnecting)
+			if st != wire.StatusReconnecting {
+				cl.setStatus(p, wire.StatusReconnecting)
 				h.broadcast(b, cl, s.u.jid, "")
 			}
 		}
@@ -484,7 +484,7 @@ func (h *Hub) detach(s *session) {
 // the calls it is joined in. Called with h.mu held.
 func (h *Hub) removeSession(b *batch, s *session, now int64) {
 	for cl, p := range s.u.parts {
-		if !p.done && p.sess == s && signal.Joined(cl.status(p)) {
+		if !p.done && p.sess == s && wire.Joined(cl.status(p)) {
 			h.leave(b, cl, p, now)
 		}
 	}
@@ -502,7 +502,7 @@ func (h *Hub) removeSession(b *batch, s *session, now int64) {
 }
 
 // sessionCheck returns c's session under h.mu, or the error to reply.
-func (h *Hub) sessionCheck(c *conn) (*session, *signal.Error) {
+func (h *Hub) sessionCheck(c *conn) (*session, *wire.Error) {
 	if h.closed {
 		return nil, shutdownError()
 	}

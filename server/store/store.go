@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"parley/app/signal"
+	"parley/app/wire"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -71,7 +71,7 @@ type User struct {
 // entry as the SDK sees it. An empty CallLogID is filled in by AddCallLogs.
 type CallLog struct {
 	UserID int64
-	signal.CallLog
+	wire.CallLog
 	// Replace makes this entry overwrite an earlier one of the same user and
 	// room (keeping its CallLogID), for a user who took part in a call again
 	// after their first part ended (invited back, or joined by link).
@@ -265,11 +265,11 @@ func CleanDisplayName(name string) (string, bool) {
 	return name, true
 }
 
-// Register creates an account. The username must be valid (signal.ValidUsername)
+// Register creates an account. The username must be valid (wire.ValidUsername)
 // and not start with GuestPrefix; the password needs MinPasswordLen characters;
 // an empty display name defaults to the username.
 func (s *Store) Register(ctx context.Context, username, password, displayName string) (User, error) {
-	if !signal.ValidUsername(username) || strings.HasPrefix(username, GuestPrefix) {
+	if !wire.ValidUsername(username) || strings.HasPrefix(username, GuestPrefix) {
 		return User{}, fmt.Errorf("store: register %q: %w: username not allowed", username, ErrInvalid)
 	}
 	if utf8.RuneCountInString(password) < MinPasswordLen || len(password) > MaxPasswordLen {
@@ -550,8 +550,8 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 // CallLogs returns page (1-based) of the user's call log, PageSize entries,
 // newest first, and the number of pages. No entries: an empty, non-nil list
 // and TotalPages 0.
-func (s *Store) CallLogs(ctx context.Context, userID int64, page int) (signal.CallLogPage, error) {
-	out := signal.CallLogPage{CallLogs: []signal.CallLog{}}
+func (s *Store) CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error) {
+	out := wire.CallLogPage{CallLogs: []wire.CallLog{}}
 	if page < 1 {
 		return out, fmt.Errorf("store: call logs page %d: %w", page, ErrInvalid)
 	}
@@ -578,7 +578,7 @@ func (s *Store) CallLogs(ctx context.Context, userID int64, page int) (signal.Ca
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			l                  signal.CallLog
+			l                  wire.CallLog
 			to, users, invited string
 			groupID            sql.NullString
 			startTime          sql.NullInt64

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"parley/app/signal"
+	"parley/app/wire"
 )
 
 // cheap keeps the tests fast; production uses DefaultPasswordParams.
@@ -224,9 +224,9 @@ func TestCallLogs(t *testing.T) {
 	// 45 entries for alice; two share each callTime so the id breaks ties.
 	var logs []CallLog
 	for i := range 45 {
-		l := CallLog{UserID: alice.ID, CallLog: signal.CallLog{
-			RoomID: fmt.Sprintf("room%02d", i), RoomLink: "abc-defg-hij", CallMode: signal.ModeOneToOne,
-			CallType: signal.TypeAudio, CallState: signal.LogOutgoing, FromUser: "alice@localhost",
+		l := CallLog{UserID: alice.ID, CallLog: wire.CallLog{
+			RoomID: fmt.Sprintf("room%02d", i), RoomLink: "abc-defg-hij", CallMode: wire.ModeOneToOne,
+			CallType: wire.TypeAudio, CallState: wire.LogOutgoing, FromUser: "alice@localhost",
 			ToUsers: []string{"bob@localhost"}, UserList: []string{"alice@localhost", "bob@localhost"},
 			CallTime: 1000 + int64(i/2), EndTime: 5000, Duration: 0,
 		}}
@@ -247,13 +247,13 @@ func TestCallLogs(t *testing.T) {
 	if err := s.AddCallLogs(ctx, logs[44]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddCallLogs(ctx, CallLog{UserID: bob.ID, CallLog: signal.CallLog{RoomID: "room00", CallState: signal.LogMissed, CallTime: 1}}); err != nil {
+	if err := s.AddCallLogs(ctx, CallLog{UserID: bob.ID, CallLog: wire.CallLog{RoomID: "room00", CallState: wire.LogMissed, CallTime: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	// A batch with a bad entry writes nothing.
 	err = s.AddCallLogs(ctx,
-		CallLog{UserID: bob.ID, CallLog: signal.CallLog{RoomID: "roomX", CallTime: 2}},
-		CallLog{UserID: 424242, CallLog: signal.CallLog{RoomID: "roomY", CallTime: 2}})
+		CallLog{UserID: bob.ID, CallLog: wire.CallLog{RoomID: "roomX", CallTime: 2}},
+		CallLog{UserID: 424242, CallLog: wire.CallLog{RoomID: "roomY", CallTime: 2}})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("log for unknown user: err = %v, want ErrNotFound", err)
 	}
@@ -295,7 +295,7 @@ func TestCallLogs(t *testing.T) {
 			t.Errorf("room01 start/group should be null: %+v", notStarted)
 		}
 		b, _ := s.CallLogs(ctx, bob.ID, 1)
-		if b.TotalPages != 1 || len(b.CallLogs) != 1 || b.CallLogs[0].CallState != signal.LogMissed || len(b.CallLogs[0].ToUsers) != 0 || b.CallLogs[0].ToUsers == nil {
+		if b.TotalPages != 1 || len(b.CallLogs) != 1 || b.CallLogs[0].CallState != wire.LogMissed || len(b.CallLogs[0].ToUsers) != 0 || b.CallLogs[0].ToUsers == nil {
 			t.Errorf("bob's log = %+v", b)
 		}
 	}
@@ -347,7 +347,7 @@ func TestGuests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !g.Guest || g.DisplayName != "Visitor" || !strings.HasPrefix(g.Username, GuestPrefix) || !signal.ValidUsername(g.Username) {
+	if !g.Guest || g.DisplayName != "Visitor" || !strings.HasPrefix(g.Username, GuestPrefix) || !wire.ValidUsername(g.Username) {
 		t.Fatalf("guest %+v", g)
 	}
 	g2, err := s.CreateGuest(ctx, "Visitor")
@@ -376,14 +376,14 @@ func TestCallLogReplace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := CallLog{UserID: u.ID, CallLog: signal.CallLog{RoomID: "r", CallState: signal.LogDeclined, CallTime: 1, EndTime: 2}}
+	first := CallLog{UserID: u.ID, CallLog: wire.CallLog{RoomID: "r", CallState: wire.LogDeclined, CallTime: 1, EndTime: 2}}
 	if err := s.AddCallLogs(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	ignored := first
-	ignored.CallState = signal.LogMissed
+	ignored.CallState = wire.LogMissed
 	second := first
-	second.CallState, second.StartTime, second.EndTime, second.Duration, second.Replace = signal.LogIncoming, ptr(int64(5)), 9, 4, true
+	second.CallState, second.StartTime, second.EndTime, second.Duration, second.Replace = wire.LogIncoming, ptr(int64(5)), 9, 4, true
 	second.InviteUserList = []string{"alice@localhost"}
 	for _, l := range []CallLog{ignored, second, second} {
 		if err := s.AddCallLogs(ctx, l); err != nil {
@@ -398,7 +398,7 @@ func TestCallLogReplace(t *testing.T) {
 		t.Fatalf("%d entries", len(p.CallLogs))
 	}
 	l := p.CallLogs[0]
-	if l.CallState != signal.LogIncoming || l.StartTime == nil || *l.StartTime != 5 || l.Duration != 4 || len(l.InviteUserList) != 1 {
+	if l.CallState != wire.LogIncoming || l.StartTime == nil || *l.StartTime != 5 || l.Duration != 4 || len(l.InviteUserList) != 1 {
 		t.Errorf("replaced entry %+v", l)
 	}
 }

@@ -6,7 +6,7 @@
 // Every client request carries an ID and gets exactly one reply with that ID:
 // either Type "result" with Data, or Type "error" with Error. Server events carry
 // a per-session sequence number (Seq) so that a reconnecting client can resume.
-package signal
+package wire
 
 import (
 	"encoding/json"
