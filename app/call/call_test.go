@@ -53,7 +53,7 @@ func TestVoiceCall(t *testing.T) {
 		return v.LocalUser && v.UserJID == alice.jid && v.TrackType == "audio" && v.Track != nil
 	})
 
-	if c, ok := alice.CurrentCall(); !ok || c.RoomID != ref.RoomID || c.State != wire.CallActive {
+	if c, ok := alice.CurrentCall(); !ok || c.RoomID != ref.RoomID || c.State != wire.CallStateActive {
 		t.Fatalf("alice's current call %+v %v", c, ok)
 	}
 	time.Sleep(50 * time.Millisecond) // a measurable duration for the logs

@@ -56,7 +56,7 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 	}
 	wait(t, carol.rec, "carol's part ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && v.SessionStatus == nil })
 	meshFlows(t, rtc.KindAudio, alice, bob, dave)
-	if c, ok := bob.CurrentCall(); !ok || c.State != wire.CallActive {
+	if c, ok := bob.CurrentCall(); !ok || c.State != wire.CallStateActive {
 		t.Fatalf("bob's call after carol left: %+v", c)
 	}
 	// Down to one: the call ends for the last one.

@@ -84,8 +84,8 @@ func (e *Engine) apply(cs *callState, c wire.Call, reason string) {
 	}
 
 	mine := nc.Participant(me)
-	if nc.State == wire.CallEnded || mine == nil || !wire.Joined(mine.Status) {
-		closed := nc.State == wire.CallEnded
+	if nc.State == wire.CallStateEnded || mine == nil || !wire.Joined(mine.Status) {
+		closed := nc.State == wire.CallStateEnded
 		e.endCallState(cs, statusIf(closed))
 		return
 	}
@@ -315,7 +315,7 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 		me = e.user.JID
 	}
 	e.mu.Unlock()
-	if sessionStatus == "" && cs.snap != nil && cs.snap.State != wire.CallEnded {
+	if sessionStatus == "" && cs.snap != nil && cs.snap.State != wire.CallStateEnded {
 		// Leaving a call that then has fewer than two people ends it for everyone.
 		left := 0
 		for _, p := range cs.snap.Participants {

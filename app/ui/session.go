@@ -631,7 +631,7 @@ func (s *session) refresh(ctx app.Context) {
 		return
 	}
 	inc, ok := s.eng.Incoming()
-	if ok && inc.State != wire.CallEnded {
+	if ok && inc.State != wire.CallStateEnded {
 		if !s.hasIncoming || s.incoming.RoomID != inc.RoomID {
 			s.incomingName, s.incomingType = "", inc.Type
 		}
@@ -656,7 +656,7 @@ func (s *session) refresh(ctx app.Context) {
 	}
 
 	c, ok := s.eng.CurrentCall()
-	if ok && c.State == wire.CallEnded {
+	if ok && c.State == wire.CallStateEnded {
 		ok = false
 	}
 	if !ok {
@@ -680,7 +680,7 @@ func (s *session) refresh(ctx app.Context) {
 			joined = true
 		}
 	}
-	if joined || c.State == wire.CallActive {
+	if joined || c.State == wire.CallStateActive {
 		s.everJoined = true
 		if s.phase != phaseInCall {
 			s.phase = phaseInCall

@@ -107,7 +107,7 @@ func (f *fakeEngine) MakeCall(_ context.Context, video bool, to []string, groupI
 	f.mu.Lock()
 	f.groupID = groupID
 	f.mu.Unlock()
-	c := &wire.Call{RoomID: "room1", Type: typ, Initiator: f.user.JID, State: wire.CallRinging,
+	c := &wire.Call{RoomID: "room1", Type: typ, Initiator: f.user.JID, State: wire.CallStateRinging,
 		Participants: []wire.Participant{{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: wire.StatusConnecting, Initiator: true}}}
 	for _, u := range to {
 		c.Participants = append(c.Participants, wire.Participant{JID: u + "@localhost", DisplayName: "Bob Marley", Status: wire.StatusCalling})
@@ -128,7 +128,7 @@ func (f *fakeEngine) AnswerCall(context.Context) error {
 		for i := range c.Participants {
 			c.Participants[i].Status = wire.StatusConnecting
 		}
-		c.State = wire.CallActive
+		c.State = wire.CallStateActive
 		f.setCall(c)
 	}
 	return nil
@@ -206,7 +206,7 @@ func (f *fakeEngine) JoinCall(context.Context) error {
 	if err := f.fail("JoinCall"); err != nil {
 		return err
 	}
-	c := &wire.Call{RoomID: "room1", Type: wire.TypeVideo, Initiator: "alice@localhost", State: wire.CallActive, Link: "abc-defg-hij"}
+	c := &wire.Call{RoomID: "room1", Type: wire.TypeVideo, Initiator: "alice@localhost", State: wire.CallStateActive, Link: "abc-defg-hij"}
 	for _, u := range previewUsers {
 		c.Participants = append(c.Participants, wire.Participant{JID: u.JID, DisplayName: u.Name, Status: u.Status})
 	}
@@ -262,7 +262,7 @@ func (f *fakeEngine) setStatus(jid, status string) {
 			p.Status = status
 		}
 		if wire.Joined(status) {
-			f.call.State = wire.CallActive
+			f.call.State = wire.CallStateActive
 		}
 	}
 	f.mu.Unlock()
@@ -458,7 +458,7 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 
 	// An incoming call shows the card over any screen.
 	h.f.mu.Lock()
-	h.f.incoming = &wire.Call{RoomID: "room2", Type: wire.TypeVideo, Initiator: "carol@localhost", State: wire.CallRinging,
+	h.f.incoming = &wire.Call{RoomID: "room2", Type: wire.TypeVideo, Initiator: "carol@localhost", State: wire.CallStateRinging,
 		Participants: []wire.Participant{{JID: "carol@localhost", DisplayName: "Carol King", Status: wire.StatusConnecting, Initiator: true},
 			{JID: "alice@localhost", Status: wire.StatusRinging}}}
 	h.f.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 )
 
 // ErrClosed is returned by requests on a connection that has closed.
-var ErrClosed = errors.New("signal: connection closed")
+var ErrClosed = errors.New("wire: connection closed")
 
 // Conn is one client WebSocket to the signalling server. It correlates replies
 // with requests by ID and hands server events, in order, to the handler given to
@@ -56,7 +56,7 @@ func WSURL(server string) string {
 func Dial(ctx context.Context, url string, onEvent func(Frame), onClose func(code int, err error)) (*Conn, error) {
 	ws, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("signal: dial %s: %w", url, err)
+		return nil, fmt.Errorf("wire: dial %s: %w", url, err)
 	}
 	ws.SetReadLimit(MaxFrameBytes)
 	c := &Conn{ws: ws, pending: map[uint64]chan Frame{}, done: make(chan struct{})}
@@ -136,6 +136,9 @@ func (c *Conn) Request(ctx context.Context, typ string, payload, out any) error 
 	if err != nil {
 		return err
 	}
+	if id == 1 {
+		f.V = Version // the first frame says which protocol this client speaks
+	}
 	b, err := Encode(f)
 	if err != nil {
 		return err
@@ -158,7 +161,7 @@ func (c *Conn) Request(ctx context.Context, typ string, payload, out any) error 
 	c.writeMu.Unlock()
 	if err != nil {
 		drop()
-		return fmt.Errorf("signal: send %s: %w", typ, err)
+		return fmt.Errorf("wire: send %s: %w", typ, err)
 	}
 	select {
 	case reply, ok := <-ch:
@@ -170,13 +173,13 @@ func (c *Conn) Request(ctx context.Context, typ string, payload, out any) error 
 		}
 		if out != nil && len(reply.Data) > 0 {
 			if err := json.Unmarshal(reply.Data, out); err != nil {
-				return fmt.Errorf("signal: decode %s reply: %w", typ, err)
+				return fmt.Errorf("wire: decode %s reply: %w", typ, err)
 			}
 		}
 		return nil
 	case <-ctx.Done():
 		drop()
-		return fmt.Errorf("signal: %s: %w", typ, ctx.Err())
+		return fmt.Errorf("wire: %s: %w", typ, ctx.Err())
 	}
 }
 

@@ -9,30 +9,30 @@ import (
 )
 
 // ErrEmptyType is returned by Decode for a frame without a type.
-var ErrEmptyType = errors.New("signal: frame has no type")
+var ErrEmptyType = errors.New("wire: frame has no type")
 
 // Decode parses one frame. It rejects frames over MaxFrameBytes, frames that are
 // not a single JSON object, and frames without a type. It never panics.
 func Decode(b []byte) (Frame, error) {
 	var f Frame
 	if len(b) > MaxFrameBytes {
-		return f, fmt.Errorf("signal: frame of %d bytes is over the %d byte limit", len(b), MaxFrameBytes)
+		return f, fmt.Errorf("wire: frame of %d bytes is over the %d byte limit", len(b), MaxFrameBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&f); err != nil {
-		return Frame{}, fmt.Errorf("signal: decode frame: %w", err)
+		return Frame{}, fmt.Errorf("wire: decode frame: %w", err)
 	}
 	if dec.More() {
-		return Frame{}, errors.New("signal: trailing data after frame")
+		return Frame{}, errors.New("wire: trailing data after frame")
 	}
 	if f.Type == "" {
 		return Frame{}, ErrEmptyType
 	}
 	if len(f.Type) > 64 {
-		return Frame{}, errors.New("signal: frame type too long")
+		return Frame{}, errors.New("wire: frame type too long")
 	}
 	if f.Type == TypeError && f.Error == nil {
-		return Frame{}, errors.New("signal: error frame without error")
+		return Frame{}, errors.New("wire: error frame without error")
 	}
 	return f, nil
 }
@@ -53,7 +53,7 @@ func DecodeData(f Frame, v any) *Error {
 func Encode(f Frame) ([]byte, error) {
 	b, err := Marshal(f)
 	if err != nil {
-		return nil, fmt.Errorf("signal: encode %s frame: %w", f.Type, err)
+		return nil, fmt.Errorf("wire: encode %s frame: %w", f.Type, err)
 	}
 	return b, nil
 }
@@ -76,7 +76,7 @@ func Request(typ string, id uint64, payload any) (Frame, error) {
 	if payload != nil {
 		b, err := Marshal(payload)
 		if err != nil {
-			return f, fmt.Errorf("signal: encode %s payload: %w", typ, err)
+			return f, fmt.Errorf("wire: encode %s payload: %w", typ, err)
 		}
 		f.Data = b
 	}
@@ -103,7 +103,7 @@ func UnknownType(typ string) *Error {
 	if len(typ) > 64 {
 		typ = typ[:64]
 	}
-	return Errorf(CodeBadRequest, reasonUnknownType, "Unknown request type %q.", typ)
+	return Errorf(CodeBadRequest, ReasonUnknownType, "Unknown request type %q.", typ)
 }
 
 // ValidUsername reports whether name is 3 to 32 characters of a-z 0-9 . _ -

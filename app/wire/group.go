@@ -88,9 +88,12 @@ type DataEvent struct {
 	Data   json.RawMessage `json:"data"`
 }
 
-// LinkRequest names a call by its link code (abc-defg-hij).
+// LinkRequest names a call by its link code (abc-defg-hij). DisplayName, when
+// set on TypeLinkSubscribe or TypeLinkJoin, is the caller's name in that call,
+// for a signed-in user as for a guest (the SDK's subscribeCall(link, USERNAME)).
 type LinkRequest struct {
-	Link string `json:"link"`
+	Link        string `json:"link"`
+	DisplayName string `json:"displayName,omitempty"`
 }
 
 // LinkPreview is the reply to TypeLinkSubscribe and the payload of EventUsers.

@@ -10,7 +10,6 @@ package wire
 
 import (
 	"encoding/json"
-	"fmt"
 )
 
 // MaxFrameBytes is the largest frame either side accepts. Custom data is limited
@@ -20,10 +19,37 @@ const MaxFrameBytes = 256 << 10
 // MaxCustomDataBytes is the largest custom data value, in encoded JSON bytes.
 const MaxCustomDataBytes = 64 << 10
 
+// Version is the protocol version this package speaks. A client puts it in V
+// of its first frame (the sign-in request); a server refuses a newer version
+// than its own with ReasonUnsupportedVersion and states its own in AuthResult.
+// A first frame without V is taken as version 1.
+const Version = 1
+
+// Limits are the server's limits that clients must respect. The server sends
+// them in every AuthResult, so no client hard-codes them; DefaultLimits holds
+// until a client has signed in.
+type Limits struct {
+	// MaxParticipants is the most people in one call, its initiator included.
+	MaxParticipants int `json:"maxParticipants"`
+	// MaxDisplayName is the longest display name, in characters.
+	MaxDisplayName int `json:"maxDisplayName"`
+	// MaxGroupID is the longest groupId, in bytes.
+	MaxGroupID int `json:"maxGroupId"`
+	// MaxCustomData is the largest custom data value, in encoded JSON bytes.
+	MaxCustomData int `json:"maxCustomData"`
+}
+
+// DefaultLimits are the limits of a server started without flags.
+func DefaultLimits() Limits {
+	return Limits{MaxParticipants: 8, MaxDisplayName: 64, MaxGroupID: 128, MaxCustomData: MaxCustomDataBytes}
+}
+
 // Frame is one WebSocket text message.
 type Frame struct {
 	// Type names the request, the event, or "result"/"error" for replies.
 	Type string `json:"type"`
+	// V is the protocol version the client speaks, set on its first frame only.
+	V int `json:"v,omitempty"`
 	// ID is set by the client on every request and echoed on its reply.
 	ID uint64 `json:"id,omitempty"`
 	// Seq numbers server events within a session, starting at 1.
@@ -106,9 +132,9 @@ const (
 
 // Call states.
 const (
-	CallRinging = "ringing" // nobody but the initiator has joined yet
-	CallActive  = "active"  // at least two participants joined
-	CallEnded   = "ended"
+	CallStateRinging = "ringing" // nobody but the initiator has joined yet
+	CallStateActive  = "active"  // at least two participants joined
+	CallStateEnded   = "ended"
 )
 
 // Call types and modes.
@@ -189,6 +215,10 @@ type AuthResult struct {
 	Resumed bool `json:"resumed,omitempty"`
 	// Call is the call this session is part of after a resume, if any.
 	Call *Call `json:"call,omitempty"`
+	// Version is the server's protocol version.
+	Version int `json:"version"`
+	// Limits are the server's limits.
+	Limits Limits `json:"limits"`
 }
 
 // CallCreateRequest is the payload of TypeCallCreate.
@@ -363,49 +393,4 @@ type CallEvent struct {
 type DismissEvent struct {
 	RoomID string `json:"roomId"`
 	Reason string `json:"reason"`
-}
-
-// Error is the payload of an error reply. Code is the SDK status code (400, 401,
-// 403, 404, 409, 413, 429, 500 or a 1006xx call code); Reason is a stable machine
-// word; Message is a sentence for people.
-type Error struct {
-	Code    int    `json:"code"`
-	Reason  string `json:"reason"`
-	Message string `json:"message"`
-}
-
-// Error implements error.
-func (e *Error) Error() string { return fmt.Sprintf("%s (%d): %s", e.Reason, e.Code, e.Message) }
-
-// SDK status codes.
-const (
-	CodeOK            = 200
-	CodeBadRequest    = 400
-	CodeUnauthorized  = 401
-	CodeForbidden     = 403
-	CodeNotFound      = 404
-	CodeConflict      = 409
-	CodeTooLarge      = 413
-	CodeRateLimited   = 429
-	CodeInternal      = 500
-	CodeInvalidLink   = 100601
-	CodeCallEnded     = 100602
-	CodeCallFull      = 100603
-	CodeMicDenied     = 100606
-	CodeCameraDenied  = 100607
-	CodeMediaDenied   = 100608
-	CodeNotInCall     = 100609
-	CodeUnreachable   = 100620
-	reasonBadRequest  = "bad_request"
-	reasonUnknownType = "unknown_type"
-)
-
-// Errorf returns an *Error with code, reason and a formatted message.
-func Errorf(code int, reason, format string, args ...any) *Error {
-	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
-}
-
-// BadRequest returns a 400 error.
-func BadRequest(format string, args ...any) *Error {
-	return Errorf(CodeBadRequest, reasonBadRequest, format, args...)
 }

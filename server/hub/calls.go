@@ -88,7 +88,7 @@ func (h *Hub) inCall(u *user) bool {
 			continue
 		}
 		st := cl.status(p)
-		if wire.Joined(st) || (wire.Pending(st) && cl.snap.State == wire.CallActive) {
+		if wire.Joined(st) || (wire.Pending(st) && cl.snap.State == wire.CallStateActive) {
 			return true
 		}
 	}
@@ -181,7 +181,7 @@ func (h *Hub) createCall(b *batch, c *conn, s *session, req wire.CallCreateReque
 	roomID := randomID(16)
 	cl.snap = wire.Call{
 		RoomID: roomID, Link: link, Type: req.Type, Mode: mode, GroupID: req.GroupID,
-		Initiator: s.u.jid, State: wire.CallRinging, CreatedAt: now, To: []string{},
+		Initiator: s.u.jid, State: wire.CallStateRinging, CreatedAt: now, To: []string{},
 	}
 	caller := cl.addPart(s.u, wire.StatusConnecting)
 	caller.sess = s
@@ -420,7 +420,7 @@ func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
 		return
 	}
 	cl.ended = true
-	cl.snap.State = wire.CallEnded
+	cl.snap.State = wire.CallStateEnded
 	cl.snap.EndedAt = now
 	var joined, pending []*part
 	for _, p := range cl.parts {

@@ -53,7 +53,7 @@ func TestOneToOneCall(t *testing.T) {
 			bob2 := e.tab(bob, "bob-2")
 
 			call := create(t, alice, wire.TypeVideo, "bob@localhost")
-			if call.Mode != wire.ModeOneToOne || call.Type != wire.TypeVideo || call.State != wire.CallRinging ||
+			if call.Mode != wire.ModeOneToOne || call.Type != wire.TypeVideo || call.State != wire.CallStateRinging ||
 				call.Initiator != jid("alice") || !linkRE.MatchString(call.Link) || len(call.RoomID) < 11 ||
 				call.CreatedAt == 0 || call.StartedAt != 0 || !slices.Equal(call.To, []string{jid("bob")}) {
 				t.Fatalf("created call %+v", call)
@@ -63,7 +63,7 @@ func TestOneToOneCall(t *testing.T) {
 				call.Participants[1].Initiator {
 				t.Fatalf("participants %+v", call.Participants)
 			}
-			alice.update(stateIs(wire.CallRinging))
+			alice.update(stateIs(wire.CallStateRinging))
 
 			// Both of bob's tabs ring.
 			for _, tab := range []*client{bob, bob2} {
@@ -81,14 +81,14 @@ func TestOneToOneCall(t *testing.T) {
 			// Answer on the second tab: the first stops ringing.
 			var ans wire.CallResult
 			bob2.must(wire.TypeCallAnswer, room(call), &ans)
-			if ans.Call.State != wire.CallActive || ans.Call.StartedAt == 0 || statusOf(ans.Call, jid("bob")) != wire.StatusConnecting {
+			if ans.Call.State != wire.CallStateActive || ans.Call.StartedAt == 0 || statusOf(ans.Call, jid("bob")) != wire.StatusConnecting {
 				t.Fatalf("answer result %+v", ans.Call)
 			}
 			if d := bob.dismissed(); d.Reason != wire.ReasonAnsweredElsewhere || d.RoomID != call.RoomID {
 				t.Errorf("dismissed %+v", d)
 			}
 			up := alice.update(statusIs("bob", wire.StatusConnecting))
-			if up.By != jid("bob") || up.Call.State != wire.CallActive {
+			if up.By != jid("bob") || up.Call.State != wire.CallStateActive {
 				t.Errorf("update after answer %+v", up)
 			}
 			bob2.update(statusIs("bob", wire.StatusConnecting))
@@ -143,7 +143,7 @@ func TestOneToOneCall(t *testing.T) {
 			}
 			enderC.settle()
 			enderC.must(wire.TypeCallEnd, room(call), nil)
-			final := other.update(stateIs(wire.CallEnded))
+			final := other.update(stateIs(wire.CallStateEnded))
 			if final.Reason != wire.StatusEnded || final.Call.EndedAt == 0 || statusOf(final.Call, jid(otherName)) != wire.StatusDisconnected {
 				t.Errorf("final update %+v (%s)", final, statuses(final.Call))
 			}
@@ -196,7 +196,7 @@ func TestDecline(t *testing.T) {
 	if up.By != jid("bob") {
 		t.Errorf("decline update by %q", up.By)
 	}
-	alice.update(stateIs(wire.CallEnded))
+	alice.update(stateIs(wire.CallStateEnded))
 	bob.quiet(wire.EventDismissed)
 	bob2.fails(wire.TypeCallDecline, room(call), wire.CodeCallEnded, reasonCallEnded)
 
@@ -226,7 +226,7 @@ func TestRingTimeout(t *testing.T) {
 		}
 	}
 	alice.update(statusIs("bob", wire.StatusNoAnswer))
-	alice.update(stateIs(wire.CallEnded))
+	alice.update(stateIs(wire.CallStateEnded))
 	bob.fails(wire.TypeCallAnswer, room(call), wire.CodeCallEnded, reasonCallEnded)
 	if lb := logs(t, bob); len(lb) != 1 || lb[0].CallState != wire.LogMissed {
 		t.Errorf("bob log %+v", lb)
@@ -242,10 +242,10 @@ func TestEngaged(t *testing.T) {
 
 	// 1:1 to an engaged user ends at once.
 	c2 := create(t, carol, wire.TypeVideo, "bob")
-	if statusOf(c2, jid("bob")) != wire.StatusEngaged || c2.State != wire.CallEnded {
+	if statusOf(c2, jid("bob")) != wire.StatusEngaged || c2.State != wire.CallStateEnded {
 		t.Errorf("call to engaged bob: %s state %s", statuses(c2), c2.State)
 	}
-	carol.update(stateIs(wire.CallEnded))
+	carol.update(stateIs(wire.CallStateEnded))
 	bob.quiet(wire.EventIncoming)
 	if lb := logs(t, bob); len(lb) != 1 || lb[0].CallState != wire.LogMissed || lb[0].RoomID != c2.RoomID {
 		t.Errorf("bob log %+v", lb)
@@ -254,7 +254,7 @@ func TestEngaged(t *testing.T) {
 	// A group call goes on with the others.
 	c3 := create(t, carol, wire.TypeVideo, "bob", "dave")
 	if c3.Mode != wire.ModeOneToMany || statusOf(c3, jid("bob")) != wire.StatusEngaged ||
-		statusOf(c3, jid("dave")) != wire.StatusRinging || c3.State != wire.CallRinging {
+		statusOf(c3, jid("dave")) != wire.StatusRinging || c3.State != wire.CallStateRinging {
 		t.Errorf("group call %s state %s", statuses(c3), c3.State)
 	}
 	dave.event(wire.EventIncoming, nil)
@@ -354,7 +354,7 @@ func TestCancel(t *testing.T) {
 	alice.must(wire.TypeCallEnd, room(call), nil)
 	for _, tab := range []*client{bob, bob2} {
 		missed := tab.callEvent(wire.EventMissed)
-		if missed.Reason != wire.StatusEnded || missed.Call.State != wire.CallEnded {
+		if missed.Reason != wire.StatusEnded || missed.Call.State != wire.CallStateEnded {
 			t.Errorf("%s: missed %+v", tab.name, missed)
 		}
 		if d := tab.dismissed(); d.Reason != wire.ReasonCanceled {
@@ -387,7 +387,7 @@ func TestGroupCall(t *testing.T) {
 	// The initiator leaves after an answer: bob (joined) and dave (rung) remain.
 	alice.must(wire.TypeCallEnd, room(call), nil)
 	up := bob.update(statusIs("alice", wire.StatusDisconnected))
-	if up.Call.State != wire.CallActive {
+	if up.Call.State != wire.CallStateActive {
 		t.Fatalf("call ended with two participants left: %s", statuses(up.Call))
 	}
 	dave.must(wire.TypeCallAnswer, room(call), nil)
@@ -395,7 +395,7 @@ func TestGroupCall(t *testing.T) {
 	dave.event(wire.EventSignal, nil)
 	bob.fails(wire.TypeCallSignal, offer(call.RoomID, "alice"), wire.CodeForbidden, reasonForbidden)
 	dave.must(wire.TypeCallEnd, room(call), nil)
-	final := bob.update(stateIs(wire.CallEnded))
+	final := bob.update(stateIs(wire.CallStateEnded))
 	if statusOf(final.Call, jid("dave")) != wire.StatusDisconnected {
 		t.Errorf("final %s", statuses(final.Call))
 	}
@@ -477,7 +477,7 @@ func TestResume(t *testing.T) {
 	}
 	b2.expectClose(wire.CloseReplaced)
 	b3.must(wire.TypeCallEnd, room(call), nil)
-	alice.update(stateIs(wire.CallEnded))
+	alice.update(stateIs(wire.CallStateEnded))
 
 	// Another user cannot resume bob's session.
 	c := e.register("carol")
@@ -497,7 +497,7 @@ func TestGraceExpiry(t *testing.T) {
 	bob.must(wire.TypeCallAnswer, room(call), nil)
 	bob.ws.CloseNow()
 	alice.update(statusIs("bob", wire.StatusReconnecting))
-	final := alice.update(stateIs(wire.CallEnded))
+	final := alice.update(stateIs(wire.CallStateEnded))
 	if statusOf(final.Call, jid("bob")) != wire.StatusDisconnected {
 		t.Errorf("after grace: %s", statuses(final.Call))
 	}
@@ -520,7 +520,7 @@ func TestLogoutLeavesCall(t *testing.T) {
 	bob.must(wire.TypeCallAnswer, room(call), nil)
 	bob.must(wire.TypeLogout, nil, nil)
 	bob.expectClose(wire.CloseLoggedOut)
-	final := alice.update(stateIs(wire.CallEnded))
+	final := alice.update(stateIs(wire.CallStateEnded))
 	if statusOf(final.Call, jid("bob")) != wire.StatusDisconnected {
 		t.Errorf("after logout: %s", statuses(final.Call))
 	}
@@ -540,7 +540,7 @@ func TestShutdownEndsCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{alice, bob, carol} {
-		final := c.update(stateIs(wire.CallEnded))
+		final := c.update(stateIs(wire.CallStateEnded))
 		if final.Call.EndedAt == 0 {
 			t.Errorf("%s: final %+v", c.name, final)
 		}
@@ -587,7 +587,7 @@ func TestStateCleanup(t *testing.T) {
 	call := create(t, alice, wire.TypeAudio, "bob")
 	bob.must(wire.TypeCallAnswer, room(call), nil)
 	alice.must(wire.TypeCallEnd, room(call), nil)
-	bob.update(stateIs(wire.CallEnded))
+	bob.update(stateIs(wire.CallStateEnded))
 	alice.ws.CloseNow()
 	bob.ws.CloseNow()
 	deadline := time.Now().Add(waitTimeout)

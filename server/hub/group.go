@@ -216,7 +216,7 @@ func (h *Hub) join(cl *call, p *part, s *session, now int64) {
 	}
 	if cl.snap.StartedAt == 0 {
 		cl.snap.StartedAt = now
-		cl.snap.State = wire.CallActive
+		cl.snap.State = wire.CallStateActive
 	}
 	if cl.idle != nil {
 		cl.idle.Stop()
@@ -733,7 +733,7 @@ func (h *Hub) meetCreate(c *conn, req wire.MeetRequest) (any, *wire.Error) {
 	cl := &call{byName: make(map[string]*part)}
 	cl.snap = wire.Call{
 		RoomID: randomID(16), Link: link, Type: req.Type, Mode: wire.ModeOneToMany, Initiator: s.u.jid,
-		State: wire.CallRinging, CreatedAt: nowMillis(), To: []string{}, Meet: true,
+		State: wire.CallStateRinging, CreatedAt: nowMillis(), To: []string{}, Meet: true,
 		Participants: []wire.Participant{},
 	}
 	h.calls[cl.snap.RoomID] = cl

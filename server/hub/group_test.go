@@ -102,7 +102,7 @@ func TestGroupCallMesh(t *testing.T) {
 		cs[leaver].must(wire.TypeCallEnd, room(call), nil)
 		for _, n := range names[:3-i] {
 			up := cs[n].update(statusIs(leaver, wire.StatusDisconnected))
-			if up.Call.State != wire.CallActive {
+			if up.Call.State != wire.CallStateActive {
 				t.Fatalf("%s left: state %s", leaver, up.Call.State)
 			}
 		}
@@ -110,7 +110,7 @@ func TestGroupCallMesh(t *testing.T) {
 		cs["bob"].event(wire.EventSignal, nil)
 	}
 	cs["bob"].must(wire.TypeCallEnd, room(call), nil)
-	final := cs["alice"].update(stateIs(wire.CallEnded))
+	final := cs["alice"].update(stateIs(wire.CallStateEnded))
 	if statusOf(final.Call, jid("alice")) != wire.StatusEnded {
 		t.Errorf("final %s", statuses(final.Call))
 	}
@@ -212,7 +212,7 @@ func TestInvite(t *testing.T) {
 	for _, c := range []*client{dave, carol, bob} {
 		c.must(wire.TypeCallEnd, room(call), nil)
 	}
-	alice.update(stateIs(wire.CallEnded))
+	alice.update(stateIs(wire.CallStateEnded))
 	want := map[*client]string{alice: wire.LogOutgoing, bob: wire.LogIncoming, carol: wire.LogIncoming, dave: wire.LogIncoming}
 	for c, state := range want {
 		l := logs(t, c)
@@ -320,7 +320,7 @@ func TestSwitch(t *testing.T) {
 	}
 	// A pending request is cleared when a participant leaves (nothing fires later).
 	alice.must(wire.TypeCallEnd, room(call), nil)
-	bob.update(stateIs(wire.CallEnded))
+	bob.update(stateIs(wire.CallStateEnded))
 
 	// Group calls do not switch.
 	g := groupCall(t, alice, wire.TypeAudio, "", "bob", "carol")
@@ -515,7 +515,7 @@ func TestGuestByLink(t *testing.T) {
 	for _, c := range []*client{alice, bob} {
 		c.must(wire.TypeCallEnd, room(call), nil)
 	}
-	g.update(stateIs(wire.CallEnded))
+	g.update(stateIs(wire.CallStateEnded))
 	_, f := payload(t, watcher, wire.EventUsers, func(p wire.LinkPreview) bool { return len(p.Users) == 0 })
 	if !strings.Contains(string(f.Data), `"users":[]`) {
 		t.Errorf("end preview %s", f.Data)
@@ -571,7 +571,7 @@ func TestLinkErrors(t *testing.T) {
 	for _, c := range []*client{alice, bob} {
 		c.must(wire.TypeCallEnd, room(call), nil)
 	}
-	carol.update(stateIs(wire.CallEnded))
+	carol.update(stateIs(wire.CallStateEnded))
 	dave.fails(wire.TypeLinkSubscribe, wire.LinkRequest{Link: call.Link}, wire.CodeCallEnded, reasonCallEnded)
 	dave.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, wire.CodeCallEnded, reasonCallEnded)
 	dave.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: c2.Link}, wire.CodeCallEnded, reasonCallEnded)
@@ -628,7 +628,7 @@ func TestMeet(t *testing.T) {
 
 	// The creator leaving does not end it, even alone.
 	alice.must(wire.TypeCallEnd, room(m), nil)
-	if up := bob.update(statusIs("alice", wire.StatusDisconnected)); up.Call.State != wire.CallActive {
+	if up := bob.update(statusIs("alice", wire.StatusDisconnected)); up.Call.State != wire.CallStateActive {
 		t.Fatalf("after alice left: %+v", up.Call)
 	}
 	carol.must(wire.TypeLinkSubscribe, wire.LinkRequest{Link: m.Link}, nil)
@@ -682,7 +682,7 @@ func TestLinkJoinPendingAndRejoin(t *testing.T) {
 	if d := bob.dismissed(); d.Reason != wire.ReasonAnsweredElsewhere {
 		t.Errorf("dismissed %+v", d)
 	}
-	if res.Call.State != wire.CallActive || len(res.Call.Participants) != 3 {
+	if res.Call.State != wire.CallStateActive || len(res.Call.Participants) != 3 {
 		t.Errorf("joined %+v", res.Call)
 	}
 	answer(t, carol, call)
@@ -697,7 +697,7 @@ func TestLinkJoinPendingAndRejoin(t *testing.T) {
 	bob2.quiet(wire.EventSignal)
 	carol.must(wire.TypeCallEnd, room(call), nil)
 	bob.must(wire.TypeCallEnd, room(call), nil)
-	alice.update(stateIs(wire.CallEnded))
+	alice.update(stateIs(wire.CallStateEnded))
 	bob.quiet(wire.EventMissed)
 	if l := logs(t, bob); len(l) != 1 || l[0].CallState != wire.LogIncoming {
 		t.Errorf("bob log %+v", l)

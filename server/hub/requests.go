@@ -191,7 +191,12 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		resume *wire.AuthRequest
 		e      *wire.Error
 	)
-	onOwnStack(func() { su, token, resume, e = h.authenticate(f) })
+	if f.V > wire.Version {
+		e = wire.Errorf(wire.CodeBadRequest, wire.ReasonUnsupportedVersion,
+			"This server speaks protocol version %d, older than the client's %d; reload the page or update the app.", wire.Version, f.V)
+	} else {
+		onOwnStack(func() { su, token, resume, e = h.authenticate(f) })
+	}
 	if e != nil {
 		if e.Code == wire.CodeInternal || e.Code == wire.CodeUnreachable {
 			h.sendNow(c, f.ID, nil, e)
@@ -308,9 +313,19 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 	u.sessions[s.id] = s
 	c.sess = s
 	b := &batch{}
-	h.reply(b, c, id, wire.AuthResult{User: u.public(), Token: token, Session: s.id})
+	h.reply(b, c, id, wire.AuthResult{User: u.public(), Token: token, Session: s.id, Version: wire.Version, Limits: h.limits()})
 	h.ringSession(b, s, true)
 	h.commit(b)
+}
+
+// limits are the limits sent to clients in every AuthResult.
+func (h *Hub) limits() wire.Limits {
+	return wire.Limits{
+		MaxParticipants: h.cfg.MaxParticipants,
+		MaxDisplayName:  store.MaxDisplayNameLen,
+		MaxGroupID:      MaxGroupIDLen,
+		MaxCustomData:   wire.MaxCustomDataBytes,
+	}
 }
 
 func (u *user) public() wire.User {
@@ -364,7 +379,8 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	h.ringSession(after, s, false)
 
 	b := &batch{}
-	h.reply(b, c, id, wire.AuthResult{User: s.u.public(), Token: token, Session: s.id, Resumed: true, Call: current})
+	h.reply(b, c, id, wire.AuthResult{User: s.u.public(), Token: token, Session: s.id, Resumed: true, Call: current,
+		Version: wire.Version, Limits: h.limits()})
 	for _, ev := range s.buf {
 		if ev.seq > lastSeq {
 			frame := ev.frame
