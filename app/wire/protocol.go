@@ -357,6 +357,8 @@ type Participant struct {
 	VideoMuted  bool   `json:"videoMuted"`
 	Initiator   bool   `json:"callInitiator"`
 	Invited     bool   `json:"invited,omitempty"`
+	// InvitedBy is the JID of who invited this participant (set with Invited).
+	InvitedBy string `json:"invitedBy,omitempty"`
 }
 
 // Participant returns the participant with jid, or nil.
