@@ -58,6 +58,7 @@ type Engine struct {
 	conn      *wire.Conn
 	connGen   int // which connection is current; older ones' callbacks are ignored
 	user      *wire.User
+	limits    wire.Limits // the server's, from the last sign-in
 	token     string
 	session   string
 	seq       uint64 // last event sequence number seen in this session
@@ -77,7 +78,7 @@ func New(cfg Config) *Engine {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 20 * time.Second
 	}
-	e := &Engine{cfg: cfg, media: cfg.Media, log: cfg.Logger, listeners: cfg.Listeners}
+	e := &Engine{cfg: cfg, media: cfg.Media, log: cfg.Logger, listeners: cfg.Listeners, limits: wire.DefaultLimits()}
 	if e.media == nil {
 		e.media = rtc.DefaultMedia()
 	}
@@ -169,6 +170,14 @@ func (e *Engine) User() (wire.User, bool) {
 	return *e.user, true
 }
 
+// Limits are the server's limits as of the last sign-in (wire.DefaultLimits
+// before the first).
+func (e *Engine) Limits() wire.Limits {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.limits
+}
+
 // signIn dials a fresh connection and authenticates it. A previous connection
 // (and any call on it) is dropped first.
 func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, error) {
@@ -205,6 +214,9 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 	e.seq = 0
 	u := res.User
 	e.user = &u
+	if res.Limits.MaxParticipants > 0 {
+		e.limits = res.Limits
+	}
 	e.token = res.Token
 	e.session = res.Session
 	e.mu.Unlock()
