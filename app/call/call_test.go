@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"parley/app/call"
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 	"parley/server/hub"
 )
 
-func closed(v call.CallStatus) bool { return v.SessionStatus != nil && *v.SessionStatus == "closed" }
+func closed(v event.CallStatus) bool { return v.SessionStatus != nil && *v.SessionStatus == "closed" }
 
 func TestVoiceCall(t *testing.T) {
 	srv := startServer(t, hub.Config{})
@@ -45,11 +45,11 @@ func TestVoiceCall(t *testing.T) {
 	// Audio flows both ways; a voice call shows no video.
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 20)
 	alice.waitPackets(t, bob.jid, rtc.KindAudio, 20)
-	if n := count(bob.rec, func(v call.UserTrack) bool { return v.TrackType == "video" && !v.LocalUser }); n != 0 {
+	if n := count(bob.rec, func(v event.UserTrack) bool { return v.TrackType == "video" && !v.LocalUser }); n != 0 {
 		t.Fatalf("voice call reported %d remote video tracks", n)
 	}
 	// Local tracks are reported as localUser.
-	wait(t, alice.rec, "alice's own audio track", func(v call.UserTrack) bool {
+	wait(t, alice.rec, "alice's own audio track", func(v event.UserTrack) bool {
 		return v.LocalUser && v.UserJID == alice.jid && v.TrackType == "audio" && v.Track != nil
 	})
 
@@ -60,10 +60,10 @@ func TestVoiceCall(t *testing.T) {
 	if err := alice.EndCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && closed(v) })
+	wait(t, alice.rec, "alice's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && v.LocalUser && closed(v) })
 	bob.waitStatus(t, alice.jid, wire.StatusDisconnected)
-	wait(t, bob.rec, "bob's call ended for everyone", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && closed(v) })
-	wait(t, bob.rec, "alice's audio track gone", func(v call.UserTrack) bool {
+	wait(t, bob.rec, "bob's call ended for everyone", func(v event.CallStatus) bool { return v.Status == "ended" && v.LocalUser && closed(v) })
+	wait(t, bob.rec, "alice's audio track gone", func(v event.UserTrack) bool {
 		return v.UserJID == alice.jid && v.Track == nil
 	})
 	if _, ok := bob.CurrentCall(); ok {
@@ -106,8 +106,8 @@ func TestVideoCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.waitStatus(t, bob.jid, wire.StatusDisconnected)
-	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
-	wait(t, alice.rec, "bob's video gone", func(v call.UserTrack) bool {
+	wait(t, alice.rec, "alice's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
+	wait(t, alice.rec, "bob's video gone", func(v event.UserTrack) bool {
 		return v.UserJID == bob.jid && v.TrackType == "video" && v.Track == nil
 	})
 }
@@ -123,7 +123,7 @@ func TestDecline(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.waitStatus(t, bob.jid, wire.StatusDeclined)
-	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
+	wait(t, alice.rec, "alice's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	if _, ok := bob.Incoming(); ok {
 		t.Fatal("bob still rings after declining")
 	}
@@ -146,8 +146,8 @@ func TestNoAnswer(t *testing.T) {
 	}
 	bob.waitIncoming(t)
 	alice.waitStatus(t, bob.jid, wire.StatusNoAnswer)
-	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
-	m := wait(t, bob.rec, "bob's missed call", func(v missed) bool { return true })
+	wait(t, alice.rec, "alice's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
+	m := wait(t, bob.rec, "bob's missed call", func(v event.MissedCall) bool { return true })
 	if m.Status != "noanswer" || m.RoomID != ref.RoomID || m.UserJID != alice.jid {
 		t.Fatalf("missed call payload %+v", m)
 	}
@@ -170,7 +170,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	if err := alice.EndCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	m := wait(t, bob.rec, "bob's missed call", func(v missed) bool { return true })
+	m := wait(t, bob.rec, "bob's missed call", func(v event.MissedCall) bool { return true })
 	if m.Status != "ended" {
 		t.Fatalf("missed status %q, want ended", m.Status)
 	}
@@ -187,9 +187,9 @@ func TestEngaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	carol.waitStatus(t, bob.jid, wire.StatusEngaged)
-	wait(t, carol.rec, "carol's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
+	wait(t, carol.rec, "carol's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	bob.Flush()
-	if n := count(bob.rec, func(call.IncomingCall) bool { return true }); n != 1 {
+	if n := count(bob.rec, func(event.IncomingCall) bool { return true }); n != 1 {
 		t.Fatalf("bob rang %d times, want once (alice's call only)", n)
 	}
 	// The first call is untouched.
@@ -205,10 +205,10 @@ func TestMuteStatus(t *testing.T) {
 	if err := alice.MuteAudio(ctx(t), true); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob sees alice muted", func(v call.MuteStatus) bool {
+	wait(t, bob.rec, "bob sees alice muted", func(v event.MuteStatus) bool {
 		return v.UserJID == alice.jid && v.TrackType == "audio" && v.IsMuted && !v.LocalUser
 	})
-	wait(t, alice.rec, "alice sees herself muted", func(v call.MuteStatus) bool {
+	wait(t, alice.rec, "alice sees herself muted", func(v event.MuteStatus) bool {
 		return v.UserJID == alice.jid && v.TrackType == "audio" && v.IsMuted && v.LocalUser
 	})
 	if m, err := bob.IsUserAudioMuted(alice.jid); err != nil || !m {
@@ -232,13 +232,13 @@ func TestMuteStatus(t *testing.T) {
 	if err := alice.MuteVideo(ctx(t), true); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob sees alice's camera off", func(v call.MuteStatus) bool {
+	wait(t, bob.rec, "bob sees alice's camera off", func(v event.MuteStatus) bool {
 		return v.UserJID == alice.jid && v.TrackType == "video" && v.IsMuted
 	})
 	if err := alice.MuteAudio(ctx(t), false); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob sees alice unmuted", func(v call.MuteStatus) bool {
+	wait(t, bob.rec, "bob sees alice unmuted", func(v event.MuteStatus) bool {
 		return v.UserJID == alice.jid && v.TrackType == "audio" && !v.IsMuted
 	})
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 10)
@@ -256,7 +256,7 @@ func TestTwoTabs(t *testing.T) {
 	if err := bob2.AnswerCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "first tab stops ringing", func(v call.CallStatus) bool {
+	wait(t, bob.rec, "first tab stops ringing", func(v event.CallStatus) bool {
 		return v.Status == "ended" && v.Reason == wire.ReasonAnsweredElsewhere
 	})
 	if _, ok := bob.Incoming(); ok {
@@ -278,7 +278,7 @@ func TestDroppedClient(t *testing.T) {
 	bob.Close()
 	alice.waitStatus(t, bob.jid, wire.StatusReconnecting)
 	alice.waitStatus(t, bob.jid, wire.StatusDisconnected)
-	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
+	wait(t, alice.rec, "alice's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	logs, err := alice.GetCallLogs(ctx(t), 1)
 	if err != nil || len(logs.CallLogs) != 1 || logs.CallLogs[0].CallState != "outgoing" {
 		t.Fatalf("alice's logs %+v %v", logs, err)
@@ -290,10 +290,10 @@ func TestResumeAfterNetworkBlip(t *testing.T) {
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	connectCall(t, alice, bob, false)
 	bob.Abort() // the signalling link drops; media keeps flowing peer to peer
-	wait(t, bob.rec, "bob reconnecting", func(v call.ConnectionStatus) bool { return v.Status == call.Reconnecting })
-	wait(t, bob.rec, "bob back", func(v call.ConnectionStatus) bool { return v.Status == call.Connected && true }) // the first CONNECTED is the sign-in
+	wait(t, bob.rec, "bob reconnecting", func(v event.ConnectionStatus) bool { return v.Status == event.Reconnecting })
+	wait(t, bob.rec, "bob back", func(v event.ConnectionStatus) bool { return v.Status == event.Connected && true }) // the first CONNECTED is the sign-in
 	deadline := time.Now().Add(10 * time.Second)
-	for count(bob.rec, func(v call.ConnectionStatus) bool { return v.Status == call.Connected }) < 2 {
+	for count(bob.rec, func(v event.ConnectionStatus) bool { return v.Status == event.Connected }) < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("bob never reconnected: %s", bob.rec.dump())
 		}
@@ -303,7 +303,7 @@ func TestResumeAfterNetworkBlip(t *testing.T) {
 	if err := bob.MuteAudio(ctx(t), true); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice sees bob muted", func(v call.MuteStatus) bool { return v.UserJID == bob.jid && v.IsMuted })
+	wait(t, alice.rec, "alice sees bob muted", func(v event.MuteStatus) bool { return v.UserJID == bob.jid && v.IsMuted })
 	if _, ok := bob.CurrentCall(); !ok {
 		t.Fatal("bob lost the call over a network blip")
 	}
@@ -324,7 +324,7 @@ func TestBadArguments(t *testing.T) {
 	isErrCode(t, err, 401)
 	_, err = anon.Connect(c, "alice", "wrong-password")
 	isErrCode(t, err, 401)
-	wait(t, anonRec, "AUTHFAIL", func(v call.ConnectionStatus) bool { return v.Status == call.AuthFail })
+	wait(t, anonRec, "AUTHFAIL", func(v event.ConnectionStatus) bool { return v.Status == event.AuthFail })
 	_, err = anon.Register(c, "Bad Name!", "password-x", "")
 	isErrCode(t, err, 400)
 	_, err = anon.Register(c, "carol", "short", "")
@@ -382,13 +382,13 @@ func TestBadArguments(t *testing.T) {
 			_, err = denied.MakeVoiceCall(c, []string{"bob"}, "")
 		}
 		isErrCode(t, err, tc.code)
-		me := wait(t, denied.rec, "media error", func(call.MediaError) bool { return true })
+		me := wait(t, denied.rec, "media error", func(event.MediaError) bool { return true })
 		if me.StatusCode != tc.code || me.Device != tc.device || me.Message == "" {
 			t.Fatalf("media error %+v", me)
 		}
 	}
 	bob.Flush()
-	if n := count(bob.rec, func(call.IncomingCall) bool { return true }); n != 0 {
+	if n := count(bob.rec, func(event.IncomingCall) bool { return true }); n != 0 {
 		t.Fatalf("failed calls rang bob %d times", n)
 	}
 
@@ -407,15 +407,15 @@ func TestSwitchDevicesInCall(t *testing.T) {
 	srv := startServer(t, hub.Config{})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	connectCall(t, alice, bob, true)
-	first := wait(t, alice.rec, "alice's camera", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
-	mic := wait(t, alice.rec, "alice's microphone", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "audio" && v.Track != nil })
+	first := wait(t, alice.rec, "alice's camera", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
+	mic := wait(t, alice.rec, "alice's microphone", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "audio" && v.Track != nil })
 	if err := alice.MuteAudio(ctx(t), true); err != nil {
 		t.Fatal(err)
 	}
 	if err := alice.SetDevices(ctx(t), "other-mic", "other-camera"); err != nil {
 		t.Fatal(err)
 	}
-	second := wait(t, alice.rec, "alice's new camera", func(v call.UserTrack) bool {
+	second := wait(t, alice.rec, "alice's new camera", func(v event.UserTrack) bool {
 		return v.LocalUser && v.TrackType == "video" && v.Track != nil && v.Track.ID() != first.Track.ID()
 	})
 	if second.Track == nil {
@@ -423,7 +423,7 @@ func TestSwitchDevicesInCall(t *testing.T) {
 	}
 	// The new camera's frames reach bob; the new microphone stays muted.
 	bob.waitPackets(t, alice.jid, rtc.KindVideo, 15)
-	newMic := wait(t, alice.rec, "alice's new microphone", func(v call.UserTrack) bool {
+	newMic := wait(t, alice.rec, "alice's new microphone", func(v event.UserTrack) bool {
 		return v.LocalUser && v.TrackType == "audio" && v.Track != nil && v.Track.ID() != mic.Track.ID()
 	})
 	if newMic.Track.(*rtc.LocalTrack).Enabled() {

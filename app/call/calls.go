@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 )
@@ -157,24 +158,20 @@ func (e *Engine) openMedia(action string, video bool) (*rtc.LocalMedia, error) {
 		return local, nil
 	}
 	me := mediaError(err, action)
-	e.emit(func(l Listeners) {
-		if l.MediaError != nil {
-			l.MediaError(me)
-		}
-	})
+	e.emit(me)
 	return nil, &Error{Code: me.StatusCode, Reason: "media_denied", Message: me.Message}
 }
 
-func mediaError(err error, action string) MediaError {
+func mediaError(err error, action string) event.MediaError {
 	switch {
 	case errors.Is(err, rtc.ErrCameraDenied):
-		return MediaError{StatusCode: wire.CodeCameraDenied, Device: "camera", Action: action,
+		return event.MediaError{StatusCode: wire.CodeCameraDenied, Device: "camera", Action: action,
 			Message: "Parley may not use your camera. Allow camera access for this site in the browser's address bar, then try again."}
 	case errors.Is(err, rtc.ErrBothDenied):
-		return MediaError{StatusCode: wire.CodeMediaDenied, Device: "mic & camera", Action: action,
+		return event.MediaError{StatusCode: wire.CodeMediaDenied, Device: "mic & camera", Action: action,
 			Message: "Parley may not use your microphone and camera. Allow both for this site in the browser's address bar, then try again."}
 	default:
-		return MediaError{StatusCode: wire.CodeMicDenied, Device: "mic", Action: action,
+		return event.MediaError{StatusCode: wire.CodeMicDenied, Device: "mic", Action: action,
 			Message: "Parley may not use your microphone. Allow microphone access for this site in the browser's address bar, then try again."}
 	}
 }
@@ -466,11 +463,7 @@ func (e *Engine) handleEvent(f wire.Frame) {
 		e.mu.Unlock()
 		if !dup {
 			p := e.incomingPayload(ev.Call, wire.StatusCalling)
-			e.emit(func(l Listeners) {
-				if l.IncomingCall != nil {
-					l.IncomingCall(p)
-				}
-			})
+			e.emit(p)
 		}
 	case wire.EventMissed:
 		var ev wire.CallEvent
@@ -483,11 +476,7 @@ func (e *Engine) handleEvent(f wire.Frame) {
 			status = wire.StatusEnded
 		}
 		p := e.incomingPayload(ev.Call, status)
-		e.emit(func(l Listeners) {
-			if l.MissedCall != nil {
-				l.MissedCall(p)
-			}
-		})
+		e.emit(event.MissedCall(p))
 	case wire.EventDismissed:
 		var ev wire.DismissEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
@@ -497,11 +486,7 @@ func (e *Engine) handleEvent(f wire.Frame) {
 			return
 		}
 		me := e.me()
-		e.emit(func(l Listeners) {
-			if l.CallStatus != nil {
-				l.CallStatus(CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, RoomID: ev.RoomID, Reason: ev.Reason, UsersStatus: []UserStatus{}})
-			}
-		})
+		e.emit(event.CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, RoomID: ev.RoomID, Reason: ev.Reason, UsersStatus: []event.UserStatus{}})
 	case wire.EventUpdate:
 		var ev wire.CallEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
@@ -533,7 +518,7 @@ func (e *Engine) me() string {
 	return e.user.JID
 }
 
-func (e *Engine) incomingPayload(c wire.Call, status string) IncomingCall {
+func (e *Engine) incomingPayload(c wire.Call, status string) event.IncomingCall {
 	me := e.me()
 	all := make([]string, 0, len(c.Participants))
 	var caller wire.Participant
@@ -549,17 +534,17 @@ func (e *Engine) incomingPayload(c wire.Call, status string) IncomingCall {
 		group = &g
 	}
 	to := append([]string{}, c.To...)
-	return IncomingCall{
+	return event.IncomingCall{
 		AllUsers: all, CallMode: c.Mode, CallTime: c.CreatedAt, CallType: c.Type, From: caller.JID, To: me,
 		GroupID: group, LocalUser: false, RoomID: c.RoomID, RoomLink: c.Link, Status: status, ToUsers: to,
-		UserDetails: UserDetails{DisplayName: caller.DisplayName}, UserJID: caller.JID, UsersStatus: statusesOf(&c),
+		UserDetails: event.UserDetails{DisplayName: caller.DisplayName}, UserJID: caller.JID, UsersStatus: statusesOf(&c),
 	}
 }
 
-func statusesOf(c *wire.Call) []UserStatus {
-	out := make([]UserStatus, 0, len(c.Participants))
+func statusesOf(c *wire.Call) []event.UserStatus {
+	out := make([]event.UserStatus, 0, len(c.Participants))
 	for _, p := range c.Participants {
-		out = append(out, UserStatus{UserJID: p.JID, DisplayName: p.DisplayName, Status: p.Status,
+		out = append(out, event.UserStatus{UserJID: p.JID, DisplayName: p.DisplayName, Status: p.Status,
 			AudioMuted: p.AudioMuted, VideoMuted: p.VideoMuted, CallInitiator: p.Initiator})
 	}
 	return out

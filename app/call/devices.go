@@ -35,11 +35,7 @@ func (e *Engine) SetDevices(ctx context.Context, audioID, videoID string) error 
 		t, err := e.currentMedia().Replace(cs.local, kind, id)
 		if err != nil {
 			me := mediaError(err, "setDevices")
-			e.emit(func(l Listeners) {
-				if l.MediaError != nil {
-					l.MediaError(me)
-				}
-			})
+			e.emit(me)
 			return &Error{Code: me.StatusCode, Reason: "media_denied", Message: me.Message}
 		}
 		e.sync(func() {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 )
@@ -28,8 +29,8 @@ type Track = rtc.Track
 type Config struct {
 	// ServerURL is the server's origin, "http://host:port" (or its ws:// form).
 	ServerURL string
-	// Listeners receive the engine's events; see SetListeners.
-	Listeners Listeners
+	// OnEvent receives the engine's events; see SetEventSink.
+	OnEvent func(event.Event)
 	// Media captures the microphone and camera; nil uses rtc.DefaultMedia().
 	Media rtc.Media
 	// RTC configures peer connections (ICE servers).
@@ -54,7 +55,7 @@ type Engine struct {
 	mu        sync.Mutex
 	media     rtc.Media
 	devices   [2]string // chosen microphone and camera
-	listeners Listeners
+	sink      func(event.Event)
 	conn      *wire.Conn
 	connGen   int // which connection is current; older ones' callbacks are ignored
 	user      *wire.User
@@ -78,7 +79,7 @@ func New(cfg Config) *Engine {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 20 * time.Second
 	}
-	e := &Engine{cfg: cfg, media: cfg.Media, log: cfg.Logger, listeners: cfg.Listeners, limits: wire.DefaultLimits()}
+	e := &Engine{cfg: cfg, media: cfg.Media, log: cfg.Logger, sink: cfg.OnEvent, limits: wire.DefaultLimits()}
 	if e.media == nil {
 		e.media = rtc.DefaultMedia()
 	}
@@ -91,26 +92,30 @@ func New(cfg Config) *Engine {
 	return e
 }
 
-// SetListeners replaces the listeners.
-func (e *Engine) SetListeners(l Listeners) {
+// SetEventSink sets the function that receives every event (nil drops them).
+// It runs on the engine's event goroutine, one event at a time and in order;
+// it must not block for long, and a sink that panics does not break the engine.
+func (e *Engine) SetEventSink(sink func(event.Event)) {
 	e.mu.Lock()
-	e.listeners = l
+	e.sink = sink
 	e.mu.Unlock()
 }
 
-// emit queues a listener call; it runs on the listener goroutine, in order,
-// and a listener that panics does not break the engine.
-func (e *Engine) emit(f func(l Listeners)) {
+// emit queues ev for the event sink.
+func (e *Engine) emit(ev event.Event) {
 	e.mu.Lock()
-	l := e.listeners
+	sink := e.sink
 	e.mu.Unlock()
+	if sink == nil {
+		return
+	}
 	e.out.push(func() {
 		defer func() {
 			if r := recover(); r != nil {
-				e.log.Warn("listener panicked", "panic", r)
+				e.log.Warn("event sink panicked", "event", ev.Listener(), "panic", r)
 			}
 		}()
-		f(l)
+		sink(ev)
 	})
 }
 
@@ -196,11 +201,7 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 		_ = conn.Close()
 		var se *Error
 		if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
-			e.emit(func(l Listeners) {
-				if l.Connection != nil {
-					l.Connection(ConnectionStatus{Status: AuthFail})
-				}
-			})
+			e.emit(event.ConnectionStatus{Status: event.AuthFail})
 		}
 		return wire.User{}, err
 	}
@@ -220,11 +221,7 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 	e.token = res.Token
 	e.session = res.Session
 	e.mu.Unlock()
-	e.emit(func(l Listeners) {
-		if l.Connection != nil {
-			l.Connection(ConnectionStatus{Status: Connected})
-		}
-	})
+	e.emit(event.ConnectionStatus{Status: event.Connected})
 	go e.keepAlive(conn)
 	return u, nil
 }
@@ -312,14 +309,10 @@ func (e *Engine) connClosed(gen, code int) {
 	e.mu.Unlock()
 	if code == wire.CloseLoggedOut || code == wire.CloseReplaced {
 		e.work.push(func() { e.endLocally("") })
-		e.signOutLocally(Disconnected)
+		e.signOutLocally(event.Disconnected)
 		return
 	}
-	e.emit(func(l Listeners) {
-		if l.Connection != nil {
-			l.Connection(ConnectionStatus{Status: Reconnecting})
-		}
-	})
+	e.emit(event.ConnectionStatus{Status: event.Reconnecting})
 	go e.reconnect(ctx, gen)
 }
 
@@ -352,7 +345,7 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 		var se *Error
 		if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
 			_ = conn.Close()
-			e.signOutLocally(AuthFail)
+			e.signOutLocally(event.AuthFail)
 			return
 		}
 		if err != nil {
@@ -375,11 +368,7 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 			// The server forgot this session: any call we were in is over for us.
 			e.work.push(func() { e.endLocally("") })
 		}
-		e.emit(func(l Listeners) {
-			if l.Connection != nil {
-				l.Connection(ConnectionStatus{Status: Connected})
-			}
-		})
+		e.emit(event.ConnectionStatus{Status: event.Connected})
 		go e.keepAlive(conn)
 		return
 	}
@@ -395,11 +384,7 @@ func (e *Engine) signOutLocally(status string) {
 	e.conn = nil
 	e.incoming = nil
 	e.mu.Unlock()
-	e.emit(func(l Listeners) {
-		if l.Connection != nil {
-			l.Connection(ConnectionStatus{Status: status})
-		}
-	})
+	e.emit(event.ConnectionStatus{Status: status})
 }
 
 // dropConnection closes the current connection without signing out on the server.
@@ -454,7 +439,7 @@ func (e *Engine) Logout(ctx context.Context) error {
 		_ = e.request(ctx, conn, wire.TypeLogout, nil, nil)
 		_ = conn.Close()
 	}
-	e.signOutLocally(Disconnected)
+	e.signOutLocally(event.Disconnected)
 	return nil
 }
 

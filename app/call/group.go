@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 )
@@ -75,11 +76,7 @@ func (e *Engine) switchAction(ctx context.Context, action string) error {
 		// Open the camera before accepting, so a refusal changes nothing.
 		if _, err := e.currentMedia().OpenVideo(cs.local); err != nil {
 			me := mediaError(err, "acceptVideoCallSwitchRequest")
-			e.emit(func(l Listeners) {
-				if l.MediaError != nil {
-					l.MediaError(me)
-				}
-			})
+			e.emit(me)
 			return &Error{Code: me.StatusCode, Reason: "media_denied", Message: me.Message}
 		}
 	}
@@ -97,11 +94,7 @@ func (e *Engine) switchToVideo(cs *callState) {
 	t, err := e.currentMedia().OpenVideo(cs.local)
 	if err != nil {
 		me := mediaError(err, "videoCallSwitch")
-		e.emit(func(l Listeners) {
-			if l.MediaError != nil {
-				l.MediaError(me)
-			}
-		})
+		e.emit(me)
 	}
 	me := e.me()
 	if t != nil {
@@ -208,12 +201,8 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 	e.work.push(func() {
 		for _, t := range []rtc.Track{local.Audio(), local.Video()} {
 			if t != nil {
-				ut := UserTrack{LocalUser: true, Track: t, TrackType: t.Kind(), UserJID: me, UsersStatus: []UserStatus{}}
-				e.emit(func(l Listeners) {
-					if l.UserTrack != nil {
-						l.UserTrack(ut)
-					}
-				})
+				ut := event.UserTrack{LocalUser: true, Track: t, TrackType: t.Kind(), UserJID: me, UsersStatus: []event.UserStatus{}}
+				e.emit(ut)
 			}
 		}
 		e.emitUsers(prev)
@@ -222,15 +211,11 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 }
 
 func (e *Engine) emitUsers(p wire.LinkPreview) {
-	u := CallUsersUpdate{RoomID: p.RoomID, UsersList: []CallUser{}}
+	u := event.CallUsersUpdate{RoomID: p.RoomID, UsersList: []event.CallUser{}}
 	for _, x := range p.Users {
-		u.UsersList = append(u.UsersList, CallUser{UserJID: x.JID, DisplayName: x.DisplayName, Status: x.Status})
+		u.UsersList = append(u.UsersList, event.CallUser{UserJID: x.JID, DisplayName: x.DisplayName, Status: x.Status})
 	}
-	e.emit(func(l Listeners) {
-		if l.CallUsersUpdate != nil {
-			l.CallUsersUpdate(u)
-		}
-	})
+	e.emit(u)
 }
 
 // onUsers follows the previewed call's users (work queue).
@@ -257,12 +242,8 @@ func (e *Engine) stopPreview(s *subscription) {
 	me := e.me()
 	for _, t := range []rtc.Track{s.local.Audio(), s.local.Video()} {
 		if t != nil {
-			ut := UserTrack{LocalUser: true, TrackType: t.Kind(), UserJID: me, UsersStatus: []UserStatus{}}
-			e.emit(func(l Listeners) {
-				if l.UserTrack != nil {
-					l.UserTrack(ut)
-				}
-			})
+			ut := event.UserTrack{LocalUser: true, TrackType: t.Kind(), UserJID: me, UsersStatus: []event.UserStatus{}}
+			e.emit(ut)
 		}
 	}
 	s.local.Stop()
@@ -443,12 +424,8 @@ func (e *Engine) speak(cs *callState, jid string, local bool, level float64) {
 		return
 	}
 	st.speaking, st.volume, st.last = speaking, vol, now
-	ev := Speaking{UserJID: jid, LocalUser: local, IsSpeaking: speaking, VolumeLevel: vol}
-	e.emit(func(l Listeners) {
-		if l.CallSpeaking != nil {
-			l.CallSpeaking(ev)
-		}
-	})
+	ev := event.Speaking{UserJID: jid, LocalUser: local, IsSpeaking: speaking, VolumeLevel: vol}
+	e.emit(ev)
 }
 
 func abs(n int) int {
@@ -470,40 +447,28 @@ func (e *Engine) handleGroupEvent(f wire.Frame) bool {
 		e.mu.Lock()
 		cs := e.call
 		e.mu.Unlock()
-		users := []UserStatus{}
+		users := []event.UserStatus{}
 		if cs != nil && cs.snap != nil {
 			users = statusesOf(cs.snap)
 		}
-		iv := InviteUsers{UserJID: ev.By, InviteUsers: append([]string{}, ev.Users...), RoomID: ev.RoomID, UsersStatus: users}
-		e.emit(func(l Listeners) {
-			if l.InviteUsers != nil {
-				l.InviteUsers(iv)
-			}
-		})
+		iv := event.InviteUsers{UserJID: ev.By, InviteUsers: append([]string{}, ev.Users...), RoomID: ev.RoomID, UsersStatus: users}
+		e.emit(iv)
 	case wire.EventSwitch:
 		var ev wire.SwitchEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return true
 		}
 		me := e.me()
-		sw := CallSwitch{UserJID: ev.From, LocalUser: ev.From == me, Status: ev.Action}
-		e.emit(func(l Listeners) {
-			if l.CallSwitch != nil {
-				l.CallSwitch(sw)
-			}
-		})
+		sw := event.CallSwitch{UserJID: ev.From, LocalUser: ev.From == me, Status: ev.Action}
+		e.emit(sw)
 	case wire.EventData:
 		var ev wire.DataEvent
 		if json.Unmarshal(f.Data, &ev) != nil {
 			return true
 		}
-		from := CustomDataFrom{UserJID: ev.From}
+		from := event.CustomDataFrom{UserJID: ev.From}
 		data := ev.Data
-		e.emit(func(l Listeners) {
-			if l.CustomData != nil {
-				l.CustomData(data, from)
-			}
-		})
+		e.emit(event.CustomData{Data: data, From: from})
 	case wire.EventUsers:
 		var p wire.LinkPreview
 		if json.Unmarshal(f.Data, &p) != nil {

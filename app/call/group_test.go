@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/app/call"
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 	"parley/server/hub"
@@ -44,7 +45,7 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 	}
 	everyone := []*client{alice, bob, carol, dave}
 	meshFlows(t, rtc.KindAudio, everyone...)
-	wait(t, alice.rec, "alice sees dave join", func(v joined) bool { return v.UserJID == dave.jid && v.DisplayName == "User dave" })
+	wait(t, alice.rec, "alice sees dave join", func(v event.CallUserJoined) bool { return v.UserJID == dave.jid && v.DisplayName == "User dave" })
 
 	// carol leaves; the other three go on.
 	if err := carol.EndCall(ctx(t)); err != nil {
@@ -52,9 +53,9 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 	}
 	for _, c := range []*client{alice, bob, dave} {
 		c.waitStatus(t, carol.jid, wire.StatusDisconnected)
-		wait(t, c.rec, c.name+" sees carol leave", func(v left) bool { return v.UserJID == carol.jid })
+		wait(t, c.rec, c.name+" sees carol leave", func(v event.CallUserLeft) bool { return v.UserJID == carol.jid })
 	}
-	wait(t, carol.rec, "carol's part ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser && v.SessionStatus == nil })
+	wait(t, carol.rec, "carol's part ended", func(v event.CallStatus) bool { return v.Status == "ended" && v.LocalUser && v.SessionStatus == nil })
 	meshFlows(t, rtc.KindAudio, alice, bob, dave)
 	if c, ok := bob.CurrentCall(); !ok || c.State != wire.CallStateActive {
 		t.Fatalf("bob's call after carol left: %+v", c)
@@ -66,7 +67,7 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 	if err := dave.EndCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice's call closed", func(v call.CallStatus) bool { return v.Status == "ended" && closed(v) })
+	wait(t, alice.rec, "alice's call closed", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
 }
 
 func TestGroupVideoCallOfThree(t *testing.T) {
@@ -106,7 +107,7 @@ func TestInviteIntoRunningCall(t *testing.T) {
 	if err := alice.InviteUsers(ctx(t), []string{"carol"}); err != nil {
 		t.Fatal(err)
 	}
-	iv := wait(t, bob.rec, "bob hears of the invite", func(call.InviteUsers) bool { return true })
+	iv := wait(t, bob.rec, "bob hears of the invite", func(event.InviteUsers) bool { return true })
 	if iv.UserJID != alice.jid || len(iv.InviteUsers) != 1 || iv.InviteUsers[0] != carol.jid {
 		t.Fatalf("invite payload %+v", iv)
 	}
@@ -121,7 +122,7 @@ func TestInviteIntoRunningCall(t *testing.T) {
 	// Over the cap: nothing changes.
 	isErrCode(t, bob.InviteUsers(ctx(t), []string{"dave"}), wire.CodeCallFull)
 	dave.Flush()
-	if n := count(dave.rec, func(call.IncomingCall) bool { return true }); n != 0 {
+	if n := count(dave.rec, func(event.IncomingCall) bool { return true }); n != 0 {
 		t.Fatal("dave rang for a refused invite")
 	}
 	for _, c := range []*client{carol, bob, alice} {
@@ -142,11 +143,11 @@ func TestVideoSwitch(t *testing.T) {
 	if err := alice.RequestVideoCallSwitch(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob gets the request", func(v call.CallSwitch) bool { return v.Status == "request" && v.UserJID == alice.jid })
+	wait(t, bob.rec, "bob gets the request", func(v event.CallSwitch) bool { return v.Status == "request" && v.UserJID == alice.jid })
 	if err := bob.DeclineVideoCallSwitchRequest(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice gets the decline", func(v call.CallSwitch) bool { return v.Status == "decline" && v.UserJID == bob.jid })
+	wait(t, alice.rec, "alice gets the decline", func(v event.CallSwitch) bool { return v.Status == "decline" && v.UserJID == bob.jid })
 	isErrCode(t, bob.AcceptVideoCallSwitchRequest(ctx(t)), wire.CodeConflict)
 
 	if err := alice.RequestVideoCallSwitch(ctx(t)); err != nil {
@@ -155,13 +156,13 @@ func TestVideoSwitch(t *testing.T) {
 	if err := alice.CancelVideoCallSwitchRequest(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob sees the cancel", func(v call.CallSwitch) bool { return v.Status == "cancel" })
+	wait(t, bob.rec, "bob sees the cancel", func(v event.CallSwitch) bool { return v.Status == "cancel" })
 
 	if err := bob.RequestVideoCallSwitch(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice sees the timeout", func(v call.CallSwitch) bool { return v.Status == "timeout" })
-	wait(t, bob.rec, "bob sees the timeout", func(v call.CallSwitch) bool { return v.Status == "timeout" })
+	wait(t, alice.rec, "alice sees the timeout", func(v event.CallSwitch) bool { return v.Status == "timeout" })
+	wait(t, bob.rec, "bob sees the timeout", func(v event.CallSwitch) bool { return v.Status == "timeout" })
 	if c, _ := alice.CurrentCall(); c.Type != wire.TypeAudio {
 		t.Fatalf("call type %q after a refused switch", c.Type)
 	}
@@ -170,15 +171,15 @@ func TestVideoSwitch(t *testing.T) {
 	if err := alice.RequestVideoCallSwitch(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob gets the second request", func(v call.CallSwitch) bool { return v.Status == "request" })
+	wait(t, bob.rec, "bob gets the second request", func(v event.CallSwitch) bool { return v.Status == "request" })
 	if err := bob.AcceptVideoCallSwitchRequest(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice gets the accept", func(v call.CallSwitch) bool { return v.Status == "accept" })
+	wait(t, alice.rec, "alice gets the accept", func(v event.CallSwitch) bool { return v.Status == "accept" })
 	alice.waitPackets(t, bob.jid, rtc.KindVideo, 10)
 	bob.waitPackets(t, alice.jid, rtc.KindVideo, 10)
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 10)
-	wait(t, alice.rec, "alice's own camera", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
+	wait(t, alice.rec, "alice's own camera", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
 	if c, _ := bob.CurrentCall(); c.Type != wire.TypeVideo || c.RoomID == "" {
 		t.Fatalf("call after the switch: %+v", c)
 	}
@@ -218,17 +219,22 @@ func TestCustomData(t *testing.T) {
 	var got [2][]int
 	var mu sync.Mutex
 	for i, c := range []*client{bob, carol} {
-		c.SetListeners(call.Listeners{CustomData: func(data json.RawMessage, from call.CustomDataFrom) {
+		c.SetEventSink(func(ev event.Event) {
+			d, ok := ev.(event.CustomData)
 			var m struct{ N int }
-			if json.Unmarshal(data, &m) == nil && from.UserJID == alice.jid {
+			if ok && json.Unmarshal(d.Data, &m) == nil && d.From.UserJID == alice.jid {
 				mu.Lock()
 				got[i] = append(got[i], m.N)
 				mu.Unlock()
 			}
-		}})
+		})
 	}
 	outsider := 0
-	dave.SetListeners(call.Listeners{CustomData: func(json.RawMessage, call.CustomDataFrom) { outsider++ }})
+	dave.SetEventSink(func(ev event.Event) {
+		if _, ok := ev.(event.CustomData); ok {
+			outsider++
+		}
+	})
 	const n = 50
 	for i := 0; i < n; i++ {
 		if err := alice.SendCustomData(ctx(t), json.RawMessage(fmt.Sprintf(`{"n":%d,"text":"message"}`, i))); err != nil {
@@ -283,7 +289,7 @@ func TestGuestJoinsByLink(t *testing.T) {
 	if err := ge.SubscribeCall(ctx(t), link, "Gina"); err != nil {
 		t.Fatal(err)
 	}
-	up := wait(t, grec, "the preview's users", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
+	up := wait(t, grec, "the preview's users", func(v event.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
 	if up.RoomID != ref.RoomID {
 		t.Fatalf("preview %+v", up)
 	}
@@ -301,7 +307,7 @@ func TestGuestJoinsByLink(t *testing.T) {
 	if err := ge.JoinCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, alice.rec, "alice sees the guest join", func(v joined) bool { return v.UserJID == u.JID && v.DisplayName == "Gina" })
+	wait(t, alice.rec, "alice sees the guest join", func(v event.CallUserJoined) bool { return v.UserJID == u.JID && v.DisplayName == "Gina" })
 	meshFlows(t, rtc.KindVideo, alice, bob, guest)
 
 	// A second previewer sees the list change, then leaves the preview.
@@ -309,29 +315,29 @@ func TestGuestJoinsByLink(t *testing.T) {
 	if err := pe.SubscribeCall(ctx(t), ref.RoomLink, "Pat"); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, prec, "three in the call", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 3 })
+	wait(t, prec, "three in the call", func(v event.CallUsersUpdate) bool { return len(v.UsersList) == 3 })
 	if err := bob.EndCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, prec, "bob left", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
+	wait(t, prec, "bob left", func(v event.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
 	if err := pe.UnsubscribeCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, prec, "preview camera released", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
+	wait(t, prec, "preview camera released", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
 
 	// A previewer who stays sees the list empty when the call ends.
 	qe, qrec := newClient(t, srv, nil)
 	if err := qe.SubscribeCall(ctx(t), link, "Quinn"); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, qrec, "two in the call", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
+	wait(t, qrec, "two in the call", func(v event.CallUsersUpdate) bool { return len(v.UsersList) == 2 })
 
 	// When the call ends, a link to it says so.
 	_ = alice.EndCall(ctx(t))
 	_ = ge.EndCall(ctx(t))
-	wait(t, alice.rec, "alice's call ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
-	wait(t, qrec, "the preview's list empties", func(v call.CallUsersUpdate) bool { return len(v.UsersList) == 0 && v.RoomID == ref.RoomID })
-	wait(t, qrec, "the preview's camera released", func(v call.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
+	wait(t, alice.rec, "alice's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
+	wait(t, qrec, "the preview's list empties", func(v event.CallUsersUpdate) bool { return len(v.UsersList) == 0 && v.RoomID == ref.RoomID })
+	wait(t, qrec, "the preview's camera released", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track == nil })
 	isErrCode(t, qe.JoinCall(ctx(t)), wire.CodeCallEnded)
 	late, _ := newClient(t, srv, nil)
 	deadline := time.Now().Add(5 * time.Second)
@@ -370,5 +376,5 @@ func TestMeetLink(t *testing.T) {
 	_ = alice.EndCall(ctx(t))
 	bob.waitStatus(t, alice.jid, wire.StatusDisconnected)
 	_ = bob.EndCall(ctx(t))
-	wait(t, bob.rec, "bob's part ended", func(v call.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
+	wait(t, bob.rec, "bob's part ended", func(v event.CallStatus) bool { return v.Status == "ended" && v.LocalUser })
 }

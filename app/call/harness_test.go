@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"parley/app/call"
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 	"parley/server/hub"
@@ -74,37 +75,15 @@ func (r *recorder) add(ev any) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) listeners() call.Listeners {
-	return call.Listeners{
-		IncomingCall: func(v call.IncomingCall) { r.add(v) },
-		CallStatus:   func(v call.CallStatus) { r.add(v) },
-		UserTrack: func(v call.UserTrack) {
-			r.mu.Lock()
-			r.tracks[v.UserJID+"/"+v.TrackType] = v.Track
-			r.mu.Unlock()
-			r.add(v)
-		},
-		MuteStatus:      func(v call.MuteStatus) { r.add(v) },
-		MissedCall:      func(v call.IncomingCall) { r.add(missed(v)) },
-		MediaError:      func(v call.MediaError) { r.add(v) },
-		Connection:      func(v call.ConnectionStatus) { r.add(v) },
-		CallSwitch:      func(v call.CallSwitch) { r.add(v) },
-		InviteUsers:     func(v call.InviteUsers) { r.add(v) },
-		CallUsersUpdate: func(v call.CallUsersUpdate) { r.add(v) },
-		CallUserJoined:  func(v call.CallUserEvent) { r.add(joined(v)) },
-		CallUserLeft:    func(v call.CallUserEvent) { r.add(left(v)) },
-		CallSpeaking:    func(v call.Speaking) { r.add(v) },
+// sink records every engine event, and the latest remote track of each kind.
+func (r *recorder) sink(ev event.Event) {
+	if v, ok := ev.(event.UserTrack); ok {
+		r.mu.Lock()
+		r.tracks[v.UserJID+"/"+v.TrackType] = v.Track
+		r.mu.Unlock()
 	}
+	r.add(ev)
 }
-
-// missed distinguishes missedCallListener events from incoming ones.
-type missed call.IncomingCall
-
-// joined and left distinguish callUserJoinedListener from callUserLeftListener.
-type (
-	joined call.CallUserEvent
-	left   call.CallUserEvent
-)
 
 // wait returns the first event (from the start) for which match is true.
 func wait[T any](t *testing.T, r *recorder, what string, match func(T) bool) T {
@@ -171,7 +150,7 @@ type client struct {
 func newClient(t *testing.T, srv *testServer, media rtc.Media) (*call.Engine, *recorder) {
 	t.Helper()
 	rec := newRecorder()
-	e := call.New(call.Config{ServerURL: srv.URL, Listeners: rec.listeners(), Media: media})
+	e := call.New(call.Config{ServerURL: srv.URL, OnEvent: rec.sink, Media: media})
 	t.Cleanup(e.Close)
 	return e, rec
 }
@@ -198,23 +177,23 @@ func login(t *testing.T, srv *testServer, name string, media rtc.Media) *client 
 	return &client{Engine: e, rec: rec, jid: u.JID, name: name}
 }
 
-func (c *client) waitStatus(t *testing.T, jid, status string) call.CallStatus {
+func (c *client) waitStatus(t *testing.T, jid, status string) event.CallStatus {
 	t.Helper()
-	return wait(t, c.rec, c.name+" sees "+jid+" "+status, func(v call.CallStatus) bool {
+	return wait(t, c.rec, c.name+" sees "+jid+" "+status, func(v event.CallStatus) bool {
 		return v.UserJID == jid && v.Status == status
 	})
 }
 
-func (c *client) waitIncoming(t *testing.T) call.IncomingCall {
+func (c *client) waitIncoming(t *testing.T) event.IncomingCall {
 	t.Helper()
-	return wait(t, c.rec, c.name+" rings", func(call.IncomingCall) bool { return true })
+	return wait(t, c.rec, c.name+" rings", func(event.IncomingCall) bool { return true })
 }
 
 // waitPackets waits until the remote track of jid/kind has received more than n
 // packets beyond what it had when called, proving media flows now.
 func (c *client) waitPackets(t *testing.T, jid, kind string, n uint64) {
 	t.Helper()
-	wait(t, c.rec, c.name+" gets "+jid+"'s "+kind+" track", func(v call.UserTrack) bool {
+	wait(t, c.rec, c.name+" gets "+jid+"'s "+kind+" track", func(v event.UserTrack) bool {
 		return v.UserJID == jid && v.TrackType == kind && v.Track != nil
 	})
 	rt := c.rec.track(jid, kind)

@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 
+	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
 )
@@ -32,40 +33,24 @@ func (e *Engine) apply(cs *callState, c wire.Call, reason string) {
 		if was == nil && old == nil && !local && p.Status == wire.StatusRinging {
 			// The first snapshot may already say ringing: the caller still
 			// hears "calling" first, as on a phone.
-			st := CallStatus{Status: wire.StatusCalling, UserJID: p.JID, UsersStatus: users, RoomID: nc.RoomID}
-			e.emit(func(l Listeners) {
-				if l.CallStatus != nil {
-					l.CallStatus(st)
-				}
-			})
+			st := event.CallStatus{Status: wire.StatusCalling, UserJID: p.JID, UsersStatus: users, RoomID: nc.RoomID}
+			e.emit(st)
 		}
 		if was == nil || was.Status != p.Status {
 			// Our own leaving and everyone's final "ended" are reported once,
 			// as this device's ended event, by endCallState.
 			if !(local && p.Status == wire.StatusDisconnected) && p.Status != wire.StatusEnded {
-				st := CallStatus{Status: p.Status, UserJID: p.JID, LocalUser: local, UsersStatus: users, RoomID: nc.RoomID}
-				e.emit(func(l Listeners) {
-					if l.CallStatus != nil {
-						l.CallStatus(st)
-					}
-				})
+				st := event.CallStatus{Status: p.Status, UserJID: p.JID, LocalUser: local, UsersStatus: users, RoomID: nc.RoomID}
+				e.emit(st)
 			}
 		}
 		if !local && old != nil && (was == nil || !wire.Joined(was.Status)) && wire.Joined(p.Status) {
-			ev := CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
-			e.emit(func(l Listeners) {
-				if l.CallUserJoined != nil {
-					l.CallUserJoined(ev)
-				}
-			})
+			ev := event.CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
+			e.emit(event.CallUserJoined(ev))
 		}
 		if !local && was != nil && wire.Joined(was.Status) && !wire.Joined(p.Status) {
-			ev := CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
-			e.emit(func(l Listeners) {
-				if l.CallUserLeft != nil {
-					l.CallUserLeft(ev)
-				}
-			})
+			ev := event.CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
+			e.emit(event.CallUserLeft(ev))
 		}
 		if was != nil && was.AudioMuted != p.AudioMuted {
 			e.emitMute(p.JID, local, rtc.KindAudio, p.AudioMuted, users)
@@ -102,13 +87,9 @@ func statusIf(closed bool) string {
 	return ""
 }
 
-func (e *Engine) emitMute(jid string, local bool, kind string, muted bool, users []UserStatus) {
-	ms := MuteStatus{UserJID: jid, LocalUser: local, TrackType: kind, IsMuted: muted, UsersStatus: users}
-	e.emit(func(l Listeners) {
-		if l.MuteStatus != nil {
-			l.MuteStatus(ms)
-		}
-	})
+func (e *Engine) emitMute(jid string, local bool, kind string, muted bool, users []event.UserStatus) {
+	ms := event.MuteStatus{UserJID: jid, LocalUser: local, TrackType: kind, IsMuted: muted, UsersStatus: users}
+	e.emit(ms)
 }
 
 // reconcilePeers keeps one peer per other joined participant.
@@ -272,16 +253,12 @@ func (e *Engine) onRemoteTrack(cs *callState, ps *peerState, t rtc.Track) {
 }
 
 func (e *Engine) emitTrack(cs *callState, jid string, local bool, kind string, t rtc.Track) {
-	users := []UserStatus{}
+	users := []event.UserStatus{}
 	if cs.snap != nil {
 		users = statusesOf(cs.snap)
 	}
-	ut := UserTrack{LocalUser: local, Track: t, TrackType: kind, UserJID: jid, UsersStatus: users}
-	e.emit(func(l Listeners) {
-		if l.UserTrack != nil {
-			l.UserTrack(ut)
-		}
-	})
+	ut := event.UserTrack{LocalUser: local, Track: t, TrackType: kind, UserJID: jid, UsersStatus: users}
+	e.emit(ut)
 }
 
 func (e *Engine) dropPeer(cs *callState, ps *peerState) {
@@ -340,16 +317,12 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 	if sessionStatus != "" {
 		ss = &sessionStatus
 	}
-	st := CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, SessionStatus: ss, UsersStatus: []UserStatus{}}
+	st := event.CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, SessionStatus: ss, UsersStatus: []event.UserStatus{}}
 	if cs.snap != nil {
 		st.UsersStatus = statusesOf(cs.snap)
 		st.RoomID = cs.snap.RoomID
 	}
-	e.emit(func(l Listeners) {
-		if l.CallStatus != nil {
-			l.CallStatus(st)
-		}
-	})
+	e.emit(st)
 }
 
 // endLocally ends the current call on this device only (work queue), e.g.

@@ -14,6 +14,7 @@ import (
 
 	"parley/app/browser"
 	"parley/app/call"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -198,7 +199,7 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 	if s.engine == nil {
 		s.engine = call.New(call.Config{ServerURL: server})
 	}
-	s.engine.SetListeners(s.bindListeners())
+	s.engine.SetEventSink(s.deliver)
 	return ok("SDK initialized.", nil)
 }
 
@@ -217,34 +218,22 @@ func (s *sdk) call(name string, args ...any) {
 	fn.Invoke(args...)
 }
 
-func (s *sdk) bindListeners() call.Listeners {
-	on := func(name string) func(v any) {
-		return func(v any) { s.call(name, toJS(v)) }
-	}
-	return call.Listeners{
-		IncomingCall: func(v call.IncomingCall) { on("incomingCallListener")(v) },
-		CallStatus:   func(v call.CallStatus) { on("callStatusListener")(v) },
-		UserTrack: func(v call.UserTrack) {
-			o := toJS(v).(js.Value)
-			o.Set("track", js.Null())
-			if t, ok := v.Track.(interface{ JSValue() js.Value }); ok && v.Track != nil {
-				o.Set("track", t.JSValue())
-			}
-			s.call("userTrackListener", o)
-		},
-		MuteStatus:  func(v call.MuteStatus) { on("muteStatusListener")(v) },
-		MissedCall:  func(v call.IncomingCall) { on("missedCallListener")(v) },
-		MediaError:  func(v call.MediaError) { on("mediaErrorListener")(v) },
-		Connection:  func(v call.ConnectionStatus) { on("connectionListener")(v) },
-		CallSwitch:  func(v call.CallSwitch) { on("callSwitchListener")(v) },
-		InviteUsers: func(v call.InviteUsers) { on("inviteUsersListener")(v) },
-		CustomData: func(data json.RawMessage, from call.CustomDataFrom) {
-			s.call("customDataListener", js.Global().Get("JSON").Call("parse", string(data)), toJS(from))
-		},
-		CallUsersUpdate: func(v call.CallUsersUpdate) { on("callUsersUpdateListener")(v) },
-		CallUserJoined:  func(v call.CallUserEvent) { on("callUserJoinedListener")(v) },
-		CallUserLeft:    func(v call.CallUserEvent) { on("callUserLeftListener")(v) },
-		CallSpeaking:    func(v call.Speaking) { on("callSpeakingListener")(v) },
+// deliver hands one engine event to the page's listener of the same name: the
+// payload as a plain object, except a track (the MediaStreamTrack itself) and
+// custom data (the value and its sender, as two arguments).
+func (s *sdk) deliver(ev event.Event) {
+	switch v := ev.(type) {
+	case event.UserTrack:
+		o := toJS(v).(js.Value)
+		o.Set("track", js.Null())
+		if t, ok := v.Track.(interface{ JSValue() js.Value }); ok && v.Track != nil {
+			o.Set("track", t.JSValue())
+		}
+		s.call(ev.Listener(), o)
+	case event.CustomData:
+		s.call(ev.Listener(), js.Global().Get("JSON").Call("parse", string(v.Data)), toJS(v.From))
+	default:
+		s.call(ev.Listener(), toJS(ev))
 	}
 }
 

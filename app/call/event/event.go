@@ -1,0 +1,209 @@
+// Package event is the call engine's vocabulary of events: one type per SDK
+// listener, each naming its listener. The engine (package call) emits them in
+// order; the JS SDK hands each to the page's listener of that name and the PWA
+// switches on the type. It imports neither pion nor syscall/js, so the server
+// can link the PWA's screens without the engine.
+package event
+
+import "encoding/json"
+
+// Track is a media track as UserTrack hands it out. In the browser it also has
+// JSValue() returning the MediaStreamTrack.
+type Track interface {
+	// Kind is "audio" or "video".
+	Kind() string
+	// ID identifies the track.
+	ID() string
+}
+
+// Event is one thing the engine reports, in order, to the function set with
+// SetEventSink: a value of one of the payload types in this file. Listener
+// names the SDK listener it is delivered to, so the JS SDK maps events to the
+// page's callbackListeners by name and the PWA switches on the type; adding a
+// listener is adding a type here.
+type Event interface {
+	// Listener is the SDK listener name, e.g. "callStatusListener".
+	Listener() string
+}
+
+// Listener names, one per payload type.
+func (IncomingCall) Listener() string     { return "incomingCallListener" }
+func (MissedCall) Listener() string       { return "missedCallListener" }
+func (CallStatus) Listener() string       { return "callStatusListener" }
+func (UserTrack) Listener() string        { return "userTrackListener" }
+func (MuteStatus) Listener() string       { return "muteStatusListener" }
+func (MediaError) Listener() string       { return "mediaErrorListener" }
+func (ConnectionStatus) Listener() string { return "connectionListener" }
+func (CallSwitch) Listener() string       { return "callSwitchListener" }
+func (InviteUsers) Listener() string      { return "inviteUsersListener" }
+func (CustomData) Listener() string       { return "customDataListener" }
+func (CallUsersUpdate) Listener() string  { return "callUsersUpdateListener" }
+func (CallUserJoined) Listener() string   { return "callUserJoinedListener" }
+func (CallUserLeft) Listener() string     { return "callUserLeftListener" }
+func (Speaking) Listener() string         { return "callSpeakingListener" }
+
+// Listeners lists every listener name, in the SDK contract's order.
+func Listeners() []string {
+	return []string{
+		IncomingCall{}.Listener(), CallStatus{}.Listener(), UserTrack{}.Listener(), MuteStatus{}.Listener(),
+		MissedCall{}.Listener(), MediaError{}.Listener(), ConnectionStatus{}.Listener(), CallSwitch{}.Listener(),
+		InviteUsers{}.Listener(), CustomData{}.Listener(), CallUsersUpdate{}.Listener(),
+		CallUserJoined{}.Listener(), CallUserLeft{}.Listener(), Speaking{}.Listener(),
+	}
+}
+
+// UserStatus is one entry of usersStatus: a participant as the listeners report it.
+type UserStatus struct {
+	UserJID       string `json:"userJid"`
+	DisplayName   string `json:"displayName"`
+	Status        string `json:"status"`
+	AudioMuted    bool   `json:"audioMuted"`
+	VideoMuted    bool   `json:"videoMuted"`
+	CallInitiator bool   `json:"callInitiator"`
+}
+
+// UserDetails is the caller's details in an incoming call.
+type UserDetails struct {
+	DisplayName string `json:"displayName"`
+}
+
+// IncomingCall is the payload of incomingCallListener; MissedCall has the same
+// fields.
+type IncomingCall struct {
+	AllUsers    []string     `json:"allUsers"`
+	CallMode    string       `json:"callMode"`
+	CallTime    int64        `json:"callTime"`
+	CallType    string       `json:"callType"`
+	From        string       `json:"from"`
+	To          string       `json:"to"`
+	GroupID     *string      `json:"groupId"`
+	LocalUser   bool         `json:"localUser"`
+	RoomID      string       `json:"roomId"`
+	RoomLink    string       `json:"roomLink"`
+	Status      string       `json:"status"`
+	ToUsers     []string     `json:"toUsers"`
+	UserDetails UserDetails  `json:"userDetails"`
+	UserJID     string       `json:"userJid"`
+	UsersStatus []UserStatus `json:"usersStatus"`
+}
+
+// MissedCall is the payload of missedCallListener: the incoming call, with
+// Status "noanswer" or "ended".
+type MissedCall IncomingCall
+
+// CallStatus is the payload of callStatusListener. SessionStatus is "closed"
+// when the call is over for everyone. Reason says why a ringing call stopped on
+// this device ("answered_elsewhere", "declined_elsewhere", "canceled").
+type CallStatus struct {
+	Status        string       `json:"status"`
+	UserJID       string       `json:"userJid"`
+	LocalUser     bool         `json:"localUser"`
+	SessionStatus *string      `json:"sessionStatus"`
+	UsersStatus   []UserStatus `json:"usersStatus"`
+	RoomID        string       `json:"roomId"`
+	Reason        string       `json:"reason,omitempty"`
+}
+
+// UserTrack is the payload of userTrackListener. Track is nil when the track is
+// gone; in the browser it holds a MediaStreamTrack (see package rtc).
+type UserTrack struct {
+	LocalUser   bool         `json:"localUser"`
+	Track       Track        `json:"-"`
+	TrackType   string       `json:"trackType"`
+	UserJID     string       `json:"userJid"`
+	UsersStatus []UserStatus `json:"usersStatus"`
+}
+
+// MuteStatus is the payload of muteStatusListener.
+type MuteStatus struct {
+	UserJID     string       `json:"userJid"`
+	LocalUser   bool         `json:"localUser"`
+	TrackType   string       `json:"trackType"`
+	IsMuted     bool         `json:"isMuted"`
+	UsersStatus []UserStatus `json:"usersStatus"`
+}
+
+// MediaError is the payload of mediaErrorListener.
+type MediaError struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+	Device     string `json:"device"` // "mic", "camera" or "mic & camera"
+	Action     string `json:"action"` // what the user was doing: "makeVoiceCall", "answerCall", ...
+}
+
+// ConnectionStatus is the payload of connectionListener.
+type ConnectionStatus struct {
+	Status string `json:"status"` // CONNECTED, DISCONNECTED, RECONNECTING, AUTHFAIL
+}
+
+// Connection statuses.
+const (
+	Connected    = "CONNECTED"
+	Disconnected = "DISCONNECTED"
+	Reconnecting = "RECONNECTING"
+	AuthFail     = "AUTHFAIL"
+)
+
+// CallSwitch is the payload of callSwitchListener.
+type CallSwitch struct {
+	UserJID   string `json:"userJid"`
+	LocalUser bool   `json:"localUser"`
+	Status    string `json:"status"` // request, accept, decline, cancel, timeout
+}
+
+// InviteUsers is the payload of inviteUsersListener.
+type InviteUsers struct {
+	UserJID     string       `json:"userJid"`
+	InviteUsers []string     `json:"inviteUsers"`
+	RoomID      string       `json:"roomId"`
+	UsersStatus []UserStatus `json:"usersStatus"`
+}
+
+// CustomData is custom data another participant sent (customDataListener,
+// which the SDK calls with Data and From as two arguments).
+type CustomData struct {
+	Data json.RawMessage
+	From CustomDataFrom
+}
+
+// CustomDataFrom is the second argument of customDataListener.
+type CustomDataFrom struct {
+	UserJID string `json:"userJid"`
+}
+
+// CallUser is one entry of callUsersUpdateListener's usersList.
+type CallUser struct {
+	UserJID     string `json:"userJid"`
+	DisplayName string `json:"displayName"`
+	Status      string `json:"status"`
+}
+
+// CallUsersUpdate is the payload of callUsersUpdateListener; an empty list means
+// the call ended.
+type CallUsersUpdate struct {
+	UsersList []CallUser `json:"usersList"`
+	RoomID    string     `json:"roomId"`
+}
+
+// CallUserEvent is a participant who joined or left: the payload of
+// callUserJoinedListener (as CallUserJoined) and callUserLeftListener (as
+// CallUserLeft).
+type CallUserEvent struct {
+	UserJID     string `json:"userJid"`
+	LocalUser   bool   `json:"localUser"`
+	DisplayName string `json:"displayName"`
+}
+
+// CallUserJoined is the payload of callUserJoinedListener.
+type CallUserJoined CallUserEvent
+
+// CallUserLeft is the payload of callUserLeftListener.
+type CallUserLeft CallUserEvent
+
+// Speaking is the payload of callSpeakingListener.
+type Speaking struct {
+	UserJID     string `json:"userJid"`
+	LocalUser   bool   `json:"localUser"`
+	IsSpeaking  bool   `json:"isSpeaking"`
+	VolumeLevel int    `json:"volumeLevel"` // 0-10
+}
