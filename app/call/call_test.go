@@ -355,7 +355,7 @@ func TestBadArguments(t *testing.T) {
 	isErrCode(t, err, 400)
 	isErrCode(t, alice.AnswerCall(c), 404)
 	isErrCode(t, alice.DeclineCall(c), 404)
-	isErrCode(t, alice.EndCall(c), 404)
+	isErrCode(t, alice.EndCall(c), wire.CodeNotInCall)
 	isErrCode(t, alice.MuteAudio(c, true), wire.CodeNotInCall)
 	isErrCode(t, alice.MuteVideo(c, true), wire.CodeNotInCall)
 	_, err = alice.IsUserAudioMuted("")

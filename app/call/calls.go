@@ -2,7 +2,6 @@ package call
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -26,6 +25,7 @@ type callState struct {
 	media   string  // the media status last reported to the server
 	muted   [2]bool // audio, video: what this user asked for
 	ended   bool
+	leaving bool // leaveCall ran; guarded by Engine.mu
 	speak   map[string]*speakState
 	stop    chan struct{} // closed when the call ends: stops the speaking monitor
 }
@@ -57,33 +57,35 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 		action, typ = "makeVideoCall", wire.TypeVideo
 	}
 	e.mu.Lock()
-	user := e.user
-	busy := e.call != nil
+	user, busy, limits := e.user, e.call != nil, e.limits
 	e.mu.Unlock()
 	if user == nil {
-		return CallRef{}, &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in before making a call."}
+		return CallRef{}, wire.Unauthorized("Sign in before making a call.")
 	}
 	if len(jids) == 0 {
 		return CallRef{}, wire.BadRequest("Give at least one user to call.")
 	}
-	if len(jids) > 7 {
-		return CallRef{}, &Error{Code: wire.CodeCallFull, Reason: "call_full", Message: "A call holds at most 8 people including you."}
-	}
-	others := 0
+	// Count the people rung as the server will: each once, yourself never.
+	others := map[string]bool{}
 	for _, j := range jids {
-		if j == "" {
+		if strings.TrimSpace(j) == "" {
 			return CallRef{}, wire.BadRequest("A user JID is empty.")
 		}
-		if u, err := wire.ParseJID(j, domainOf(user.JID)); err == nil && u == user.Username {
-			continue
+		u, err := wire.ParseJID(j, domainOf(user.JID))
+		if err != nil {
+			others[j] = true // the server names what is wrong with it
+		} else if u != user.Username {
+			others[u] = true
 		}
-		others++
 	}
-	if others == 0 {
+	if len(others) == 0 {
 		return CallRef{}, wire.BadRequest("You cannot call yourself; give someone else's JID.")
 	}
+	if len(others)+1 > limits.MaxParticipants {
+		return CallRef{}, wire.CallFull(limits.MaxParticipants)
+	}
 	if busy {
-		return CallRef{}, &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
+		return CallRef{}, wire.Conflict("You are already in a call; end it first.")
 	}
 	local, err := e.openMedia(action, video)
 	if err != nil {
@@ -94,7 +96,7 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 	if e.call != nil {
 		e.mu.Unlock()
 		local.Stop()
-		return CallRef{}, &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it first."}
+		return CallRef{}, wire.Conflict("You are already in a call; end it first.")
 	}
 	e.call = cs
 	e.mu.Unlock()
@@ -108,10 +110,21 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 		local.Stop()
 		return CallRef{}, err
 	}
+	if e.createdHook != nil {
+		e.createdHook()
+	}
 	snap := res.Call
 	e.mu.Lock()
 	cs.roomID = snap.RoomID // EndCall from now on reaches the server
+	gone := e.call != cs || cs.ended || cs.leaving
 	e.mu.Unlock()
+	if gone {
+		// endCall ran while the call was being created: it could not name the
+		// room, so end it on the server now, or the callees would ring on.
+		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
+		local.Stop()
+		return CallRef{}, wire.CallEnded("The call was ended before it was set up.")
+	}
 	e.work.push(func() {
 		e.emitLocalTracks(cs, user.JID)
 		e.adopt(cs, snap)
@@ -157,9 +170,15 @@ func (e *Engine) openMedia(action string, video bool) (*rtc.LocalMedia, error) {
 	if err == nil {
 		return local, nil
 	}
+	return nil, e.mediaDenied(err, action)
+}
+
+// mediaDenied reports a refused device on mediaErrorListener and returns the
+// matching 10060x error for the method that needed it.
+func (e *Engine) mediaDenied(err error, action string) error {
 	me := mediaError(err, action)
 	e.emit(me)
-	return nil, &Error{Code: me.StatusCode, Reason: "media_denied", Message: me.Message}
+	return wire.MediaDenied(me.StatusCode, me.Message)
 }
 
 func mediaError(err error, action string) event.MediaError {
@@ -196,13 +215,13 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	busy := e.call != nil
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return wire.Unauthorized("Sign in first.")
 	}
 	if inc == nil {
-		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "There is no incoming call to answer."}
+		return wire.NotFound("There is no incoming call to answer.")
 	}
 	if busy {
-		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it before answering."}
+		return wire.Conflict("You are already in a call; end it before answering.")
 	}
 	video := inc.Type == wire.TypeVideo
 	local, err := e.openMedia("answerCall", video)
@@ -214,7 +233,7 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	if e.call != nil {
 		e.mu.Unlock()
 		local.Stop()
-		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "You are already in a call; end it before answering."}
+		return wire.Conflict("You are already in a call; end it before answering.")
 	}
 	e.call = cs
 	e.mu.Unlock()
@@ -247,10 +266,10 @@ func (e *Engine) DeclineCall(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return wire.Unauthorized("Sign in first.")
 	}
 	if room == "" {
-		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "There is no incoming call to decline."}
+		return wire.NotFound("There is no incoming call to decline.")
 	}
 	if err := e.send(ctx, wire.TypeCallDecline, wire.RoomRequest{RoomID: room}, nil); err != nil {
 		return err
@@ -266,13 +285,13 @@ func (e *Engine) EndCall(ctx context.Context) error {
 	user, cs, ringing := e.user, e.call, len(e.incoming) > 0
 	e.mu.Unlock()
 	if user == nil {
-		return &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
+		return wire.Unauthorized("Sign in first.")
 	}
 	if cs == nil {
 		if ringing {
 			return e.DeclineCall(ctx)
 		}
-		return &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "You are not in a call."}
+		return wire.NotInCall("You are not in a call.")
 	}
 	e.leaveCall(ctx)
 	return nil
@@ -288,6 +307,7 @@ func (e *Engine) leaveCall(ctx context.Context) {
 	}
 	e.mu.Lock()
 	room := cs.roomID
+	cs.leaving = true // a makeCall still waiting for its reply ends the call itself
 	e.mu.Unlock()
 	if room != "" {
 		// The call ends here whatever the server says: a failure to reach it
@@ -295,103 +315,6 @@ func (e *Engine) leaveCall(ctx context.Context) {
 		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: room}, nil)
 	}
 	e.sync(func() { e.endCallState(cs, "") })
-}
-
-// MuteAudio mutes (true) or unmutes (false) your microphone in the current call.
-func (e *Engine) MuteAudio(ctx context.Context, mute bool) error {
-	return e.mute(ctx, rtc.KindAudio, mute)
-}
-
-// MuteVideo turns your camera off (true) or on (false) in the current call.
-func (e *Engine) MuteVideo(ctx context.Context, mute bool) error {
-	return e.mute(ctx, rtc.KindVideo, mute)
-}
-
-func (e *Engine) mute(ctx context.Context, kind string, mute bool) error {
-	e.mu.Lock()
-	cs := e.call
-	e.mu.Unlock()
-	if cs == nil {
-		return notInCall()
-	}
-	e.mu.Lock()
-	id := cs.roomID
-	e.mu.Unlock()
-	if id == "" {
-		return &Error{Code: wire.CodeConflict, Reason: "conflict", Message: "The call is still being set up; try again in a moment."}
-	}
-	cs.local.SetEnabled(kind, !mute)
-	req := wire.MuteRequest{RoomID: id}
-	if kind == rtc.KindAudio {
-		req.Audio = &mute
-	} else {
-		req.Video = &mute
-	}
-	e.mu.Lock()
-	if kind == rtc.KindAudio {
-		cs.muted[0] = mute
-	} else {
-		cs.muted[1] = mute
-	}
-	e.mu.Unlock()
-	return e.send(ctx, wire.TypeCallMute, req, nil)
-}
-
-func notInCall() *Error {
-	return &Error{Code: wire.CodeNotInCall, Reason: "not_in_call", Message: "You are not in a call."}
-}
-
-// IsUserAudioMuted reports whether userJID ("" for yourself) has muted their
-// microphone in the current call.
-func (e *Engine) IsUserAudioMuted(userJID string) (bool, error) {
-	return e.isMuted(userJID, 0)
-}
-
-// IsUserVideoMuted reports whether userJID ("" for yourself) has turned their
-// camera off in the current call.
-func (e *Engine) IsUserVideoMuted(userJID string) (bool, error) {
-	return e.isMuted(userJID, 1)
-}
-
-func (e *Engine) isMuted(jid string, which int) (bool, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.user == nil {
-		return false, &Error{Code: wire.CodeUnauthorized, Reason: "unauthorized", Message: "Sign in first."}
-	}
-	cs := e.call
-	if cs == nil {
-		return false, notInCall()
-	}
-	if jid == "" || jid == e.user.JID || jid == e.user.Username {
-		return cs.muted[which], nil
-	}
-	if cs.snap != nil {
-		for _, p := range cs.snap.Participants {
-			if p.JID == jid || p.JID == jid+"@"+domainOf(e.user.JID) {
-				if which == 0 {
-					return p.AudioMuted, nil
-				}
-				return p.VideoMuted, nil
-			}
-		}
-	}
-	return false, &Error{Code: wire.CodeNotFound, Reason: "not_found", Message: "That user is not in your call."}
-}
-
-// GetCallLogs returns page (1-based) of your call log, 20 entries, newest first.
-func (e *Engine) GetCallLogs(ctx context.Context, page int) (wire.CallLogPage, error) {
-	if page < 1 {
-		return wire.CallLogPage{}, wire.BadRequest("The page number starts at 1.")
-	}
-	var res wire.CallLogPage
-	if err := e.send(ctx, wire.TypeCallLogs, wire.CallLogsRequest{Page: page}, &res); err != nil {
-		return wire.CallLogPage{}, err
-	}
-	if res.CallLogs == nil {
-		res.CallLogs = []wire.CallLog{}
-	}
-	return res, nil
 }
 
 // CurrentCall is the newest snapshot of the call you are in.
@@ -430,145 +353,4 @@ func (e *Engine) removeIncoming(room string) bool {
 		}
 	}
 	return false
-}
-
-// handleEvent runs on the work queue for every server event, in order.
-func (e *Engine) handleEvent(f wire.Frame) {
-	if f.Type == wire.EventUpdate || f.Type == wire.EventSignal {
-		// The call's events wait until the request that made the call has
-		// been answered and adopt has run: an offer may overtake the reply.
-		e.mu.Lock()
-		cs := e.call
-		if cs != nil && !cs.adopted && !cs.ended {
-			cs.early = append(cs.early, f)
-			e.mu.Unlock()
-			return
-		}
-		e.mu.Unlock()
-	}
-	switch f.Type {
-	case wire.EventIncoming:
-		var ev wire.CallEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.mu.Lock()
-		dup := false
-		for _, c := range e.incoming {
-			dup = dup || c.RoomID == ev.Call.RoomID
-		}
-		if !dup {
-			e.incoming = append(e.incoming, ev.Call)
-		}
-		e.mu.Unlock()
-		if !dup {
-			p := e.incomingPayload(ev.Call, wire.StatusCalling)
-			e.emit(p)
-		}
-	case wire.EventMissed:
-		var ev wire.CallEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.removeIncoming(ev.Call.RoomID)
-		status := ev.Reason
-		if status != wire.StatusNoAnswer {
-			status = wire.StatusEnded
-		}
-		p := e.incomingPayload(ev.Call, status)
-		e.emit(event.MissedCall(p))
-	case wire.EventDismissed:
-		var ev wire.DismissEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		if !e.removeIncoming(ev.RoomID) {
-			return
-		}
-		me := e.me()
-		e.emit(event.CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, RoomID: ev.RoomID, Reason: ev.Reason, UsersStatus: []event.UserStatus{}})
-	case wire.EventUpdate:
-		var ev wire.CallEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.mu.Lock()
-		cs := e.call
-		e.mu.Unlock()
-		if cs != nil && cs.roomID == ev.Call.RoomID {
-			e.apply(cs, ev.Call, ev.Reason)
-		}
-	case wire.EventSignal:
-		var ev wire.SignalEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.onSignal(ev)
-	default:
-		e.handleGroupEvent(f)
-	}
-}
-
-func (e *Engine) me() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.user == nil {
-		return ""
-	}
-	return e.user.JID
-}
-
-func (e *Engine) incomingPayload(c wire.Call, status string) event.IncomingCall {
-	me := e.me()
-	all := make([]string, 0, len(c.Participants))
-	var caller wire.Participant
-	for _, p := range c.Participants {
-		all = append(all, p.JID)
-		if p.Initiator {
-			caller = p
-		}
-	}
-	var group *string
-	if c.GroupID != "" {
-		g := c.GroupID
-		group = &g
-	}
-	to := append([]string{}, c.To...)
-	return event.IncomingCall{
-		AllUsers: all, CallMode: c.Mode, CallTime: c.CreatedAt, CallType: c.Type, From: caller.JID, To: me,
-		GroupID: group, LocalUser: false, RoomID: c.RoomID, RoomLink: c.Link, Status: status, ToUsers: to,
-		UserDetails: event.UserDetails{DisplayName: caller.DisplayName}, UserJID: caller.JID, UsersStatus: statusesOf(&c),
-	}
-}
-
-func statusesOf(c *wire.Call) []event.UserStatus {
-	out := make([]event.UserStatus, 0, len(c.Participants))
-	for _, p := range c.Participants {
-		out = append(out, event.UserStatus{UserJID: p.JID, DisplayName: p.DisplayName, Status: p.Status,
-			AudioMuted: p.AudioMuted, VideoMuted: p.VideoMuted, CallInitiator: p.Initiator})
-	}
-	return out
-}
-
-// CallLink is the full URL others open to join the current call:
-// <server origin>/join/<code>.
-func (e *Engine) CallLink() (string, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.call == nil || e.call.snap == nil || e.call.snap.Link == "" {
-		return "", notInCall()
-	}
-	return httpOrigin(e.cfg.ServerURL) + "/join/" + e.call.snap.Link, nil
-}
-
-// httpOrigin turns a server URL of any accepted form into its http(s) origin.
-func httpOrigin(s string) string {
-	s = strings.TrimSuffix(strings.TrimRight(s, "/"), "/ws")
-	switch {
-	case strings.HasPrefix(s, "wss://"):
-		return "https://" + strings.TrimPrefix(s, "wss://")
-	case strings.HasPrefix(s, "ws://"):
-		return "http://" + strings.TrimPrefix(s, "ws://")
-	}
-	return s
 }

@@ -34,9 +34,7 @@ func (e *Engine) SetDevices(ctx context.Context, audioID, videoID string) error 
 		}
 		t, err := e.currentMedia().Replace(cs.local, kind, id)
 		if err != nil {
-			me := mediaError(err, "setDevices")
-			e.emit(me)
-			return &Error{Code: me.StatusCode, Reason: "media_denied", Message: me.Message}
+			return e.mediaDenied(err, "setDevices")
 		}
 		e.sync(func() {
 			if cs.ended {

@@ -12,3 +12,8 @@ type CallRef struct {
 	RoomID   string `json:"roomId"`
 	RoomLink string `json:"roomLink"`
 }
+
+// notInCall is the 100609 error of every method that needs a call.
+func notInCall() *Error {
+	return wire.NotInCall("You are not in a call.")
+}

@@ -205,7 +205,7 @@ func TestVideoSwitchInGroupIsRefused(t *testing.T) {
 func TestCustomData(t *testing.T) {
 	srv := startServer(t, hub.Config{})
 	alice, bob, carol, dave := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol"), register(t, srv, "dave")
-	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`"hi"`)), wire.CodeBadRequest)
+	isErrCode(t, alice.SendCustomData(ctx(t), json.RawMessage(`"hi"`)), wire.CodeNotInCall)
 	if _, err := alice.MakeVoiceCall(ctx(t), []string{"bob", "carol"}, ""); err != nil {
 		t.Fatal(err)
 	}

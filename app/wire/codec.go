@@ -139,7 +139,7 @@ func ParseJID(s, domain string) (string, *Error) {
 	user, dom, found := strings.Cut(s, "@")
 	user = strings.ToLower(user)
 	if found && !strings.EqualFold(dom, domain) {
-		return "", Errorf(CodeNotFound, "not_found", "%q is not a user of this server (%s).", truncate(s, 80), domain)
+		return "", Errorf(CodeNotFound, ReasonNotFound, "%q is not a user of this server (%s).", truncate(s, 80), domain)
 	}
 	if !ValidUsername(user) {
 		return "", BadRequest("%q is not a valid user JID.", truncate(s, 80))

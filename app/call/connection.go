@@ -1,0 +1,245 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"parley/app/call/event"
+	"parley/app/wire"
+)
+
+func (e *Engine) dial(ctx context.Context, gen int) (*wire.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
+	defer cancel()
+	conn, err := wire.Dial(dctx, wire.WSURL(e.cfg.ServerURL),
+		func(f wire.Frame) {
+			e.mu.Lock()
+			if gen == e.connGen && f.Seq > e.seq {
+				e.seq = f.Seq
+			}
+			e.mu.Unlock()
+			e.work.push(func() { e.handleEvent(f) })
+		},
+		func(code int, err error) { e.connClosed(gen, code) })
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	return conn, nil
+}
+
+func unreachable(err error) *Error {
+	return wire.Unreachable("The call server cannot be reached; check your network and try again. (%v)", err)
+}
+
+// request sends one request on conn, mapping transport failures to 100620.
+func (e *Engine) request(ctx context.Context, conn *wire.Conn, typ string, payload, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
+	defer cancel()
+	err := conn.Request(ctx, typ, payload, out)
+	var se *wire.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return se
+	default:
+		return unreachable(err)
+	}
+}
+
+// send is request on the current connection, for a signed-in user.
+func (e *Engine) send(ctx context.Context, typ string, payload, out any) error {
+	e.mu.Lock()
+	conn, user := e.conn, e.user
+	e.mu.Unlock()
+	if user == nil {
+		return wire.Unauthorized("Sign in first.")
+	}
+	if conn == nil {
+		return unreachable(errors.New("reconnecting"))
+	}
+	return e.request(ctx, conn, typ, payload, out)
+}
+
+func (e *Engine) keepAlive(conn *wire.Conn) {
+	t := time.NewTicker(e.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-conn.Done():
+			return
+		case <-t.C:
+			if err := e.request(context.Background(), conn, wire.TypePing, nil, nil); err != nil {
+				_ = conn.Abort() // a dead link: reconnect
+				return
+			}
+		}
+	}
+}
+
+// connClosed runs when connection gen ends. Unless the user signed out, it
+// reconnects and resumes the session.
+func (e *Engine) connClosed(gen, code int) {
+	e.mu.Lock()
+	if gen != e.connGen || e.stopped || e.user == nil {
+		e.mu.Unlock()
+		return
+	}
+	e.conn = nil
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancelRec = cancel
+	e.mu.Unlock()
+	if code == wire.CloseLoggedOut || code == wire.CloseReplaced {
+		e.work.push(func() { e.endLocally("") })
+		e.signOutLocally(event.Disconnected)
+		return
+	}
+	e.emit(event.ConnectionStatus{Status: event.Reconnecting})
+	go e.reconnect(ctx, gen)
+}
+
+func (e *Engine) reconnect(ctx context.Context, gen int) {
+	delay := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		if delay < 5*time.Second {
+			delay *= 2
+		}
+		e.mu.Lock()
+		if gen != e.connGen || e.stopped {
+			e.mu.Unlock()
+			return
+		}
+		e.connGen++
+		gen = e.connGen
+		token, session, seq := e.token, e.session, e.seq
+		e.mu.Unlock()
+		conn, err := e.dial(ctx, gen)
+		if err != nil {
+			continue
+		}
+		var res wire.AuthResult
+		err = e.request(ctx, conn, wire.TypeAuth, wire.AuthRequest{Token: token, Resume: session, LastSeq: seq}, &res)
+		var se *Error
+		if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
+			_ = conn.Close()
+			e.signOutLocally(event.AuthFail)
+			return
+		}
+		if err != nil {
+			_ = conn.Abort()
+			continue
+		}
+		e.mu.Lock()
+		if gen != e.connGen || e.stopped {
+			e.mu.Unlock()
+			_ = conn.Close()
+			return
+		}
+		e.conn = conn
+		e.session = res.Session
+		if !res.Resumed {
+			e.seq = 0
+		}
+		e.mu.Unlock()
+		if !res.Resumed {
+			// The server forgot this session: any call we were in is over for us.
+			e.work.push(func() { e.endLocally("") })
+		}
+		e.emit(event.ConnectionStatus{Status: event.Connected})
+		go e.keepAlive(conn)
+		return
+	}
+}
+
+// signOutLocally forgets the session and reports status on connectionListener.
+func (e *Engine) signOutLocally(status string) {
+	e.mu.Lock()
+	e.stopped = true
+	e.user = nil
+	e.token = ""
+	e.session = ""
+	e.conn = nil
+	e.incoming = nil
+	e.mu.Unlock()
+	e.emit(event.ConnectionStatus{Status: status})
+}
+
+// dropConnection closes the current connection without signing out on the server.
+func (e *Engine) dropConnection() {
+	e.mu.Lock()
+	conn := e.conn
+	e.conn = nil
+	e.connGen++
+	if e.cancelRec != nil {
+		e.cancelRec()
+		e.cancelRec = nil
+	}
+	sub := e.sub
+	e.sub = nil
+	e.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+	if sub != nil {
+		e.sync(func() { e.stopPreview(sub) })
+	}
+	e.sync(func() { e.endLocally("") })
+}
+
+// Logout signs out: the token is revoked, any call is left, the connection closed.
+func (e *Engine) Logout(ctx context.Context) error {
+	e.mu.Lock()
+	conn, user := e.conn, e.user
+	e.mu.Unlock()
+	if user == nil {
+		return wire.Unauthorized("You are not signed in.")
+	}
+	e.leaveCall(ctx)
+	e.releaseSubscription(ctx)
+	e.mu.Lock()
+	e.stopped = true
+	e.connGen++
+	if e.cancelRec != nil {
+		e.cancelRec()
+	}
+	e.mu.Unlock()
+	if conn != nil {
+		_ = e.request(ctx, conn, wire.TypeLogout, nil, nil)
+		_ = conn.Close()
+	}
+	e.signOutLocally(event.Disconnected)
+	return nil
+}
+
+// Close drops the connection and ends any call locally, without signing out.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	e.stopped = true
+	e.mu.Unlock()
+	e.dropConnection()
+	e.Flush()
+	e.work.close()
+	e.out.close()
+}
+
+// Abort drops the signalling connection as a network failure would (for tests
+// of reconnection); the engine then reconnects and resumes.
+func (e *Engine) Abort() {
+	e.mu.Lock()
+	conn := e.conn
+	e.mu.Unlock()
+	if conn != nil {
+		_ = conn.Abort()
+	}
+}

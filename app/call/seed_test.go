@@ -1,0 +1,64 @@
+//go:build !(js && wasm)
+
+package call_test
+
+import (
+	"testing"
+	"time"
+
+	"parley/app/call"
+	"parley/app/call/event"
+	"parley/app/wire"
+	"parley/server/hub"
+)
+
+// The seed's API to the letter: the points where the engine had drifted from
+// the contract.
+
+func TestCallSizeUsesServerLimitAfterDuplicates(t *testing.T) {
+	srv := startServer(t, hub.Config{MaxParticipants: 3})
+	alice, bob, carol := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol")
+	register(t, srv, "dave")
+	if got := alice.Limits().MaxParticipants; got != 3 {
+		t.Fatalf("limits from the sign-in: MaxParticipants %d, want 3", got)
+	}
+	// Three people would be too many, four JIDs are given, but bob twice
+	// (in two spellings) and alice herself count once and never.
+	_, err := alice.MakeVoiceCall(ctx(t), []string{"bob", "BOB@localhost", alice.jid, "carol"}, "")
+	if err != nil {
+		t.Fatalf("bob, bob, yourself and carol are two others: %v", err)
+	}
+	bob.waitIncoming(t)
+	carol.waitIncoming(t)
+	if err := alice.EndCall(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.MakeVoiceCall(ctx(t), []string{"bob", "carol", "dave"}, "")
+	isErrCode(t, err, wire.CodeCallFull)
+}
+
+func TestEndCallBeforeCreateReplyEndsItOnServer(t *testing.T) {
+	// Ringing lasts a minute: only the fix can stop bob's phone in time.
+	srv := startServer(t, hub.Config{RingTimeout: time.Minute})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	ended := make(chan error, 1)
+	call.SetCreatedHook(alice.Engine, func() { ended <- alice.EndCall(ctx(t)) })
+	_, err := alice.MakeVoiceCall(ctx(t), []string{"bob"}, "")
+	isErrCode(t, err, wire.CodeCallEnded)
+	if err := <-ended; err != nil {
+		t.Fatalf("endCall while the call was being made: %v", err)
+	}
+	bob.waitIncoming(t)
+	m := wait(t, bob.rec, "bob's ringing to stop", func(v event.MissedCall) bool { return true })
+	if m.Status != wire.StatusEnded {
+		t.Fatalf("bob's missed call status %q, want ended", m.Status)
+	}
+	if _, busy := alice.CurrentCall(); busy {
+		t.Fatal("alice still has a call")
+	}
+	// And alice can call again at once.
+	call.SetCreatedHook(alice.Engine, nil)
+	if _, err := alice.MakeVoiceCall(ctx(t), []string{"bob"}, ""); err != nil {
+		t.Fatalf("call again: %v", err)
+	}
+}
