@@ -23,111 +23,103 @@ func (e *Engine) handleEvent(f wire.Frame) {
 	}
 	switch f.Type {
 	case wire.EventIncoming:
-		var ev wire.CallEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.mu.Lock()
-		dup := false
-		for _, c := range e.incoming {
-			dup = dup || c.RoomID == ev.Call.RoomID
-		}
-		if !dup {
-			e.incoming = append(e.incoming, ev.Call)
-		}
-		e.mu.Unlock()
-		if !dup {
-			p := e.incomingPayload(ev.Call, wire.StatusCalling)
-			e.emit(p)
-		}
+		on(f, e.onIncoming)
 	case wire.EventMissed:
-		var ev wire.CallEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.removeIncoming(ev.Call.RoomID)
-		status := ev.Reason
-		if status != wire.StatusNoAnswer {
-			status = wire.StatusEnded
-		}
-		p := e.incomingPayload(ev.Call, status)
-		e.emit(event.MissedCall(p))
+		on(f, e.onMissed)
 	case wire.EventDismissed:
-		var ev wire.DismissEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		if !e.removeIncoming(ev.RoomID) {
-			return
-		}
-		me := e.me()
-		e.emit(event.CallStatus{Status: wire.StatusEnded, UserJID: me, LocalUser: true, RoomID: ev.RoomID, Reason: ev.Reason, UsersStatus: []event.UserStatus{}})
+		on(f, e.onDismissed)
 	case wire.EventUpdate:
-		var ev wire.CallEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.mu.Lock()
-		cs := e.call
-		e.mu.Unlock()
-		if cs != nil && cs.roomID == ev.Call.RoomID {
-			e.apply(cs, ev.Call, ev.Reason)
-		}
+		on(f, e.onUpdate)
 	case wire.EventSignal:
-		var ev wire.SignalEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return
-		}
-		e.onSignal(ev)
+		on(f, e.onSignal)
+	case wire.EventInvited:
+		on(f, e.onInvited)
+	case wire.EventSwitch:
+		on(f, e.onSwitch)
+	case wire.EventData:
+		on(f, e.onData)
+	case wire.EventUsers:
+		on(f, e.onUsers)
 	default:
-		e.handleGroupEvent(f)
+		e.log.Debug("unknown server event", "type", f.Type)
 	}
 }
 
-// handleGroupEvent handles the events of group features (work queue); it
-// reports whether it knew the event.
-func (e *Engine) handleGroupEvent(f wire.Frame) bool {
-	switch f.Type {
-	case wire.EventInvited:
-		var ev wire.InviteEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return true
-		}
-		e.mu.Lock()
-		cs := e.call
-		e.mu.Unlock()
-		users := []event.UserStatus{}
-		if cs != nil && cs.snap != nil {
-			users = statusesOf(cs.snap)
-		}
-		iv := event.InviteUsers{UserJID: ev.By, InviteUsers: append([]string{}, ev.Users...), RoomID: ev.RoomID, UsersStatus: users}
-		e.emit(iv)
-	case wire.EventSwitch:
-		var ev wire.SwitchEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return true
-		}
-		me := e.me()
-		sw := event.CallSwitch{UserJID: ev.From, LocalUser: ev.From == me, Status: ev.Action}
-		e.emit(sw)
-	case wire.EventData:
-		var ev wire.DataEvent
-		if json.Unmarshal(f.Data, &ev) != nil {
-			return true
-		}
-		from := event.CustomDataFrom{UserJID: ev.From}
-		data := ev.Data
-		e.emit(event.CustomData{Data: data, From: from})
-	case wire.EventUsers:
-		var p wire.LinkPreview
-		if json.Unmarshal(f.Data, &p) != nil {
-			return true
-		}
-		e.onUsers(p)
-	default:
-		return false
+// on decodes f's payload as T and hands it to handle. A payload that does not
+// decode is dropped: the server never sends one, and a bad frame must not
+// break the call.
+func on[T any](f wire.Frame, handle func(T)) {
+	var v T
+	if json.Unmarshal(f.Data, &v) == nil {
+		handle(v)
 	}
-	return true
+}
+
+// onIncoming rings this device, once per call.
+func (e *Engine) onIncoming(ev wire.CallEvent) {
+	e.mu.Lock()
+	dup := false
+	for _, c := range e.incoming {
+		dup = dup || c.RoomID == ev.Call.RoomID
+	}
+	if !dup {
+		e.incoming = append(e.incoming, ev.Call)
+	}
+	e.mu.Unlock()
+	if !dup {
+		e.emit(e.incomingPayload(ev.Call, wire.StatusCalling))
+	}
+}
+
+// onMissed reports a call that stopped ringing unanswered.
+func (e *Engine) onMissed(ev wire.CallEvent) {
+	e.removeIncoming(ev.Call.RoomID)
+	status := ev.Reason
+	if status != wire.StatusNoAnswer {
+		status = wire.StatusEnded
+	}
+	e.emit(event.MissedCall(e.incomingPayload(ev.Call, status)))
+}
+
+// onDismissed stops ringing here: answered or declined on another device, or
+// cancelled.
+func (e *Engine) onDismissed(ev wire.DismissEvent) {
+	if !e.removeIncoming(ev.RoomID) {
+		return
+	}
+	e.emit(event.CallStatus{Status: wire.StatusEnded, UserJID: e.me(), LocalUser: true, RoomID: ev.RoomID,
+		Reason: ev.Reason, UsersStatus: []event.UserStatus{}})
+}
+
+// onUpdate applies a new snapshot of the call this device is in.
+func (e *Engine) onUpdate(ev wire.CallEvent) {
+	e.mu.Lock()
+	cs := e.call
+	e.mu.Unlock()
+	if cs != nil && cs.roomID == ev.Call.RoomID {
+		e.apply(cs, ev.Call, ev.Reason)
+	}
+}
+
+// onInvited reports that someone in the call invited more people.
+func (e *Engine) onInvited(ev wire.InviteEvent) {
+	users := []event.UserStatus{}
+	e.mu.Lock()
+	if cs := e.call; cs != nil && cs.snap != nil {
+		users = statusesOf(cs.snap)
+	}
+	e.mu.Unlock()
+	e.emit(event.InviteUsers{UserJID: ev.By, InviteUsers: append([]string{}, ev.Users...), RoomID: ev.RoomID, UsersStatus: users})
+}
+
+// onSwitch reports a step of the voice-to-video switch.
+func (e *Engine) onSwitch(ev wire.SwitchEvent) {
+	e.emit(event.CallSwitch{UserJID: ev.From, LocalUser: ev.From == e.me(), Status: ev.Action})
+}
+
+// onData hands on custom data from another participant.
+func (e *Engine) onData(ev wire.DataEvent) {
+	e.emit(event.CustomData{Data: ev.Data, From: event.CustomDataFrom{UserJID: ev.From}})
 }
 
 func (e *Engine) me() string {
