@@ -291,7 +291,7 @@ func (e *Engine) EndCall(ctx context.Context) error {
 		if ringing {
 			return e.DeclineCall(ctx)
 		}
-		return wire.NotInCall("You are not in a call.")
+		return notInCall()
 	}
 	e.leaveCall(ctx)
 	return nil
