@@ -57,7 +57,7 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 		action, typ = "makeVideoCall", wire.TypeVideo
 	}
 	e.mu.Lock()
-	user, busy, limits := e.user, e.call != nil, e.limits
+	user, busy, limits := e.user, e.call != nil || e.dialling != nil, e.limits
 	e.mu.Unlock()
 	if user == nil {
 		return CallRef{}, wire.Unauthorized("Sign in before making a call.")
@@ -87,19 +87,32 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 	if busy {
 		return CallRef{}, wire.Conflict("You are already in a call; end it first.")
 	}
+	// While the microphone and camera open (a permission prompt can take a
+	// while) the call is being dialled: endCall then cancels it.
+	cs := &callState{video: video, peers: map[string]*peerState{}}
+	e.mu.Lock()
+	if e.call != nil || e.dialling != nil {
+		e.mu.Unlock()
+		return CallRef{}, wire.Conflict("You are already in a call; end it first.")
+	}
+	e.dialling = cs
+	e.mu.Unlock()
 	local, err := e.openMedia(action, video)
+	e.mu.Lock()
+	e.dialling = nil
+	cancelled := cs.leaving
+	if err == nil && !cancelled {
+		cs.local = local
+		e.call = cs
+	}
+	e.mu.Unlock()
 	if err != nil {
 		return CallRef{}, err
 	}
-	cs := &callState{video: video, local: local, peers: map[string]*peerState{}}
-	e.mu.Lock()
-	if e.call != nil {
-		e.mu.Unlock()
+	if cancelled {
 		local.Stop()
-		return CallRef{}, wire.Conflict("You are already in a call; end it first.")
+		return CallRef{}, wire.CallEnded("The call was ended before it was set up.")
 	}
-	e.call = cs
-	e.mu.Unlock()
 	var res wire.CallResult
 	if err := e.send(ctx, wire.TypeCallCreate, wire.CallCreateRequest{To: jids, Type: typ, GroupID: groupID}, &res); err != nil {
 		e.mu.Lock()
@@ -212,7 +225,7 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 		c := e.incoming[0]
 		inc = &c
 	}
-	busy := e.call != nil
+	busy := e.call != nil || e.dialling != nil
 	e.mu.Unlock()
 	if user == nil {
 		return wire.Unauthorized("Sign in first.")
@@ -283,6 +296,11 @@ func (e *Engine) DeclineCall(ctx context.Context) error {
 func (e *Engine) EndCall(ctx context.Context) error {
 	e.mu.Lock()
 	user, cs, ringing := e.user, e.call, len(e.incoming) > 0
+	if user != nil && cs == nil && e.dialling != nil {
+		e.dialling.leaving = true // makeCall sees it once the devices are open
+		e.mu.Unlock()
+		return nil
+	}
 	e.mu.Unlock()
 	if user == nil {
 		return wire.Unauthorized("Sign in first.")

@@ -66,6 +66,7 @@ type Engine struct {
 	stopped   bool   // signed out or closed: do not reconnect
 	closed    bool   // Close was called: the engine is done
 	call      *callState
+	dialling  *callState    // a makeCall opening the devices, before it becomes call
 	sub       *subscription // the call previewed through a link
 	incoming  []wire.Call
 	cancelRec context.CancelFunc

@@ -8,6 +8,7 @@ import (
 
 	"parley/app/call"
 	"parley/app/call/event"
+	"parley/app/rtc"
 	"parley/app/wire"
 	"parley/server/hub"
 )
@@ -61,4 +62,46 @@ func TestEndCallBeforeCreateReplyEndsItOnServer(t *testing.T) {
 	if _, err := alice.MakeVoiceCall(ctx(t), []string{"bob"}, ""); err != nil {
 		t.Fatalf("call again: %v", err)
 	}
+}
+
+// gatedMedia opens devices only when the test says so, as a browser does
+// while its permission prompt is up.
+type gatedMedia struct {
+	rtc.Media
+	opening chan struct{} // closed when Open starts
+	release chan struct{} // Open waits for it
+}
+
+func (m gatedMedia) Open(video bool) (*rtc.LocalMedia, error) {
+	close(m.opening)
+	<-m.release
+	return m.Media.Open(video)
+}
+
+func TestEndCallWhileDevicesOpenCancelsTheCall(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	register(t, srv, "alice").Close()
+	bob := register(t, srv, "bob")
+	media := gatedMedia{Media: rtc.DefaultMedia(), opening: make(chan struct{}), release: make(chan struct{})}
+	alice := login(t, srv, "alice", media)
+	made := make(chan error, 1)
+	go func() {
+		_, err := alice.MakeVoiceCall(ctx(t), []string{"bob"}, "")
+		made <- err
+	}()
+	<-media.opening
+	if err := alice.EndCall(ctx(t)); err != nil {
+		t.Fatalf("endCall while the microphone opens: %v", err)
+	}
+	close(media.release)
+	isErrCode(t, <-made, wire.CodeCallEnded)
+	if _, busy := alice.CurrentCall(); busy {
+		t.Fatal("alice is still in a call")
+	}
+	// The call was never created, so bob's phone never rang.
+	bob.Flush()
+	if n := count(bob.rec, func(event.IncomingCall) bool { return true }); n != 0 {
+		t.Fatalf("bob was rung %d times", n)
+	}
+	isErrCode(t, alice.EndCall(ctx(t)), wire.CodeNotInCall)
 }
