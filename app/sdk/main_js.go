@@ -40,11 +40,14 @@ func main() {
 	select {}
 }
 
-// envelope is what every method resolves to.
+// envelope is what every method resolves to. TotalPages is set by
+// getCallLogs alone: the page count goes beside data, which stays the Array of
+// call logs the seed describes.
 type envelope struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`
 	Data       any    `json:"data,omitempty"`
+	TotalPages *int   `json:"totalPages,omitempty"`
 }
 
 func ok(msg string, data any) envelope { return envelope{StatusCode: 200, Message: msg, Data: data} }
@@ -402,7 +405,20 @@ func (s *sdk) getCallLogs(args []js.Value) any {
 	if err != nil {
 		return fail(err)
 	}
-	return ok("Call logs.", res)
+	return callLogsEnvelope(res)
+}
+
+// callLogsEnvelope is getCallLogs' answer: data is the page's Array of call
+// logs (never null), totalPages sits beside it.
+func callLogsEnvelope(res wire.CallLogPage) envelope {
+	logs := res.CallLogs
+	if logs == nil {
+		logs = []wire.CallLog{}
+	}
+	env := ok("Call logs.", logs)
+	total := res.TotalPages
+	env.TotalPages = &total
+	return env
 }
 
 func (s *sdk) getCallLink(ctx context.Context, e *call.Engine, _ []js.Value) any {
@@ -471,11 +487,40 @@ func (s *sdk) sendCustomData(ctx context.Context, e *call.Engine, args []js.Valu
 	if v.IsUndefined() || v.Type() == js.TypeFunction || v.Type() == js.TypeSymbol {
 		return badRequest("sendCustomData takes a JSON value: an object, array, string, number or boolean.")
 	}
-	enc := js.Global().Get("JSON").Call("stringify", v)
+	enc, err := stringify(v)
+	if err != nil {
+		return badRequest("That value cannot be sent as JSON (%s); send objects, arrays, strings, numbers, booleans or null.", jsMessage(*err))
+	}
 	if enc.Type() != js.TypeString {
 		return badRequest("That value cannot be sent as JSON.")
 	}
 	return result(e.SendCustomData(ctx, json.RawMessage(enc.String())), "Data sent.")
+}
+
+// stringify is JSON.stringify(v), with the exception it throws (a BigInt, a
+// cycle, a throwing toJSON) returned instead of panicking: those are the
+// caller's bad argument, not an internal error.
+func stringify(v js.Value) (out js.Value, jsErr *js.Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(js.Error)
+			if !ok {
+				panic(r)
+			}
+			out, jsErr = js.Undefined(), &e
+		}
+	}()
+	return js.Global().Get("JSON").Call("stringify", v), nil
+}
+
+// jsMessage is the message of a thrown JavaScript value.
+func jsMessage(e js.Error) string {
+	if e.Value.Type() == js.TypeObject {
+		if m := e.Value.Get("message"); m.Type() == js.TypeString {
+			return m.String()
+		}
+	}
+	return js.Global().Call("String", e.Value).String()
 }
 
 // callback invokes a (success, error) callback with env, if one was given.
