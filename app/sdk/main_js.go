@@ -82,6 +82,10 @@ func promiseFunc(m method) js.Func {
 				func() {
 					defer func() {
 						if r := recover(); r != nil {
+							if a, ok := r.(argThrew); ok {
+								out = badRequest("Reading an argument threw: %s", jsMessage(a.err))
+								return
+							}
 							out = envelope{StatusCode: 500, Message: fmt.Sprintf("Internal error: %v", r)}
 						}
 					}()
@@ -93,6 +97,36 @@ func promiseFunc(m method) js.Func {
 		})
 		return js.Global().Get("Promise").New(executor)
 	})
+}
+
+// argThrew is the panic of plainObject and plainArray when reading the
+// caller's argument throws (a getter, a Proxy): promiseFunc answers it 400.
+type argThrew struct{ err js.Error }
+
+// plainObject copies the own enumerable properties of the page's object v
+// into a fresh object, so that reading them later cannot throw. It must be
+// used on every object argument before Get: wasm_exec.js's Get, Index and
+// Length let a JavaScript exception unwind through the Go stack and crash the
+// engine, while Call turns it into a recoverable panic.
+func plainObject(v js.Value) js.Value {
+	return callArg(js.Global().Get("Object"), "assign", js.Global().Get("Object").New(), v)
+}
+
+// plainArray copies the page's array v into a fresh array (see plainObject).
+func plainArray(v js.Value) js.Value {
+	return callArg(js.Global().Get("Array"), "from", v)
+}
+
+func callArg(obj js.Value, method string, args ...any) (out js.Value) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(js.Error); ok {
+				panic(argThrew{e})
+			}
+			panic(r)
+		}
+	}()
+	return obj.Call(method, args...)
 }
 
 // toJS converts a Go value to JavaScript through JSON, except values that are
@@ -194,6 +228,7 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 	server := browser.Origin()
 	listeners := js.Global().Get("Object").New()
 	if opts.Type() == js.TypeObject {
+		opts = plainObject(opts)
 		if u := opts.Get("serverUrl"); u.Type() == js.TypeString && u.String() != "" {
 			server = u.String()
 		} else if !u.IsUndefined() && !u.IsNull() && u.Type() != js.TypeString {
@@ -431,6 +466,9 @@ func (s *sdk) getCallLink(ctx context.Context, e *call.Engine, _ []js.Value) any
 
 func (s *sdk) showCallNotification(args []js.Value) any {
 	v := arg(args, 0)
+	if v.Type() == js.TypeObject {
+		v = plainObject(v)
+	}
 	if v.Type() != js.TypeObject || v.Get("title").Type() != js.TypeString || v.Get("title").String() == "" {
 		return badRequest("showCallNotification takes {title, body?, icon?, tag?, forceShow?} with a title.")
 	}
@@ -462,6 +500,7 @@ func stringList(v js.Value, what string) ([]string, *envelope) {
 		env := badRequest("%s takes an array of user JIDs.", what)
 		return nil, &env
 	}
+	v = plainArray(v)
 	out := make([]string, v.Length())
 	for i := range out {
 		x := v.Index(i)
@@ -513,10 +552,16 @@ func stringify(v js.Value) (out js.Value, jsErr *js.Error) {
 	return js.Global().Get("JSON").Call("stringify", v), nil
 }
 
-// jsMessage is the message of a thrown JavaScript value.
-func jsMessage(e js.Error) string {
+// jsMessage is the message of a thrown JavaScript value. It reads it through
+// Call (see plainObject), and never panics.
+func jsMessage(e js.Error) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = "an exception"
+		}
+	}()
 	if e.Value.Type() == js.TypeObject {
-		if m := e.Value.Get("message"); m.Type() == js.TypeString {
+		if m := js.Global().Get("Reflect").Call("get", e.Value, "message"); m.Type() == js.TypeString {
 			return m.String()
 		}
 	}
