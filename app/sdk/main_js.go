@@ -89,6 +89,12 @@ func promiseFunc(m method) js.Func {
 							out = envelope{StatusCode: 500, Message: fmt.Sprintf("Internal error: %v", r)}
 						}
 					}()
+					for i, a := range args {
+						if isBigInt(a) {
+							out = badRequest("Argument %d is a BigInt, which Parley cannot take (JSON has no BigInt); pass a number or a string.", i+1)
+							return
+						}
+					}
 					out = m(args)
 				}()
 				resolve.Invoke(toJS(out))
@@ -97,6 +103,19 @@ func promiseFunc(m method) js.Func {
 		})
 		return js.Global().Get("Promise").New(executor)
 	})
+}
+
+// isBigInt reports whether v is a BigInt primitive: syscall/js knows no such
+// type, and Value.Type panics on one ("bad type flag"), so every argument is
+// checked before a method looks at it.
+func isBigInt(v js.Value) (yes bool) {
+	defer func() {
+		if recover() != nil {
+			yes = false
+		}
+	}()
+	tag := js.Global().Get("Object").Get("prototype").Get("toString").Call("call", v)
+	return tag.String() == "[object BigInt]"
 }
 
 // argThrew is the panic of plainObject and plainArray when reading the
