@@ -277,6 +277,7 @@ func TestSeedCustomDataUnencodable(t *testing.T) {
 		`Parley.sendCustomData({count: 10n})`,
 		`(() => { const a = {name: "loop"}; a.self = a; return Parley.sendCustomData(a); })()`,
 		`Parley.sendCustomData({toJSON() { throw new Error("no JSON here") }})`,
+		`Parley.muteAudio(1n)`,
 	} {
 		alice.expect(400, expr)
 	}
