@@ -21,7 +21,15 @@ import (
 func main() {
 	s := &sdk{}
 	obj := js.Global().Get("Object").New()
-	for name, fn := range s.methods() {
+	table := s.methods()
+	for _, name := range methodNames {
+		fn, ok := table[name]
+		if !ok {
+			// methods_test.go keeps this from shipping; if it does, the
+			// loader answers the missing method with an error envelope.
+			js.Global().Get("console").Call("error", "Parley: the SDK has no method "+name)
+			continue
+		}
 		obj.Set(name, promiseFunc(fn))
 	}
 	ready := js.Global().Get("__parleyReady")
@@ -33,11 +41,14 @@ func main() {
 	select {}
 }
 
-// envelope is what every method resolves to.
+// envelope is what every method resolves to. TotalPages is set by
+// getCallLogs alone: the page count goes beside data, which stays the Array of
+// call logs the seed describes.
 type envelope struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`
 	Data       any    `json:"data,omitempty"`
+	TotalPages *int   `json:"totalPages,omitempty"`
 }
 
 func ok(msg string, data any) envelope { return envelope{StatusCode: 200, Message: msg, Data: data} }
@@ -72,9 +83,19 @@ func promiseFunc(m method) js.Func {
 				func() {
 					defer func() {
 						if r := recover(); r != nil {
+							if a, ok := r.(argThrew); ok {
+								out = badRequest("Reading an argument threw: %s", jsMessage(a.err))
+								return
+							}
 							out = envelope{StatusCode: 500, Message: fmt.Sprintf("Internal error: %v", r)}
 						}
 					}()
+					for i, a := range args {
+						if isBigInt(a) {
+							out = badRequest("Argument %d is a BigInt, which Parley cannot take (JSON has no BigInt); pass a number or a string.", i+1)
+							return
+						}
+					}
 					out = m(args)
 				}()
 				resolve.Invoke(toJS(out))
@@ -83,6 +104,49 @@ func promiseFunc(m method) js.Func {
 		})
 		return js.Global().Get("Promise").New(executor)
 	})
+}
+
+// isBigInt reports whether v is a BigInt primitive: syscall/js knows no such
+// type, and Value.Type panics on one ("bad type flag"), so every argument is
+// checked before a method looks at it.
+func isBigInt(v js.Value) (yes bool) {
+	defer func() {
+		if recover() != nil {
+			yes = false
+		}
+	}()
+	tag := js.Global().Get("Object").Get("prototype").Get("toString").Call("call", v)
+	return tag.String() == "[object BigInt]"
+}
+
+// argThrew is the panic of plainObject and plainArray when reading the
+// caller's argument throws (a getter, a Proxy): promiseFunc answers it 400.
+type argThrew struct{ err js.Error }
+
+// plainObject copies the own enumerable properties of the page's object v
+// into a fresh object, so that reading them later cannot throw. It must be
+// used on every object argument before Get: wasm_exec.js's Get, Index and
+// Length let a JavaScript exception unwind through the Go stack and crash the
+// engine, while Call turns it into a recoverable panic.
+func plainObject(v js.Value) js.Value {
+	return callArg(js.Global().Get("Object"), "assign", js.Global().Get("Object").New(), v)
+}
+
+// plainArray copies the page's array v into a fresh array (see plainObject).
+func plainArray(v js.Value) js.Value {
+	return callArg(js.Global().Get("Array"), "from", v)
+}
+
+func callArg(obj js.Value, method string, args ...any) (out js.Value) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(js.Error); ok {
+				panic(argThrew{e})
+			}
+			panic(r)
+		}
+	}()
+	return obj.Call(method, args...)
 }
 
 // toJS converts a Go value to JavaScript through JSON, except values that are
@@ -184,6 +248,7 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 	server := browser.Origin()
 	listeners := js.Global().Get("Object").New()
 	if opts.Type() == js.TypeObject {
+		opts = plainObject(opts)
 		if u := opts.Get("serverUrl"); u.Type() == js.TypeString && u.String() != "" {
 			server = u.String()
 		} else if !u.IsUndefined() && !u.IsNull() && u.Type() != js.TypeString {
@@ -383,7 +448,20 @@ func (s *sdk) getCallLogs(args []js.Value) any {
 	if err != nil {
 		return fail(err)
 	}
-	return ok("Call logs.", res)
+	return callLogsEnvelope(res)
+}
+
+// callLogsEnvelope is getCallLogs' answer: data is the page's Array of call
+// logs (never null), totalPages sits beside it.
+func callLogsEnvelope(res wire.CallLogPage) envelope {
+	logs := res.CallLogs
+	if logs == nil {
+		logs = []wire.CallLog{}
+	}
+	env := ok("Call logs.", logs)
+	total := res.TotalPages
+	env.TotalPages = &total
+	return env
 }
 
 func (s *sdk) getCallLink(ctx context.Context, e *call.Engine, _ []js.Value) any {
@@ -396,6 +474,9 @@ func (s *sdk) getCallLink(ctx context.Context, e *call.Engine, _ []js.Value) any
 
 func (s *sdk) showCallNotification(args []js.Value) any {
 	v := arg(args, 0)
+	if v.Type() == js.TypeObject {
+		v = plainObject(v)
+	}
 	if v.Type() != js.TypeObject || v.Get("title").Type() != js.TypeString || v.Get("title").String() == "" {
 		return badRequest("showCallNotification takes {title, body?, icon?, tag?, forceShow?} with a title.")
 	}
@@ -427,6 +508,7 @@ func stringList(v js.Value, what string) ([]string, *envelope) {
 		env := badRequest("%s takes an array of user JIDs.", what)
 		return nil, &env
 	}
+	v = plainArray(v)
 	out := make([]string, v.Length())
 	for i := range out {
 		x := v.Index(i)
@@ -452,11 +534,46 @@ func (s *sdk) sendCustomData(ctx context.Context, e *call.Engine, args []js.Valu
 	if v.IsUndefined() || v.Type() == js.TypeFunction || v.Type() == js.TypeSymbol {
 		return badRequest("sendCustomData takes a JSON value: an object, array, string, number or boolean.")
 	}
-	enc := js.Global().Get("JSON").Call("stringify", v)
+	enc, err := stringify(v)
+	if err != nil {
+		return badRequest("That value cannot be sent as JSON (%s); send objects, arrays, strings, numbers, booleans or null.", jsMessage(*err))
+	}
 	if enc.Type() != js.TypeString {
 		return badRequest("That value cannot be sent as JSON.")
 	}
 	return result(e.SendCustomData(ctx, json.RawMessage(enc.String())), "Data sent.")
+}
+
+// stringify is JSON.stringify(v), with the exception it throws (a BigInt, a
+// cycle, a throwing toJSON) returned instead of panicking: those are the
+// caller's bad argument, not an internal error.
+func stringify(v js.Value) (out js.Value, jsErr *js.Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(js.Error)
+			if !ok {
+				panic(r)
+			}
+			out, jsErr = js.Undefined(), &e
+		}
+	}()
+	return js.Global().Get("JSON").Call("stringify", v), nil
+}
+
+// jsMessage is the message of a thrown JavaScript value. It reads it through
+// Call (see plainObject), and never panics.
+func jsMessage(e js.Error) (msg string) {
+	defer func() {
+		if recover() != nil {
+			msg = "an exception"
+		}
+	}()
+	if e.Value.Type() == js.TypeObject {
+		if m := js.Global().Get("Reflect").Call("get", e.Value, "message"); m.Type() == js.TypeString {
+			return m.String()
+		}
+	}
+	return js.Global().Call("String", e.Value).String()
 }
 
 // callback invokes a (success, error) callback with env, if one was given.

@@ -222,9 +222,8 @@ func TestSDKVideoCall(t *testing.T) {
 	waitJS(t, alice.ctx, `!document.getElementById("local-alice@localhost-video")`, 10*time.Second)
 
 	for _, u := range []*sdkUser{alice, bob} {
-		env := u.ok(`Parley.getCallLogs(1)`)
 		var page struct {
-			CallLogs []struct {
+			Data []struct {
 				RoomID    string   `json:"roomId"`
 				CallState string   `json:"callState"`
 				CallType  string   `json:"callType"`
@@ -232,13 +231,14 @@ func TestSDKVideoCall(t *testing.T) {
 				UserList  []string `json:"userList"`
 				StartTime *int64   `json:"startTime"`
 				Duration  int64    `json:"duration"`
-			} `json:"callLogs"`
+			} `json:"data"`
 			TotalPages int `json:"totalPages"`
 		}
-		if err := json.Unmarshal(env.Data, &page); err != nil || len(page.CallLogs) != 1 || page.TotalPages != 1 {
-			t.Fatalf("%s's call logs: %s (%v)", u.jid, env.Data, err)
+		raw := eval[string](t, u.ctx, `Parley.getCallLogs(1).then(JSON.stringify)`)
+		if err := json.Unmarshal([]byte(raw), &page); err != nil || len(page.Data) != 1 || page.TotalPages != 1 {
+			t.Fatalf("%s's call logs: %s (%v)", u.jid, raw, err)
 		}
-		l := page.CallLogs[0]
+		l := page.Data[0]
 		want := map[*sdkUser]string{alice: "outgoing", bob: "incoming"}[u]
 		if l.RoomID != ref.RoomID || l.CallState != want || l.CallType != "video" || l.FromUser != "alice@localhost" ||
 			len(l.UserList) != 2 || l.StartTime == nil || l.Duration <= 0 {
@@ -309,9 +309,8 @@ func TestSDKBadArguments(t *testing.T) {
 		u.expect(tc.code, tc.expr)
 	}
 	// Nothing was half-made: no call, an empty log, still signed in.
-	env := u.ok(`Parley.getCallLogs(1)`)
-	if string(env.Data) != `{"callLogs":[],"totalPages":0}` {
-		t.Fatalf("call log after bad calls: %s", env.Data)
+	if got := eval[string](t, u.ctx, `Parley.getCallLogs(1).then((r) => JSON.stringify([r.statusCode, r.data, r.totalPages]))`); got != `[200,[],0]` {
+		t.Fatalf("call log after bad calls: [statusCode, data, totalPages] = %s", got)
 	}
 	u.ok(`Parley.logout()`)
 	u.waitEvent("connectionListener", `a.status === "DISCONNECTED"`)

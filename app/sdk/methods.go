@@ -1,0 +1,20 @@
+package main
+
+// methodNames are the methods of window.Parley, in the order the README lists
+// them. It is the one list that compiles on every platform, so a native test
+// (methods_test.go) can hold the loader (web/parley.js), the wasm's method
+// table (sdk.methods in main_js.go) and the README to it.
+var methodNames = []string{
+	// session
+	"initializeSDK", "register", "connect", "logout",
+	// calls
+	"makeVoiceCall", "makeVideoCall", "answerCall", "declineCall", "endCall",
+	"inviteUsers", "getCallLogs",
+	// media
+	"muteAudio", "muteVideo", "isUserAudioMuted", "isUserVideoMuted",
+	"requestVideoCallSwitch", "cancelVideoCallSwitchRequest",
+	"acceptVideoCallSwitchRequest", "declineVideoCallSwitchRequest",
+	// data and links
+	"sendCustomData", "getCallLink", "subscribeCall", "joinCall", "unsubscribeCall",
+	"getCallUsername", "showCallNotification", "createMeetLink",
+}
