@@ -271,15 +271,16 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 // call invokes the page's listener name with args, if it registered one; a
 // listener that throws is reported on the console and otherwise ignored.
 func (s *sdk) call(name string, args ...any) {
-	fn := s.listeners.Get(name)
-	if fn.Type() != js.TypeFunction {
-		return
-	}
+	// Reading the listener can throw too (a getter, a Proxy): recover first.
 	defer func() {
 		if r := recover(); r != nil {
 			js.Global().Get("console").Call("error", "Parley: "+name+" threw:", fmt.Sprint(r))
 		}
 	}()
+	fn := s.listeners.Get(name)
+	if fn.Type() != js.TypeFunction {
+		return
+	}
 	fn.Invoke(args...)
 }
 
