@@ -62,36 +62,9 @@ const (
 	switchAsked      = "asked"      // the other side asked us
 )
 
-type callExtras struct {
-	switchState string
-	switchFrom  string // JID of who asked (switchAsked)
-	switchBusy  bool
-	videoInfo   bool // the "no switch in group calls" explanation is open
-
-	note    string // a short status sentence in the call
-	noteGen int
-
-	inviteOpen bool
-	inviteTo   string
-	inviteErr  string
-	inviteBusy bool
-
-	panelOpen bool
-	chat      []chatMsg
-	unread    int
-	draft     string
-	chatErr   string
-
-	reactions []reaction
-	reactSeq  int
-
-	helpOpen  bool
-	audioOpen bool // the speaker dialog
-}
-
 // dialogOpen reports whether a modal dialog of the call screen is open.
-func (x *callExtras) dialogOpen() bool {
-	return x.switchState == switchAsked || x.videoInfo || x.inviteOpen || x.helpOpen || x.audioOpen
+func (s *session) dialogOpen() bool {
+	return s.sw.state == switchAsked || s.sw.infoOpen || s.inviteForm.open || s.call.helpOpen || s.call.audioOpen
 }
 
 // openAudio opens the speaker dialog of the call.
@@ -101,7 +74,7 @@ func (s *session) openAudio(ctx app.Context) {
 	st.camera, _ = browser.StorageGet(browser.CameraKey)
 	st.speaker, _ = browser.StorageGet(browser.SpeakerKey)
 	st.saved = ""
-	s.x.audioOpen = true
+	s.call.audioOpen = true
 	s.loadDevices(false)
 	s.deferFocus(ctx, "mic-select")
 }
@@ -116,12 +89,12 @@ func (s *session) later(d time.Duration, f func(app.Context)) {
 
 // setNote shows a short sentence in the call for a few seconds.
 func (s *session) setNote(text string) {
-	s.x.note = text
-	s.x.noteGen++
-	gen := s.x.noteGen
+	s.note.text = text
+	s.note.gen++
+	gen := s.note.gen
 	s.later(noteFor, func(app.Context) {
-		if s.x.noteGen == gen {
-			s.x.note = ""
+		if s.note.gen == gen {
+			s.note.text = ""
 		}
 	})
 }
@@ -133,7 +106,7 @@ func (s *session) deferFocus(ctx app.Context, id string) {
 
 // groupCall reports whether the current call is a group call (no video switch).
 func (s *session) groupCall() bool {
-	return s.call.Mode == wire.ModeOneToMany || len(s.remotes()) > 1
+	return s.call.snap.Mode == wire.ModeOneToMany || len(s.remotes()) > 1
 }
 
 // --- Switch to video ---
@@ -141,37 +114,37 @@ func (s *session) groupCall() bool {
 // turnOnVideo is the "Turn on video" control of a voice call.
 func (s *session) turnOnVideo(ctx app.Context) {
 	if s.groupCall() {
-		s.x.videoInfo = true
+		s.sw.infoOpen = true
 		s.deferFocus(ctx, "video-info")
 		return
 	}
-	if s.x.switchState != switchNone || s.x.switchBusy {
+	if s.sw.state != switchNone || s.sw.busy {
 		return
 	}
-	s.x.switchBusy = true
+	s.sw.busy = true
 	run(s, 15*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.RequestVideoCallSwitch(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.x.switchBusy = false
+		s.sw.busy = false
 		if err != nil {
-			s.notice = "Video couldn't be requested. " + humanError(actSwitch, err, browser.SecureContext())
+			s.page.notice = "Video couldn't be requested. " + humanError(actSwitch, err, browser.SecureContext())
 			return
 		}
 		if s.callVideo() {
 			return // accepted already
 		}
-		s.x.switchState = switchRequesting
+		s.sw.state = switchRequesting
 		s.deferFocus(ctx, "switch-cancel")
 	})
 }
 
 // switchAnswer sends accept, decline or cancel.
 func (s *session) switchAnswer(ctx app.Context, action string) {
-	if s.x.switchBusy {
+	if s.sw.busy {
 		return
 	}
-	s.x.switchBusy = true
-	prev := s.x.switchState
+	s.sw.busy = true
+	prev := s.sw.state
 	run(s, 20*time.Second, func(c context.Context) (struct{}, error) {
 		switch action {
 		case wire.SwitchAccept:
@@ -181,12 +154,12 @@ func (s *session) switchAnswer(ctx app.Context, action string) {
 		}
 		return struct{}{}, s.eng.CancelVideoCallSwitchRequest(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.x.switchBusy = false
-		if s.x.switchState == prev {
-			s.x.switchState = switchNone
+		s.sw.busy = false
+		if s.sw.state == prev {
+			s.sw.state = switchNone
 		}
 		if err != nil && code(err) != wire.CodeNotInCall {
-			s.notice = humanError(actSwitch, err, browser.SecureContext())
+			s.page.notice = humanError(actSwitch, err, browser.SecureContext())
 		}
 		s.refresh(ctx)
 		s.deferFocus(ctx, "toggle-mic")
@@ -195,40 +168,40 @@ func (s *session) switchAnswer(ctx app.Context, action string) {
 
 // onSwitch handles callSwitchListener.
 func (s *session) onSwitch(ctx app.Context, ev Event) {
-	mine := ev.LocalUser || ev.UserJID == s.user.JID
+	mine := ev.LocalUser || ev.UserJID == s.account.user.JID
 	name := s.displayName(ev.UserJID)
 	switch ev.Status {
 	case wire.SwitchRequest:
 		if mine {
 			if !s.callVideo() {
-				s.x.switchState = switchRequesting
+				s.sw.state = switchRequesting
 			}
 			return
 		}
-		s.x.switchState, s.x.switchFrom = switchAsked, ev.UserJID
+		s.sw.state, s.sw.from = switchAsked, ev.UserJID
 		s.deferFocus(ctx, "switch-dialog")
 	case wire.SwitchAccept:
-		s.x.switchState = switchNone
+		s.sw.state = switchNone
 		if !mine {
 			s.setNote(name + " turned on video.")
 		}
 	case wire.SwitchDecline:
-		if s.x.switchState == switchRequesting && !mine {
+		if s.sw.state == switchRequesting && !mine {
 			s.setNote(name + " declined video. The call stays a voice call.")
 		}
-		s.x.switchState = switchNone
+		s.sw.state = switchNone
 	case wire.SwitchCancel:
-		if s.x.switchState == switchAsked && !mine {
+		if s.sw.state == switchAsked && !mine {
 			s.setNote(name + " cancelled the video request.")
 		}
-		s.x.switchState = switchNone
+		s.sw.state = switchNone
 	case wire.SwitchTimeout:
-		if s.x.switchState == switchRequesting {
+		if s.sw.state == switchRequesting {
 			s.setNote("No answer to your video request. The call stays a voice call.")
-		} else if s.x.switchState == switchAsked {
+		} else if s.sw.state == switchAsked {
 			s.setNote("The video request timed out.")
 		}
-		s.x.switchState = switchNone
+		s.sw.state = switchNone
 	}
 	s.refresh(ctx)
 }
@@ -236,12 +209,12 @@ func (s *session) onSwitch(ctx app.Context, ev Event) {
 // --- Invite ---
 
 func (s *session) openInvite(ctx app.Context) {
-	s.x.inviteOpen, s.x.inviteErr = true, ""
+	s.inviteForm.open, s.inviteForm.err = true, ""
 	s.deferFocus(ctx, "invite-to")
 }
 
 func (s *session) closeInvite(ctx app.Context) {
-	s.x.inviteOpen, s.x.inviteErr, s.x.inviteTo = false, "", ""
+	s.inviteForm.open, s.inviteForm.err, s.inviteForm.to = false, "", ""
 	s.deferFocus(ctx, "open-invite")
 }
 
@@ -255,10 +228,10 @@ func (s *session) inviteNames(to string) ([]string, string) {
 			continue
 		}
 		seen[n] = true
-		if n == s.user.Username || n == s.user.JID {
+		if n == s.account.user.Username || n == s.account.user.JID {
 			return nil, "You are already in this call. Enter someone else's username."
 		}
-		for _, p := range s.call.Participants {
+		for _, p := range s.call.snap.Participants {
 			u, _, _ := strings.Cut(p.JID, "@")
 			if (p.JID == n || u == n) && (wire.Joined(p.Status) || wire.Pending(p.Status)) {
 				return nil, s.displayName(p.JID) + " is already in this call."
@@ -270,7 +243,7 @@ func (s *session) inviteNames(to string) ([]string, string) {
 		return nil, "Enter the username of the person to invite."
 	}
 	present := 0
-	for _, p := range s.call.Participants {
+	for _, p := range s.call.snap.Participants {
 		if wire.Joined(p.Status) || wire.Pending(p.Status) {
 			present++
 		}
@@ -282,22 +255,22 @@ func (s *session) inviteNames(to string) ([]string, string) {
 }
 
 func (s *session) invite(ctx app.Context) {
-	names, msg := s.inviteNames(s.x.inviteTo)
+	names, msg := s.inviteNames(s.inviteForm.to)
 	if msg != "" {
-		s.x.inviteErr = msg
+		s.inviteForm.err = msg
 		return
 	}
-	s.x.inviteBusy, s.x.inviteErr = true, ""
+	s.inviteForm.busy, s.inviteForm.err = true, ""
 	run(s, 15*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.InviteUsers(c, names)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.x.inviteBusy = false
+		s.inviteForm.busy = false
 		if err != nil {
-			s.x.inviteErr = inviteError(err, names)
+			s.inviteForm.err = inviteError(err, names)
 			s.deferFocus(ctx, "invite-to")
 			return
 		}
-		s.x.inviteOpen, s.x.inviteTo = false, ""
+		s.inviteForm.open, s.inviteForm.to = false, ""
 		s.setNote("You invited " + strings.Join(names, ", ") + ". They are being rung.")
 		s.refresh(ctx)
 		s.deferFocus(ctx, "open-invite")
@@ -323,7 +296,7 @@ func inviteError(err error, names []string) string {
 // onInvite handles inviteUsersListener.
 func (s *session) onInvite(ctx app.Context, ev Event) {
 	s.refresh(ctx)
-	if ev.UserJID == s.user.JID {
+	if ev.UserJID == s.account.user.JID {
 		return // our own invitation: invite() said it
 	}
 	var names []string
@@ -338,9 +311,9 @@ func (s *session) onInvite(ctx app.Context, ev Event) {
 // --- Messages and reactions ---
 
 func (s *session) togglePanel(ctx app.Context) {
-	s.x.panelOpen = !s.x.panelOpen
-	if s.x.panelOpen {
-		s.x.unread = 0
+	s.chat.open = !s.chat.open
+	if s.chat.open {
+		s.chat.unread = 0
 		s.deferFocus(ctx, "chat-input")
 	} else {
 		s.deferFocus(ctx, "toggle-chat")
@@ -349,19 +322,19 @@ func (s *session) togglePanel(ctx app.Context) {
 
 // sendChat sends the message field; it reports whether it sent it.
 func (s *session) sendChat(ctx app.Context) bool {
-	text := strings.TrimSpace(s.x.draft)
+	text := strings.TrimSpace(s.chat.draft)
 	if text == "" {
 		return false
 	}
 	if utf8.RuneCountInString(text) > maxChatRunes {
-		s.x.chatErr = "A message has at most " + itoa(maxChatRunes) + " characters. Shorten it or send it in parts."
+		s.chat.err = "A message has at most " + itoa(maxChatRunes) + " characters. Shorten it or send it in parts."
 		return false
 	}
 	data, _ := json.Marshal(envelope{Kind: "chat", Text: text})
-	s.x.draft, s.x.chatErr = "", ""
-	s.x.chat = append(s.x.chat, chatMsg{From: s.user.JID, Name: "You", Text: text, At: time.Now(), Mine: true})
+	s.chat.draft, s.chat.err = "", ""
+	s.chat.msgs = append(s.chat.msgs, chatMsg{From: s.account.user.JID, Name: "You", Text: text, At: time.Now(), Mine: true})
 	s.sendData(data, func(err error) {
-		s.x.chatErr = "Your last message wasn't delivered. " + humanError(actData, err, true)
+		s.chat.err = "Your last message wasn't delivered. " + humanError(actData, err, true)
 	})
 	return true
 }
@@ -370,7 +343,7 @@ func (s *session) sendReaction(ctx app.Context, emoji string) {
 	data, _ := json.Marshal(envelope{Kind: "reaction", Emoji: emoji})
 	s.addReaction("", emoji)
 	s.sendData(data, func(err error) {
-		s.notice = "Your reaction wasn't delivered. " + humanError(actData, err, true)
+		s.page.notice = "Your reaction wasn't delivered. " + humanError(actData, err, true)
 	})
 }
 
@@ -385,16 +358,16 @@ func (s *session) sendData(data json.RawMessage, failed func(error)) {
 }
 
 func (s *session) addReaction(from, emoji string) {
-	s.x.reactSeq++
-	id := s.x.reactSeq
-	s.x.reactions = append(s.x.reactions, reaction{ID: id, From: from, Emoji: emoji})
-	if len(s.x.reactions) > 20 {
-		s.x.reactions = s.x.reactions[len(s.x.reactions)-20:]
+	s.chat.reactSeq++
+	id := s.chat.reactSeq
+	s.chat.reactions = append(s.chat.reactions, reaction{ID: id, From: from, Emoji: emoji})
+	if len(s.chat.reactions) > 20 {
+		s.chat.reactions = s.chat.reactions[len(s.chat.reactions)-20:]
 	}
 	s.later(reactionFor, func(app.Context) {
-		for i, r := range s.x.reactions {
+		for i, r := range s.chat.reactions {
 			if r.ID == id {
-				s.x.reactions = append(s.x.reactions[:i:i], s.x.reactions[i+1:]...)
+				s.chat.reactions = append(s.chat.reactions[:i:i], s.chat.reactions[i+1:]...)
 				return
 			}
 		}
@@ -430,7 +403,7 @@ func parseEnvelope(data json.RawMessage) (envelope, bool) {
 
 // onData handles customDataListener.
 func (s *session) onData(ev Event) {
-	if s.phase != phaseInCall || ev.UserJID == s.user.JID {
+	if s.phase != phaseInCall || ev.UserJID == s.account.user.JID {
 		return
 	}
 	e, ok := parseEnvelope(ev.Data)
@@ -439,12 +412,12 @@ func (s *session) onData(ev Event) {
 	}
 	switch e.Kind {
 	case "chat":
-		s.x.chat = append(s.x.chat, chatMsg{From: ev.UserJID, Name: s.displayName(ev.UserJID), Text: e.Text, At: time.Now()})
-		if len(s.x.chat) > 500 {
-			s.x.chat = s.x.chat[len(s.x.chat)-500:]
+		s.chat.msgs = append(s.chat.msgs, chatMsg{From: ev.UserJID, Name: s.displayName(ev.UserJID), Text: e.Text, At: time.Now()})
+		if len(s.chat.msgs) > 500 {
+			s.chat.msgs = s.chat.msgs[len(s.chat.msgs)-500:]
 		}
-		if !s.x.panelOpen {
-			s.x.unread++
+		if !s.chat.open {
+			s.chat.unread++
 		}
 	case "reaction":
 		s.addReaction(ev.UserJID, e.Emoji)
@@ -455,14 +428,14 @@ func (s *session) onData(ev Event) {
 
 // onKey handles a keydown anywhere on the page during a call.
 func (s *session) onKey(ctx app.Context, k browser.Key) {
-	if s.phase != phaseInCall || k.Modified || s.hasIncoming {
+	if s.phase != phaseInCall || k.Modified || s.ring.has {
 		return
 	}
 	if k.Key == "Escape" {
 		s.escape(ctx)
 		return
 	}
-	if k.Typing || s.x.dialogOpen() {
+	if k.Typing || s.dialogOpen() {
 		return
 	}
 	switch k.Key {
@@ -477,7 +450,7 @@ func (s *session) onKey(ctx app.Context, k browser.Key) {
 	case "c", "C":
 		s.togglePanel(ctx)
 	case "?":
-		s.x.helpOpen = true
+		s.call.helpOpen = true
 		s.deferFocus(ctx, "help-dialog")
 	}
 }
@@ -485,20 +458,20 @@ func (s *session) onKey(ctx app.Context, k browser.Key) {
 // escape closes the topmost dialog or panel.
 func (s *session) escape(ctx app.Context) {
 	switch {
-	case s.x.helpOpen:
-		s.x.helpOpen = false
+	case s.call.helpOpen:
+		s.call.helpOpen = false
 		s.deferFocus(ctx, "toggle-mic")
-	case s.x.audioOpen:
-		s.x.audioOpen = false
+	case s.call.audioOpen:
+		s.call.audioOpen = false
 		s.deferFocus(ctx, "open-audio")
-	case s.x.switchState == switchAsked:
+	case s.sw.state == switchAsked:
 		s.switchAnswer(ctx, wire.SwitchDecline)
-	case s.x.videoInfo:
-		s.x.videoInfo = false
+	case s.sw.infoOpen:
+		s.sw.infoOpen = false
 		s.deferFocus(ctx, "switch-video")
-	case s.x.inviteOpen:
+	case s.inviteForm.open:
 		s.closeInvite(ctx)
-	case s.x.panelOpen:
+	case s.chat.open:
 		s.togglePanel(ctx)
 	}
 }

@@ -100,15 +100,14 @@ func (c *InCall) Render() app.UI {
 	if !c.Video {
 		cls += " voice"
 	}
-	x := &c.S.x
-	if x.panelOpen {
+	if c.S.chat.open {
 		cls += " panel-open"
 	}
-	modal := x.dialogOpen()
+	modal := c.S.dialogOpen()
 	return app.Section().Class(cls).Aria("labelledby", "call-title").Body(
 		app.Div().Class("call-body").Attr("inert", inert(modal)).Body(
 			c.callMain(title, elapsed),
-			app.If(x.panelOpen, func() app.UI { return c.sidePanel() }),
+			app.If(c.S.chat.open, func() app.UI { return c.sidePanel() }),
 		),
 		c.dialogs(),
 	)
@@ -133,7 +132,7 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 				app.Code().ID("call-link-text").Class("call-link-text").Text(c.Link),
 				app.Button().ID("hide-call-link").Class("btn btn-toggle btn-small").Type("button").
 					Aria("label", "Hide the call link").Text("Hide").
-					OnClick(func(ctx app.Context, e app.Event) { c.S.callLink = "" }),
+					OnClick(func(ctx app.Context, e app.Event) { c.S.call.link = "" }),
 			)
 		}),
 		app.If(c.Reconnecting, func() app.UI {

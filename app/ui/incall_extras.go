@@ -12,10 +12,9 @@ import (
 
 // headButtons are the call's secondary controls: invite, messages, shortcuts.
 func (c *InCall) headButtons() app.UI {
-	x := &c.S.x
 	chatLabel := "Chat"
-	if x.unread > 0 {
-		chatLabel += ", " + itoa(x.unread) + " unread"
+	if c.S.chat.unread > 0 {
+		chatLabel += ", " + itoa(c.S.chat.unread) + " unread"
 	}
 	return app.Div().Class("head-buttons").Body(
 		app.If(!c.ByLink, func() app.UI {
@@ -24,11 +23,11 @@ func (c *InCall) headButtons() app.UI {
 				Body(icon("add-user"), app.Span().Text("Invite")).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.openInvite(ctx) })
 		}),
-		app.Button().ID("toggle-chat").Class(map[bool]string{true: "btn btn-toggle btn-small on", false: "btn btn-toggle btn-small"}[x.panelOpen]).
-			Type("button").Aria("label", chatLabel).Aria("expanded", boolAttr(x.panelOpen)).Aria("controls", "side-panel").
+		app.Button().ID("toggle-chat").Class(map[bool]string{true: "btn btn-toggle btn-small on", false: "btn btn-toggle btn-small"}[c.S.chat.open]).
+			Type("button").Aria("label", chatLabel).Aria("expanded", boolAttr(c.S.chat.open)).Aria("controls", "side-panel").
 			Body(icon("chat"), app.Span().Text("Chat"),
-				app.If(x.unread > 0, func() app.UI {
-					return app.Span().ID("unread-badge").Class("count").Aria("hidden", "true").Text(itoa(min(x.unread, 99)))
+				app.If(c.S.chat.unread > 0, func() app.UI {
+					return app.Span().ID("unread-badge").Class("count").Aria("hidden", "true").Text(itoa(min(c.S.chat.unread, 99)))
 				})).
 			OnClick(func(ctx app.Context, e app.Event) { c.S.togglePanel(ctx) }),
 		app.Button().ID("open-audio").Class("btn btn-toggle btn-small").Type("button").
@@ -39,7 +38,7 @@ func (c *InCall) headButtons() app.UI {
 			Aria("label", "Keyboard shortcuts").Aria("haspopup", "dialog").Aria("keyshortcuts", "?").
 			Text("?").
 			OnClick(func(ctx app.Context, e app.Event) {
-				c.S.x.helpOpen = true
+				c.S.call.helpOpen = true
 				c.S.deferFocus(ctx, "help-dialog")
 			}),
 	)
@@ -47,8 +46,7 @@ func (c *InCall) headButtons() app.UI {
 
 // switchControl is "Turn on video" in a voice call.
 func (c *InCall) switchControl() app.UI {
-	x := &c.S.x
-	busy := x.switchState == switchRequesting || x.switchBusy
+	busy := c.S.sw.state == switchRequesting || c.S.sw.busy
 	return app.Button().ID("switch-video").Class("btn btn-toggle").Type("button").Disabled(busy).
 		Aria("label", "Turn on video").
 		Body(icon("cam"), app.Span().Text("Video")).
@@ -57,9 +55,8 @@ func (c *InCall) switchControl() app.UI {
 
 // statusLine shows the pending switch request and the current note.
 func (c *InCall) statusLine() app.UI {
-	x := &c.S.x
 	return app.Div().Class("call-status").Body(
-		app.If(x.switchState == switchRequesting, func() app.UI {
+		app.If(c.S.sw.state == switchRequesting, func() app.UI {
 			name := "the other person"
 			if len(c.Remotes) == 1 {
 				name = c.Remotes[0].Name
@@ -67,19 +64,19 @@ func (c *InCall) statusLine() app.UI {
 			return app.Div().ID("switch-waiting").Class("call-pill").Role("status").Body(
 				icon("cam"), app.Span().Text("Waiting for "+name+" to turn on video…"),
 				app.Button().ID("switch-cancel").Class("btn btn-toggle btn-small").Type("button").
-					Aria("label", "Cancel the video request").Text("Cancel").Disabled(x.switchBusy).
+					Aria("label", "Cancel the video request").Text("Cancel").Disabled(c.S.sw.busy).
 					OnClick(func(ctx app.Context, e app.Event) { c.S.switchAnswer(ctx, wire.SwitchCancel) }),
 			)
 		}),
-		app.P().ID("call-note").Class(map[bool]string{true: "call-pill", false: "call-pill empty"}[x.note != ""]).
-			Role("status").Text(x.note),
+		app.P().ID("call-note").Class(map[bool]string{true: "call-pill", false: "call-pill empty"}[c.S.note.text != ""]).
+			Role("status").Text(c.S.note.text),
 	)
 }
 
 // reactionsFor renders the reactions floating over the tile of jid ("" = you).
 func (c *InCall) reactionsFor(jid string) app.UI {
 	var rs []reaction
-	for _, r := range c.S.x.reactions {
+	for _, r := range c.S.chat.reactions {
 		if r.From == jid {
 			rs = append(rs, r)
 		}
@@ -114,7 +111,6 @@ func (c *InCall) reactionBar() app.UI {
 
 // sidePanel is the messages panel.
 func (c *InCall) sidePanel() app.UI {
-	x := &c.S.x
 	return app.Aside().ID("side-panel").Class("side-panel").Aria("labelledby", "panel-title").Body(
 		app.Div().Class("panel-head").Body(
 			app.H2().ID("panel-title").Text("Messages"),
@@ -123,11 +119,11 @@ func (c *InCall) sidePanel() app.UI {
 				OnClick(func(ctx app.Context, e app.Event) { c.S.togglePanel(ctx) }),
 		),
 		app.Div().ID("chat-log").Class("chat-log").Role("log").Aria("live", "polite").Aria("label", "Messages in this call").Body(
-			app.If(len(x.chat) == 0, func() app.UI {
+			app.If(len(c.S.chat.msgs) == 0, func() app.UI {
 				return app.P().Class("chat-empty muted").Text("Messages you send here reach everyone in the call. They disappear when the call ends.")
 			}),
-			app.Ol().Class("chat-list").Body(app.Range(x.chat).Slice(func(i int) app.UI {
-				m := x.chat[i]
+			app.Ol().Class("chat-list").Body(app.Range(c.S.chat.msgs).Slice(func(i int) app.UI {
+				m := c.S.chat.msgs[i]
 				return app.Li().Class(map[bool]string{true: "chat-msg mine", false: "chat-msg"}[m.Mine]).Body(
 					app.Div().Class("chat-meta").Body(
 						app.Span().Class("chat-from").Text(m.Name),
@@ -137,8 +133,8 @@ func (c *InCall) sidePanel() app.UI {
 				)
 			})),
 		),
-		app.If(x.chatErr != "", func() app.UI {
-			return app.P().Class("notice notice-error").Role("alert").Text(x.chatErr)
+		app.If(c.S.chat.err != "", func() app.UI {
+			return app.P().Class("notice notice-error").Role("alert").Text(c.S.chat.err)
 		}),
 		app.Form().ID("chat-form").Class("chat-form").OnSubmit(func(ctx app.Context, e app.Event) {
 			e.PreventDefault()
@@ -151,9 +147,9 @@ func (c *InCall) sidePanel() app.UI {
 			}
 		}).Body(
 			app.Label().For("chat-input").Class("visually-hidden").Text("Message"),
-			app.Input().ID("chat-input").Type("text").Value(x.draft).Placeholder("Send a message").
+			app.Input().ID("chat-input").Type("text").Value(c.S.chat.draft).Placeholder("Send a message").
 				MaxLength(maxChatRunes).Attr("autocomplete", "off").
-				OnInput(func(ctx app.Context, e app.Event) { c.S.x.draft = ctx.JSSrc().Get("value").String() }),
+				OnInput(func(ctx app.Context, e app.Event) { c.S.chat.draft = ctx.JSSrc().Get("value").String() }),
 			app.Button().ID("chat-send").Class("btn btn-primary btn-small").Type("submit").Text("Send"),
 		),
 	)
@@ -176,9 +172,8 @@ func dialog(id, title string, alert bool, body ...app.UI) app.UI {
 // dialogs renders the open dialog, if any.
 func (c *InCall) dialogs() app.UI {
 	s := c.S
-	x := &s.x
 	switch {
-	case x.helpOpen:
+	case c.S.call.helpOpen:
 		keys := []struct{ Key, What string }{
 			{"M", "Mute or unmute your microphone"},
 			{"V", "Turn your camera off or on (video calls)"},
@@ -194,7 +189,7 @@ func (c *InCall) dialogs() app.UI {
 			app.Button().ID("help-close").Class("btn btn-primary").Type("button").Text("Close").
 				OnClick(func(ctx app.Context, e app.Event) { s.escape(ctx) }),
 		)
-	case x.audioOpen:
+	case c.S.call.audioOpen:
 		st := &s.settings
 		return dialog("audio-dialog", "Devices", false,
 			app.Div().Class("dialog-form").Body(
@@ -212,46 +207,46 @@ func (c *InCall) dialogs() app.UI {
 			app.Button().ID("audio-close").Class("btn btn-primary").Type("button").Text("Done").
 				OnClick(func(ctx app.Context, e app.Event) { s.escape(ctx) }),
 		)
-	case x.switchState == switchAsked:
-		name := s.displayName(x.switchFrom)
+	case c.S.sw.state == switchAsked:
+		name := s.displayName(c.S.sw.from)
 		return dialog("switch-dialog", name+" wants to turn on video", true,
 			app.P().ID("switch-dialog-desc").Class("call-kind").Text("If you accept, your camera turns on and you both see each other."),
 			app.Div().Class("call-controls").Body(
-				app.Button().ID("switch-decline").Class("btn btn-end").Type("button").Disabled(x.switchBusy).
+				app.Button().ID("switch-decline").Class("btn btn-end").Type("button").Disabled(c.S.sw.busy).
 					Aria("label", "Decline video from "+name).Text("Decline").
 					OnClick(func(ctx app.Context, e app.Event) { s.switchAnswer(ctx, wire.SwitchDecline) }),
-				app.Button().ID("switch-accept").Class("btn btn-answer").Type("button").Disabled(x.switchBusy).
+				app.Button().ID("switch-accept").Class("btn btn-answer").Type("button").Disabled(c.S.sw.busy).
 					Aria("label", "Accept video from "+name).Body(icon("cam"), app.Span().Text("Accept")).
 					OnClick(func(ctx app.Context, e app.Event) { s.switchAnswer(ctx, wire.SwitchAccept) }),
 			),
 		)
-	case x.videoInfo:
+	case c.S.sw.infoOpen:
 		return dialog("video-info", "Video in group calls", false,
 			app.P().Text("A group call can't switch from voice to video. In a group video call, everyone turns their own camera on or off whenever they like."),
 			app.P().Class("muted").Text("To see each other, end this call and start a video call."),
 			app.Button().ID("video-info-close").Class("btn btn-primary").Type("button").Text("OK").
 				OnClick(func(ctx app.Context, e app.Event) { s.escape(ctx) }),
 		)
-	case x.inviteOpen:
+	case c.S.inviteForm.open:
 		return dialog("invite-dialog", "Invite people", false,
 			app.Form().ID("invite-form").Class("dialog-form").OnSubmit(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
 				s.invite(ctx)
 			}).Body(
 				app.Label().For("invite-to").Text("Usernames"),
-				app.Input().ID("invite-to").Type("text").Value(x.inviteTo).Placeholder("e.g. carol, dave").
+				app.Input().ID("invite-to").Type("text").Value(c.S.inviteForm.to).Placeholder("e.g. carol, dave").
 					Attr("autocomplete", "off").Attr("autocapitalize", "none").Attr("spellcheck", "false").
-					Aria("describedby", "invite-hint").Aria("invalid", boolAttr(x.inviteErr != "")).
-					OnInput(func(ctx app.Context, e app.Event) { s.x.inviteTo = ctx.JSSrc().Get("value").String() }),
+					Aria("describedby", "invite-hint").Aria("invalid", boolAttr(c.S.inviteForm.err != "")).
+					OnInput(func(ctx app.Context, e app.Event) { s.inviteForm.to = ctx.JSSrc().Get("value").String() }),
 				app.P().ID("invite-hint").Class("field-hint").Text("Separate several usernames with commas. They are rung right away."),
-				app.If(x.inviteErr != "", func() app.UI {
-					return app.P().ID("invite-error").Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(x.inviteErr))
+				app.If(c.S.inviteForm.err != "", func() app.UI {
+					return app.P().ID("invite-error").Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(c.S.inviteForm.err))
 				}),
 				app.Div().Class("dialog-buttons").Body(
 					app.Button().ID("invite-cancel").Class("btn btn-toggle").Type("button").Text("Cancel").
 						OnClick(func(ctx app.Context, e app.Event) { s.closeInvite(ctx) }),
-					app.Button().ID("invite-send").Class("btn btn-answer").Type("submit").Disabled(x.inviteBusy).
-						Text(map[bool]string{true: "Inviting…", false: "Invite"}[x.inviteBusy]),
+					app.Button().ID("invite-send").Class("btn btn-answer").Type("submit").Disabled(c.S.inviteForm.busy).
+						Text(map[bool]string{true: "Inviting…", false: "Invite"}[c.S.inviteForm.busy]),
 				),
 			),
 		)

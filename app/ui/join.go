@@ -56,14 +56,14 @@ func (c *Join) renderName() app.UI {
 			app.P().Class("muted").Text("You were invited to a Parley call. Enter your name to see who is there before you join."),
 			app.Form().ID("guest-form").Class("form").OnSubmit(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
-				c.S.subscribe(ctx, c.S.guestName)
+				c.S.subscribe(ctx, c.S.join.guestName)
 			}).Body(
 				app.Label().For("guest-name").Text("Your name"),
-				app.Input().ID("guest-name").Name("guest-name").Type("text").Value(c.S.guestName).
+				app.Input().ID("guest-name").Name("guest-name").Type("text").Value(c.S.join.guestName).
 					Attr("autocomplete", "name").MaxLength(64).Aria("required", "true").
 					Aria("describedby", "guest-name-hint").
 					Aria("invalid", map[bool]string{true: "true", false: "false"}[c.Field != ""]).
-					OnInput(c.ValueTo(&c.S.guestName)),
+					OnInput(c.ValueTo(&c.S.join.guestName)),
 				app.P().ID("guest-name-hint").Class("field-hint").Text("The others see this name in the call."),
 				app.If(c.Field != "", func() app.UI {
 					return app.P().ID("guest-name-error").Class("notice notice-error").Role("alert").

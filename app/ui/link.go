@@ -34,32 +34,32 @@ func linkCode(path string) (string, bool) {
 // navigated is called by every Shell's OnNav with the page's path: opening a
 // /join/ link starts the join page; leaving it leaves the preview.
 func (s *session) navigated(ctx app.Context, path string) {
-	s.onSettings = path == "/settings"
-	if s.onSettings && s.eng != nil {
+	s.page.onSettings = path == "/settings"
+	if s.page.onSettings && s.eng != nil {
 		s.openSettings(ctx)
 	}
 	code, isJoin := linkCode(path)
 	if s.eng == nil { // prerendering on the server
-		s.joinCode = code
+		s.join.code = code
 		return
 	}
 	if !isJoin {
-		s.joinCode = ""
+		s.join.code = ""
 		switch {
 		case s.phase == phaseJoin:
 			s.leaveJoin(ctx)
-		case s.user.Guest && s.phase != phaseInCall && s.phase != phaseOutgoing:
+		case s.account.user.Guest && s.phase != phaseInCall && s.phase != phaseOutgoing:
 			s.dropGuest()
 		}
 		return
 	}
-	if code == s.joinCode && s.phase == phaseJoin {
+	if code == s.join.code && s.phase == phaseJoin {
 		return
 	}
-	if s.phase == phaseJoin && s.subscribed {
+	if s.phase == phaseJoin && s.join.subscribed {
 		s.unsubscribe()
 	}
-	s.joinCode = code
+	s.join.code = code
 	s.enterJoin(ctx)
 }
 
@@ -70,75 +70,75 @@ func (s *session) enterJoin(ctx app.Context) {
 	case phaseLoading, phaseResuming:
 		return // start comes back here once it knows who is signed in
 	case phaseOutgoing, phaseInCall:
-		s.notice = "You are in a call. End it before joining another one."
+		s.page.notice = "You are in a call. End it before joining another one."
 		return
 	}
 	s.phase = phaseJoin
-	s.notice, s.info = "", ""
-	s.joinGen++
-	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode, s.joinField = joinName, nil, "", 0, ""
-	s.subscribed = false
-	if !wire.ValidLinkCode(s.joinCode) {
+	s.page.notice, s.page.info = "", ""
+	s.join.gen++
+	s.join.stage, s.join.users, s.join.err, s.join.errCode, s.join.field = joinName, nil, "", 0, ""
+	s.join.subscribed = false
+	if !wire.ValidLinkCode(s.join.code) {
 		s.failJoin(&wire.Error{Code: wire.CodeInvalidLink})
 		return
 	}
-	if s.user.JID == "" {
-		s.joinStage = joinName
+	if s.account.user.JID == "" {
+		s.join.stage = joinName
 		return
 	}
-	s.subscribe(ctx, s.user.DisplayName)
+	s.subscribe(ctx, s.account.user.DisplayName)
 }
 
 // subscribe previews the call behind s.joinCode as name (a visitor becomes a
 // guest with that name).
 func (s *session) subscribe(ctx app.Context, name string) {
 	name = strings.TrimSpace(name)
-	if s.user.JID == "" && name == "" {
-		s.joinField = "Enter your name: the others see it in the call."
+	if s.account.user.JID == "" && name == "" {
+		s.join.field = "Enter your name: the others see it in the call."
 		return
 	}
-	if s.joinStage == joinOpening || s.joinStage == joinJoining {
+	if s.join.stage == joinOpening || s.join.stage == joinJoining {
 		return
 	}
-	s.joinField, s.joinErr, s.joinErrCode = "", "", 0
-	s.joinStage = joinOpening
-	s.joinUsers, s.joinSeen = nil, false
-	gen, code := s.joinGen, s.joinCode
+	s.join.field, s.join.err, s.join.errCode = "", "", 0
+	s.join.stage = joinOpening
+	s.join.users, s.join.seen = nil, false
+	gen, code := s.join.gen, s.join.code
 	run(s, 45*time.Second, func(c context.Context) (wire.User, error) {
 		s.applyDevices(c)
 		err := s.eng.SubscribeCall(c, code, name)
 		u, _ := s.eng.User()
 		return u, err
 	}, func(ctx app.Context, u wire.User, err error) {
-		if gen != s.joinGen || s.phase != phaseJoin {
+		if gen != s.join.gen || s.phase != phaseJoin {
 			if err == nil {
 				s.unsubscribe() // the page was left meanwhile
 			}
 			return
 		}
-		if u.JID != "" && s.user.JID == "" {
-			s.user = u // the guest identity SubscribeCall created
+		if u.JID != "" && s.account.user.JID == "" {
+			s.account.user = u // the guest identity SubscribeCall created
 			s.names[u.JID] = u.DisplayName
 		}
 		if err != nil {
 			s.failJoin(err)
 			return
 		}
-		s.subscribed = true
-		if s.joinStage == joinOpening {
-			s.joinStage = joinPreview
+		s.join.subscribed = true
+		if s.join.stage == joinOpening {
+			s.join.stage = joinPreview
 		}
 	})
 }
 
 // joinNow joins the previewed call.
 func (s *session) joinNow(ctx app.Context) {
-	if s.joinStage != joinPreview {
+	if s.join.stage != joinPreview {
 		return
 	}
-	s.joinStage = joinJoining
-	s.viaLink = true // the call shows without ringing anyone
-	gen := s.joinGen
+	s.join.stage = joinJoining
+	s.call.viaLink = true // the call shows without ringing anyone
+	gen := s.join.gen
 	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
 		err := s.eng.JoinCall(c)
 		if err != nil {
@@ -146,15 +146,15 @@ func (s *session) joinNow(ctx app.Context) {
 		}
 		return struct{}{}, err
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.subscribed = false
-		if gen != s.joinGen || s.phase != phaseJoin {
+		s.join.subscribed = false
+		if gen != s.join.gen || s.phase != phaseJoin {
 			if err == nil && s.phase != phaseInCall {
 				s.hangUp(ctx) // the page was left meanwhile
 			}
 			return
 		}
 		if err != nil {
-			s.viaLink = false
+			s.call.viaLink = false
 			s.failJoin(err)
 			return
 		}
@@ -165,36 +165,36 @@ func (s *session) joinNow(ctx app.Context) {
 // backFromPreview leaves the preview: home for a signed-in user, the name form
 // for a guest (who may sign in or choose another name).
 func (s *session) backFromPreview(ctx app.Context) {
-	if s.user.JID != "" && !s.user.Guest {
+	if s.account.user.JID != "" && !s.account.user.Guest {
 		ctx.Navigate("/")
 		return
 	}
-	s.joinGen++
-	s.subscribed = false
+	s.join.gen++
+	s.join.subscribed = false
 	s.dropGuest()
-	s.phase, s.joinStage = phaseJoin, joinName
-	if !wire.ValidLinkCode(s.joinCode) {
+	s.phase, s.join.stage = phaseJoin, joinName
+	if !wire.ValidLinkCode(s.join.code) {
 		s.failJoin(&wire.Error{Code: wire.CodeInvalidLink})
 	}
 }
 
 // retryJoin previews the call again after a failure.
 func (s *session) retryJoin(ctx app.Context) {
-	s.joinStage = joinName
-	if s.user.JID == "" {
+	s.join.stage = joinName
+	if s.account.user.JID == "" {
 		return
 	}
-	s.subscribe(ctx, s.user.DisplayName)
+	s.subscribe(ctx, s.account.user.DisplayName)
 }
 
 // leaveJoin leaves the join page for another page.
 func (s *session) leaveJoin(ctx app.Context) {
-	s.joinGen++
-	if s.subscribed {
+	s.join.gen++
+	if s.join.subscribed {
 		s.unsubscribe()
 	}
-	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode = joinName, nil, "", 0
-	if s.user.JID == "" || s.user.Guest {
+	s.join.stage, s.join.users, s.join.err, s.join.errCode = joinName, nil, "", 0
+	if s.account.user.JID == "" || s.account.user.Guest {
 		s.dropGuest()
 		return
 	}
@@ -205,7 +205,7 @@ func (s *session) leaveJoin(ctx app.Context) {
 
 // unsubscribe leaves the preview and releases the camera and microphone.
 func (s *session) unsubscribe() {
-	s.subscribed = false
+	s.join.subscribed = false
 	s.dropLocalTracks()
 	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.UnsubscribeCall(c)
@@ -215,7 +215,7 @@ func (s *session) unsubscribe() {
 // dropGuest signs the guest identity out (it is never saved) and shows the
 // sign-in screen.
 func (s *session) dropGuest() {
-	wasGuest := s.user.Guest
+	wasGuest := s.account.user.Guest
 	s.reset()
 	if wasGuest {
 		run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
@@ -225,16 +225,16 @@ func (s *session) dropGuest() {
 }
 
 func (s *session) dropLocalTracks() {
-	delete(s.tracks, "local:audio")
-	delete(s.tracks, "local:video")
+	delete(s.media.tracks, "local:audio")
+	delete(s.media.tracks, "local:video")
 }
 
 // failJoin shows why the call can't be joined.
 func (s *session) failJoin(err error) {
-	s.joinStage = joinFailed
-	s.joinErrCode = code(err)
-	s.joinErr = joinErrorSentence(err, browser.SecureContext())
-	s.subscribed = s.subscribed && s.joinErrCode != wire.CodeCallEnded
+	s.join.stage = joinFailed
+	s.join.errCode = code(err)
+	s.join.err = joinErrorSentence(err, browser.SecureContext())
+	s.join.subscribed = s.join.subscribed && s.join.errCode != wire.CodeCallEnded
 }
 
 // joinErrorSentence says why a call link can't be used and what to do next.
@@ -260,7 +260,7 @@ func joinErrorSentence(err error, secure bool) string {
 
 // onUsers follows the list of people in the previewed call.
 func (s *session) onUsers(ev Event) {
-	if s.phase != phaseJoin || (s.joinStage != joinOpening && s.joinStage != joinPreview && s.joinStage != joinJoining) {
+	if s.phase != phaseJoin || (s.join.stage != joinOpening && s.join.stage != joinPreview && s.join.stage != joinJoining) {
 		return
 	}
 	for _, u := range ev.Users {
@@ -268,40 +268,40 @@ func (s *session) onUsers(ev Event) {
 			s.names[u.JID] = u.Name
 		}
 	}
-	if !s.joinSeen {
+	if !s.join.seen {
 		// The first list answers the subscription: empty is a call link
 		// nobody has joined yet. Later, empty means the call ended.
-		s.joinSeen = true
-		s.joinUsers = ev.Users
+		s.join.seen = true
+		s.join.users = ev.Users
 		return
 	}
 	if len(ev.Users) == 0 {
-		if s.joinStage == joinJoining {
+		if s.join.stage == joinJoining {
 			return // JoinCall answers for itself
 		}
-		s.subscribed = false
+		s.join.subscribed = false
 		s.dropLocalTracks()
 		s.failJoin(&wire.Error{Code: wire.CodeCallEnded})
 		return
 	}
-	s.joinUsers = ev.Users
+	s.join.users = ev.Users
 }
 
 // newMeetLink creates a video call people join by link (Home).
 func (s *session) newMeetLink(ctx app.Context) {
-	if s.meetBusy {
+	if s.meet.busy {
 		return
 	}
-	s.meetBusy, s.meetErr = true, ""
+	s.meet.busy, s.meet.err = true, ""
 	run(s, 20*time.Second, func(c context.Context) (string, error) {
 		return s.eng.CreateMeetLink(c, true)
 	}, func(ctx app.Context, link string, err error) {
-		s.meetBusy = false
+		s.meet.busy = false
 		if err != nil {
-			s.meetErr = "A call link couldn't be created. " + humanError(actLink, err, true)
+			s.meet.err = "A call link couldn't be created. " + humanError(actLink, err, true)
 			return
 		}
-		s.meetLink = link
+		s.meet.link = link
 	})
 }
 
@@ -309,15 +309,15 @@ func (s *session) newMeetLink(ctx app.Context) {
 func (s *session) showCallLink(ctx app.Context) {
 	link, err := s.eng.CallLink()
 	if err != nil {
-		s.notice = "This call has no link to share. " + humanError(actLink, err, true)
+		s.page.notice = "This call has no link to share. " + humanError(actLink, err, true)
 		return
 	}
-	s.callLink, s.callLinkCopied = link, false
+	s.call.link, s.call.linkCopied = link, false
 	run(s, 10*time.Second, func(context.Context) (struct{}, error) {
 		return struct{}{}, browser.CopyText(link)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		if s.callLink == link {
-			s.callLinkCopied = err == nil
+		if s.call.link == link {
+			s.call.linkCopied = err == nil
 		}
 	})
 }
@@ -420,7 +420,7 @@ func (c *Join) chooseDevice(ctx app.Context, kind, id string) {
 func (c *Join) switchDevices(ctx app.Context, what, prev, kind string) {
 	d := &c.dev
 	s := c.S
-	if s == nil || s.eng == nil || (s.joinStage != joinPreview && !d.switching) {
+	if s == nil || s.eng == nil || (s.join.stage != joinPreview && !d.switching) {
 		return
 	}
 	if d.switching {
@@ -428,11 +428,11 @@ func (c *Join) switchDevices(ctx app.Context, what, prev, kind string) {
 		return
 	}
 	d.switching, d.pending = true, false
-	gen, code, name := s.joinGen, s.joinCode, s.user.DisplayName
+	gen, code, name := s.join.gen, s.join.code, s.account.user.DisplayName
 	mic, cam := d.mic, d.cam
 	// The reopened preview's first list of users answers it afresh: an
 	// empty one is a call nobody has joined yet, not a call that ended.
-	s.joinSeen = false
+	s.join.seen = false
 	ctx.Async(func() {
 		c2, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 		err := s.eng.SetDevices(c2, mic, cam)
@@ -451,7 +451,7 @@ func (c *Join) switched(ctx app.Context, gen int, what, prev, kind string, err e
 	d := &c.dev
 	s := c.S
 	d.switching = false
-	if gen != s.joinGen || s.phase != phaseJoin {
+	if gen != s.join.gen || s.phase != phaseJoin {
 		if err == nil {
 			s.unsubscribe() // the page was left meanwhile
 		}
@@ -475,7 +475,7 @@ func (c *Join) switched(ctx app.Context, gen int, what, prev, kind string, err e
 		s.afterUpdate()
 		return
 	}
-	s.subscribed = true
+	s.join.subscribed = true
 	d.msg = "Your preview uses this " + what + ". You join the call with it."
 	if d.pending {
 		c.switchDevices(ctx, what, prev, kind)

@@ -34,90 +34,184 @@ const (
 )
 
 // session is the state of the page, shared by every mount of the root Shell.
-// Everything but the fields under mu is read and written on go-app's UI
-// goroutine only: engine events arrive on an engine goroutine and are handed
-// over with app.Context.Dispatch (see post).
+// Everything but mount is read and written on go-app's UI goroutine only:
+// engine events arrive on an engine goroutine and are handed over with
+// app.Context.Dispatch (see post). The state is grouped by concern; each
+// group's type sits in the file of the screen or feature that changes it.
 type session struct {
-	eng Engine
+	eng   Engine
+	mount mountState // the mounted Shell, and events waiting for one
 
+	phase phase             // the screen the page shows
+	page  pageState         // what every screen shares: notices, busy, banners
+	names map[string]string // JID -> display name, learnt from every call
+
+	account    accountState  // who is signed in (signin_state.go)
+	logs       callLogState  // the call history (home_state.go)
+	dialForm   dialState     // the dial form (home_state.go)
+	meet       meetState     // the call link created on Home (home_state.go)
+	out        outgoingState // the call being dialled (outgoing_state.go)
+	ring       ringState     // the incoming call (incoming_state.go)
+	call       callState     // the current call (incall_state.go)
+	media      mediaState    // tracks and mute states (media.go)
+	sw         switchState   // voice -> video switch (switch_state.go)
+	inviteForm inviteState   // the invite dialog (invite_state.go)
+	chat       chatState     // messages and reactions (chat_state.go)
+	note       noteState     // the short in-call note (incall_state.go)
+	ended      endedState    // "Call ended" (ended_state.go)
+	join       joinState     // the page of a call link (join_state.go)
+	settings   settingsState // devices and notifications (settings_state.go)
+}
+
+// mountState hands engine events and request continuations to the mounted
+// Shell. It is the only state shared with other goroutines, under mu.
+type mountState struct {
 	mu      sync.Mutex
 	ctx     app.Context // the mounted Shell's context
 	mounted bool
 	pending []Event // events that arrived while no Shell was mounted
+}
 
-	phase       phase
-	user        wire.User
-	notice      string        // the current error sentence, shown on the current screen
-	info        string        // the current information sentence
-	busy        bool          // a request of the current screen is in flight
-	conn        string        // connection status, "" when connected
-	offline     bool          // the saved session could not reach the server; retrying
-	retry       time.Duration // how long to wait before retrying it
-	notifPerm   string
-	updateReady bool // a new version of the app is downloaded
+// pageState is what every screen shares.
+type pageState struct {
+	notice      string // the current error sentence, shown on the current screen
+	info        string // the current information sentence
+	busy        bool   // a request of the current screen is in flight
+	conn        string // connection status, "" when connected
+	updateReady bool   // a new version of the app is downloaded
+	onSettings  bool   // the page is /settings
+	rev         int    // counts Shell renders (see InCall.Rev)
+}
 
-	dialTo      string // the dial field, kept across screens to call again
-	call        wire.Call
-	hasCall     bool
-	dialing     []string          // usernames being dialled before the call exists
-	dialVideo   bool              // the call being dialled is a video call
-	names       map[string]string // JID -> display name
+// accountState is who is signed in.
+type accountState struct {
+	user    wire.User
+	offline bool          // the saved session could not reach the server; retrying
+	retry   time.Duration // how long to wait before retrying it
+}
+
+// callLogState is the page of the call history shown on Home.
+type callLogState struct {
+	list    []wire.CallLog
+	page    int
+	pages   int
+	err     string
+	loading bool
+}
+
+// dialState is Home's dial form, kept across screens to call again.
+type dialState struct {
+	to    string // the usernames field
+	group string // the group name field
+}
+
+// meetState is the call link created on Home.
+type meetState struct {
+	link string
+	busy bool
+	err  string
+}
+
+// outgoingState is the call being dialled before the server has created it.
+type outgoingState struct {
+	names []string // usernames being dialled
+	video bool     // the call being dialled is a video call
+}
+
+// ringState is the incoming call ringing on this tab.
+type ringState struct {
+	call      wire.Call
+	has       bool
+	name      string // the caller's name
+	kind      string // the call type, wire.TypeAudio or wire.TypeVideo
+	answering bool
+	stop      func() // stops the ringtone; nil when silent
+}
+
+// callState is the current call; clearCall forgets it.
+type callState struct {
+	snap        wire.Call // the engine's snapshot
+	has         bool
 	lastRemote  map[string]string // JID -> last status of each remote participant
-	everJoined  bool              // somebody else joined the current call
+	everJoined  bool              // somebody else joined the call
 	connectedAt time.Time
-	endedText   string
-	gen         int           // bumps at every call end, to cancel stale timers
-	endedFor    time.Duration // how long "Call ended" shows
+	viaLink     bool   // the call was joined by link
+	link        string // the call's link, once asked for
+	linkCopied  bool
+	helpOpen    bool // the keyboard shortcuts dialog
+	audioOpen   bool // the devices dialog
+}
 
-	incoming     wire.Call
-	hasIncoming  bool
-	incomingName string
-	incomingType string
-	answering    bool
-	stopRing     func()
-
+// mediaState is the media of the current call or of the join preview.
+type mediaState struct {
 	tracks     map[string]any  // "local:video", "<jid>:audio", ...
 	mutes      map[string]bool // "<jid>:audio" -> muted
 	localAudio bool            // local microphone muted
 	localVideo bool            // local camera muted
+	speaking   map[string]bool // JID -> speaking now
+}
 
-	// The join page (link.go).
-	joinCode    string     // the code of the /join/ page, "" elsewhere
-	joinStage   joinStage  // where the join page is
-	joinGen     int        // bumps when the join page starts or is left, to drop stale replies
-	joinUsers   []CallUser // who is in the previewed call
-	joinSeen    bool       // the preview's first list of users arrived
-	joinErr     string     // why the call can't be joined (joinFailed)
-	joinErrCode int
-	joinField   string // the name field's error
-	guestName   string // the name field
-	subscribed  bool   // a preview is open (camera and microphone too)
-	viaLink     bool   // the current call was joined by link
+// noteState is a short sentence shown in the call for a few seconds.
+type noteState struct {
+	text string
+	gen  int // bumps at every note, to drop stale timers
+}
 
-	meetLink       string // the call link created on Home
-	meetBusy       bool
-	meetErr        string
-	callLink       string // the current call's link, once asked for
-	callLinkCopied bool
-	speaking       map[string]bool // JID -> speaking now
-	x              callExtras      // switch, invite, messages, reactions, help (extras.go)
+// endedState is the "Call ended" screen.
+type endedState struct {
+	text string
+	gen  int           // bumps at every call end, to cancel stale timers
+	wait time.Duration // how long "Call ended" shows
+}
 
-	rev        int    // counts Shell renders (see InCall.Rev)
-	groupName  string // the Home group name field
-	onSettings bool   // the page is /settings
-	settings   settingsState
+// joinState is the page of a call link (/join/<code>).
+type joinState struct {
+	code       string     // the code of the /join/ page, "" elsewhere
+	stage      joinStage  // where the join page is
+	gen        int        // bumps when the join page starts or is left, to drop stale replies
+	users      []CallUser // who is in the previewed call
+	seen       bool       // the preview's first list of users arrived
+	err        string     // why the call can't be joined (joinFailed)
+	errCode    int
+	field      string // the name field's error
+	guestName  string // the name field
+	subscribed bool   // a preview is open (camera and microphone too)
+}
 
-	logs        []wire.CallLog
-	logPage     int
-	logPages    int
-	logsErr     string
-	logsLoading bool
+// switchState is the switch of a 1:1 voice call to video.
+type switchState struct {
+	state    string // switchNone, switchRequesting or switchAsked
+	from     string // JID of who asked (switchAsked)
+	busy     bool
+	infoOpen bool // the "no switch in group calls" explanation is open
+}
+
+// inviteState is the invite dialog of the call.
+type inviteState struct {
+	open bool
+	to   string
+	err  string
+	busy bool
+}
+
+// chatState is the side panel of messages, and the reactions.
+type chatState struct {
+	open      bool
+	msgs      []chatMsg
+	unread    int
+	draft     string
+	err       string
+	reactions []reaction
+	reactSeq  int
 }
 
 func newSession(eng Engine) *session {
-	s := &session{eng: eng, names: map[string]string{}, lastRemote: map[string]string{},
-		tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}, logPage: 1, endedFor: endedFor,
-		retry: resumeRetry}
+	s := &session{eng: eng, names: map[string]string{},
+		account: accountState{retry: resumeRetry},
+		logs:    callLogState{page: 1},
+		call:    callState{lastRemote: map[string]string{}},
+		media:   newMediaState(),
+		ended:   endedState{wait: endedFor}}
 	if eng != nil {
 		eng.SetEventSink(s.post)
 	}
@@ -126,12 +220,12 @@ func newSession(eng Engine) *session {
 
 // attach is called by a Shell's OnMount: events now go to its context.
 func (s *session) attach(ctx app.Context) {
-	s.mu.Lock()
-	s.ctx, s.mounted = ctx, true
-	pending := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	s.notifPerm = browser.NotificationPermission()
+	s.mount.mu.Lock()
+	s.mount.ctx, s.mount.mounted = ctx, true
+	pending := s.mount.pending
+	s.mount.pending = nil
+	s.mount.mu.Unlock()
+	s.settings.notifPerm = browser.NotificationPermission()
 	if s.phase == phaseLoading && s.eng != nil {
 		s.start(ctx)
 	}
@@ -142,21 +236,21 @@ func (s *session) attach(ctx app.Context) {
 
 // detach is called by a Shell's OnDismount.
 func (s *session) detach() {
-	s.mu.Lock()
-	s.mounted = false
-	s.mu.Unlock()
+	s.mount.mu.Lock()
+	s.mount.mounted = false
+	s.mount.mu.Unlock()
 }
 
 // post receives an engine event on the engine's goroutine and hands it to the
 // UI goroutine. It never blocks on the UI.
 func (s *session) post(ev Event) {
-	s.mu.Lock()
-	if !s.mounted {
-		s.pending = append(s.pending, ev)
-		s.mu.Unlock()
+	s.mount.mu.Lock()
+	if !s.mount.mounted {
+		s.mount.pending = append(s.mount.pending, ev)
+		s.mount.mu.Unlock()
 		return
 	}
-	s.mu.Unlock()
+	s.mount.mu.Unlock()
 	s.dispatch(func(ctx app.Context) { s.apply(ctx, ev) })
 }
 
@@ -175,9 +269,9 @@ func (s *session) dispatch(f func(app.Context)) {
 // engine events go through it rather than through the context of the screen
 // that started them, which may be gone by then.
 func (s *session) shell() (app.Context, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ctx, s.mounted
+	s.mount.mu.Lock()
+	defer s.mount.mu.Unlock()
+	return s.mount.ctx, s.mount.mounted
 }
 
 // run calls f on a new goroutine with a deadline, then done on the UI
@@ -206,9 +300,9 @@ const resumeRetry = 3 * time.Second
 
 // useAnotherAccount leaves an offline resume for the sign-in screen.
 func (s *session) useAnotherAccount() {
-	s.offline = false
+	s.account.offline = false
 	s.phase = phaseSignedOut
-	s.notice = ""
+	s.page.notice = ""
 }
 
 // start signs back in with the saved token, or shows the sign-in screen.
@@ -216,7 +310,7 @@ func (s *session) start(ctx app.Context) {
 	token, ok := browser.StorageGet(tokenKey)
 	if !ok || token == "" {
 		s.phase = phaseSignedOut
-		if s.joinCode != "" {
+		if s.join.code != "" {
 			s.enterJoin(ctx)
 		}
 		return
@@ -225,12 +319,12 @@ func (s *session) start(ctx app.Context) {
 	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.ConnectToken(c, token)
 	}, func(ctx app.Context, u wire.User, err error) {
-		if err != nil && code(err) == wire.CodeUnreachable && s.joinCode == "" && s.phase == phaseResuming {
+		if err != nil && code(err) == wire.CodeUnreachable && s.join.code == "" && s.phase == phaseResuming {
 			// Offline: keep the saved session and sign back in once the
 			// server answers, instead of asking for the password again.
-			s.offline = true
+			s.account.offline = true
 			go func() {
-				time.Sleep(s.retry)
+				time.Sleep(s.account.retry)
 				s.dispatch(func(ctx app.Context) {
 					if s.phase == phaseResuming {
 						s.start(ctx)
@@ -239,14 +333,14 @@ func (s *session) start(ctx app.Context) {
 			}()
 			return
 		}
-		s.offline = false
+		s.account.offline = false
 		if err != nil {
 			if code(err) == wire.CodeUnauthorized {
 				browser.StorageRemove(tokenKey)
 			}
 			s.phase = phaseSignedOut
-			s.notice = humanError(actResume, err, browser.SecureContext())
-			if s.joinCode != "" {
+			s.page.notice = humanError(actResume, err, browser.SecureContext())
+			if s.join.code != "" {
 				s.enterJoin(ctx)
 			}
 			return
@@ -266,16 +360,16 @@ func code(err error) int {
 func (s *session) signIn(ctx app.Context, username, password string) {
 	username = strings.TrimSpace(strings.ToLower(username))
 	if username == "" || password == "" {
-		s.notice = "Enter your username and password."
+		s.page.notice = "Enter your username and password."
 		return
 	}
-	s.busy, s.notice = true, ""
+	s.page.busy, s.page.notice = true, ""
 	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.Connect(c, username, password)
 	}, func(ctx app.Context, u wire.User, err error) {
-		s.busy = false
+		s.page.busy = false
 		if err != nil {
-			s.notice = humanError(actSignIn, err, browser.SecureContext())
+			s.page.notice = humanError(actSignIn, err, browser.SecureContext())
 			return
 		}
 		s.signedIn(ctx, u)
@@ -285,17 +379,17 @@ func (s *session) signIn(ctx app.Context, username, password string) {
 func (s *session) register(ctx app.Context, username, password, displayName string) {
 	username = strings.TrimSpace(username)
 	if msg := checkRegistration(username, password); msg != "" {
-		s.notice = msg
+		s.page.notice = msg
 		return
 	}
 	displayName = strings.TrimSpace(displayName)
-	s.busy, s.notice = true, ""
+	s.page.busy, s.page.notice = true, ""
 	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.Register(c, username, password, displayName)
 	}, func(ctx app.Context, u wire.User, err error) {
-		s.busy = false
+		s.page.busy = false
 		if err != nil {
-			s.notice = humanError(actRegister, err, browser.SecureContext())
+			s.page.notice = humanError(actRegister, err, browser.SecureContext())
 			return
 		}
 		s.signedIn(ctx, u)
@@ -303,7 +397,7 @@ func (s *session) register(ctx app.Context, username, password, displayName stri
 }
 
 func (s *session) signedIn(ctx app.Context, u wire.User) {
-	s.user, s.notice, s.conn = u, "", ""
+	s.account.user, s.page.notice, s.page.conn = u, "", ""
 	s.names[u.JID] = u.DisplayName
 	if t := s.eng.Token(); t != "" {
 		_ = browser.StorageSet(tokenKey, t)
@@ -311,7 +405,7 @@ func (s *session) signedIn(ctx app.Context, u wire.User) {
 	s.phase = phaseHome
 	s.refresh(ctx)
 	s.loadLogs(ctx, 1)
-	if s.joinCode != "" {
+	if s.join.code != "" {
 		s.enterJoin(ctx)
 	}
 }
@@ -323,20 +417,20 @@ func (s *session) signOut(ctx app.Context) {
 		return struct{}{}, s.eng.Logout(c)
 	}, func(app.Context, struct{}, error) {})
 	s.reset()
-	s.info = "You are signed out."
+	s.page.info = "You are signed out."
 }
 
 // reset forgets the signed-in user.
 func (s *session) reset() {
 	s.stopRinging()
 	s.phase = phaseSignedOut
-	s.user = wire.User{}
-	s.hasCall, s.hasIncoming, s.busy = false, false, false
-	s.logs, s.logPage, s.logPages, s.logsErr = nil, 1, 0, ""
-	s.dialTo = ""
-	s.notice, s.info, s.conn = "", "", ""
-	s.joinStage, s.joinUsers, s.joinErr, s.joinErrCode, s.joinField = joinName, nil, "", 0, ""
-	s.subscribed, s.meetLink, s.meetErr = false, "", ""
+	s.account.user = wire.User{}
+	s.call.has, s.ring.has, s.page.busy = false, false, false
+	s.logs.list, s.logs.page, s.logs.pages, s.logs.err = nil, 1, 0, ""
+	s.dialForm.to = ""
+	s.page.notice, s.page.info, s.page.conn = "", "", ""
+	s.join.stage, s.join.users, s.join.err, s.join.errCode, s.join.field = joinName, nil, "", 0, ""
+	s.join.subscribed, s.meet.link, s.meet.err = false, "", ""
 	s.clearCall()
 }
 
@@ -345,19 +439,19 @@ func (s *session) loadLogs(ctx app.Context, page int) {
 	if page < 1 {
 		page = 1
 	}
-	s.logsLoading = true
+	s.logs.loading = true
 	run(s, 15*time.Second, func(c context.Context) (wire.CallLogPage, error) {
 		return s.eng.GetCallLogs(c, page)
 	}, func(ctx app.Context, p wire.CallLogPage, err error) {
-		s.logsLoading = false
+		s.logs.loading = false
 		if err != nil {
-			s.logsErr = "Your call history couldn't be loaded. " + humanError(actLogs, err, true)
+			s.logs.err = "Your call history couldn't be loaded. " + humanError(actLogs, err, true)
 			return
 		}
-		s.logsErr = ""
-		s.logs, s.logPage, s.logPages = p.CallLogs, page, p.TotalPages
-		if s.logPages < 1 {
-			s.logPages = 1
+		s.logs.err = ""
+		s.logs.list, s.logs.page, s.logs.pages = p.CallLogs, page, p.TotalPages
+		if s.logs.pages < 1 {
+			s.logs.pages = 1
 		}
 	})
 }
@@ -370,47 +464,47 @@ func (s *session) dial(ctx app.Context, to string, video bool) {
 		if n == "" {
 			continue
 		}
-		if n == s.user.Username || n == s.user.JID {
-			s.notice = "You can't call yourself. Enter someone else's username."
+		if n == s.account.user.Username || n == s.account.user.JID {
+			s.page.notice = "You can't call yourself. Enter someone else's username."
 			return
 		}
 		names = append(names, n)
 	}
 	if len(names) == 0 {
-		s.notice = "Enter the username of the person to call."
+		s.page.notice = "Enter the username of the person to call."
 		return
 	}
 	if len(names) > 7 {
-		s.notice = "A call has at most 8 people: call up to 7 others."
+		s.page.notice = "A call has at most 8 people: call up to 7 others."
 		return
 	}
 	group := ""
 	if len(names) > 1 {
-		group = strings.TrimSpace(s.groupName)
+		group = strings.TrimSpace(s.dialForm.group)
 		if len(group) > 64 {
-			s.notice = "A group name has at most 64 characters."
+			s.page.notice = "A group name has at most 64 characters."
 			return
 		}
 	}
-	s.notice, s.info = "", ""
+	s.page.notice, s.page.info = "", ""
 	s.clearCall()
-	s.phase, s.dialing, s.dialVideo = phaseOutgoing, names, video
+	s.phase, s.out.names, s.out.video = phaseOutgoing, names, video
 	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
 		s.applyDevices(c)
 		return struct{}{}, s.eng.MakeCall(c, video, names, group)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.dialing = nil
+		s.out.names = nil
 		if err != nil {
 			s.clearCall()
 			if s.phase == phaseOutgoing {
 				s.phase = phaseHome
 			}
-			s.notice = humanError(actCall, err, browser.SecureContext())
+			s.page.notice = humanError(actCall, err, browser.SecureContext())
 			return
 		}
 		if _, ok := s.eng.CurrentCall(); !ok {
 			// The call was over before the reply came back (declined, engaged...).
-			s.hasCall = true
+			s.call.has = true
 			s.refresh(ctx)
 			return
 		}
@@ -420,19 +514,19 @@ func (s *session) dial(ctx app.Context, to string, video bool) {
 
 // answer, decline, hangUp, toggleMic and toggleCam are the call actions.
 func (s *session) answer(ctx app.Context) {
-	if s.answering {
+	if s.ring.answering {
 		return
 	}
-	s.answering = true
+	s.ring.answering = true
 	s.stopRinging()
 	s.clearCall()
 	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
 		s.applyDevices(c)
 		return struct{}{}, s.eng.AnswerCall(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.answering = false
+		s.ring.answering = false
 		if err != nil {
-			s.notice = humanError(actAnswer, err, browser.SecureContext())
+			s.page.notice = humanError(actAnswer, err, browser.SecureContext())
 		}
 		s.refresh(ctx)
 	})
@@ -440,12 +534,12 @@ func (s *session) answer(ctx app.Context) {
 
 func (s *session) decline(ctx app.Context) {
 	s.stopRinging()
-	s.hasIncoming = false
+	s.ring.has = false
 	run(s, 15*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.DeclineCall(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
 		if err != nil && code(err) != wire.CodeNotFound {
-			s.notice = humanError(actDecline, err, true)
+			s.page.notice = humanError(actDecline, err, true)
 		}
 		s.refresh(ctx)
 		if s.phase == phaseHome {
@@ -455,15 +549,15 @@ func (s *session) decline(ctx app.Context) {
 }
 
 func (s *session) hangUp(ctx app.Context) {
-	if s.phase == phaseOutgoing && !s.hasCall && s.dialing != nil {
+	if s.phase == phaseOutgoing && !s.call.has && s.out.names != nil {
 		// Still waiting for the server: end as soon as the call exists.
-		s.info = "Cancelling…"
+		s.page.info = "Cancelling…"
 	}
 	run(s, 15*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.EndCall(c)
 	}, func(ctx app.Context, _ struct{}, err error) {
 		if err != nil && code(err) != wire.CodeNotFound && code(err) != wire.CodeNotInCall {
-			s.notice = humanError(actEnd, err, true)
+			s.page.notice = humanError(actEnd, err, true)
 		}
 		s.refresh(ctx)
 		if _, ok := s.eng.CurrentCall(); !ok && (s.phase == phaseOutgoing || s.phase == phaseInCall) {
@@ -473,28 +567,28 @@ func (s *session) hangUp(ctx app.Context) {
 }
 
 func (s *session) toggleMic(ctx app.Context) {
-	want := !s.localAudio
+	want := !s.media.localAudio
 	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.MuteAudio(c, want)
 	}, func(ctx app.Context, _ struct{}, err error) {
 		if err != nil {
-			s.notice = humanError(actMute, err, browser.SecureContext())
+			s.page.notice = humanError(actMute, err, browser.SecureContext())
 			return
 		}
-		s.localAudio = want
+		s.media.localAudio = want
 	})
 }
 
 func (s *session) toggleCam(ctx app.Context) {
-	want := !s.localVideo
+	want := !s.media.localVideo
 	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.MuteVideo(c, want)
 	}, func(ctx app.Context, _ struct{}, err error) {
 		if err != nil {
-			s.notice = humanError(actMute, err, browser.SecureContext())
+			s.page.notice = humanError(actMute, err, browser.SecureContext())
 			return
 		}
-		s.localVideo = want
+		s.media.localVideo = want
 	})
 }
 
@@ -503,7 +597,7 @@ func (s *session) enableNotifications(ctx app.Context) {
 	run(s, 2*time.Minute, func(context.Context) (string, error) {
 		return browser.RequestNotificationPermission()
 	}, func(_ app.Context, perm string, _ error) {
-		s.notifPerm = perm
+		s.settings.notifPerm = perm
 	})
 }
 
@@ -521,22 +615,22 @@ func (s *session) apply(ctx app.Context, ev Event) {
 			s.names[ev.UserJID] = ev.DisplayName
 		}
 		s.refresh(ctx)
-		if s.hasIncoming {
-			s.incomingName = s.displayName(ev.UserJID)
-			s.incomingType = ev.CallType
+		if s.ring.has {
+			s.ring.name = s.displayName(ev.UserJID)
+			s.ring.kind = ev.CallType
 			s.notify(ctx, ev)
 		}
 	case EventStatus:
 		switch ev.Reason {
 		case wire.ReasonAnsweredElsewhere:
-			s.info = "You answered that call on another device."
+			s.page.info = "You answered that call on another device."
 		case wire.ReasonDeclinedElsewhere:
-			s.info = "You declined that call on another device."
+			s.page.info = "You declined that call on another device."
 		}
-		if !ev.LocalUser && ev.UserJID != "" && ev.UserJID != s.user.JID {
-			s.lastRemote[ev.UserJID] = ev.Status
+		if !ev.LocalUser && ev.UserJID != "" && ev.UserJID != s.account.user.JID {
+			s.call.lastRemote[ev.UserJID] = ev.Status
 			if wire.Joined(ev.Status) {
-				s.everJoined = true
+				s.call.everJoined = true
 			}
 		}
 		s.refresh(ctx)
@@ -551,30 +645,30 @@ func (s *session) apply(ctx app.Context, ev Event) {
 			key = "local:" + ev.TrackType
 		}
 		if ev.Track == nil {
-			delete(s.tracks, key)
+			delete(s.media.tracks, key)
 		} else {
-			s.tracks[key] = ev.Track
+			s.media.tracks[key] = ev.Track
 		}
 		if ev.TrackType == "video" && s.phase == phaseInCall {
 			s.refresh(ctx) // a switch to video changes the call's type
 		}
 	case EventMute:
-		if ev.LocalUser || ev.UserJID == s.user.JID {
+		if ev.LocalUser || ev.UserJID == s.account.user.JID {
 			if ev.TrackType == "audio" {
-				s.localAudio = ev.Muted
+				s.media.localAudio = ev.Muted
 			} else {
-				s.localVideo = ev.Muted
+				s.media.localVideo = ev.Muted
 			}
 			return
 		}
-		s.mutes[ev.UserJID+":"+ev.TrackType] = ev.Muted
+		s.media.mutes[ev.UserJID+":"+ev.TrackType] = ev.Muted
 	case EventMissed:
 		s.refresh(ctx)
 		name := ev.DisplayName
 		if name == "" {
 			name = s.displayName(ev.UserJID)
 		}
-		s.info = "Missed " + kindWord(ev.CallType) + " call from " + name + "."
+		s.page.info = "Missed " + kindWord(ev.CallType) + " call from " + name + "."
 		if s.phase == phaseHome {
 			s.loadLogs(ctx, 1)
 		}
@@ -582,7 +676,7 @@ func (s *session) apply(ctx app.Context, ev Event) {
 		if s.phase == phaseJoin {
 			return // SubscribeCall's error says it on the join page
 		}
-		s.notice = mediaErrorSentence(ev.Code, ev.Device, browser.SecureContext())
+		s.page.notice = mediaErrorSentence(ev.Code, ev.Device, browser.SecureContext())
 	case EventUsers:
 		s.onUsers(ev)
 	case EventUserJoined, EventUserLeft:
@@ -590,7 +684,7 @@ func (s *session) apply(ctx app.Context, ev Event) {
 			s.names[ev.UserJID] = ev.DisplayName
 		}
 		if ev.Kind == EventUserLeft {
-			delete(s.speaking, ev.UserJID)
+			delete(s.media.speaking, ev.UserJID)
 		}
 	case EventSwitch:
 		if s.phase == phaseInCall {
@@ -604,21 +698,21 @@ func (s *session) apply(ctx app.Context, ev Event) {
 		s.onData(ev)
 	case EventSpeaking:
 		if !ev.LocalUser {
-			s.speaking[ev.UserJID] = ev.Speaking
+			s.media.speaking[ev.UserJID] = ev.Speaking
 		}
 	case EventConnection:
 		switch ev.Status {
 		case "CONNECTED":
-			s.conn = ""
+			s.page.conn = ""
 		case "AUTHFAIL":
 			browser.StorageRemove(tokenKey)
 			if s.phase != phaseSignedOut {
 				s.reset()
-				s.notice = "Your session has ended. Sign in again."
+				s.page.notice = "Your session has ended. Sign in again."
 			}
 		default:
 			if s.phase != phaseSignedOut && s.phase != phaseLoading {
-				s.conn = ev.Status
+				s.page.conn = ev.Status
 			}
 		}
 	}
@@ -632,26 +726,26 @@ func (s *session) refresh(ctx app.Context) {
 	}
 	inc, ok := s.eng.Incoming()
 	if ok && inc.State != wire.CallStateEnded {
-		if !s.hasIncoming || s.incoming.RoomID != inc.RoomID {
-			s.incomingName, s.incomingType = "", inc.Type
+		if !s.ring.has || s.ring.call.RoomID != inc.RoomID {
+			s.ring.name, s.ring.kind = "", inc.Type
 		}
-		s.incoming, s.hasIncoming = inc, true
+		s.ring.call, s.ring.has = inc, true
 		for _, p := range inc.Participants {
 			if p.DisplayName != "" {
 				s.names[p.JID] = p.DisplayName
 			}
 		}
-		if s.incomingName == "" {
-			s.incomingName = s.displayName(inc.Initiator)
+		if s.ring.name == "" {
+			s.ring.name = s.displayName(inc.Initiator)
 		}
-		if s.incomingType == "" {
-			s.incomingType = inc.Type
+		if s.ring.kind == "" {
+			s.ring.kind = inc.Type
 		}
-		if s.stopRing == nil {
-			s.stopRing = browser.StartRingtone()
+		if s.ring.stop == nil {
+			s.ring.stop = browser.StartRingtone()
 		}
 	} else {
-		s.hasIncoming = false
+		s.ring.has = false
 		s.stopRinging()
 	}
 
@@ -660,62 +754,62 @@ func (s *session) refresh(ctx app.Context) {
 		ok = false
 	}
 	if !ok {
-		if s.hasCall && (s.phase == phaseOutgoing || s.phase == phaseInCall) {
+		if s.call.has && (s.phase == phaseOutgoing || s.phase == phaseInCall) {
 			s.endCall(ctx)
 		}
-		s.hasCall = false
+		s.call.has = false
 		return
 	}
-	s.call, s.hasCall = c, true
+	s.call.snap, s.call.has = c, true
 	joined := false
 	for _, p := range c.Participants {
 		if p.DisplayName != "" {
 			s.names[p.JID] = p.DisplayName
 		}
-		if p.JID == s.user.JID {
+		if p.JID == s.account.user.JID {
 			continue
 		}
-		s.lastRemote[p.JID] = p.Status
+		s.call.lastRemote[p.JID] = p.Status
 		if wire.Joined(p.Status) {
 			joined = true
 		}
 	}
 	if joined || c.State == wire.CallStateActive {
-		s.everJoined = true
+		s.call.everJoined = true
 		if s.phase != phaseInCall {
 			s.phase = phaseInCall
-			s.connectedAt = time.Now()
-			s.notice, s.info = "", ""
+			s.call.connectedAt = time.Now()
+			s.page.notice, s.page.info = "", ""
 		}
 		return
 	}
-	if c.Initiator == s.user.JID && !c.Meet && !s.viaLink {
+	if c.Initiator == s.account.user.JID && !c.Meet && !s.call.viaLink {
 		s.phase = phaseOutgoing
 	} else if s.phase != phaseInCall {
 		s.phase = phaseInCall
-		s.connectedAt = time.Now()
+		s.call.connectedAt = time.Now()
 	}
 }
 
 // endCall shows "Call ended" for a moment, then goes home.
 func (s *session) endCall(ctx app.Context) {
-	s.endedText = s.endedSentence()
+	s.ended.text = s.endedSentence()
 	s.clearCall()
 	s.phase = phaseEnded
-	s.gen++
-	if s.user.Guest {
+	s.ended.gen++
+	if s.account.user.Guest {
 		return // a guest has no home: the ended screen offers to rejoin
 	}
-	gen := s.gen
+	gen := s.ended.gen
 	s.loadLogs(ctx, 1)
-	wait := s.endedFor
+	wait := s.ended.wait
 	go func() {
 		time.Sleep(wait)
 		s.dispatch(func(ctx app.Context) {
-			if s.gen == gen && s.phase == phaseEnded {
+			if s.ended.gen == gen && s.phase == phaseEnded {
 				s.phase = phaseHome
-				if s.joinCode != "" {
-					s.joinCode = ""
+				if s.join.code != "" {
+					s.join.code = ""
 					ctx.Navigate("/")
 				}
 			}
@@ -725,15 +819,15 @@ func (s *session) endCall(ctx app.Context) {
 
 // endedSentence says how the call ended, from the last remote statuses.
 func (s *session) endedSentence() string {
-	if s.everJoined {
-		if !s.connectedAt.IsZero() {
-			return "Call ended · " + clock(time.Since(s.connectedAt))
+	if s.call.everJoined {
+		if !s.call.connectedAt.IsZero() {
+			return "Call ended · " + clock(time.Since(s.call.connectedAt))
 		}
 		return "Call ended"
 	}
 	var who []string
 	var status string
-	for jid, st := range s.lastRemote {
+	for jid, st := range s.call.lastRemote {
 		who = append(who, s.displayName(jid))
 		status = st
 	}
@@ -752,26 +846,17 @@ func (s *session) endedSentence() string {
 
 // clearCall forgets everything about the current call.
 func (s *session) clearCall() {
-	s.hasCall = false
-	s.call = wire.Call{}
-	s.dialing = nil
-	s.lastRemote = map[string]string{}
-	s.everJoined = false
-	s.connectedAt = time.Time{}
-	s.tracks = map[string]any{}
-	s.mutes = map[string]bool{}
-	s.localAudio, s.localVideo = false, false
-	s.speaking = map[string]bool{}
-	s.viaLink = false
-	s.callLink, s.callLinkCopied = "", false
-	s.x.noteGen++ // drop pending note timers
-	s.x = callExtras{noteGen: s.x.noteGen}
+	s.call = callState{lastRemote: map[string]string{}}
+	s.out.names = nil
+	s.media = newMediaState()
+	s.note = noteState{gen: s.note.gen + 1} // drops pending note timers
+	s.sw, s.inviteForm, s.chat = switchState{}, inviteState{}, chatState{}
 }
 
 func (s *session) stopRinging() {
-	if s.stopRing != nil {
-		s.stopRing()
-		s.stopRing = nil
+	if s.ring.stop != nil {
+		s.ring.stop()
+		s.ring.stop = nil
 	}
 }
 
@@ -779,7 +864,7 @@ func (s *session) stopRinging() {
 // hidden.
 func (s *session) notify(ctx app.Context, ev Event) {
 	title := "Incoming " + kindWord(ev.CallType) + " call"
-	body := s.incomingName + " is calling you on Parley."
+	body := s.ring.name + " is calling you on Parley."
 	tag := "parley-call-" + ev.RoomID
 	go func() {
 		_ = browser.ShowNotification(browser.Notification{Title: title, Body: body, Icon: "/web/icon-192.png", Tag: tag})
@@ -802,7 +887,7 @@ func (s *session) displayName(jid string) string {
 
 // muted reports a remote participant's mute state for kind ("audio", "video").
 func (s *session) muted(p wire.Participant, kind string) bool {
-	if m, ok := s.mutes[p.JID+":"+kind]; ok {
+	if m, ok := s.media.mutes[p.JID+":"+kind]; ok {
 		return m
 	}
 	if kind == "audio" {
@@ -814,8 +899,8 @@ func (s *session) muted(p wire.Participant, kind string) bool {
 // remotes returns the other participants of the current call.
 func (s *session) remotes() []wire.Participant {
 	var out []wire.Participant
-	for _, p := range s.call.Participants {
-		if p.JID != s.user.JID {
+	for _, p := range s.call.snap.Participants {
+		if p.JID != s.account.user.JID {
 			out = append(out, p)
 		}
 	}
@@ -825,7 +910,7 @@ func (s *session) remotes() []wire.Participant {
 // syncMedia attaches the current tracks to the rendered media elements.
 func (s *session) syncMedia() {
 	if s.phase == phaseJoin {
-		browser.AttachTrack("preview-video", s.tracks["local:video"], true)
+		browser.AttachTrack("preview-video", s.media.tracks["local:video"], true)
 		return
 	}
 	if s.phase != phaseInCall {
@@ -833,10 +918,10 @@ func (s *session) syncMedia() {
 	}
 	for _, p := range s.remotes() {
 		id := elemID(p.JID)
-		browser.AttachTrack("video-"+id, s.tracks[p.JID+":video"], true)
-		browser.AttachTrack("audio-"+id, s.tracks[p.JID+":audio"], false)
+		browser.AttachTrack("video-"+id, s.media.tracks[p.JID+":video"], true)
+		browser.AttachTrack("audio-"+id, s.media.tracks[p.JID+":audio"], false)
 	}
-	browser.AttachTrack("self-view", s.tracks["local:video"], true)
+	browser.AttachTrack("self-view", s.media.tracks["local:video"], true)
 	if spk, _ := browser.StorageGet(browser.SpeakerKey); spk != "" || s.settings.speakerSet {
 		browser.SetSpeaker(".tile audio", spk)
 	}
@@ -881,4 +966,9 @@ func pad2(n int) string {
 		return "0" + strconv.Itoa(n)
 	}
 	return strconv.Itoa(n)
+}
+
+// newMediaState is the media state of a page without a call.
+func newMediaState() mediaState {
+	return mediaState{tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}}
 }

@@ -303,7 +303,7 @@ func newHarness(t *testing.T) *harness {
 	browser.StorageRemove(tokenKey)
 	f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}}
 	s := newSession(f)
-	s.endedFor = 10 * time.Millisecond
+	s.ended.wait = 10 * time.Millisecond
 	e := app.NewTestEngine()
 	if err := e.Load(&testRoot{shell: &Shell{s: s}}); err != nil {
 		t.Fatal(err)
@@ -370,13 +370,13 @@ func TestSessionSignInAndCall(t *testing.T) {
 
 	h.f.errs["Connect"] = &wire.Error{Code: wire.CodeUnauthorized, Message: "bad credentials"}
 	h.do(1, func(ctx app.Context) { s.signIn(ctx, "alice", "wrong-password") })
-	if !strings.Contains(s.notice, "don't match") {
-		t.Errorf("bad credentials notice %q", s.notice)
+	if !strings.Contains(s.page.notice, "don't match") {
+		t.Errorf("bad credentials notice %q", s.page.notice)
 	}
 
 	h.do(2, func(ctx app.Context) { s.signIn(ctx, " Alice ", "secret-password") }) // sign-in, then logs
-	if s.phase != phaseHome || s.user.JID != "alice@localhost" || s.notice != "" {
-		t.Fatalf("after sign-in: phase %v user %q notice %q", s.phase, s.user.JID, s.notice)
+	if s.phase != phaseHome || s.account.user.JID != "alice@localhost" || s.page.notice != "" {
+		t.Fatalf("after sign-in: phase %v user %q notice %q", s.phase, s.account.user.JID, s.page.notice)
 	}
 	if tok, _ := browser.StorageGet(tokenKey); tok != "tok-alice" {
 		t.Errorf("saved token %q", tok)
@@ -384,23 +384,23 @@ func TestSessionSignInAndCall(t *testing.T) {
 
 	// Calling yourself or nobody is caught before the engine.
 	h.do(0, func(ctx app.Context) { s.dial(ctx, " alice ", true) })
-	if !strings.Contains(s.notice, "yourself") {
-		t.Errorf("self-call notice %q", s.notice)
+	if !strings.Contains(s.page.notice, "yourself") {
+		t.Errorf("self-call notice %q", s.page.notice)
 	}
 	h.do(0, func(ctx app.Context) { s.dial(ctx, " , ", true) })
-	if !strings.Contains(s.notice, "Enter the username") {
-		t.Errorf("empty dial notice %q", s.notice)
+	if !strings.Contains(s.page.notice, "Enter the username") {
+		t.Errorf("empty dial notice %q", s.page.notice)
 	}
 
 	h.f.errs["MakeCall"] = &wire.Error{Code: wire.CodeNotFound, Message: "no such user"}
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "nobody", true) })
-	if s.phase != phaseHome || !strings.Contains(s.notice, "no user with that name") {
-		t.Errorf("unknown user: phase %v notice %q", s.phase, s.notice)
+	if s.phase != phaseHome || !strings.Contains(s.page.notice, "no user with that name") {
+		t.Errorf("unknown user: phase %v notice %q", s.phase, s.page.notice)
 	}
 
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob", true) })
-	if s.phase != phaseOutgoing || s.notice != "" {
-		t.Fatalf("after dial: phase %v notice %q", s.phase, s.notice)
+	if s.phase != phaseOutgoing || s.page.notice != "" {
+		t.Fatalf("after dial: phase %v notice %q", s.phase, s.page.notice)
 	}
 	h.f.setStatus("bob@localhost", wire.StatusRinging)
 	h.settle(1)
@@ -422,21 +422,21 @@ func TestSessionSignInAndCall(t *testing.T) {
 	}
 
 	h.do(1, func(ctx app.Context) { s.toggleMic(ctx) })
-	if !s.localAudio {
+	if !s.media.localAudio {
 		t.Error("microphone not shown muted after toggle")
 	}
 	h.f.errs["MuteVideo"] = &wire.Error{Code: wire.CodeCameraDenied, Message: "camera denied"}
 	h.do(1, func(ctx app.Context) { s.toggleCam(ctx) })
-	if s.localVideo || !strings.Contains(s.notice, "camera") {
-		t.Errorf("camera toggle failure: muted %v notice %q", s.localVideo, s.notice)
+	if s.media.localVideo || !strings.Contains(s.page.notice, "camera") {
+		t.Errorf("camera toggle failure: muted %v notice %q", s.media.localVideo, s.page.notice)
 	}
 
 	h.do(1, func(ctx app.Context) { s.hangUp(ctx) })
-	if s.phase != phaseEnded || !strings.HasPrefix(s.endedText, "Call ended") {
-		t.Fatalf("after hang-up: phase %v text %q", s.phase, s.endedText)
+	if s.phase != phaseEnded || !strings.HasPrefix(s.ended.text, "Call ended") {
+		t.Fatalf("after hang-up: phase %v text %q", s.phase, s.ended.text)
 	}
 	h.until("home after the call", func() bool { return s.phase == phaseHome })
-	if len(s.tracks) != 0 || s.localAudio {
+	if len(s.media.tracks) != 0 || s.media.localAudio {
 		t.Error("call state not cleared")
 	}
 }
@@ -451,8 +451,8 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 	h.f.setCall(nil)
 	h.f.sink(Event{Kind: EventStatus, UserJID: "alice@localhost", LocalUser: true, Status: wire.StatusEnded, RoomID: "room1"})
 	h.until("the call to end", func() bool { return s.phase == phaseEnded })
-	if s.phase != phaseEnded || s.endedText != "Bob Marley declined the call" {
-		t.Fatalf("declined: phase %v text %q", s.phase, s.endedText)
+	if s.phase != phaseEnded || s.ended.text != "Bob Marley declined the call" {
+		t.Fatalf("declined: phase %v text %q", s.phase, s.ended.text)
 	}
 	h.until("home after the declined call", func() bool { return s.phase == phaseHome })
 
@@ -464,19 +464,19 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 	h.f.mu.Unlock()
 	h.f.sink(Event{Kind: EventIncoming, UserJID: "carol@localhost", DisplayName: "Carol King", CallType: wire.TypeVideo, RoomID: "room2"})
 	h.settle(1)
-	if !s.hasIncoming || s.incomingName != "Carol King" || s.incomingType != wire.TypeVideo {
-		t.Fatalf("incoming: %v %q %q", s.hasIncoming, s.incomingName, s.incomingType)
+	if !s.ring.has || s.ring.name != "Carol King" || s.ring.kind != wire.TypeVideo {
+		t.Fatalf("incoming: %v %q %q", s.ring.has, s.ring.name, s.ring.kind)
 	}
 	h.do(1, func(ctx app.Context) { s.answer(ctx) })
-	if s.hasIncoming || s.phase != phaseInCall {
-		t.Fatalf("after answer: incoming %v phase %v", s.hasIncoming, s.phase)
+	if s.ring.has || s.phase != phaseInCall {
+		t.Fatalf("after answer: incoming %v phase %v", s.ring.has, s.phase)
 	}
 
 	// The session is revoked elsewhere: back to sign-in, token forgotten.
 	h.f.sink(Event{Kind: EventConnection, Status: "AUTHFAIL"})
 	h.settle(1)
-	if s.phase != phaseSignedOut || !strings.Contains(s.notice, "Sign in again") {
-		t.Errorf("auth fail: phase %v notice %q", s.phase, s.notice)
+	if s.phase != phaseSignedOut || !strings.Contains(s.page.notice, "Sign in again") {
+		t.Errorf("auth fail: phase %v notice %q", s.phase, s.page.notice)
 	}
 	if _, ok := browser.StorageGet(tokenKey); ok {
 		t.Error("token kept after AUTHFAIL")
@@ -493,8 +493,8 @@ func TestResumeWithSavedToken(t *testing.T) {
 	}
 	h := &harness{t: t, eng: e, f: f, s: s}
 	h.settle(2)
-	if s.phase != phaseHome || s.user.Username != "bob" {
-		t.Fatalf("resume: phase %v user %+v", s.phase, s.user)
+	if s.phase != phaseHome || s.account.user.Username != "bob" {
+		t.Fatalf("resume: phase %v user %+v", s.phase, s.account.user)
 	}
 }
 
@@ -506,7 +506,7 @@ func TestResumeOffline(t *testing.T) {
 		"ConnectToken": &wire.Error{Code: wire.CodeUnreachable, Reason: "unreachable", Message: "down"},
 	}}
 	s := newSession(f)
-	s.retry = 20 * time.Millisecond
+	s.account.retry = 20 * time.Millisecond
 	e := app.NewTestEngine()
 	if err := e.Load(&testRoot{shell: &Shell{s: s}}); err != nil {
 		t.Fatal(err)
@@ -516,15 +516,15 @@ func TestResumeOffline(t *testing.T) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); !ok(); h.settle(1) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: phase %v offline %v notice %q calls %v", what, s.phase, s.offline, s.notice, f.calls)
+				t.Fatalf("%s: phase %v offline %v notice %q calls %v", what, s.phase, s.account.offline, s.page.notice, f.calls)
 			}
 		}
 	}
-	until("offline resume", func() bool { return s.phase == phaseResuming && s.offline })
+	until("offline resume", func() bool { return s.phase == phaseResuming && s.account.offline })
 	if tok, ok := browser.StorageGet(tokenKey); !ok || tok != "tok-bob" {
 		t.Fatal("the saved session was dropped while offline")
 	}
-	until("signed back in", func() bool { return s.phase == phaseHome && s.user.Username == "bob" && !s.offline })
+	until("signed back in", func() bool { return s.phase == phaseHome && s.account.user.Username == "bob" && !s.account.offline })
 }
 
 func TestHumanErrors(t *testing.T) {

@@ -22,6 +22,7 @@ type settingsState struct {
 	speakerSet bool   // a speaker was chosen during this page's life
 	saved      string // "Saved" sentence after a change
 	savedGen   int
+	notifPerm  string // the notification permission
 	notifMsg   string // result of the test notification
 	notifErr   bool
 }
@@ -33,7 +34,7 @@ func (s *session) openSettings(ctx app.Context) {
 	st.camera, _ = browser.StorageGet(browser.CameraKey)
 	st.speaker, _ = browser.StorageGet(browser.SpeakerKey)
 	st.saved, st.notifMsg = "", ""
-	s.notifPerm = browser.NotificationPermission()
+	s.settings.notifPerm = browser.NotificationPermission()
 }
 
 // loadDevices lists the devices; withAccess first asks for the camera and
@@ -190,14 +191,14 @@ func (c *Settings) Render() app.UI {
 		),
 		app.Section().Class("card").Aria("labelledby", "notif-title").Body(
 			app.H2().ID("notif-title").Text("Notifications"),
-			app.P().ID("notif-status").Text(notifSentence(s.notifPerm)),
+			app.P().ID("notif-status").Text(notifSentence(s.settings.notifPerm)),
 			app.Div().Class("dial-buttons").Body(
-				app.If(s.notifPerm == browser.PermissionDefault, func() app.UI {
+				app.If(s.settings.notifPerm == browser.PermissionDefault, func() app.UI {
 					return app.Button().ID("allow-notifications").Class("btn btn-call").Type("button").
 						Body(icon("bell"), app.Span().Text("Allow notifications")).
 						OnClick(func(ctx app.Context, e app.Event) { s.enableNotifications(ctx) })
 				}),
-				app.If(s.notifPerm == browser.PermissionGranted, func() app.UI {
+				app.If(s.settings.notifPerm == browser.PermissionGranted, func() app.UI {
 					return app.Button().ID("test-notification").Class("btn btn-quiet").Type("button").
 						Body(icon("bell"), app.Span().Text("Send a test notification")).
 						OnClick(func(ctx app.Context, e app.Event) { s.testNotification() })

@@ -86,7 +86,7 @@ func (c *SignIn) Render() app.UI {
 				Text(map[bool]string{true: "Sign in", false: "Create an account"}[c.register]).
 				OnClick(func(ctx app.Context, e app.Event) {
 					c.register = !c.register
-					c.S.notice, c.S.info = "", ""
+					c.S.page.notice, c.S.page.info = "", ""
 				}),
 		),
 	)
