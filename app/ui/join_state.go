@@ -11,6 +11,20 @@ import (
 	"parley/app/wire"
 )
 
+// joinState is the page of a call link (/join/<code>).
+type joinState struct {
+	code       string     // the code of the /join/ page, "" elsewhere
+	stage      joinStage  // where the join page is
+	gen        int        // bumps when the join page starts or is left, to drop stale replies
+	users      []CallUser // who is in the previewed call
+	seen       bool       // the preview's first list of users arrived
+	err        string     // why the call can't be joined (joinFailed)
+	errCode    int
+	field      string // the name field's error
+	guestName  string // the name field
+	subscribed bool   // a preview is open (camera and microphone too)
+}
+
 // joinStage is where the join page (phaseJoin) is.
 type joinStage int
 
@@ -224,11 +238,6 @@ func (s *session) dropGuest() {
 	}
 }
 
-func (s *session) dropLocalTracks() {
-	delete(s.media.tracks, "local:audio")
-	delete(s.media.tracks, "local:video")
-}
-
 // failJoin shows why the call can't be joined.
 func (s *session) failJoin(err error) {
 	s.join.stage = joinFailed
@@ -287,227 +296,10 @@ func (s *session) onUsers(ev Event) {
 	s.join.users = ev.Users
 }
 
-// newMeetLink creates a video call people join by link (Home).
-func (s *session) newMeetLink(ctx app.Context) {
-	if s.meet.busy {
-		return
-	}
-	s.meet.busy, s.meet.err = true, ""
-	run(s, 20*time.Second, func(c context.Context) (string, error) {
-		return s.eng.CreateMeetLink(c, true)
-	}, func(ctx app.Context, link string, err error) {
-		s.meet.busy = false
-		if err != nil {
-			s.meet.err = "A call link couldn't be created. " + humanError(actLink, err, true)
-			return
-		}
-		s.meet.link = link
-	})
-}
-
-// showCallLink shows and copies the current call's link (in-call screen).
-func (s *session) showCallLink(ctx app.Context) {
-	link, err := s.eng.CallLink()
-	if err != nil {
-		s.page.notice = "This call has no link to share. " + humanError(actLink, err, true)
-		return
-	}
-	s.call.link, s.call.linkCopied = link, false
-	run(s, 10*time.Second, func(context.Context) (struct{}, error) {
-		return struct{}{}, browser.CopyText(link)
-	}, func(ctx app.Context, _ struct{}, err error) {
-		if s.call.link == link {
-			s.call.linkCopied = err == nil
-		}
-	})
-}
-
 // codeOfLink is the code at the end of a full call link.
 func codeOfLink(link string) string {
 	if i := strings.Index(link, "/join/"); i >= 0 {
 		return link[i+len("/join/"):]
 	}
 	return link
-}
-
-// joinDevices is the state of the join preview's microphone and camera
-// pickers. A choice is saved under the settings screen's localStorage keys and
-// switches the preview at once: the engine takes the devices (SetDevices) and
-// the preview is opened again with them (SubscribeCall replaces the previous
-// subscription), because the engine only swaps the tracks of a call, not of
-// a preview. Join now then joins with the chosen devices.
-type joinDevices struct {
-	list      []browser.Device
-	loading   bool
-	loaded    bool
-	mic, cam  string // chosen deviceIds ("" = system default)
-	video     bool   // the preview showed a camera: a video call
-	switching bool   // the preview is being reopened with new devices
-	pending   bool   // another choice came while switching
-	msg       string // what the last choice did
-	failed    bool   // msg is an error
-}
-
-// OnMount lists the devices once the preview shows.
-func (c *Join) OnMount(ctx app.Context) { c.followStage(ctx) }
-
-// OnUpdate lists the devices when the preview appears, and forgets them when
-// it goes.
-func (c *Join) OnUpdate(ctx app.Context) { c.followStage(ctx) }
-
-func (c *Join) followStage(ctx app.Context) {
-	d := &c.dev
-	if c.Stage != joinPreview && c.Stage != joinJoining {
-		if !d.switching {
-			*d = joinDevices{}
-		}
-		return
-	}
-	if c.HasVideo {
-		d.video = true
-	}
-	if d.loaded || d.loading || c.S == nil || c.S.eng == nil {
-		return
-	}
-	d.loading = true
-	d.mic, _ = browser.StorageGet(browser.MicKey)
-	d.cam, _ = browser.StorageGet(browser.CameraKey)
-	ctx.Async(func() {
-		ds, err := browser.ListDevices()
-		browser.Post(func() {
-			ctx.Dispatch(func(app.Context) {
-				d.loading, d.loaded = false, true
-				if err == nil {
-					d.list = ds
-				}
-			})
-		})
-	})
-}
-
-// chooseDevice saves the microphone or camera chosen on the preview and
-// switches the preview to it.
-func (c *Join) chooseDevice(ctx app.Context, kind, id string) {
-	d := &c.dev
-	key, what, prev := browser.MicKey, "microphone", d.mic
-	if kind == browser.KindCamera {
-		key, what, prev = browser.CameraKey, "camera", d.cam
-	}
-	if id == prev {
-		return
-	}
-	if kind == browser.KindCamera {
-		d.cam = id
-	} else {
-		d.mic = id
-	}
-	var err error
-	if id == "" {
-		browser.StorageRemove(key)
-	} else {
-		err = browser.StorageSet(key, id)
-	}
-	d.failed = false
-	d.msg = "Switching to this " + what + "…"
-	if err != nil {
-		d.msg = "Switching to this " + what + "… Your browser doesn't let Parley save it, so it lasts until you reload."
-	}
-	c.switchDevices(ctx, what, prev, kind)
-}
-
-// switchDevices reopens the preview with the chosen devices. A choice made
-// meanwhile waits for the switch under way, then switches again.
-func (c *Join) switchDevices(ctx app.Context, what, prev, kind string) {
-	d := &c.dev
-	s := c.S
-	if s == nil || s.eng == nil || (s.join.stage != joinPreview && !d.switching) {
-		return
-	}
-	if d.switching {
-		d.pending = true
-		return
-	}
-	d.switching, d.pending = true, false
-	gen, code, name := s.join.gen, s.join.code, s.account.user.DisplayName
-	mic, cam := d.mic, d.cam
-	// The reopened preview's first list of users answers it afresh: an
-	// empty one is a call nobody has joined yet, not a call that ended.
-	s.join.seen = false
-	ctx.Async(func() {
-		c2, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-		err := s.eng.SetDevices(c2, mic, cam)
-		if err == nil {
-			err = s.eng.SubscribeCall(c2, code, name)
-		}
-		cancel()
-		browser.Post(func() {
-			ctx.Dispatch(func(ctx app.Context) { c.switched(ctx, gen, what, prev, kind, err) })
-		})
-	})
-}
-
-// switched ends a device switch of the preview.
-func (c *Join) switched(ctx app.Context, gen int, what, prev, kind string, err error) {
-	d := &c.dev
-	s := c.S
-	d.switching = false
-	if gen != s.join.gen || s.phase != phaseJoin {
-		if err == nil {
-			s.unsubscribe() // the page was left meanwhile
-		}
-		return
-	}
-	if err != nil {
-		// Go back to the device that worked, so that Try again can work.
-		key := browser.MicKey
-		if kind == browser.KindCamera {
-			key, d.cam = browser.CameraKey, prev
-		} else {
-			d.mic = prev
-		}
-		if prev == "" {
-			browser.StorageRemove(key)
-		} else {
-			_ = browser.StorageSet(key, prev)
-		}
-		d.msg, d.failed = "Parley couldn't switch to that "+what+".", true
-		s.failJoin(err)
-		s.afterUpdate()
-		return
-	}
-	s.join.subscribed = true
-	d.msg = "Your preview uses this " + what + ". You join the call with it."
-	if d.pending {
-		c.switchDevices(ctx, what, prev, kind)
-	}
-	s.afterUpdate()
-}
-
-// renderDevices is the microphone and camera pickers under the self-view.
-func (c *Join) renderDevices() app.UI {
-	d := &c.dev
-	return app.Div().ID("preview-devices").Class("card preview-devices").Role("group").
-		Aria("labelledby", "preview-devices-title").Aria("busy", map[bool]string{true: "true", false: "false"}[d.switching]).Body(
-		app.H2().ID("preview-devices-title").Class("preview-devices-title").Text("Microphone and camera"),
-		app.Div().Class("preview-pickers").Body(
-			c.picker("preview-mic", "Microphone", browser.KindMic, d.mic),
-			app.If(d.video, func() app.UI {
-				return c.picker("preview-camera", "Camera", browser.KindCamera, d.cam)
-			}),
-		),
-		app.P().ID("preview-devices-status").Class(map[bool]string{true: "field-hint notice-text-error", false: "field-hint"}[d.failed]).
-			Role("status").Text(d.msg),
-	)
-}
-
-// systemDefault is the value of the pickers' "System default" option (an
-// empty value attribute is left out when rendered, and the option's value
-// would then be its text).
-const systemDefault = "system-default"
-
-// picker is one device select of the preview.
-func (c *Join) picker(id, label, kind, chosen string) app.UI {
-	return deviceSelect(id, label, kind, chosen, c.dev.list, c.Stage != joinPreview, func(ctx app.Context, id string) {
-		c.chooseDevice(ctx, kind, id)
-	})
 }
