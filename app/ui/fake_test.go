@@ -28,6 +28,7 @@ type fakeEngine struct {
 	sent     []string         // custom data sent
 	groupID  string           // of the last MakeCall
 	devices  string           // "mic|camera" of the last SetDevices
+	limits   wire.Limits      // the server's; zero means wire.DefaultLimits
 }
 
 func (f *fakeEngine) fail(method string) error {
@@ -234,6 +235,13 @@ func (f *fakeEngine) CallLink() (string, error) {
 		return "", err
 	}
 	return "http://localhost/join/abc-defg-hij", nil
+}
+
+func (f *fakeEngine) Limits() wire.Limits {
+	if f.limits == (wire.Limits{}) {
+		return wire.DefaultLimits()
+	}
+	return f.limits
 }
 
 // called reports whether method was called.

@@ -71,7 +71,7 @@ func (c *Home) Render() app.UI {
 					return app.Div().Class("field").Body(
 						app.Label().For("group-name").Text("Group name (optional)"),
 						app.Input().ID("group-name").Type("text").Value(c.S.dialForm.group).Placeholder("e.g. Book club").
-							MaxLength(64).Attr("autocomplete", "off").Aria("describedby", "group-hint").
+							MaxLength(c.S.limits().MaxGroupID).Attr("autocomplete", "off").Aria("describedby", "group-hint").
 							OnInput(c.ValueTo(&c.S.dialForm.group)),
 						app.P().ID("group-hint").Class("field-hint").Text("Names this group call in everyone's call history."),
 					)

@@ -62,8 +62,8 @@ func (s *session) inviteNames(to string) ([]string, string) {
 			present++
 		}
 	}
-	if present+len(names) > 8 {
-		return nil, "A call has at most 8 people, so there is room for " + itoa(max(0, 8-present)) + " more."
+	if most := s.limits().MaxParticipants; present+len(names) > most {
+		return nil, "A call has at most " + itoa(most) + " people, so there is room for " + itoa(max(0, most-present)) + " more."
 	}
 	return names, ""
 }
@@ -81,7 +81,7 @@ func (s *session) invite(ctx app.Context) {
 	}, func(ctx app.Context, _ struct{}, err error) {
 		s.inviteForm.busy = false
 		if err != nil {
-			s.inviteForm.err = inviteError(err, names)
+			s.inviteForm.err = inviteError(err, names, s.limits().MaxParticipants)
 			s.deferFocus(ctx, "invite-to")
 			return
 		}
@@ -93,10 +93,10 @@ func (s *session) invite(ctx app.Context) {
 }
 
 // inviteError says why an invitation failed.
-func inviteError(err error, names []string) string {
+func inviteError(err error, names []string, most int) string {
 	switch code(err) {
 	case wire.CodeCallFull:
-		return "The call is full: a call has at most 8 people."
+		return "The call is full: a call has at most " + itoa(most) + " people."
 	case wire.CodeNotFound:
 		if len(names) == 1 {
 			return "There is no user named " + names[0] + " on this server. Check the username."

@@ -97,7 +97,7 @@ func (c *Join) renderName() app.UI {
 			}).Body(
 				app.Label().For("guest-name").Text("Your name"),
 				app.Input().ID("guest-name").Name("guest-name").Type("text").Value(c.S.join.guestName).
-					Attr("autocomplete", "name").MaxLength(64).Aria("required", "true").
+					Attr("autocomplete", "name").MaxLength(c.S.limits().MaxDisplayName).Aria("required", "true").
 					Aria("describedby", "guest-name-hint").
 					Aria("invalid", map[bool]string{true: "true", false: "false"}[c.Field != ""]).
 					OnInput(c.ValueTo(&c.S.join.guestName)),

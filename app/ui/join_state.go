@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -109,6 +110,10 @@ func (s *session) subscribe(ctx app.Context, name string) {
 	name = strings.TrimSpace(name)
 	if s.account.user.JID == "" && name == "" {
 		s.join.field = "Enter your name: the others see it in the call."
+		return
+	}
+	if most := s.limits().MaxDisplayName; s.account.user.JID == "" && utf8.RuneCountInString(name) > most {
+		s.join.field = "A name has at most " + itoa(most) + " characters."
 		return
 	}
 	if s.join.stage == joinOpening || s.join.stage == joinJoining {

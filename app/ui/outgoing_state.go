@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -34,15 +35,17 @@ func (s *session) dial(ctx app.Context, to string, video bool) {
 		s.page.notice = "Enter the username of the person to call."
 		return
 	}
-	if len(names) > 7 {
-		s.page.notice = "A call has at most 8 people: call up to 7 others."
+	lim := s.limits()
+	if len(names) > lim.MaxParticipants-1 {
+		s.page.notice = "A call has at most " + itoa(lim.MaxParticipants) + " people: call up to " +
+			others(lim.MaxParticipants-1) + "."
 		return
 	}
 	group := ""
 	if len(names) > 1 {
 		group = strings.TrimSpace(s.dialForm.group)
-		if len(group) > 64 {
-			s.page.notice = "A group name has at most 64 characters."
+		if len(group) > lim.MaxGroupID {
+			s.page.notice = groupTooLong(group, lim.MaxGroupID)
 			return
 		}
 	}
@@ -70,4 +73,23 @@ func (s *session) dial(ctx app.Context, to string, video bool) {
 		}
 		s.refresh(ctx)
 	})
+}
+
+// others is "1 other" or "n others".
+func others(n int) string {
+	if n == 1 {
+		return "1 other"
+	}
+	return itoa(n) + " others"
+}
+
+// groupTooLong says that group is over the server's limit of maxBytes bytes;
+// letters outside ASCII take several bytes, which only matters when group
+// has some.
+func groupTooLong(group string, maxBytes int) string {
+	if utf8.RuneCountInString(group) == len(group) {
+		return "A group name has at most " + itoa(maxBytes) + " characters."
+	}
+	return "That group name is too long: shorten it. A group name has room for " + itoa(maxBytes) +
+		" plain letters; accented letters and emoji take the room of several."
 }

@@ -167,6 +167,30 @@ func (s *session) afterUpdate() {
 	}
 }
 
+// limits are the server's limits: the engine's, from the sign-in result, once
+// somebody is signed in; wire.DefaultLimits before that, when prerendering, and
+// for any limit the server did not send.
+func (s *session) limits() wire.Limits {
+	def := wire.DefaultLimits()
+	if s.eng == nil || s.account.user.JID == "" {
+		return def
+	}
+	l := s.eng.Limits()
+	if l.MaxParticipants < 2 {
+		l.MaxParticipants = def.MaxParticipants
+	}
+	if l.MaxDisplayName <= 0 {
+		l.MaxDisplayName = def.MaxDisplayName
+	}
+	if l.MaxGroupID <= 0 {
+		l.MaxGroupID = def.MaxGroupID
+	}
+	if l.MaxCustomData <= 0 {
+		l.MaxCustomData = def.MaxCustomData
+	}
+	return l
+}
+
 // code is the wire error code of err, or 0.
 func code(err error) int {
 	if se, ok := err.(*wire.Error); ok {

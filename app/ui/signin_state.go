@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -103,6 +104,10 @@ func (s *session) register(ctx app.Context, username, password, displayName stri
 		return
 	}
 	displayName = strings.TrimSpace(displayName)
+	if most := s.limits().MaxDisplayName; utf8.RuneCountInString(displayName) > most {
+		s.page.notice = "A display name has at most " + itoa(most) + " characters."
+		return
+	}
 	s.page.busy, s.page.notice = true, ""
 	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.Register(c, username, password, displayName)
