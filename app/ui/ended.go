@@ -2,8 +2,6 @@ package ui
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
-
-	"parley/app/browser"
 )
 
 // Ended is the short "Call ended" state before going back home. A guest, who
@@ -40,6 +38,3 @@ func (c *Ended) Render() app.UI {
 		}),
 	)
 }
-
-// focus moves keyboard focus to the element with the given id.
-func focus(id string) { browser.Focus(id) }

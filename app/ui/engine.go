@@ -60,6 +60,9 @@ type Engine interface {
 	CreateMeetLink(ctx context.Context, video bool) (string, error)
 	// CallLink is the join link of the current call.
 	CallLink() (string, error)
+	// Limits are the server's limits (participants per call, name lengths,
+	// custom data size) from the last sign-in result.
+	Limits() wire.Limits
 	// SetEventSink sets the function that receives every engine event. It is
 	// called on an engine goroutine, never on the UI goroutine.
 	SetEventSink(func(Event))

@@ -59,20 +59,20 @@ func (c *Home) Render() app.UI {
 			notice(c.Notice, c.Info),
 			app.Form().ID("dial-form").Class("dial").OnSubmit(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
-				c.S.dial(ctx, c.S.dialTo, true)
+				c.S.dial(ctx, c.S.dialForm.to, true)
 			}).Body(
 				app.Label().For("dial-to").Text("Username"),
-				app.Input().ID("dial-to").Type("text").Value(c.S.dialTo).Placeholder("e.g. bob").
+				app.Input().ID("dial-to").Type("text").Value(c.S.dialForm.to).Placeholder("e.g. bob").
 					Attr("autocomplete", "off").Attr("autocapitalize", "none").Attr("spellcheck", "false").
 					Aria("describedby", "dial-hint").
-					OnInput(c.ValueTo(&c.S.dialTo)),
+					OnInput(c.ValueTo(&c.S.dialForm.to)),
 				app.P().ID("dial-hint").Class("field-hint").Text("The username of the person to call, or several separated by commas."),
-				app.If(manyNames(c.S.dialTo), func() app.UI {
+				app.If(manyNames(c.S.dialForm.to), func() app.UI {
 					return app.Div().Class("field").Body(
 						app.Label().For("group-name").Text("Group name (optional)"),
-						app.Input().ID("group-name").Type("text").Value(c.S.groupName).Placeholder("e.g. Book club").
-							MaxLength(64).Attr("autocomplete", "off").Aria("describedby", "group-hint").
-							OnInput(c.ValueTo(&c.S.groupName)),
+						app.Input().ID("group-name").Type("text").Value(c.S.dialForm.group).Placeholder("e.g. Book club").
+							MaxLength(c.S.limits().MaxGroupID).Attr("autocomplete", "off").Aria("describedby", "group-hint").
+							OnInput(c.ValueTo(&c.S.dialForm.group)),
 						app.P().ID("group-hint").Class("field-hint").Text("Names this group call in everyone's call history."),
 					)
 				}),
@@ -80,7 +80,7 @@ func (c *Home) Render() app.UI {
 					app.Button().ID("call-voice").Class("btn btn-call").Type("button").
 						Body(icon("phone"), app.Span().Text("Voice")).
 						Aria("label", "Voice call").
-						OnClick(func(ctx app.Context, e app.Event) { c.S.dial(ctx, c.S.dialTo, false) }),
+						OnClick(func(ctx app.Context, e app.Event) { c.S.dial(ctx, c.S.dialForm.to, false) }),
 					app.Button().ID("call-video").Class("btn btn-call").Type("submit").
 						Body(icon("cam"), app.Span().Text("Video")).
 						Aria("label", "Video call"),
@@ -113,7 +113,7 @@ func (c *Home) onCopy(ctx app.Context, e app.Event) {
 		browser.Post(func() {
 			ctx.Dispatch(func(ctx app.Context) {
 				if err != nil {
-					c.S.notice = "Your browser didn't allow copying. Select the address and copy it yourself."
+					c.S.page.notice = "Your browser didn't allow copying. Select the address and copy it yourself."
 					return
 				}
 				c.copied = true
@@ -172,7 +172,7 @@ func (c *Home) onCopyLink(ctx app.Context, e app.Event) {
 		browser.Post(func() {
 			ctx.Dispatch(func(ctx app.Context) {
 				if err != nil {
-					c.S.meetErr = "Your browser didn't allow copying. Select the link and copy it yourself."
+					c.S.meet.err = "Your browser didn't allow copying. Select the link and copy it yourself."
 					return
 				}
 				c.linkCopied = true

@@ -6,7 +6,101 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/wire"
 )
+
+// headButtons are the call's secondary controls: invite, messages, shortcuts.
+func (c *InCall) headButtons() app.UI {
+	chatLabel := "Chat"
+	if c.S.chat.unread > 0 {
+		chatLabel += ", " + itoa(c.S.chat.unread) + " unread"
+	}
+	return app.Div().Class("head-buttons").Body(
+		app.If(!c.ByLink, func() app.UI {
+			return app.Button().ID("open-invite").Class("btn btn-toggle btn-small").Type("button").
+				Aria("label", "Invite people").Aria("haspopup", "dialog").
+				Body(icon("add-user"), app.Span().Text("Invite")).
+				OnClick(func(ctx app.Context, e app.Event) { c.S.openInvite(ctx) })
+		}),
+		app.Button().ID("toggle-chat").Class(map[bool]string{true: "btn btn-toggle btn-small on", false: "btn btn-toggle btn-small"}[c.S.chat.open]).
+			Type("button").Aria("label", chatLabel).Aria("expanded", boolAttr(c.S.chat.open)).Aria("controls", "side-panel").
+			Body(icon("chat"), app.Span().Text("Chat"),
+				app.If(c.S.chat.unread > 0, func() app.UI {
+					return app.Span().ID("unread-badge").Class("count").Aria("hidden", "true").Text(itoa(min(c.S.chat.unread, 99)))
+				})).
+			OnClick(func(ctx app.Context, e app.Event) { c.S.togglePanel(ctx) }),
+		app.Button().ID("open-audio").Class("btn btn-toggle btn-small").Type("button").
+			Aria("label", "Devices").Aria("haspopup", "dialog").Title("Devices").
+			Body(icon("gear")).
+			OnClick(func(ctx app.Context, e app.Event) { c.S.openAudio(ctx) }),
+		app.Button().ID("open-help").Class("btn btn-toggle btn-small").Type("button").
+			Aria("label", "Keyboard shortcuts").Aria("haspopup", "dialog").Aria("keyshortcuts", "?").
+			Text("?").
+			OnClick(func(ctx app.Context, e app.Event) {
+				c.S.call.helpOpen = true
+				c.S.deferFocus(ctx, "help-dialog")
+			}),
+	)
+}
+
+// statusLine shows the pending switch request and the current note.
+func (c *InCall) statusLine() app.UI {
+	return app.Div().Class("call-status").Body(
+		app.If(c.S.sw.state == switchRequesting, func() app.UI {
+			name := "the other person"
+			if len(c.Remotes) == 1 {
+				name = c.Remotes[0].Name
+			}
+			return app.Div().ID("switch-waiting").Class("call-pill").Role("status").Body(
+				icon("cam"), app.Span().Text("Waiting for "+name+" to turn on video…"),
+				app.Button().ID("switch-cancel").Class("btn btn-toggle btn-small").Type("button").
+					Aria("label", "Cancel the video request").Text("Cancel").Disabled(c.S.sw.busy).
+					OnClick(func(ctx app.Context, e app.Event) { c.S.switchAnswer(ctx, wire.SwitchCancel) }),
+			)
+		}),
+		app.P().ID("call-note").Class(map[bool]string{true: "call-pill", false: "call-pill empty"}[c.S.note.text != ""]).
+			Role("status").Text(c.S.note.text),
+	)
+}
+
+// dialogs renders the open dialog, if any.
+func (c *InCall) dialogs() app.UI {
+	switch {
+	case c.S.call.helpOpen:
+		return c.helpDialog()
+	case c.S.call.audioOpen:
+		return c.audioDialog()
+	case c.S.sw.state == switchAsked:
+		return c.switchDialog()
+	case c.S.sw.infoOpen:
+		return c.videoInfoDialog()
+	case c.S.inviteForm.open:
+		return c.inviteDialog()
+	}
+	return nil
+}
+
+// audioDialog chooses the devices of the call: microphone, camera and speaker.
+func (c *InCall) audioDialog() app.UI {
+	s := c.S
+	st := &s.settings
+	return dialog("audio-dialog", "Devices", false,
+		app.Div().Class("dialog-form").Body(
+			devicePicker(s, "mic-select", "Microphone", browser.KindMic, st.mic, true),
+			app.If(c.Video, func() app.UI {
+				return devicePicker(s, "camera-select", "Camera", browser.KindCamera, st.camera, true)
+			}),
+			devicePicker(s, "speaker-select", "Speaker", browser.KindSpeaker, st.speaker, canChooseSpeaker()),
+			app.P().Class("field-hint").Text(map[bool]string{
+				true:  "Changes apply right away and are kept for your next calls.",
+				false: "Changes apply right away. This browser always plays calls on the system's speaker.",
+			}[canChooseSpeaker()]),
+			app.P().ID("audio-saved").Class("field-hint").Role("status").Text(st.saved),
+		),
+		app.Button().ID("audio-close").Class("btn btn-primary").Type("button").Text("Done").
+			OnClick(func(ctx app.Context, e app.Event) { s.escape(ctx) }),
+	)
+}
 
 // Remote is one other participant as the in-call screen shows them.
 type Remote struct {
@@ -38,7 +132,7 @@ type InCall struct {
 	Link          string // the call link, once asked for
 	LinkCopied    bool
 	// Rev changes at every render of the Shell, so that the parts read from
-	// the session (extras.go) are always current.
+	// the session (chat.go, switch.go, invite.go...) are always current.
 	Rev int
 
 	now     time.Time
@@ -100,15 +194,14 @@ func (c *InCall) Render() app.UI {
 	if !c.Video {
 		cls += " voice"
 	}
-	x := &c.S.x
-	if x.panelOpen {
+	if c.S.chat.open {
 		cls += " panel-open"
 	}
-	modal := x.dialogOpen()
+	modal := c.S.dialogOpen()
 	return app.Section().Class(cls).Aria("labelledby", "call-title").Body(
 		app.Div().Class("call-body").Attr("inert", inert(modal)).Body(
 			c.callMain(title, elapsed),
-			app.If(x.panelOpen, func() app.UI { return c.sidePanel() }),
+			app.If(c.S.chat.open, func() app.UI { return c.sidePanel() }),
 		),
 		c.dialogs(),
 	)
@@ -133,7 +226,7 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 				app.Code().ID("call-link-text").Class("call-link-text").Text(c.Link),
 				app.Button().ID("hide-call-link").Class("btn btn-toggle btn-small").Type("button").
 					Aria("label", "Hide the call link").Text("Hide").
-					OnClick(func(ctx app.Context, e app.Event) { c.S.callLink = "" }),
+					OnClick(func(ctx app.Context, e app.Event) { c.S.call.link = "" }),
 			)
 		}),
 		app.If(c.Reconnecting, func() app.UI {
@@ -224,4 +317,36 @@ func (c *InCall) renderRemote(r Remote) app.UI {
 			app.Range(badges).Slice(func(i int) app.UI { return badges[i] }),
 		),
 	)
+}
+
+func (c *Shell) inCall() app.UI {
+	s := c.s
+	video := s.callVideo()
+	var remotes []Remote
+	reconnecting := s.page.conn == "RECONNECTING"
+	for _, p := range s.remotes() {
+		if p.Status == wire.StatusReconnecting {
+			reconnecting = true
+		}
+		if !wire.Joined(p.Status) && !wire.Pending(p.Status) {
+			continue
+		}
+		_, hasVideo := s.media.tracks[p.JID+":video"]
+		remotes = append(remotes, Remote{
+			JID: p.JID, ElemID: elemID(p.JID), Name: s.displayName(p.JID), Status: p.Status,
+			AudioMuted: s.muted(p, "audio"), VideoMuted: s.muted(p, "video"),
+			HasVideo: video && hasVideo, Speaking: s.media.speaking[p.JID],
+		})
+	}
+	if me := s.call.snap.Participant(s.account.user.JID); me != nil && me.Status == wire.StatusReconnecting {
+		reconnecting = true
+	}
+	// The timer counts from when this tab saw the call connect: the local
+	// clock only, so a device whose clock is off still shows the right time.
+	started := s.call.connectedAt
+	_, hasLocal := s.media.tracks["local:video"]
+	return &InCall{S: s, Video: video, Remotes: remotes, Started: started,
+		MicMuted: s.media.localAudio, CamMuted: s.media.localVideo, HasLocalVideo: video && hasLocal,
+		Reconnecting: reconnecting, Notice: s.page.notice, MyName: s.account.user.DisplayName,
+		ByLink: s.call.viaLink || s.call.snap.Meet, Link: s.call.link, LinkCopied: s.call.linkCopied, Rev: s.page.rev}
 }

@@ -30,7 +30,7 @@ func (c *IncomingCard) Render() app.UI {
 	return app.Div().Class("overlay").Body(
 		// data-ringing tells (tests, styles) that the ringtone plays now.
 		app.Section().ID("incoming-card").Class("incoming").Role("alertdialog").Aria("modal", "true").
-			DataSet("ringing", map[bool]string{true: "true", false: "false"}[c.S != nil && c.S.stopRing != nil]).
+			DataSet("ringing", map[bool]string{true: "true", false: "false"}[c.S != nil && c.S.ring.stop != nil]).
 			Aria("labelledby", "incoming-title").Aria("describedby", "incoming-kind").TabIndex(-1).
 			OnKeyDown(func(ctx app.Context, e app.Event) {
 				if e.Get("key").String() == "Escape" && !c.Busy {

@@ -3,8 +3,45 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"parley/app/browser"
 	"parley/app/wire"
 )
+
+// OnMount lists the devices once the preview shows.
+func (c *Join) OnMount(ctx app.Context) { c.followStage(ctx) }
+
+// OnUpdate lists the devices when the preview appears, and forgets them when
+// it goes.
+func (c *Join) OnUpdate(ctx app.Context) { c.followStage(ctx) }
+
+// renderDevices is the microphone and camera pickers under the self-view.
+func (c *Join) renderDevices() app.UI {
+	d := &c.dev
+	return app.Div().ID("preview-devices").Class("card preview-devices").Role("group").
+		Aria("labelledby", "preview-devices-title").Aria("busy", map[bool]string{true: "true", false: "false"}[d.switching]).Body(
+		app.H2().ID("preview-devices-title").Class("preview-devices-title").Text("Microphone and camera"),
+		app.Div().Class("preview-pickers").Body(
+			c.picker("preview-mic", "Microphone", browser.KindMic, d.mic),
+			app.If(d.video, func() app.UI {
+				return c.picker("preview-camera", "Camera", browser.KindCamera, d.cam)
+			}),
+		),
+		app.P().ID("preview-devices-status").Class(map[bool]string{true: "field-hint notice-text-error", false: "field-hint"}[d.failed]).
+			Role("status").Text(d.msg),
+	)
+}
+
+// systemDefault is the value of the pickers' "System default" option (an
+// empty value attribute is left out when rendered, and the option's value
+// would then be its text).
+const systemDefault = "system-default"
+
+// picker is one device select of the preview.
+func (c *Join) picker(id, label, kind, chosen string) app.UI {
+	return deviceSelect(id, label, kind, chosen, c.dev.list, c.Stage != joinPreview, func(ctx app.Context, id string) {
+		c.chooseDevice(ctx, kind, id)
+	})
+}
 
 // Join is the page of a call link, /join/<code>: a visitor's name (or sign
 // in), then a preview with the self-view and who is in the call, and Join
@@ -27,7 +64,7 @@ type Join struct {
 	Info   string
 	Busy   bool
 
-	// The preview's device pickers (link.go). They live on the mounted
+	// The preview's device pickers (join_devices_state.go). They live on the mounted
 	// component, not in the session, and change through this component's
 	// context so that it re-renders.
 	dev joinDevices
@@ -56,14 +93,14 @@ func (c *Join) renderName() app.UI {
 			app.P().Class("muted").Text("You were invited to a Parley call. Enter your name to see who is there before you join."),
 			app.Form().ID("guest-form").Class("form").OnSubmit(func(ctx app.Context, e app.Event) {
 				e.PreventDefault()
-				c.S.subscribe(ctx, c.S.guestName)
+				c.S.subscribe(ctx, c.S.join.guestName)
 			}).Body(
 				app.Label().For("guest-name").Text("Your name"),
-				app.Input().ID("guest-name").Name("guest-name").Type("text").Value(c.S.guestName).
-					Attr("autocomplete", "name").MaxLength(64).Aria("required", "true").
+				app.Input().ID("guest-name").Name("guest-name").Type("text").Value(c.S.join.guestName).
+					Attr("autocomplete", "name").MaxLength(c.S.limits().MaxDisplayName).Aria("required", "true").
 					Aria("describedby", "guest-name-hint").
 					Aria("invalid", map[bool]string{true: "true", false: "false"}[c.Field != ""]).
-					OnInput(c.ValueTo(&c.S.guestName)),
+					OnInput(c.ValueTo(&c.S.join.guestName)),
 				app.P().ID("guest-name-hint").Class("field-hint").Text("The others see this name in the call."),
 				app.If(c.Field != "", func() app.UI {
 					return app.P().ID("guest-name-error").Class("notice notice-error").Role("alert").

@@ -6,6 +6,22 @@ import (
 	"parley/app/wire"
 )
 
+// targets lists who is being rung.
+func (c *Shell) targets() []Target {
+	s := c.s
+	var out []Target
+	if !s.call.has {
+		for _, n := range s.out.names {
+			out = append(out, Target{JID: n, Name: n, Status: wire.StatusCalling})
+		}
+		return out
+	}
+	for _, p := range s.remotes() {
+		out = append(out, Target{JID: p.JID, Name: s.displayName(p.JID), Status: p.Status})
+	}
+	return out
+}
+
 // Target is one person being rung.
 type Target struct {
 	JID    string

@@ -26,7 +26,7 @@ func (c *Shell) OnMount(ctx app.Context) {
 
 // OnAppUpdate offers to reload when a new version has been downloaded.
 func (c *Shell) OnAppUpdate(ctx app.Context) {
-	c.s.updateReady = true
+	c.s.page.updateReady = true
 }
 
 // OnDismount stops delivering engine events to this mount.
@@ -37,12 +37,12 @@ func (c *Shell) OnDismount() {
 // Render implements app.Composer.
 func (c *Shell) Render() app.UI {
 	s := c.s
-	s.rev++
-	signedIn := s.phase >= phaseHome && s.user.JID != ""
-	member := signedIn && !s.user.Guest
+	s.page.rev++
+	signedIn := s.phase >= phaseHome && s.account.user.JID != ""
+	member := signedIn && !s.account.user.Guest
 	// While the incoming card is up, everything behind it is inert; the call
 	// screens cover the header, which is inert then too.
-	modal := s.hasIncoming && member
+	modal := s.ring.has && member
 	covered := modal || s.phase == phaseOutgoing || s.phase == phaseInCall || s.phase == phaseEnded
 	return app.Div().Class("shell").Body(
 		app.A().Class("skip").Href("#main").Attr("inert", inert(covered)).Text("Skip to content"),
@@ -54,9 +54,9 @@ func (c *Shell) Render() app.UI {
 			app.If(signedIn || s.phase == phaseSignedOut, func() app.UI {
 				return app.Div().Class("who").Body(
 					app.If(signedIn, func() app.UI {
-						return app.Span().Class("who-name").Text(s.user.DisplayName + map[bool]string{true: " (guest)", false: ""}[s.user.Guest])
+						return app.Span().Class("who-name").Text(s.account.user.DisplayName + map[bool]string{true: " (guest)", false: ""}[s.account.user.Guest])
 					}),
-					app.If((s.phase == phaseHome || s.phase == phaseSignedOut) && !s.onSettings, func() app.UI {
+					app.If((s.phase == phaseHome || s.phase == phaseSignedOut) && !s.page.onSettings, func() app.UI {
 						return app.A().ID("open-settings").Class("btn btn-quiet btn-small").Href("/settings").
 							Aria("label", "Settings").Body(icon("gear"), app.Span().Class("hide-narrow").Text("Settings"))
 					}),
@@ -67,14 +67,14 @@ func (c *Shell) Render() app.UI {
 				)
 			}),
 		),
-		app.If(s.conn != "" && signedIn, func() app.UI {
+		app.If(s.page.conn != "" && signedIn, func() app.UI {
 			text := "Connection lost. Reconnecting…"
-			if s.conn == "DISCONNECTED" {
+			if s.page.conn == "DISCONNECTED" {
 				text = "You are offline. Parley reconnects as soon as the server can be reached."
 			}
 			return app.Div().Class("banner banner-warn").Role("status").Body(icon("reconnect"), app.Span().Text(text))
 		}),
-		app.If(s.updateReady && s.phase != phaseInCall && s.phase != phaseOutgoing, func() app.UI {
+		app.If(s.page.updateReady && s.phase != phaseInCall && s.phase != phaseOutgoing, func() app.UI {
 			return app.Div().Class("banner banner-info").Role("status").Body(
 				app.Span().Text("A new version of Parley is ready."),
 				app.Button().ID("reload-app").Class("btn btn-quiet btn-small").Type("button").Text("Reload").
@@ -82,9 +82,9 @@ func (c *Shell) Render() app.UI {
 			)
 		}),
 		app.Main().ID("main").Class("main").TabIndex(-1).Attr("inert", inert(modal)).Body(c.screen()),
-		app.If(s.hasIncoming && member, func() app.UI {
-			return &IncomingCard{S: s, Name: s.incomingName, Video: s.incomingType == wire.TypeVideo,
-				RoomID: s.incoming.RoomID, Busy: s.answering}
+		app.If(s.ring.has && member, func() app.UI {
+			return &IncomingCard{S: s, Name: s.ring.name, Video: s.ring.kind == wire.TypeVideo,
+				RoomID: s.ring.call.RoomID, Busy: s.ring.answering}
 		}),
 	)
 }
@@ -93,37 +93,37 @@ func (c *Shell) screen() app.UI {
 	s := c.s
 	switch s.phase {
 	case phaseSignedOut, phaseHome:
-		if s.onSettings {
-			return &Settings{S: s, Version: s.rev}
+		if s.page.onSettings {
+			return &Settings{S: s, Version: s.page.rev}
 		}
 	}
 	switch s.phase {
 	case phaseSignedOut:
-		return &SignIn{S: s, Notice: s.notice, Info: s.info, Busy: s.busy}
+		return &SignIn{S: s, Notice: s.page.notice, Info: s.page.info, Busy: s.page.busy}
 	case phaseHome:
-		return &Home{S: s, User: s.user, Notice: s.notice, Info: s.info, Logs: s.logs, Page: s.logPage,
-			Pages: s.logPages, LogsErr: s.logsErr, LogsLoading: s.logsLoading, NotifPerm: s.notifPerm,
-			MeetLink: s.meetLink, MeetBusy: s.meetBusy, MeetErr: s.meetErr}
+		return &Home{S: s, User: s.account.user, Notice: s.page.notice, Info: s.page.info, Logs: s.logs.list, Page: s.logs.page,
+			Pages: s.logs.pages, LogsErr: s.logs.err, LogsLoading: s.logs.loading, NotifPerm: s.settings.notifPerm,
+			MeetLink: s.meet.link, MeetBusy: s.meet.busy, MeetErr: s.meet.err}
 	case phaseOutgoing:
-		return &Outgoing{S: s, Video: s.callVideo(), Targets: c.targets(), Info: s.info}
+		return &Outgoing{S: s, Video: s.callVideo(), Targets: c.targets(), Info: s.page.info}
 	case phaseInCall:
 		return c.inCall()
 	case phaseEnded:
-		return &Ended{S: s, Text: s.endedText, Guest: s.user.Guest && s.joinCode != ""}
+		return &Ended{S: s, Text: s.ended.text, Guest: s.account.user.Guest && s.join.code != ""}
 	case phaseJoin:
 		var users []CallUser
-		for _, u := range s.joinUsers {
-			if u.JID != s.user.JID {
+		for _, u := range s.join.users {
+			if u.JID != s.account.user.JID {
 				users = append(users, CallUser{JID: u.JID, Name: s.displayName(u.JID), Status: u.Status})
 			}
 		}
-		_, hasVideo := s.tracks["local:video"]
-		_, hasAudio := s.tracks["local:audio"]
-		return &Join{S: s, Stage: s.joinStage, Users: users, Err: s.joinErr, ErrCode: s.joinErrCode,
-			Field: s.joinField, MyName: s.user.DisplayName, Guest: s.user.JID == "" || s.user.Guest,
-			HasVideo: hasVideo, HasAudio: hasAudio, Notice: s.notice, Info: s.info, Busy: s.busy}
+		_, hasVideo := s.media.tracks["local:video"]
+		_, hasAudio := s.media.tracks["local:audio"]
+		return &Join{S: s, Stage: s.join.stage, Users: users, Err: s.join.err, ErrCode: s.join.errCode,
+			Field: s.join.field, MyName: s.account.user.DisplayName, Guest: s.account.user.JID == "" || s.account.user.Guest,
+			HasVideo: hasVideo, HasAudio: hasAudio, Notice: s.page.notice, Info: s.page.info, Busy: s.page.busy}
 	case phaseResuming:
-		if s.offline {
+		if s.account.offline {
 			return app.Div().Class("center-msg").ID("offline").Role("status").Body(
 				app.H1().Text("You are offline"),
 				app.P().Text("Parley can't reach its server. It signs you back in as soon as the connection returns; nothing needs doing."),
@@ -133,7 +133,7 @@ func (c *Shell) screen() app.UI {
 		}
 		return app.Div().Class("center-msg").Role("status").Body(app.P().Text("Signing you in…"))
 	}
-	if s.joinCode != "" {
+	if s.join.code != "" {
 		return app.Div().Class("center-msg").Body(
 			app.H1().Text("Joining a call"),
 			app.P().Text("Opening the call link…"),
@@ -144,81 +144,5 @@ func (c *Shell) screen() app.UI {
 		app.H1().Text("Parley"),
 		app.P().Text("Voice and video calls, right in your browser."),
 		app.NoScript().Body(app.P().Text("Parley needs JavaScript and WebAssembly.")),
-	)
-}
-
-// callVideo reports whether the current (or dialled) call is a video call.
-func (s *session) callVideo() bool {
-	if s.hasCall {
-		return s.call.Type == wire.TypeVideo
-	}
-	return s.dialVideo
-}
-
-// targets lists who is being rung.
-func (c *Shell) targets() []Target {
-	s := c.s
-	var out []Target
-	if !s.hasCall {
-		for _, n := range s.dialing {
-			out = append(out, Target{JID: n, Name: n, Status: wire.StatusCalling})
-		}
-		return out
-	}
-	for _, p := range s.remotes() {
-		out = append(out, Target{JID: p.JID, Name: s.displayName(p.JID), Status: p.Status})
-	}
-	return out
-}
-
-func (c *Shell) inCall() app.UI {
-	s := c.s
-	video := s.callVideo()
-	var remotes []Remote
-	reconnecting := s.conn == "RECONNECTING"
-	for _, p := range s.remotes() {
-		if p.Status == wire.StatusReconnecting {
-			reconnecting = true
-		}
-		if !wire.Joined(p.Status) && !wire.Pending(p.Status) {
-			continue
-		}
-		_, hasVideo := s.tracks[p.JID+":video"]
-		remotes = append(remotes, Remote{
-			JID: p.JID, ElemID: elemID(p.JID), Name: s.displayName(p.JID), Status: p.Status,
-			AudioMuted: s.muted(p, "audio"), VideoMuted: s.muted(p, "video"),
-			HasVideo: video && hasVideo, Speaking: s.speaking[p.JID],
-		})
-	}
-	if me := s.call.Participant(s.user.JID); me != nil && me.Status == wire.StatusReconnecting {
-		reconnecting = true
-	}
-	// The timer counts from when this tab saw the call connect: the local
-	// clock only, so a device whose clock is off still shows the right time.
-	started := s.connectedAt
-	_, hasLocal := s.tracks["local:video"]
-	return &InCall{S: s, Video: video, Remotes: remotes, Started: started,
-		MicMuted: s.localAudio, CamMuted: s.localVideo, HasLocalVideo: video && hasLocal,
-		Reconnecting: reconnecting, Notice: s.notice, MyName: s.user.DisplayName,
-		ByLink: s.viaLink || s.call.Meet, Link: s.callLink, LinkCopied: s.callLinkCopied, Rev: s.rev}
-}
-
-// inert is the value of an inert attribute: present or absent.
-func inert(on bool) string {
-	if on {
-		return "true"
-	}
-	return ""
-}
-
-// notice renders an error sentence (role=alert) or an information sentence.
-func notice(errText, infoText string) app.UI {
-	return app.Div().Class("notices").Body(
-		app.If(errText != "", func() app.UI {
-			return app.P().Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(errText))
-		}),
-		app.If(infoText != "", func() app.UI {
-			return app.P().Class("notice notice-info").Role("status").Text(infoText)
-		}),
 	)
 }

@@ -61,7 +61,7 @@ func (c *SignIn) Render() app.UI {
 				return app.Div().Class("field").Body(
 					app.Label().For("display-name").Text("Display name"),
 					app.Input().ID("display-name").Name("display-name").Type("text").Value(c.displayName).
-						Attr("autocomplete", "name").MaxLength(64).Aria("describedby", "display-hint").
+						Attr("autocomplete", "name").MaxLength(c.S.limits().MaxDisplayName).Aria("describedby", "display-hint").
 						OnInput(c.ValueTo(&c.displayName)),
 					app.P().ID("display-hint").Class("field-hint").Text("What people see when you call them. Optional."),
 				)
@@ -86,7 +86,7 @@ func (c *SignIn) Render() app.UI {
 				Text(map[bool]string{true: "Sign in", false: "Create an account"}[c.register]).
 				OnClick(func(ctx app.Context, e app.Event) {
 					c.register = !c.register
-					c.S.notice, c.S.info = "", ""
+					c.S.page.notice, c.S.page.info = "", ""
 				}),
 		),
 	)

@@ -33,48 +33,48 @@ func TestSwitchToVideo(t *testing.T) {
 
 	// Alice asks; bob declines.
 	h.do(1, func(ctx app.Context) { s.turnOnVideo(ctx) })
-	if !h.f.called("RequestVideoCallSwitch") || s.x.switchState != switchRequesting {
-		t.Fatalf("after request: state %q", s.x.switchState)
+	if !h.f.called("RequestVideoCallSwitch") || s.sw.state != switchRequesting {
+		t.Fatalf("after request: state %q", s.sw.state)
 	}
 	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchDecline})
 	h.settle(1)
-	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "Bob Marley declined video") {
-		t.Errorf("after decline: state %q note %q", s.x.switchState, s.x.note)
+	if s.sw.state != switchNone || !strings.Contains(s.note.text, "Bob Marley declined video") {
+		t.Errorf("after decline: state %q note %q", s.sw.state, s.note.text)
 	}
 
 	// A request that times out.
 	h.do(1, func(ctx app.Context) { s.turnOnVideo(ctx) })
 	h.f.sink(Event{Kind: EventSwitch, UserJID: "alice@localhost", Status: wire.SwitchTimeout})
 	h.settle(1)
-	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "No answer") {
-		t.Errorf("after timeout: state %q note %q", s.x.switchState, s.x.note)
+	if s.sw.state != switchNone || !strings.Contains(s.note.text, "No answer") {
+		t.Errorf("after timeout: state %q note %q", s.sw.state, s.note.text)
 	}
 
 	// Bob asks: a dialog; Escape declines it.
 	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchRequest})
 	h.settle(1)
-	if s.x.switchState != switchAsked || s.x.switchFrom != bob || !s.x.dialogOpen() {
-		t.Fatalf("after bob's request: state %q from %q", s.x.switchState, s.x.switchFrom)
+	if s.sw.state != switchAsked || s.sw.from != bob || !s.dialogOpen() {
+		t.Fatalf("after bob's request: state %q from %q", s.sw.state, s.sw.from)
 	}
 	h.render()
 	h.do(1, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "Escape"}) })
-	if !h.f.called("DeclineVideoCallSwitchRequest") || s.x.switchState != switchNone {
-		t.Errorf("Escape: state %q, declined %v", s.x.switchState, h.f.called("DeclineVideoCallSwitchRequest"))
+	if !h.f.called("DeclineVideoCallSwitchRequest") || s.sw.state != switchNone {
+		t.Errorf("Escape: state %q, declined %v", s.sw.state, h.f.called("DeclineVideoCallSwitchRequest"))
 	}
 
 	// Bob asks and then cancels.
 	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchRequest})
 	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchCancel})
 	h.settle(2)
-	if s.x.switchState != switchNone || !strings.Contains(s.x.note, "cancelled") {
-		t.Errorf("after cancel: state %q note %q", s.x.switchState, s.x.note)
+	if s.sw.state != switchNone || !strings.Contains(s.note.text, "cancelled") {
+		t.Errorf("after cancel: state %q note %q", s.sw.state, s.note.text)
 	}
 
 	// In a group call the control explains instead of asking.
-	s.call.Participants = append(s.call.Participants, wire.Participant{JID: "carol@localhost", Status: wire.StatusConnected})
+	s.call.snap.Participants = append(s.call.snap.Participants, wire.Participant{JID: "carol@localhost", Status: wire.StatusConnected})
 	h.do(0, func(ctx app.Context) { s.turnOnVideo(ctx) })
-	if !s.x.videoInfo || s.x.switchState != switchNone {
-		t.Errorf("group call: info %v state %q", s.x.videoInfo, s.x.switchState)
+	if !s.sw.infoOpen || s.sw.state != switchNone {
+		t.Errorf("group call: info %v state %q", s.sw.infoOpen, s.sw.state)
 	}
 	h.render()
 }
@@ -97,28 +97,28 @@ func TestInviteChecks(t *testing.T) {
 	}
 
 	h.do(0, func(ctx app.Context) { s.openInvite(ctx) })
-	s.x.inviteTo = "nobody"
+	s.inviteForm.to = "nobody"
 	h.f.errs["InviteUsers"] = &wire.Error{Code: wire.CodeNotFound, Message: "not a user"}
 	h.do(1, func(ctx app.Context) { s.invite(ctx) })
-	if !s.x.inviteOpen || !strings.Contains(s.x.inviteErr, "no user named nobody") {
-		t.Errorf("unknown invitee: open %v err %q", s.x.inviteOpen, s.x.inviteErr)
+	if !s.inviteForm.open || !strings.Contains(s.inviteForm.err, "no user named nobody") {
+		t.Errorf("unknown invitee: open %v err %q", s.inviteForm.open, s.inviteForm.err)
 	}
 	h.f.errs["InviteUsers"] = &wire.Error{Code: wire.CodeCallFull, Message: "full"}
 	h.do(1, func(ctx app.Context) { s.invite(ctx) })
-	if !strings.Contains(s.x.inviteErr, "call is full") {
-		t.Errorf("full call: %q", s.x.inviteErr)
+	if !strings.Contains(s.inviteForm.err, "call is full") {
+		t.Errorf("full call: %q", s.inviteForm.err)
 	}
-	s.x.inviteTo = "carol"
+	s.inviteForm.to = "carol"
 	h.do(1, func(ctx app.Context) { s.invite(ctx) })
-	if s.x.inviteOpen || !strings.Contains(s.x.note, "You invited carol") {
-		t.Errorf("after invite: open %v note %q", s.x.inviteOpen, s.x.note)
+	if s.inviteForm.open || !strings.Contains(s.note.text, "You invited carol") {
+		t.Errorf("after invite: open %v note %q", s.inviteForm.open, s.note.text)
 	}
 
 	// Others see who invited whom.
 	h.f.sink(Event{Kind: EventInvite, UserJID: "bob@localhost", Invited: []string{"dave@localhost"}})
 	h.settle(1)
-	if s.x.note != "Bob Marley invited dave." {
-		t.Errorf("invite note %q", s.x.note)
+	if s.note.text != "Bob Marley invited dave." {
+		t.Errorf("invite note %q", s.note.text)
 	}
 }
 
@@ -138,34 +138,34 @@ func TestMessagesAndReactions(t *testing.T) {
 	send(map[string]any{"kind": "reaction", "emoji": "🎉"})
 	send(map[string]any{"kind": "reaction", "emoji": "<script>"})
 	h.settle(7)
-	if len(s.x.chat) != 2 || s.x.chat[0].Text != "hi there" || s.x.chat[0].Name != "Bob Marley" || s.x.unread != 2 {
-		t.Fatalf("chat %+v unread %d", s.x.chat, s.x.unread)
+	if len(s.chat.msgs) != 2 || s.chat.msgs[0].Text != "hi there" || s.chat.msgs[0].Name != "Bob Marley" || s.chat.unread != 2 {
+		t.Fatalf("chat %+v unread %d", s.chat.msgs, s.chat.unread)
 	}
-	if n := len([]rune(s.x.chat[1].Text)); n != maxChatRunes+1 {
+	if n := len([]rune(s.chat.msgs[1].Text)); n != maxChatRunes+1 {
 		t.Errorf("long message kept %d runes", n)
 	}
-	if len(s.x.reactions) != 1 || s.x.reactions[0].From != bob || s.x.reactions[0].Emoji != "🎉" {
-		t.Errorf("reactions %+v", s.x.reactions)
+	if len(s.chat.reactions) != 1 || s.chat.reactions[0].From != bob || s.chat.reactions[0].Emoji != "🎉" {
+		t.Errorf("reactions %+v", s.chat.reactions)
 	}
 	h.render()
 
 	// Opening the panel clears the badge; sending shows the message at once.
 	h.do(0, func(ctx app.Context) { s.togglePanel(ctx) })
-	if s.x.unread != 0 || !s.x.panelOpen {
-		t.Errorf("panel open %v unread %d", s.x.panelOpen, s.x.unread)
+	if s.chat.unread != 0 || !s.chat.open {
+		t.Errorf("panel open %v unread %d", s.chat.open, s.chat.unread)
 	}
-	s.x.draft = "hello"
+	s.chat.draft = "hello"
 	h.do(1, func(ctx app.Context) { s.sendChat(ctx) })
 	h.f.mu.Lock()
 	sent := strings.Join(h.f.sent, "")
 	h.f.mu.Unlock()
-	if sent != `{"kind":"chat","text":"hello"}` || s.x.draft != "" || !s.x.chat[2].Mine {
-		t.Errorf("sent %s draft %q", sent, s.x.draft)
+	if sent != `{"kind":"chat","text":"hello"}` || s.chat.draft != "" || !s.chat.msgs[2].Mine {
+		t.Errorf("sent %s draft %q", sent, s.chat.draft)
 	}
-	s.x.draft = strings.Repeat("x", maxChatRunes+1)
+	s.chat.draft = strings.Repeat("x", maxChatRunes+1)
 	h.do(0, func(ctx app.Context) { s.sendChat(ctx) })
-	if !strings.Contains(s.x.chatErr, "at most 2000") {
-		t.Errorf("long message error %q", s.x.chatErr)
+	if !strings.Contains(s.chat.err, "at most 2000") {
+		t.Errorf("long message error %q", s.chat.err)
 	}
 	h.render()
 }
@@ -179,25 +179,25 @@ func TestShortcuts(t *testing.T) {
 		t.Error("m muted while typing or with a modifier")
 	}
 	h.do(1, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "M"}) })
-	if !s.localAudio {
+	if !s.media.localAudio {
 		t.Error("M did not mute")
 	}
 	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "?"}) })
-	if !s.x.helpOpen {
+	if !s.call.helpOpen {
 		t.Fatal("? did not open the help")
 	}
 	h.render()
 	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "m"}) })
-	if h.f.called("MuteAudio") && !s.localAudio {
+	if h.f.called("MuteAudio") && !s.media.localAudio {
 		t.Error("m acted behind the help dialog")
 	}
 	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "Escape"}) })
-	if s.x.helpOpen {
+	if s.call.helpOpen {
 		t.Error("Escape did not close the help")
 	}
 	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "c"}) })
 	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "Escape", Typing: true}) })
-	if s.x.panelOpen {
+	if s.chat.open {
 		t.Error("Escape in the message field did not close the panel")
 	}
 }
@@ -209,7 +209,7 @@ func TestGroupNameAndSettings(t *testing.T) {
 	if manyNames("bob") || !manyNames("bob, carol") || manyNames("bob, ") {
 		t.Error("manyNames")
 	}
-	s.groupName = "  Book club "
+	s.dialForm.group = "  Book club "
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob, carol", false) })
 	if h.f.groupID != "Book club" {
 		t.Errorf("group ID %q", h.f.groupID)
@@ -217,7 +217,7 @@ func TestGroupNameAndSettings(t *testing.T) {
 	if !h.f.called("SetDevices") {
 		t.Error("the chosen devices were not handed to the engine before the call")
 	}
-	s.onSettings = true
+	s.page.onSettings = true
 	s.phase = phaseHome
 	h.render()
 }

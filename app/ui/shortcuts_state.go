@@ -1,0 +1,60 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/browser"
+	"parley/app/wire"
+)
+
+// Keyboard shortcuts of the in-call screen; the help dialog is in shortcuts.go.
+
+// onKey handles a keydown anywhere on the page during a call.
+func (s *session) onKey(ctx app.Context, k browser.Key) {
+	if s.phase != phaseInCall || k.Modified || s.ring.has {
+		return
+	}
+	if k.Key == "Escape" {
+		s.escape(ctx)
+		return
+	}
+	if k.Typing || s.dialogOpen() {
+		return
+	}
+	switch k.Key {
+	case "m", "M":
+		s.toggleMic(ctx)
+	case "v", "V":
+		if s.callVideo() {
+			s.toggleCam(ctx)
+		} else {
+			s.setNote("This is a voice call: use Turn on video to ask for video.")
+		}
+	case "c", "C":
+		s.togglePanel(ctx)
+	case "?":
+		s.call.helpOpen = true
+		s.deferFocus(ctx, "help-dialog")
+	}
+}
+
+// escape closes the topmost dialog or panel.
+func (s *session) escape(ctx app.Context) {
+	switch {
+	case s.call.helpOpen:
+		s.call.helpOpen = false
+		s.deferFocus(ctx, "toggle-mic")
+	case s.call.audioOpen:
+		s.call.audioOpen = false
+		s.deferFocus(ctx, "open-audio")
+	case s.sw.state == switchAsked:
+		s.switchAnswer(ctx, wire.SwitchDecline)
+	case s.sw.infoOpen:
+		s.sw.infoOpen = false
+		s.deferFocus(ctx, "switch-video")
+	case s.inviteForm.open:
+		s.closeInvite(ctx)
+	case s.chat.open:
+		s.togglePanel(ctx)
+	}
+}
