@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"parley/app/call/event"
+
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -155,8 +157,9 @@ func parseEnvelope(data json.RawMessage) (envelope, bool) {
 }
 
 // onData handles customDataListener.
-func (s *session) onData(ev Event) {
-	if s.phase != phaseInCall || ev.UserJID == s.account.user.JID {
+func (s *session) onData(ev event.CustomData) {
+	from := ev.From.UserJID
+	if s.phase != phaseInCall || from == s.account.user.JID {
 		return
 	}
 	e, ok := parseEnvelope(ev.Data)
@@ -165,7 +168,7 @@ func (s *session) onData(ev Event) {
 	}
 	switch e.Kind {
 	case "chat":
-		s.chat.msgs = append(s.chat.msgs, chatMsg{From: ev.UserJID, Name: s.displayName(ev.UserJID), Text: e.Text, At: time.Now()})
+		s.chat.msgs = append(s.chat.msgs, chatMsg{From: from, Name: s.displayName(from), Text: e.Text, At: time.Now()})
 		if len(s.chat.msgs) > 500 {
 			s.chat.msgs = s.chat.msgs[len(s.chat.msgs)-500:]
 		}
@@ -173,6 +176,6 @@ func (s *session) onData(ev Event) {
 			s.chat.unread++
 		}
 	case "reaction":
-		s.addReaction(ev.UserJID, e.Emoji)
+		s.addReaction(from, e.Emoji)
 	}
 }

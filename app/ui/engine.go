@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -26,7 +27,7 @@ type Engine interface {
 	// InviteUsers rings more users into the current call.
 	InviteUsers(ctx context.Context, userJIDs []string) error
 	// RequestVideoCallSwitch and the three after it drive the switch of a 1:1
-	// voice call to video; the answers arrive as EventSwitch.
+	// voice call to video; the answers arrive as event.CallSwitch.
 	RequestVideoCallSwitch(ctx context.Context) error
 	CancelVideoCallSwitchRequest(ctx context.Context) error
 	AcceptVideoCallSwitchRequest(ctx context.Context) error
@@ -34,7 +35,7 @@ type Engine interface {
 	// SetDevices chooses the microphone and camera (deviceIds, "" for the
 	// default) for later calls and, during a call, switches to them at once.
 	SetDevices(ctx context.Context, audioID, videoID string) error
-	// SendCustomData sends a JSON value to every other participant (EventData).
+	// SendCustomData sends a JSON value to every other participant (event.CustomData).
 	SendCustomData(ctx context.Context, data json.RawMessage) error
 	AnswerCall(ctx context.Context) error
 	DeclineCall(ctx context.Context) error
@@ -50,7 +51,7 @@ type Engine interface {
 	User() (wire.User, bool)
 	// SubscribeCall previews the call behind link (a URL or a bare code). A
 	// visitor who is not signed in becomes a guest named displayName.
-	// EventUsers follow, now and at every change.
+	// event.CallUsersUpdate follows, now and at every change.
 	SubscribeCall(ctx context.Context, link, displayName string) error
 	// JoinCall joins the previewed call.
 	JoinCall(ctx context.Context) error
@@ -65,74 +66,5 @@ type Engine interface {
 	Limits() wire.Limits
 	// SetEventSink sets the function that receives every engine event. It is
 	// called on an engine goroutine, never on the UI goroutine.
-	SetEventSink(func(Event))
-}
-
-// EventKind tells what an Event reports.
-type EventKind int
-
-// Event kinds, one per engine listener the PWA uses.
-const (
-	EventIncoming   EventKind = iota + 1 // incomingCallListener
-	EventStatus                          // callStatusListener
-	EventTrack                           // userTrackListener
-	EventMute                            // muteStatusListener
-	EventMissed                          // missedCallListener
-	EventMediaError                      // mediaErrorListener
-	EventConnection                      // connectionListener
-	EventUsers                           // callUsersUpdateListener
-	EventUserJoined                      // callUserJoinedListener
-	EventUserLeft                        // callUserLeftListener
-	EventSpeaking                        // callSpeakingListener
-	EventSwitch                          // callSwitchListener
-	EventInvite                          // inviteUsersListener
-	EventData                            // customDataListener
-)
-
-// CallUser is one person in a previewed call (EventUsers).
-type CallUser struct {
-	JID    string
-	Name   string
-	Status string
-}
-
-// Event is one engine listener call, flattened. Only the fields of its Kind
-// are set.
-type Event struct {
-	Kind EventKind
-	// UserJID is the participant concerned (the caller for EventIncoming, who
-	// invited for EventInvite, the sender for EventData, who acted for
-	// EventSwitch).
-	UserJID   string
-	LocalUser bool
-	// Status is the call status (EventStatus, EventMissed), the connection
-	// status (EventConnection: CONNECTED, DISCONNECTED, RECONNECTING, AUTHFAIL)
-	// or the switch status (EventSwitch: request, accept, decline, cancel, timeout).
-	Status string
-	// Reason says why ringing stopped on this tab (EventStatus).
-	Reason string
-	// Closed is true when the call is over for everyone (EventStatus).
-	Closed   bool
-	RoomID   string
-	CallType string // EventIncoming, EventMissed: "audio" or "video"
-	// DisplayName is the caller's name (EventIncoming, EventMissed) or the
-	// participant's (EventUserJoined, EventUserLeft).
-	DisplayName string
-	TrackType   string // EventTrack, EventMute: "audio" or "video"
-	// Track is the MediaStreamTrack holder (EventTrack); nil when the track is gone.
-	Track any
-	Muted bool // EventMute
-	// Users is everyone in the previewed call (EventUsers); empty when it ended.
-	Users []CallUser
-	// Speaking and Level report a participant's voice activity (EventSpeaking).
-	Speaking bool
-	Level    int
-	// Code, Message and Device describe an EventMediaError.
-	Code    int
-	Message string
-	Device  string
-	// Invited lists the JIDs invited (EventInvite).
-	Invited []string
-	// Data is the custom data received (EventData).
-	Data json.RawMessage
+	SetEventSink(func(event.Event))
 }

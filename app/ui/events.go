@@ -2,53 +2,56 @@ package ui
 
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"parley/app/call/event"
 )
 
 // Engine events reach the page through apply, on the UI goroutine. apply is
-// the one switch over EventKind; every kind's handler sits beside the state it
-// changes (onStatus in incall_state.go, onSwitch in switch_state.go, onInvite
-// in invite_state.go, onData in chat_state.go, onUsers in join_state.go, ...).
+// the one switch over the engine's event types; every type's handler sits
+// beside the state it changes (onStatus in incall_state.go, onSwitch in
+// switch_state.go, onInvite in invite_state.go, onData in chat_state.go,
+// onUsers in join_state.go, ...).
 
-// apply handles one engine event on the UI goroutine. It is the one place
-// that reads an Event's Kind: each kind goes to the handler beside the state
-// it changes.
-func (s *session) apply(ctx app.Context, ev Event) {
+// apply handles one engine event on the UI goroutine.
+func (s *session) apply(ctx app.Context, ev event.Event) {
 	defer s.afterUpdate()
 	if s.phase == phaseSignedOut || s.phase == phaseLoading {
-		if ev.Kind != EventConnection {
+		if _, ok := ev.(event.ConnectionStatus); !ok {
 			return
 		}
 	}
-	switch ev.Kind {
-	case EventIncoming:
+	switch ev := ev.(type) {
+	case event.IncomingCall:
 		s.onIncoming(ctx, ev)
-	case EventStatus:
+	case event.CallStatus:
 		s.onStatus(ctx, ev)
-	case EventTrack:
+	case event.UserTrack:
 		s.onTrack(ctx, ev)
-	case EventMute:
+	case event.MuteStatus:
 		s.onMute(ev)
-	case EventMissed:
+	case event.MissedCall:
 		s.onMissed(ctx, ev)
-	case EventMediaError:
+	case event.MediaError:
 		s.onMediaError(ev)
-	case EventUsers:
+	case event.CallUsersUpdate:
 		s.onUsers(ev)
-	case EventUserJoined, EventUserLeft:
-		s.onUserJoinedOrLeft(ev)
-	case EventSwitch:
+	case event.CallUserJoined:
+		s.onUserJoinedOrLeft(event.CallUserEvent(ev), false)
+	case event.CallUserLeft:
+		s.onUserJoinedOrLeft(event.CallUserEvent(ev), true)
+	case event.CallSwitch:
 		if s.phase == phaseInCall {
 			s.onSwitch(ctx, ev)
 		}
-	case EventInvite:
+	case event.InviteUsers:
 		if s.phase == phaseInCall || s.phase == phaseOutgoing {
 			s.onInvite(ctx, ev)
 		}
-	case EventData:
+	case event.CustomData:
 		s.onData(ev)
-	case EventSpeaking:
+	case event.Speaking:
 		s.onSpeaking(ev)
-	case EventConnection:
+	case event.ConnectionStatus:
 		s.onConnection(ev)
 	}
 }

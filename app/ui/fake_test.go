@@ -11,13 +11,14 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
 // fakeEngine is a scripted Engine.
 type fakeEngine struct {
 	mu       sync.Mutex
-	sink     func(Event)
+	sink     func(event.Event)
 	user     wire.User
 	token    string
 	call     *wire.Call
@@ -175,7 +176,7 @@ func (f *fakeEngine) Incoming() (wire.Call, bool) {
 	return *f.incoming, true
 }
 
-func (f *fakeEngine) SetEventSink(s func(Event)) { f.sink = s }
+func (f *fakeEngine) SetEventSink(s func(event.Event)) { f.sink = s }
 
 func (f *fakeEngine) User() (wire.User, bool) {
 	f.mu.Lock()
@@ -184,10 +185,16 @@ func (f *fakeEngine) User() (wire.User, bool) {
 }
 
 // previewUsers is who the fake's previewed call has.
-var previewUsers = []CallUser{
-	{JID: "alice@localhost", Name: "Alice Liddell", Status: wire.StatusConnected},
-	{JID: "bob@localhost", Name: "Bob Marley", Status: wire.StatusConnected},
+var previewUsers = []event.CallUser{
+	{UserJID: "alice@localhost", DisplayName: "Alice Liddell", Status: wire.StatusConnected},
+	{UserJID: "bob@localhost", DisplayName: "Bob Marley", Status: wire.StatusConnected},
 }
+
+// fakeTrack stands for a MediaStreamTrack.
+type fakeTrack string
+
+func (t fakeTrack) Kind() string { return string(t) }
+func (t fakeTrack) ID() string   { return string(t) }
 
 func (f *fakeEngine) SubscribeCall(_ context.Context, link, name string) error {
 	if err := f.fail("SubscribeCall"); err != nil {
@@ -198,8 +205,8 @@ func (f *fakeEngine) SubscribeCall(_ context.Context, link, name string) error {
 		f.user = wire.User{JID: "guest-1@localhost", Username: "guest-1", DisplayName: name, Guest: true}
 	}
 	f.mu.Unlock()
-	f.sink(Event{Kind: EventTrack, LocalUser: true, TrackType: "video", Track: "camera"})
-	f.sink(Event{Kind: EventUsers, RoomID: "room1", Users: previewUsers})
+	f.sink(event.UserTrack{LocalUser: true, TrackType: "video", Track: fakeTrack("camera")})
+	f.sink(event.CallUsersUpdate{RoomID: "room1", UsersList: previewUsers})
 	return nil
 }
 
@@ -209,17 +216,17 @@ func (f *fakeEngine) JoinCall(context.Context) error {
 	}
 	c := &wire.Call{RoomID: "room1", Type: wire.TypeVideo, Initiator: "alice@localhost", State: wire.CallStateActive, Link: "abc-defg-hij"}
 	for _, u := range previewUsers {
-		c.Participants = append(c.Participants, wire.Participant{JID: u.JID, DisplayName: u.Name, Status: u.Status})
+		c.Participants = append(c.Participants, wire.Participant{JID: u.UserJID, DisplayName: u.DisplayName, Status: u.Status})
 	}
 	c.Participants = append(c.Participants, wire.Participant{JID: f.user.JID, DisplayName: f.user.DisplayName, Status: wire.StatusConnecting})
 	f.setCall(c)
-	f.sink(Event{Kind: EventStatus, UserJID: f.user.JID, LocalUser: true, Status: wire.StatusConnecting, RoomID: "room1"})
+	f.sink(event.CallStatus{UserJID: f.user.JID, LocalUser: true, Status: wire.StatusConnecting, RoomID: "room1"})
 	return nil
 }
 
 func (f *fakeEngine) UnsubscribeCall(context.Context) error {
 	err := f.fail("UnsubscribeCall")
-	f.sink(Event{Kind: EventTrack, LocalUser: true, TrackType: "video"})
+	f.sink(event.UserTrack{LocalUser: true, TrackType: "video"})
 	return err
 }
 
@@ -274,7 +281,7 @@ func (f *fakeEngine) setStatus(jid, status string) {
 		}
 	}
 	f.mu.Unlock()
-	f.sink(Event{Kind: EventStatus, UserJID: jid, Status: status, RoomID: "room1"})
+	f.sink(event.CallStatus{UserJID: jid, Status: status, RoomID: "room1"})
 }
 
 // testRoot mounts a Shell on go-app's native test engine, where OnMount does

@@ -6,6 +6,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -54,9 +55,9 @@ func (s *session) loadLogs(ctx app.Context, page int) {
 }
 
 // onMissed handles missedCallListener.
-func (s *session) onMissed(ctx app.Context, ev Event) {
+func (s *session) onMissed(ctx app.Context, ev event.MissedCall) {
 	s.refresh(ctx)
-	name := ev.DisplayName
+	name := ev.UserDetails.DisplayName
 	if name == "" {
 		name = s.displayName(ev.UserJID)
 	}

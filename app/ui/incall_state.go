@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -78,7 +79,7 @@ func (s *session) toggleCam(ctx app.Context) {
 }
 
 // onStatus handles callStatusListener: who is where in the current call.
-func (s *session) onStatus(ctx app.Context, ev Event) {
+func (s *session) onStatus(ctx app.Context, ev event.CallStatus) {
 	switch ev.Reason {
 	case wire.ReasonAnsweredElsewhere:
 		s.page.info = "You answered that call on another device."
@@ -93,18 +94,18 @@ func (s *session) onStatus(ctx app.Context, ev Event) {
 	}
 	s.refresh(ctx)
 	if ev.Status == wire.StatusEnded && (s.phase == phaseOutgoing || s.phase == phaseInCall) {
-		if _, ok := s.eng.CurrentCall(); !ok || ev.Closed || ev.LocalUser {
+		if _, ok := s.eng.CurrentCall(); !ok || ev.Closed() || ev.LocalUser {
 			s.endCall(ctx)
 		}
 	}
 }
 
 // onUserJoinedOrLeft handles callUserJoinedListener and callUserLeftListener.
-func (s *session) onUserJoinedOrLeft(ev Event) {
+func (s *session) onUserJoinedOrLeft(ev event.CallUserEvent, left bool) {
 	if ev.DisplayName != "" && ev.UserJID != "" {
 		s.names[ev.UserJID] = ev.DisplayName
 	}
-	if ev.Kind == EventUserLeft {
+	if left {
 		delete(s.media.speaking, ev.UserJID)
 	}
 }

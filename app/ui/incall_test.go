@@ -8,6 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -36,7 +37,7 @@ func TestSwitchToVideo(t *testing.T) {
 	if !h.f.called("RequestVideoCallSwitch") || s.sw.state != switchRequesting {
 		t.Fatalf("after request: state %q", s.sw.state)
 	}
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchDecline})
+	h.f.sink(event.CallSwitch{UserJID: bob, Status: wire.SwitchDecline})
 	h.settle(1)
 	if s.sw.state != switchNone || !strings.Contains(s.note.text, "Bob Marley declined video") {
 		t.Errorf("after decline: state %q note %q", s.sw.state, s.note.text)
@@ -44,14 +45,14 @@ func TestSwitchToVideo(t *testing.T) {
 
 	// A request that times out.
 	h.do(1, func(ctx app.Context) { s.turnOnVideo(ctx) })
-	h.f.sink(Event{Kind: EventSwitch, UserJID: "alice@localhost", Status: wire.SwitchTimeout})
+	h.f.sink(event.CallSwitch{UserJID: "alice@localhost", Status: wire.SwitchTimeout})
 	h.settle(1)
 	if s.sw.state != switchNone || !strings.Contains(s.note.text, "No answer") {
 		t.Errorf("after timeout: state %q note %q", s.sw.state, s.note.text)
 	}
 
 	// Bob asks: a dialog; Escape declines it.
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchRequest})
+	h.f.sink(event.CallSwitch{UserJID: bob, Status: wire.SwitchRequest})
 	h.settle(1)
 	if s.sw.state != switchAsked || s.sw.from != bob || !s.dialogOpen() {
 		t.Fatalf("after bob's request: state %q from %q", s.sw.state, s.sw.from)
@@ -63,8 +64,8 @@ func TestSwitchToVideo(t *testing.T) {
 	}
 
 	// Bob asks and then cancels.
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchRequest})
-	h.f.sink(Event{Kind: EventSwitch, UserJID: bob, Status: wire.SwitchCancel})
+	h.f.sink(event.CallSwitch{UserJID: bob, Status: wire.SwitchRequest})
+	h.f.sink(event.CallSwitch{UserJID: bob, Status: wire.SwitchCancel})
 	h.settle(2)
 	if s.sw.state != switchNone || !strings.Contains(s.note.text, "cancelled") {
 		t.Errorf("after cancel: state %q note %q", s.sw.state, s.note.text)
@@ -115,7 +116,7 @@ func TestInviteChecks(t *testing.T) {
 	}
 
 	// Others see who invited whom.
-	h.f.sink(Event{Kind: EventInvite, UserJID: "bob@localhost", Invited: []string{"dave@localhost"}})
+	h.f.sink(event.InviteUsers{UserJID: "bob@localhost", InviteUsers: []string{"dave@localhost"}})
 	h.settle(1)
 	if s.note.text != "Bob Marley invited dave." {
 		t.Errorf("invite note %q", s.note.text)
@@ -128,7 +129,7 @@ func TestMessagesAndReactions(t *testing.T) {
 	bob := "bob@localhost"
 	send := func(v any) {
 		data, _ := json.Marshal(v)
-		h.f.sink(Event{Kind: EventData, UserJID: bob, Data: data})
+		h.f.sink(event.CustomData{Data: data, From: event.CustomDataFrom{UserJID: bob}})
 	}
 	send(map[string]any{"kind": "chat", "text": "  hi there "})
 	send(map[string]any{"kind": "weather", "text": "sunny"})

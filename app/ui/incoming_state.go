@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -58,9 +59,9 @@ func (s *session) decline(ctx app.Context) {
 }
 
 // onIncoming handles incomingCallListener: the card and the ringtone.
-func (s *session) onIncoming(ctx app.Context, ev Event) {
-	if ev.DisplayName != "" {
-		s.names[ev.UserJID] = ev.DisplayName
+func (s *session) onIncoming(ctx app.Context, ev event.IncomingCall) {
+	if name := ev.UserDetails.DisplayName; name != "" {
+		s.names[ev.UserJID] = name
 	}
 	s.refresh(ctx)
 	if s.ring.has {
@@ -109,7 +110,7 @@ func (s *session) stopRinging() {
 
 // notify shows a system notification for an incoming call while the tab is
 // hidden.
-func (s *session) notify(ctx app.Context, ev Event) {
+func (s *session) notify(ctx app.Context, ev event.IncomingCall) {
 	title := "Incoming " + kindWord(ev.CallType) + " call"
 	body := s.ring.name + " is calling you on Parley."
 	tag := "parley-call-" + ev.RoomID

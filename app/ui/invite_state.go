@@ -7,6 +7,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -109,13 +110,13 @@ func inviteError(err error, names []string, most int) string {
 }
 
 // onInvite handles inviteUsersListener.
-func (s *session) onInvite(ctx app.Context, ev Event) {
+func (s *session) onInvite(ctx app.Context, ev event.InviteUsers) {
 	s.refresh(ctx)
 	if ev.UserJID == s.account.user.JID {
 		return // our own invitation: invite() said it
 	}
 	var names []string
-	for _, j := range ev.Invited {
+	for _, j := range ev.InviteUsers {
 		names = append(names, s.displayName(j))
 	}
 	if len(names) > 0 {

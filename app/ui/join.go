@@ -4,6 +4,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -50,7 +51,7 @@ type Join struct {
 	app.Compo
 	S        *session
 	Stage    joinStage
-	Users    []CallUser // the others in the call
+	Users    []event.CallUser // the others in the call
 	Err      string
 	ErrCode  int
 	Field    string // the name field's error
@@ -145,9 +146,9 @@ func (c *Join) renderSide(joining bool) app.UI {
 		app.Ul().ID("call-users").Class("call-users").Aria("labelledby", "call-users-title").Aria("live", "polite").Body(
 			app.Range(c.Users).Slice(func(i int) app.UI {
 				u := c.Users[i]
-				return app.Li().Class("call-user").DataSet("jid", u.JID).DataSet("status", u.Status).Body(
-					app.Span().Class("avatar avatar-xs").Aria("hidden", "true").Text(initials(u.Name)),
-					app.Span().Class("call-user-name").Text(u.Name),
+				return app.Li().Class("call-user").DataSet("jid", u.UserJID).DataSet("status", u.Status).Body(
+					app.Span().Class("avatar avatar-xs").Aria("hidden", "true").Text(initials(u.DisplayName)),
+					app.Span().Class("call-user-name").Text(u.DisplayName),
 					app.If(u.Status != wire.StatusConnected && u.Status != "", func() app.UI {
 						return app.Span().Class("call-user-status").Text(previewStatus(u.Status))
 					}),

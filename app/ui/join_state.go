@@ -9,17 +9,18 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
 // joinState is the page of a call link (/join/<code>).
 type joinState struct {
-	code       string     // the code of the /join/ page, "" elsewhere
-	stage      joinStage  // where the join page is
-	gen        int        // bumps when the join page starts or is left, to drop stale replies
-	users      []CallUser // who is in the previewed call
-	seen       bool       // the preview's first list of users arrived
-	err        string     // why the call can't be joined (joinFailed)
+	code       string           // the code of the /join/ page, "" elsewhere
+	stage      joinStage        // where the join page is
+	gen        int              // bumps when the join page starts or is left, to drop stale replies
+	users      []event.CallUser // who is in the previewed call
+	seen       bool             // the preview's first list of users arrived
+	err        string           // why the call can't be joined (joinFailed)
 	errCode    int
 	field      string // the name field's error
 	guestName  string // the name field
@@ -273,23 +274,23 @@ func joinErrorSentence(err error, secure bool) string {
 }
 
 // onUsers follows the list of people in the previewed call.
-func (s *session) onUsers(ev Event) {
+func (s *session) onUsers(ev event.CallUsersUpdate) {
 	if s.phase != phaseJoin || (s.join.stage != joinOpening && s.join.stage != joinPreview && s.join.stage != joinJoining) {
 		return
 	}
-	for _, u := range ev.Users {
-		if u.Name != "" {
-			s.names[u.JID] = u.Name
+	for _, u := range ev.UsersList {
+		if u.DisplayName != "" {
+			s.names[u.UserJID] = u.DisplayName
 		}
 	}
 	if !s.join.seen {
 		// The first list answers the subscription: empty is a call link
 		// nobody has joined yet. Later, empty means the call ended.
 		s.join.seen = true
-		s.join.users = ev.Users
+		s.join.users = ev.UsersList
 		return
 	}
-	if len(ev.Users) == 0 {
+	if len(ev.UsersList) == 0 {
 		if s.join.stage == joinJoining {
 			return // JoinCall answers for itself
 		}
@@ -298,7 +299,7 @@ func (s *session) onUsers(ev Event) {
 		s.failJoin(&wire.Error{Code: wire.CodeCallEnded})
 		return
 	}
-	s.join.users = ev.Users
+	s.join.users = ev.UsersList
 }
 
 // codeOfLink is the code at the end of a full call link.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -32,12 +33,12 @@ func TestJoinAsGuest(t *testing.T) {
 		t.Error("no local preview track")
 	}
 	view := (&Shell{s: s}).screen().(*Join)
-	if len(view.Users) != 2 || view.Users[0].Name != "Alice Liddell" || !view.Guest || !view.HasVideo {
+	if len(view.Users) != 2 || view.Users[0].DisplayName != "Alice Liddell" || !view.Guest || !view.HasVideo {
 		t.Errorf("preview view %+v", view)
 	}
 
 	// Somebody leaves: the list follows.
-	h.f.sink(Event{Kind: EventUsers, RoomID: "room1", Users: previewUsers[:1]})
+	h.f.sink(event.CallUsersUpdate{RoomID: "room1", UsersList: previewUsers[:1]})
 	h.until("one user", func() bool { return len(s.join.users) == 1 })
 
 	h.do(0, func(ctx app.Context) { s.joinNow(ctx) })
@@ -51,7 +52,8 @@ func TestJoinAsGuest(t *testing.T) {
 
 	// The call ends: a guest stays on the ended screen and may rejoin.
 	h.f.setCall(nil)
-	h.f.sink(Event{Kind: EventStatus, UserJID: s.account.user.JID, LocalUser: true, Status: wire.StatusEnded, Closed: true})
+	closed := "closed"
+	h.f.sink(event.CallStatus{UserJID: s.account.user.JID, LocalUser: true, Status: wire.StatusEnded, SessionStatus: &closed})
 	h.until("ended", func() bool { return s.phase == phaseEnded })
 	if e, ok := (&Shell{s: s}).screen().(*Ended); !ok || !e.Guest {
 		t.Errorf("guest's ended screen %+v", (&Shell{s: s}).screen())
@@ -104,7 +106,7 @@ func TestJoinSignedInPreviewEndsAndBack(t *testing.T) {
 	}
 
 	// Everyone leaves while dave previews.
-	h.f.sink(Event{Kind: EventUsers, RoomID: "room1", Users: []CallUser{}})
+	h.f.sink(event.CallUsersUpdate{RoomID: "room1", UsersList: []event.CallUser{}})
 	h.until("ended", func() bool { return s.join.stage == joinFailed })
 	if s.join.errCode != wire.CodeCallEnded || s.join.subscribed {
 		t.Errorf("ended preview: code %d subscribed %v", s.join.errCode, s.join.subscribed)

@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 )
 
 // Media of the current call and of the join preview: tracks, mute states,
@@ -22,7 +23,7 @@ type mediaState struct {
 }
 
 // onTrack handles userTrackListener: a track to attach, or one gone.
-func (s *session) onTrack(ctx app.Context, ev Event) {
+func (s *session) onTrack(ctx app.Context, ev event.UserTrack) {
 	key := ev.UserJID + ":" + ev.TrackType
 	if ev.LocalUser {
 		key = "local:" + ev.TrackType
@@ -38,31 +39,31 @@ func (s *session) onTrack(ctx app.Context, ev Event) {
 }
 
 // onMute handles muteStatusListener.
-func (s *session) onMute(ev Event) {
+func (s *session) onMute(ev event.MuteStatus) {
 	if ev.LocalUser || ev.UserJID == s.account.user.JID {
 		if ev.TrackType == "audio" {
-			s.media.localAudio = ev.Muted
+			s.media.localAudio = ev.IsMuted
 		} else {
-			s.media.localVideo = ev.Muted
+			s.media.localVideo = ev.IsMuted
 		}
 		return
 	}
-	s.media.mutes[ev.UserJID+":"+ev.TrackType] = ev.Muted
+	s.media.mutes[ev.UserJID+":"+ev.TrackType] = ev.IsMuted
 }
 
 // onSpeaking handles callSpeakingListener.
-func (s *session) onSpeaking(ev Event) {
+func (s *session) onSpeaking(ev event.Speaking) {
 	if !ev.LocalUser {
-		s.media.speaking[ev.UserJID] = ev.Speaking
+		s.media.speaking[ev.UserJID] = ev.IsSpeaking
 	}
 }
 
 // onMediaError handles mediaErrorListener.
-func (s *session) onMediaError(ev Event) {
+func (s *session) onMediaError(ev event.MediaError) {
 	if s.phase == phaseJoin {
 		return // SubscribeCall's error says it on the join page
 	}
-	s.page.notice = mediaErrorSentence(ev.Code, ev.Device, browser.SecureContext())
+	s.page.notice = mediaErrorSentence(ev.StatusCode, ev.Device, browser.SecureContext())
 }
 
 // syncMedia attaches the current tracks to the rendered media elements.

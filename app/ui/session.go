@@ -9,6 +9,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -62,7 +63,7 @@ type mountState struct {
 	mu      sync.Mutex
 	ctx     app.Context // the mounted Shell's context
 	mounted bool
-	pending []Event // events that arrived while no Shell was mounted
+	pending []event.Event // events that arrived while no Shell was mounted
 }
 
 // pageState is what every screen shares.
@@ -115,7 +116,7 @@ func (s *session) detach() {
 
 // post receives an engine event on the engine's goroutine and hands it to the
 // UI goroutine. It never blocks on the UI.
-func (s *session) post(ev Event) {
+func (s *session) post(ev event.Event) {
 	s.mount.mu.Lock()
 	if !s.mount.mounted {
 		s.mount.pending = append(s.mount.pending, ev)

@@ -8,6 +8,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -63,8 +64,8 @@ func TestSessionSignInAndCall(t *testing.T) {
 	if s.phase != phaseInCall {
 		t.Fatalf("phase %v, want in call", s.phase)
 	}
-	h.f.sink(Event{Kind: EventTrack, UserJID: "bob@localhost", TrackType: "video", Track: struct{}{}})
-	h.f.sink(Event{Kind: EventMute, UserJID: "bob@localhost", TrackType: "audio", Muted: true})
+	h.f.sink(event.UserTrack{UserJID: "bob@localhost", TrackType: "video", Track: fakeTrack("video")})
+	h.f.sink(event.MuteStatus{UserJID: "bob@localhost", TrackType: "audio", IsMuted: true})
 	h.settle(2)
 	view := (&Shell{s: s}).inCall().(*InCall)
 	if len(view.Remotes) != 1 || !view.Remotes[0].AudioMuted || !view.Remotes[0].HasVideo || view.Remotes[0].VideoMuted {
@@ -99,7 +100,7 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 	h.do(1, func(ctx app.Context) { s.dial(ctx, "bob", false) })
 	h.f.setStatus("bob@localhost", wire.StatusDeclined)
 	h.f.setCall(nil)
-	h.f.sink(Event{Kind: EventStatus, UserJID: "alice@localhost", LocalUser: true, Status: wire.StatusEnded, RoomID: "room1"})
+	h.f.sink(event.CallStatus{UserJID: "alice@localhost", LocalUser: true, Status: wire.StatusEnded, RoomID: "room1"})
 	h.until("the call to end", func() bool { return s.phase == phaseEnded })
 	if s.phase != phaseEnded || s.ended.text != "Bob Marley declined the call" {
 		t.Fatalf("declined: phase %v text %q", s.phase, s.ended.text)
@@ -112,7 +113,7 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 		Participants: []wire.Participant{{JID: "carol@localhost", DisplayName: "Carol King", Status: wire.StatusConnecting, Initiator: true},
 			{JID: "alice@localhost", Status: wire.StatusRinging}}}
 	h.f.mu.Unlock()
-	h.f.sink(Event{Kind: EventIncoming, UserJID: "carol@localhost", DisplayName: "Carol King", CallType: wire.TypeVideo, RoomID: "room2"})
+	h.f.sink(event.IncomingCall{UserJID: "carol@localhost", CallType: wire.TypeVideo, RoomID: "room2", UserDetails: event.UserDetails{DisplayName: "Carol King"}})
 	h.settle(1)
 	if !s.ring.has || s.ring.name != "Carol King" || s.ring.kind != wire.TypeVideo {
 		t.Fatalf("incoming: %v %q %q", s.ring.has, s.ring.name, s.ring.kind)
@@ -123,7 +124,7 @@ func TestSessionDeclinedAndIncoming(t *testing.T) {
 	}
 
 	// The session is revoked elsewhere: back to sign-in, token forgotten.
-	h.f.sink(Event{Kind: EventConnection, Status: "AUTHFAIL"})
+	h.f.sink(event.ConnectionStatus{Status: "AUTHFAIL"})
 	h.settle(1)
 	if s.phase != phaseSignedOut || !strings.Contains(s.page.notice, "Sign in again") {
 		t.Errorf("auth fail: phase %v notice %q", s.phase, s.page.notice)

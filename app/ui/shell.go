@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -111,10 +112,10 @@ func (c *Shell) screen() app.UI {
 	case phaseEnded:
 		return &Ended{S: s, Text: s.ended.text, Guest: s.account.user.Guest && s.join.code != ""}
 	case phaseJoin:
-		var users []CallUser
+		var users []event.CallUser
 		for _, u := range s.join.users {
-			if u.JID != s.account.user.JID {
-				users = append(users, CallUser{JID: u.JID, Name: s.displayName(u.JID), Status: u.Status})
+			if u.UserJID != s.account.user.JID {
+				users = append(users, event.CallUser{UserJID: u.UserJID, DisplayName: s.displayName(u.UserJID), Status: u.Status})
 			}
 		}
 		_, hasVideo := s.media.tracks["local:video"]

@@ -9,6 +9,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -161,11 +162,11 @@ func (s *session) reset() {
 }
 
 // onConnection handles connectionListener: the banner, or a revoked session.
-func (s *session) onConnection(ev Event) {
+func (s *session) onConnection(ev event.ConnectionStatus) {
 	switch ev.Status {
-	case "CONNECTED":
+	case event.Connected:
 		s.page.conn = ""
-	case "AUTHFAIL":
+	case event.AuthFail:
 		browser.StorageRemove(tokenKey)
 		if s.phase != phaseSignedOut {
 			s.reset()

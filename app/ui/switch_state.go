@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -83,7 +84,7 @@ func (s *session) switchAnswer(ctx app.Context, action string) {
 }
 
 // onSwitch handles callSwitchListener.
-func (s *session) onSwitch(ctx app.Context, ev Event) {
+func (s *session) onSwitch(ctx app.Context, ev event.CallSwitch) {
 	mine := ev.LocalUser || ev.UserJID == s.account.user.JID
 	name := s.displayName(ev.UserJID)
 	switch ev.Status {

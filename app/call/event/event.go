@@ -104,6 +104,9 @@ type CallStatus struct {
 	Reason        string       `json:"reason,omitempty"`
 }
 
+// Closed reports whether the call is over for everyone (SessionStatus "closed").
+func (c CallStatus) Closed() bool { return c.SessionStatus != nil && *c.SessionStatus == "closed" }
+
 // UserTrack is the payload of userTrackListener. Track is nil when the track is
 // gone; in the browser it holds a MediaStreamTrack (see package rtc).
 type UserTrack struct {
