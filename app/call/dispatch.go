@@ -133,8 +133,8 @@ func (e *Engine) me() string {
 
 // incomingPayload is the incomingCallListener (or missedCallListener) payload
 // for call c ringing here. userJid is who rang: the initiator, or for an
-// invitee whoever invited them; toUsers is everyone else rung or in the call,
-// you included.
+// invitee whoever invited them; an invitee's toUsers is everyone in the call
+// or rung into it, the inviter and you included.
 func (e *Engine) incomingPayload(c wire.Call, status string) event.IncomingCall {
 	me := e.me()
 	all := make([]string, 0, len(c.Participants))
@@ -155,7 +155,7 @@ func (e *Engine) incomingPayload(c wire.Call, status string) event.IncomingCall 
 		}
 		to = to[:0]
 		for _, p := range c.Participants {
-			if p.JID != caller.JID && (p.JID == me || wire.Joined(p.Status) || wire.Pending(p.Status)) {
+			if p.JID == me || wire.Joined(p.Status) || wire.Pending(p.Status) {
 				to = append(to, p.JID)
 			}
 		}

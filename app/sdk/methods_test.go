@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"parley/app/call/event"
 )
 
 // TestMethodListsAgree holds the four places that name window.Parley's
@@ -151,4 +153,29 @@ func readmeNames(t *testing.T, path string) []string {
 		}
 	}
 	return names
+}
+
+// TestListenerListsAgree holds the README's list of listeners to the engine's
+// event types (app/call/event), which name the listeners the SDK calls.
+func TestListenerListsAgree(t *testing.T) {
+	want := sortedSet(t, "event.Listeners()", event.Listeners())
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, para, found := strings.Cut(string(readme), "\nListeners: ")
+	if !found {
+		t.Fatal(`README.md has no "Listeners: " paragraph in its SDK section`)
+	}
+	para, _, _ = strings.Cut(para, "\n\n")
+	var got []string
+	for _, m := range regexp.MustCompile("`(\\w+Listener)`").FindAllStringSubmatch(para, -1) {
+		if !slices.Contains(got, m[1]) {
+			got = append(got, m[1])
+		}
+	}
+	got = sortedSet(t, "the README's listeners", got)
+	if missing, extra := diff(want, got), diff(got, want); len(missing) > 0 || len(extra) > 0 {
+		t.Errorf("the README's listeners differ from the engine's events: missing %q, extra %q", missing, extra)
+	}
 }
