@@ -26,7 +26,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 			code   int
 			reason string
 		}{
-			{wire.RegisterRequest{Username: "alice", Password: "password1"}, wire.CodeConflict, reasonConflict},
+			{wire.RegisterRequest{Username: "alice", Password: "password1"}, wire.CodeConflict, wire.ReasonConflict},
 			{wire.RegisterRequest{Username: "Bad Name", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
 			{wire.RegisterRequest{Username: "ab", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
 			{wire.RegisterRequest{Username: "guest-x", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
@@ -34,7 +34,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 			{wire.RegisterRequest{Username: "carol", Password: "password1", DisplayName: strings.Repeat("x", 65)}, wire.CodeBadRequest, "bad_request"},
 		} {
 			c.fails(wire.TypeRegister, tc.req, tc.code, tc.reason)
-			if tc.reason != reasonConflict {
+			if tc.reason != wire.ReasonConflict {
 				break // four failures would close the connection: test the others on fresh ones
 			}
 		}
@@ -52,7 +52,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 		c.fails(wire.TypeRegister, nil, wire.CodeBadRequest, "bad_request")
 		// Nothing was created by the refused attempts.
 		c = e.dial("v")
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "carol", Password: "password1"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "carol", Password: "password1"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	})
 
 	t.Run("display name", func(t *testing.T) {
@@ -66,19 +66,19 @@ func TestRegisterLoginAuth(t *testing.T) {
 
 	t.Run("login", func(t *testing.T) {
 		c := e.dial("l")
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, reasonUnauthorized)
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "nobody", Password: "password-alice"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "nobody", Password: "password-alice"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 		var res wire.AuthResult
 		c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
 		if res.User.JID != "alice@localhost" || res.Token == "" || res.Token == alice.auth.Token || res.Session == alice.auth.Session {
 			t.Errorf("login result %+v", res)
 		}
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, wire.CodeConflict, reasonConflict)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, wire.CodeConflict, wire.ReasonConflict)
 	})
 
 	t.Run("auth", func(t *testing.T) {
 		c := e.dial("a")
-		c.fails(wire.TypeAuth, wire.AuthRequest{Token: "not-a-token"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeAuth, wire.AuthRequest{Token: "not-a-token"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 		var res wire.AuthResult
 		c.must(wire.TypeAuth, wire.AuthRequest{Token: alice.auth.Token}, &res)
 		if res.User.JID != "alice@localhost" || res.Token != alice.auth.Token || res.Resumed || res.Session == alice.auth.Session {
@@ -96,7 +96,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 		c := e.dial("b")
 		c.must(wire.TypePing, nil, nil)
 		for _, typ := range []string{wire.TypeCallCreate, wire.TypeCallLogs, wire.TypeLogout, wire.TypeCallEnd, wire.TypeCallSignal} {
-			c.fails(typ, wire.RoomRequest{RoomID: "x"}, wire.CodeUnauthorized, reasonUnauthorized)
+			c.fails(typ, wire.RoomRequest{RoomID: "x"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 		}
 		c.fails(wire.TypeGuest, wire.GuestRequest{DisplayName: "  "}, wire.CodeBadRequest, "bad_request")
 		c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, nil)
@@ -124,7 +124,7 @@ func TestAuthFailuresClose(t *testing.T) {
 	e.register("alice")
 	c := e.dial("x")
 	for range MaxAuthFailures {
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrongwrong"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrongwrong"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	}
 	c.expectClose(wire.CloseAuthFailed)
 }
@@ -208,7 +208,7 @@ func TestRateLimit(t *testing.T) {
 	for _, id := range ids[:10] {
 		f := c.reply(id)
 		if f.Type == wire.TypeError {
-			if f.Error.Code != wire.CodeRateLimited || f.Error.Reason != reasonRateLimited {
+			if f.Error.Code != wire.CodeRateLimited || f.Error.Reason != wire.ReasonRateLimited {
 				t.Fatalf("reply %+v", f.Error)
 			}
 			limited++
@@ -259,12 +259,12 @@ func TestLogout(t *testing.T) {
 	a.expectClose(wire.CloseLoggedOut)
 	// The token is revoked for new connections.
 	c := e.dial("again")
-	c.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token}, wire.CodeUnauthorized, reasonUnauthorized)
+	c.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	// The session cannot be resumed either.
 	var res wire.AuthResult
 	c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
 	d := e.dial("resume")
-	d.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, wire.CodeUnauthorized, reasonUnauthorized)
+	d.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	d.must(wire.TypeAuth, wire.AuthRequest{Token: res.Token, Resume: a.auth.Session}, &res)
 	if res.Resumed {
 		t.Error("resumed a logged-out session")
@@ -296,7 +296,7 @@ func TestLinkCode(t *testing.T) {
 // than EventBufferBytes of them.
 func TestEventBuffer(t *testing.T) {
 	h := New(Config{Logger: testLogger(t)}, nil)
-	s := &session{u: &user{}}
+	s := &session{}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for range EventBuffer + 44 {
