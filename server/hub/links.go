@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"parley/app/wire"
+	"parley/server/store"
 )
 
 // This file holds the core's call links: previews (link.subscribe), joining
@@ -27,7 +28,11 @@ func checkLink(req wire.LinkRequest) (code, name string, e *wire.Error) {
 	if !wire.ValidLinkCode(code) {
 		return "", "", wire.InvalidLink("This is not a valid call link.")
 	}
-	return code, "", nil
+	name, ok := store.CleanDisplayName(req.DisplayName)
+	if !ok {
+		return "", "", wire.BadRequest("A display name is at most %d characters, without control characters.", store.MaxDisplayNameLen)
+	}
+	return code, name, nil
 }
 
 // preview is the link preview of cl: its joined participants.

@@ -296,3 +296,51 @@ func TestLinkJoinPendingAndRejoin(t *testing.T) {
 		t.Errorf("bob log %+v", l)
 	}
 }
+
+// TestLinkDisplayName: a registered user who names themself on link.subscribe
+// or link.join has that name in the call (snapshots, updates, previews), not
+// their account's; a bad name is 400; the account keeps its name.
+func TestLinkDisplayName(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice, bob, carol, dave := e.register("alice"), e.register("bob"), e.register("carol"), e.register("dave")
+	call := create(t, alice, wire.TypeAudio, "bob")
+	answer(t, bob, call)
+	alice.update(statusIs("bob", wire.StatusConnecting))
+
+	for _, bad := range []string{"a\tb", strings.Repeat("x", 65)} {
+		carol.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link, DisplayName: bad}, wire.CodeBadRequest, wire.ReasonBadRequest)
+		carol.fails(wire.TypeLinkSubscribe, wire.LinkRequest{Link: call.Link, DisplayName: bad}, wire.CodeBadRequest, wire.ReasonBadRequest)
+	}
+	watcher := e.dial("watcher")
+	watcher.must(wire.TypeGuest, wire.GuestRequest{DisplayName: "Watcher"}, nil)
+	watcher.must(wire.TypeLinkSubscribe, wire.LinkRequest{Link: call.Link}, nil)
+
+	// Named on link.join.
+	var cr wire.CallResult
+	carol.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link, DisplayName: "  Caz  "}, &cr)
+	if p := participant(t, cr.Call, jid("carol")); p.DisplayName != "Caz" {
+		t.Errorf("carol's name in the reply: %q", p.DisplayName)
+	}
+	up := alice.update(statusIs("carol", wire.StatusConnecting))
+	if p := participant(t, up.Call, jid("carol")); p.DisplayName != "Caz" {
+		t.Errorf("carol's name as alice sees it: %q", p.DisplayName)
+	}
+	pv, _ := payload[wire.LinkPreview](t, watcher, wire.EventUsers, func(p wire.LinkPreview) bool { return len(p.Users) == 3 })
+	if p := (&wire.Call{Participants: pv.Users}).Participant(jid("carol")); p == nil || p.DisplayName != "Caz" {
+		t.Errorf("carol in the preview: %+v", pv.Users)
+	}
+
+	// Named on link.subscribe, then joined without a name: the subscription's name holds.
+	dave.must(wire.TypeLinkSubscribe, wire.LinkRequest{Link: call.Link, DisplayName: "D."}, nil)
+	dave.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, &cr)
+	if p := participant(t, cr.Call, jid("dave")); p.DisplayName != "D." {
+		t.Errorf("dave's name: %q", p.DisplayName)
+	}
+	// Without a name, the account's name; the account itself is unchanged.
+	if p := participant(t, cr.Call, jid("bob")); p.DisplayName != "bob" {
+		t.Errorf("bob's name: %q", p.DisplayName)
+	}
+	if c2 := e.tab(carol, "carol-2"); c2.auth.User.DisplayName != "carol" {
+		t.Errorf("carol's account name became %q", c2.auth.User.DisplayName)
+	}
+}
