@@ -50,7 +50,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 			p = cl.addPart(u, status)
 		}
 		sp := &cl.snap.Participants[p.idx]
-		sp.Invited = true
+		sp.Invited, sp.InvitedBy = true, t.u.jid
 		if !slices.Contains(cl.snap.Invited, u.jid) {
 			cl.snap.Invited = append(cl.snap.Invited, u.jid)
 		}

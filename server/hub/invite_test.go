@@ -171,3 +171,47 @@ func TestInvite(t *testing.T) {
 		}
 	}
 }
+
+// TestInvitedBy: an invited participant names who invited them, and an
+// invitee's call.incoming lists everyone in the call.
+func TestInvitedBy(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice, bob, carol, dave := e.register("alice"), e.register("bob"), e.register("carol"), e.register("dave")
+	call := create(t, alice, wire.TypeAudio, "bob")
+	answer(t, bob, call)
+
+	alice.must(wire.TypeCallInvite, wire.InviteRequest{RoomID: call.RoomID, To: []string{"carol"}}, nil)
+	in := carol.callEvent(wire.EventIncoming)
+	if got, want := statuses(in.Call), "alice=connecting bob=connecting carol=ringing"; got != want {
+		t.Errorf("carol's incoming lists %q, want %q", got, want)
+	}
+	if p := participant(t, in.Call, jid("carol")); !p.Invited || p.InvitedBy != jid("alice") {
+		t.Errorf("carol in her incoming call: %+v", p)
+	}
+	for _, who := range []string{"alice", "bob"} {
+		if p := participant(t, in.Call, jid(who)); p.Invited || p.InvitedBy != "" {
+			t.Errorf("%s was not invited: %+v", who, p)
+		}
+	}
+	answer(t, carol, call)
+
+	// An invitee invites in turn; a re-invite names the new inviter.
+	carol.must(wire.TypeCallInvite, wire.InviteRequest{RoomID: call.RoomID, To: []string{"dave"}}, nil)
+	in = dave.callEvent(wire.EventIncoming)
+	if got, want := statuses(in.Call), "alice=connecting bob=connecting carol=connecting dave=ringing"; got != want {
+		t.Errorf("dave's incoming lists %q, want %q", got, want)
+	}
+	if p := participant(t, in.Call, jid("dave")); p.InvitedBy != jid("carol") {
+		t.Errorf("dave invited by %q", p.InvitedBy)
+	}
+	if p := participant(t, in.Call, jid("carol")); p.InvitedBy != jid("alice") {
+		t.Errorf("carol invited by %q", p.InvitedBy)
+	}
+	dave.must(wire.TypeCallDecline, room(call), nil)
+	alice.update(statusIs("dave", wire.StatusDeclined))
+	bob.must(wire.TypeCallInvite, wire.InviteRequest{RoomID: call.RoomID, To: []string{"dave"}}, nil)
+	up := alice.update(func(ce wire.CallEvent) bool { return statusOf(ce.Call, jid("dave")) == wire.StatusRinging })
+	if p := participant(t, up.Call, jid("dave")); p.InvitedBy != jid("bob") {
+		t.Errorf("dave re-invited by %q", p.InvitedBy)
+	}
+}
