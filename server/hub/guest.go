@@ -12,6 +12,10 @@ func (h *Hub) handleGuest(c *conn, f wire.Frame) {
 		h.sendNow(c, f.ID, nil, wire.Conflict("This connection is already signed in."))
 		return
 	}
+	if e := checkVersion(f); e != nil {
+		h.sendNow(c, f.ID, nil, e)
+		return
+	}
 	var req wire.GuestRequest
 	if e := wire.DecodeData(f, &req); e != nil {
 		h.sendNow(c, f.ID, nil, e)

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -319,6 +320,50 @@ func TestEventBuffer(t *testing.T) {
 	for i := 1; i < len(s.buf); i++ {
 		if s.buf[i].seq != s.buf[i-1].seq+1 {
 			t.Fatalf("gap in the buffer at %d", i)
+		}
+	}
+}
+
+// TestProtocolVersion: a first frame of a newer protocol is refused with
+// unsupported_version, for a guest as for an account; the current version
+// signs in, and the AuthResult states the server's version and limits.
+func TestProtocolVersion(t *testing.T) {
+	e := newEnv(t, Config{})
+	first := func(c *client, typ string, v int, payload any) wire.Frame {
+		t.Helper()
+		f, err := wire.Request(typ, c.nextID.Add(1), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.V = v
+		b, err := wire.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.sendRaw(websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+		return c.reply(f.ID)
+	}
+	for _, tc := range []struct {
+		typ     string
+		payload any
+	}{
+		{wire.TypeGuest, wire.GuestRequest{DisplayName: "Visitor"}},
+		{wire.TypeRegister, wire.RegisterRequest{Username: "alice", Password: "password-alice"}},
+	} {
+		c := e.dial(tc.typ)
+		r := first(c, tc.typ, wire.Version+1, tc.payload)
+		if r.Type != wire.TypeError || r.Error.Code != wire.CodeBadRequest || r.Error.Reason != wire.ReasonUnsupportedVersion {
+			t.Errorf("%s at version %d: %+v %+v", tc.typ, wire.Version+1, r, r.Error)
+		}
+		r = first(c, tc.typ, wire.Version, tc.payload)
+		var ar wire.AuthResult
+		if r.Type != wire.TypeResult || json.Unmarshal(r.Data, &ar) != nil {
+			t.Fatalf("%s at version %d: %+v %+v", tc.typ, wire.Version, r, r.Error)
+		}
+		if ar.Version != wire.Version || ar.Limits != wire.DefaultLimits() {
+			t.Errorf("%s: AuthResult version %d limits %+v", tc.typ, ar.Version, ar.Limits)
 		}
 	}
 }
