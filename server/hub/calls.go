@@ -2,76 +2,17 @@ package hub
 
 import (
 	"slices"
-	"time"
 	"unicode/utf8"
 
 	"parley/app/wire"
 	"parley/server/store"
 )
 
-// call is one live call. snap is the authoritative state sent to clients;
-// parts[i] is the hub's side of snap.Participants[i].
-type call struct {
-	snap   wire.Call
-	parts  []*part
-	byName map[string]*part
-	joined []string // JIDs of everyone who joined, in order (the log's userList)
-	ended  bool
-
-	sw         *switchReq            // the pending voice-to-video request, if any
-	subs       map[*session]struct{} // sessions previewing the call by link
-	previewKey string                // the joined set and statuses last sent to subs
-	idle       *time.Timer           // a meet call's idle timer, while running
-	idleGen    uint64                // incremented on every (re)start, so a stale idle timer does nothing
-}
-
-// switchReq is a pending voice-to-video switch request from one joined
-// participant to the other.
-type switchReq struct {
-	from, to *part
-	timer    *time.Timer
-}
-
-// part is one user's part in a call.
-type part struct {
-	u        *user
-	idx      int
-	sess     *session // the session media signals go to, once joined
-	prev     string   // status before a drop set it to reconnecting
-	ring     *time.Timer
-	answered bool   // a callee who answered
-	started  int64  // when this callee answered (epoch ms)
-	done     bool   // the part is over and its log written
-	ringGen  uint64 // incremented on every ring, so a stale ring timer does nothing
-	replace  bool   // the user was invited or joined again after an earlier part: its log replaces the earlier one
-}
-
-func (c *call) status(p *part) string       { return c.snap.Participants[p.idx].Status }
-func (c *call) setStatus(p *part, s string) { c.snap.Participants[p.idx].Status = s }
-func (c *call) initiator(p *part) bool      { return c.snap.Participants[p.idx].Initiator }
-
-// snapshot returns a deep copy of the call's state.
-func (c *call) snapshot() wire.Call {
-	s := c.snap
-	s.To = slices.Clone(c.snap.To)
-	s.Invited = slices.Clone(c.snap.Invited)
-	s.Participants = slices.Clone(c.snap.Participants)
-	return s
-}
-
-func (c *call) addPart(u *user, status string) *part {
-	p := &part{u: u, idx: len(c.parts)}
-	c.parts = append(c.parts, p)
-	c.byName[u.name] = p
-	c.snap.Participants = append(c.snap.Participants, wire.Participant{
-		JID: u.jid, DisplayName: u.display, Status: status, Initiator: u.jid == c.snap.Initiator,
-	})
-	u.parts[c] = p
-	return p
-}
+// This file holds the core's one-to-one and group call requests: create,
+// answer, decline, end, signal, mute and media, and the ringing they start.
 
 // joinedElsewhere reports whether u is joined in a live call other than except.
-func (h *Hub) joinedElsewhere(u *user, except *call) bool {
+func joinedElsewhere(u *user, except *call) bool {
 	for cl, p := range u.parts {
 		if cl != except && !p.done && wire.Joined(cl.status(p)) {
 			return true
@@ -82,7 +23,7 @@ func (h *Hub) joinedElsewhere(u *user, except *call) bool {
 
 // inCall reports whether u may not start a call: joined in a call, or rung by
 // a call that is already active.
-func (h *Hub) inCall(u *user) bool {
+func inCall(u *user) bool {
 	for cl, p := range u.parts {
 		if p.done {
 			continue
@@ -95,48 +36,10 @@ func (h *Hub) inCall(u *user) bool {
 	return false
 }
 
-// handleCreate serves call.create.
-func (h *Hub) handleCreate(c *conn, f wire.Frame) {
-	s := h.currentSession(c)
-	if s == nil {
-		h.sendNow(c, f.ID, nil, errUnauthorized())
-		return
-	}
-	var req wire.CallCreateRequest
-	if e := wire.DecodeData(f, &req); e != nil {
-		h.sendNow(c, f.ID, nil, e)
-		return
-	}
-	callees, e := h.checkCreate(s.u.name, req)
-	if e != nil {
-		h.sendNow(c, f.ID, nil, e)
-		return
-	}
-	// Look the callees up outside the lock.
-	accounts, e := h.lookupUsers(callees)
-	if e != nil {
-		h.sendNow(c, f.ID, nil, e)
-		return
-	}
-
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	b := &batch{}
-	cl, e := h.createCall(b, c, s, req, accounts)
-	if e != nil {
-		h.replyErr(b, c, f.ID, e)
-		h.commit(b)
-		return
-	}
-	reply := &batch{}
-	h.reply(reply, c, f.ID, wire.CallResult{Call: cl.snapshot()})
-	b.ops = append(reply.ops, b.ops...)
-	h.commit(b)
-}
-
-// checkCreate validates a call.create request and returns the callees'
-// usernames, de-duplicated and without the caller.
-func (h *Hub) checkCreate(self string, req wire.CallCreateRequest) ([]string, *wire.Error) {
+// checkCreate validates a call.create request from username self and returns
+// the callees' usernames, de-duplicated and without the caller. It needs no
+// state: the transport calls it before looking the callees up.
+func (k *core) checkCreate(self string, req wire.CallCreateRequest) ([]string, *wire.Error) {
 	if req.Type != wire.TypeAudio && req.Type != wire.TypeVideo {
 		return nil, wire.BadRequest("callType must be %q or %q.", wire.TypeAudio, wire.TypeVideo)
 	}
@@ -149,528 +52,351 @@ func (h *Hub) checkCreate(self string, req wire.CallCreateRequest) ([]string, *w
 	if len(req.GroupID) > MaxGroupIDLen || !utf8.ValidString(req.GroupID) {
 		return nil, wire.BadRequest("groupId is at most %d bytes of UTF-8.", MaxGroupIDLen)
 	}
-	names, e := h.parseUsers(self, req.To)
+	names, e := k.parseUsers(self, req.To)
 	if e != nil {
 		return nil, e
 	}
-	if len(names)+1 > h.cfg.MaxParticipants {
-		return nil, errorf(wire.CodeCallFull, reasonCallFull,
-			"A call has at most %d participants including you; %d were asked.", h.cfg.MaxParticipants, len(names)+1)
+	if len(names)+1 > k.cfg.MaxParticipants {
+		return nil, wire.Errorf(wire.CodeCallFull, wire.ReasonCallFull,
+			"A call has at most %d participants including you; %d were asked.", k.cfg.MaxParticipants, len(names)+1)
 	}
 	return names, nil
 }
 
-// createCall starts a call from session s. Called with h.mu held.
-func (h *Hub) createCall(b *batch, c *conn, s *session, req wire.CallCreateRequest, callees []store.User) (*call, *wire.Error) {
-	if _, e := h.sessionCheck(c); e != nil {
-		return nil, e
+// parseUsers parses JIDs of users to call or invite: de-duplicated, without
+// self. A malformed JID is 400, another domain 404; none left is 400.
+func (k *core) parseUsers(self string, to []string) ([]string, *wire.Error) {
+	if len(to) > MaxCallees {
+		return nil, wire.BadRequest("Too many users (%d).", len(to))
 	}
-	if c.sess != s {
-		return nil, errUnauthorized()
+	var names []string
+	for _, jid := range to {
+		name, e := wire.ParseJID(jid, k.cfg.Domain)
+		if e != nil {
+			return nil, e
+		}
+		if name != self && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
 	}
-	if h.inCall(s.u) {
-		return nil, errorf(wire.CodeConflict, reasonConflict, "You are already in a call.")
+	if len(names) == 0 {
+		return nil, wire.BadRequest("Name at least one user other than yourself.")
 	}
-	now := nowMillis()
+	return names, nil
+}
+
+// create starts a call from tab id to the callees (accounts already looked
+// up, in the order called; see checkCreate).
+func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callees []store.User) (wire.Call, *wire.Error) {
+	t := k.tabOf(id)
+	if t == nil {
+		return wire.Call{}, errUnauthorized()
+	}
+	if inCall(t.u) {
+		return wire.Call{}, wire.Conflict("You are already in a call.")
+	}
+	now := k.now()
 	cl := &call{byName: make(map[string]*part)}
 	mode := wire.ModeOneToMany
 	if len(callees) == 1 && req.GroupID == "" {
 		mode = wire.ModeOneToOne
 	}
-	link := h.newLink()
+	link := k.newLink()
 	roomID := randomID(16)
 	cl.snap = wire.Call{
 		RoomID: roomID, Link: link, Type: req.Type, Mode: mode, GroupID: req.GroupID,
-		Initiator: s.u.jid, State: wire.CallStateRinging, CreatedAt: now, To: []string{},
+		Initiator: t.u.jid, State: wire.CallStateRinging, CreatedAt: now, To: []string{},
 	}
-	caller := cl.addPart(s.u, wire.StatusConnecting)
-	caller.sess = s
-	cl.joined = []string{s.u.jid}
+	caller := cl.addPart(t.u, wire.StatusConnecting)
+	caller.tab = t
+	cl.joined = []string{t.u.jid}
 
 	var engaged, pending []*part
 	for _, su := range callees {
-		u := h.userFor(su)
+		u := k.userFor(su)
 		cl.snap.To = append(cl.snap.To, u.jid)
-		if h.joinedElsewhere(u, nil) {
+		if joinedElsewhere(u, nil) {
 			engaged = append(engaged, cl.addPart(u, wire.StatusEngaged))
 			continue
 		}
 		p := cl.addPart(u, wire.StatusCalling)
-		if hasAttached(u) {
+		if u.online() {
 			cl.setStatus(p, wire.StatusRinging)
 		}
 		pending = append(pending, p)
 	}
-	h.calls[roomID] = cl
-	h.links[link] = cl
-	h.log.Info("call created", "room", roomID, "type", req.Type, "mode", mode, "from", s.u.name, "callees", len(callees))
+	k.calls[roomID] = cl
+	k.links[link] = cl
+	k.log.Info("call created", "room", roomID, "type", req.Type, "mode", mode, "from", t.u.name, "callees", len(callees))
 
 	for _, p := range engaged {
-		h.finishPart(b, cl, p, now)
+		k.finishPart(fx, cl, p, now)
 	}
-	h.ring(b, cl, pending)
-	if !h.checkEnd(b, cl, now) {
-		h.broadcast(b, cl, s.u.jid, "")
+	k.ring(fx, cl, pending)
+	if !k.checkEnd(fx, cl, now) {
+		k.broadcast(fx, cl, t.u.jid, "")
 	}
-	return cl, nil
+	return cl.snapshot(), nil
 }
 
 // ring sends call.incoming to every tab of the pending parts and starts
-// their ring timers. Called with h.mu held.
-func (h *Hub) ring(b *batch, cl *call, pending []*part) {
+// their ring timers.
+func (k *core) ring(fx *effects, cl *call, pending []*part) {
 	if len(pending) == 0 {
 		return
 	}
 	incoming := mustJSON(wire.CallEvent{Call: cl.snap})
 	for _, p := range pending {
-		for _, rs := range p.u.sessions {
-			b.do(func() { h.sendEvent(rs, wire.EventIncoming, incoming) })
-		}
-		if p.ring != nil {
-			p.ring.Stop()
+		for _, t := range p.u.tabs {
+			fx.emitRaw(t, wire.EventIncoming, incoming)
 		}
 		p.ringGen++
-		gen := p.ringGen
-		p.ring = h.afterFunc(h.cfg.RingTimeout, func() {
-			if p.ringGen == gen {
-				h.ringTimeout(cl, p)
-			}
-		})
+		p.ringing = true
+		fx.start(timerKey{timerRing, cl.snap.RoomID, p.u.name}, p.ringGen, k.cfg.RingTimeout)
 	}
 }
 
-func hasAttached(u *user) bool {
-	for _, s := range u.sessions {
-		if s.c != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// ringSession rings a session that just signed in (incoming) or resumed for
-// every call still ringing its user: a callee shown as "calling" becomes
-// "ringing". Called with h.mu held.
-func (h *Hub) ringSession(b *batch, s *session, incoming bool) {
-	for cl, p := range s.u.parts {
+// ringTab rings a tab that just signed in (incoming) or resumed for every
+// call still ringing its user: a callee shown as "calling" becomes "ringing".
+func (k *core) ringTab(fx *effects, t *tab, incoming bool) {
+	for cl, p := range t.u.parts {
 		if p.done || !wire.Pending(cl.status(p)) {
 			continue
 		}
 		changed := false
-		if cl.status(p) == wire.StatusCalling && s.c != nil {
+		if cl.status(p) == wire.StatusCalling && t.online {
 			cl.setStatus(p, wire.StatusRinging)
 			changed = true
 		}
 		if incoming {
-			h.event(b, s, wire.EventIncoming, wire.CallEvent{Call: cl.snap})
+			fx.emit(t, wire.EventIncoming, wire.CallEvent{Call: cl.snap})
 		}
 		if changed {
-			h.broadcast(b, cl, "", "")
+			k.broadcast(fx, cl, "", "")
 		}
 	}
 }
 
-// ringTimeout gives up ringing callee p. Called with h.mu held.
-func (h *Hub) ringTimeout(cl *call, p *part) {
+// ringTimeout gives up ringing callee p.
+func (k *core) ringTimeout(fx *effects, cl *call, p *part) {
 	if cl.ended || p.done || !wire.Pending(cl.status(p)) {
 		return
 	}
-	now := nowMillis()
-	b := &batch{}
+	now := k.now()
 	cl.setStatus(p, wire.StatusNoAnswer)
-	h.finishPart(b, cl, p, now)
+	k.finishPart(fx, cl, p, now)
 	missed := mustJSON(wire.CallEvent{Call: cl.snap, Reason: wire.StatusNoAnswer})
 	dismissed := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: wire.ReasonTimeout})
-	for _, s := range p.u.sessions {
-		b.do(func() {
-			h.sendEvent(s, wire.EventMissed, missed)
-			h.sendEvent(s, wire.EventDismissed, dismissed)
-		})
+	for _, t := range p.u.tabs {
+		fx.emitRaw(t, wire.EventMissed, missed)
+		fx.emitRaw(t, wire.EventDismissed, dismissed)
 	}
-	h.broadcast(b, cl, "", "")
-	h.checkEnd(b, cl, now)
-	h.commit(b)
+	k.broadcast(fx, cl, "", "")
+	k.checkEnd(fx, cl, now)
 }
 
-// broadcast sends the call's current state to every joined participant's
-// session, and the joined users to the link subscribers when they changed.
-// Called with h.mu held.
-func (h *Hub) broadcast(b *batch, cl *call, by, reason string) {
-	data := mustJSON(wire.CallEvent{Call: cl.snap, By: by, Reason: reason})
-	for _, p := range cl.parts {
-		if s := p.sess; s != nil && !p.done && wire.Joined(cl.status(p)) {
-			b.do(func() { h.sendEvent(s, wire.EventUpdate, data) })
-		}
+// join makes p a joined participant bound to tab t (an answer or a link join).
+func (k *core) join(fx *effects, cl *call, p *part, t *tab, now int64) {
+	k.stopRing(fx, cl, p)
+	cl.setStatus(p, wire.StatusConnecting)
+	p.tab, p.answered, p.started, p.prev = t, true, now, ""
+	if !slices.Contains(cl.joined, t.u.jid) {
+		cl.joined = append(cl.joined, t.u.jid)
 	}
-	h.notifyPreview(b, cl)
+	if cl.snap.StartedAt == 0 {
+		cl.snap.StartedAt = now
+		cl.snap.State = wire.CallStateActive
+	}
+	k.stopIdle(fx, cl)
 }
 
-// dismissOthers stops ringing on every session of p's user but except.
-func (h *Hub) dismissOthers(b *batch, cl *call, p *part, except *session, reason string) {
-	data := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: reason})
-	for _, s := range p.u.sessions {
-		if s != except {
-			b.do(func() { h.sendEvent(s, wire.EventDismissed, data) })
-		}
-	}
+// reopen starts a new part for a user whose earlier part in cl is over (they
+// left, declined or missed it): it is pending or joined again, and its log
+// will replace the earlier one.
+func (cl *call) reopen(p *part, status string) {
+	p.done, p.replace, p.answered, p.started, p.tab, p.prev = false, true, false, 0, nil, ""
+	sp := &cl.snap.Participants[p.idx]
+	sp.Status, sp.AudioMuted, sp.VideoMuted = status, false, false
+	p.u.parts[cl] = p
 }
 
-// finishPart ends p's part (its status already final) and queues its log.
-// Called with h.mu held.
-func (h *Hub) finishPart(b *batch, cl *call, p *part, now int64) {
-	if p.done {
-		return
-	}
-	p.done = true
-	if p.ring != nil {
-		p.ring.Stop()
-		p.ring = nil
-	}
-	p.ringGen++
-	b.logs = append(b.logs, h.logFor(cl, p, now))
-	delete(p.u.parts, cl)
-	h.gcUser(p.u)
-}
-
-// logFor is p's call log entry, its part ending at now.
-func (h *Hub) logFor(cl *call, p *part, now int64) store.CallLog {
-	l := wire.CallLog{
-		RoomID: cl.snap.RoomID, RoomLink: cl.snap.Link, CallMode: cl.snap.Mode, CallType: cl.snap.Type,
-		FromUser: cl.snap.Initiator, ToUsers: slices.Clone(cl.snap.To), UserList: slices.Clone(cl.joined),
-		InviteUserList: slices.Clone(cl.snap.Invited), CallTime: cl.snap.CreatedAt, EndTime: now,
-	}
-	if l.InviteUserList == nil {
-		l.InviteUserList = []string{}
-	}
-	if cl.snap.GroupID != "" {
-		g := cl.snap.GroupID
-		l.GroupID = &g
-	}
-	var start int64
-	switch {
-	case cl.initiator(p):
-		l.CallState = wire.LogOutgoing
-		start = cl.snap.StartedAt
-		if cl.snap.Meet || p.replace {
-			// A meet's creator, or an initiator invited back, started
-			// when they joined (0 if they never did).
-			start = p.started
-		}
-	case p.answered:
-		l.CallState = wire.LogIncoming
-		start = p.started
-	case cl.status(p) == wire.StatusDeclined:
-		l.CallState = wire.LogDeclined
-	default:
-		l.CallState = wire.LogMissed
-	}
-	if start != 0 {
-		l.StartTime = &start
-		l.Duration = max(now-start, 0)
-	}
-	return store.CallLog{UserID: p.u.id, CallLog: l, Replace: p.replace}
-}
-
-// counts returns how many participants are joined and how many pending.
-func (c *call) counts() (joined, pending int) {
-	for _, p := range c.parts {
-		if p.done {
-			continue
-		}
-		switch st := c.status(p); {
-		case wire.Joined(st):
-			joined++
-		case wire.Pending(st):
-			pending++
-		}
-	}
-	return joined, pending
-}
-
-// checkEnd applies the end rule: a call with fewer than two participants
-// joined or still being rung ends. A meet call instead ends when nobody is
-// joined or rung any more after someone joined; while nobody is joined its
-// idle timer runs. Called with h.mu held.
-func (h *Hub) checkEnd(b *batch, cl *call, now int64) bool {
-	if cl.ended {
-		return true
-	}
-	joined, pending := cl.counts()
-	if cl.snap.Meet {
-		if joined > 0 {
-			return false
-		}
-		if pending > 0 || len(cl.joined) == 0 {
-			h.startIdle(cl)
-			return false
-		}
-	} else if joined+pending >= 2 {
-		return false
-	}
-	h.endCall(b, cl, wire.StatusEnded, now)
-	return true
-}
-
-// endCall ends a call: everyone still joined gets a final call.update with
-// state "ended", everyone still rung gets call.missed{ended} and
-// call.dismissed{canceled}, and every unfinished part is logged. Called with
-// h.mu held.
-func (h *Hub) endCall(b *batch, cl *call, reason string, now int64) {
-	if cl.ended {
-		return
-	}
-	cl.ended = true
-	cl.snap.State = wire.CallStateEnded
-	cl.snap.EndedAt = now
-	var joined, pending []*part
-	for _, p := range cl.parts {
-		if p.done {
-			continue
-		}
-		switch st := cl.status(p); {
-		case wire.Joined(st):
-			joined = append(joined, p)
-		case wire.Pending(st):
-			pending = append(pending, p)
-		}
-		cl.setStatus(p, wire.StatusEnded)
-		h.finishPart(b, cl, p, now)
-	}
-	final := mustJSON(wire.CallEvent{Call: cl.snap, Reason: reason})
-	for _, p := range joined {
-		if s := p.sess; s != nil {
-			b.do(func() { h.sendEvent(s, wire.EventUpdate, final) })
-		}
-	}
-	missed := mustJSON(wire.CallEvent{Call: cl.snap, Reason: wire.StatusEnded})
-	dismissed := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: wire.ReasonCanceled})
-	for _, p := range pending {
-		for _, s := range p.u.sessions {
-			b.do(func() {
-				h.sendEvent(s, wire.EventMissed, missed)
-				h.sendEvent(s, wire.EventDismissed, dismissed)
-			})
-		}
-	}
-	h.stopSwitch(cl)
-	if cl.idle != nil {
-		cl.idle.Stop()
-		cl.idle = nil
-	}
-	cl.idleGen++
-	if len(cl.subs) > 0 {
-		gone := mustJSON(wire.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: []wire.Participant{}})
-		for s := range cl.subs {
-			s.sub = nil
-			b.do(func() { h.sendEvent(s, wire.EventUsers, gone) })
-		}
-		cl.subs = nil
-	}
-	h.log.Info("call ended", "room", cl.snap.RoomID, "joined", len(cl.joined), "ms", now-cl.snap.CreatedAt)
-	delete(h.calls, cl.snap.RoomID)
-	if h.links[cl.snap.Link] == cl {
-		delete(h.links, cl.snap.Link)
-	}
-	h.ended[cl.snap.RoomID] = struct{}{}
-	h.endedL[cl.snap.Link] = struct{}{}
-	h.endedQ = append(h.endedQ, endedCall{cl.snap.RoomID, cl.snap.Link})
-	if len(h.endedQ) > endedMemory {
-		delete(h.ended, h.endedQ[0].room)
-		delete(h.endedL, h.endedQ[0].link)
-		h.endedQ = slices.Delete(h.endedQ, 0, 1)
+// becomeGroup turns cl into a one-to-many call; a pending video switch,
+// which is for two people, ends with "timeout" to both.
+func (k *core) becomeGroup(fx *effects, cl *call) {
+	cl.snap.Mode = wire.ModeOneToMany
+	if sw := cl.sw; sw != nil {
+		k.stopSwitch(fx, cl)
+		k.switchEvent(fx, cl, sw.from, sw.from, wire.SwitchTimeout)
+		k.switchEvent(fx, cl, sw.to, sw.from, wire.SwitchTimeout)
 	}
 }
 
 // leave ends joined participant p's part (call.end, logout, grace expired).
-// The initiator leaving before anyone answered cancels the call. Called with
-// h.mu held.
-func (h *Hub) leave(b *batch, cl *call, p *part, now int64) {
+// The initiator leaving before anyone answered cancels the call.
+func (k *core) leave(fx *effects, cl *call, p *part, now int64) {
 	cl.setStatus(p, wire.StatusDisconnected)
-	h.finishPart(b, cl, p, now)
+	k.finishPart(fx, cl, p, now)
 	if sw := cl.sw; sw != nil && (sw.from == p || sw.to == p) {
-		h.stopSwitch(cl)
+		k.stopSwitch(fx, cl)
 	}
 	if cl.initiator(p) && cl.snap.StartedAt == 0 && !cl.snap.Meet {
-		h.endCall(b, cl, wire.StatusEnded, now)
+		k.endCall(fx, cl, wire.StatusEnded, now)
 		return
 	}
-	h.broadcast(b, cl, p.u.jid, "")
-	h.checkEnd(b, cl, now)
+	k.broadcast(fx, cl, p.u.jid, "")
+	k.checkEnd(fx, cl, now)
 }
 
-// decline ends pending callee p's part from session s.
-func (h *Hub) decline(b *batch, cl *call, p *part, s *session, now int64) {
+// decline ends pending callee p's part from tab t.
+func (k *core) decline(fx *effects, cl *call, p *part, t *tab, now int64) {
 	cl.setStatus(p, wire.StatusDeclined)
-	h.finishPart(b, cl, p, now)
-	h.dismissOthers(b, cl, p, s, wire.ReasonDeclinedElsewhere)
-	h.broadcast(b, cl, p.u.jid, "")
-	h.checkEnd(b, cl, now)
+	k.finishPart(fx, cl, p, now)
+	k.dismissOthers(fx, cl, p, t, wire.ReasonDeclinedElsewhere)
+	k.broadcast(fx, cl, p.u.jid, "")
+	k.checkEnd(fx, cl, now)
 }
 
-// handleRoomOp serves the requests that name a live call: answer, decline,
-// end, signal, mute and media.
-func (h *Hub) handleRoomOp(c *conn, f wire.Frame) {
-	var (
-		room  wire.RoomRequest
-		sig   wire.SignalRequest
-		mute  wire.MuteRequest
-		media wire.MediaRequest
-		e     *wire.Error
-	)
-	switch f.Type {
-	case wire.TypeCallSignal:
-		if e = wire.DecodeData(f, &sig); e == nil {
-			e = checkPayload(sig.Payload)
-		}
-		room.RoomID = sig.RoomID
-	case wire.TypeCallMute:
-		if e = wire.DecodeData(f, &mute); e == nil && mute.Audio == nil && mute.Video == nil {
-			e = wire.BadRequest("call.mute needs audio, video or both.")
-		}
-		room.RoomID = mute.RoomID
-	case wire.TypeCallMedia:
-		if e = wire.DecodeData(f, &media); e == nil && media.Status != wire.StatusConnected && media.Status != wire.StatusReconnecting {
-			e = wire.BadRequest("call.media status must be %q or %q.", wire.StatusConnected, wire.StatusReconnecting)
-		}
-		room.RoomID = media.RoomID
-	default:
-		e = wire.DecodeData(f, &room)
+// partOf returns tab id, the call roomID and the user's part in it. A user
+// with no part gets 404, or 403 when forbidden is set (the media requests).
+func (k *core) partOf(id, roomID string, forbidden bool) (*tab, *call, *part, *wire.Error) {
+	t := k.tabOf(id)
+	if t == nil {
+		return nil, nil, nil, errUnauthorized()
 	}
-	if e == nil && room.RoomID == "" {
-		e = wire.BadRequest("The %q request needs a roomId.", f.Type)
-	}
-
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	b := &batch{}
-	var result any
-	if e == nil {
-		result, e = h.roomOp(b, c, f.Type, room.RoomID, sig, mute, media)
-	}
-	reply := &batch{}
+	cl, e := k.lookupRoom(roomID)
 	if e != nil {
-		h.replyErr(reply, c, f.ID, e)
-	} else {
-		h.reply(reply, c, f.ID, result)
+		return nil, nil, nil, e
 	}
-	b.ops = append(reply.ops, b.ops...)
-	h.commit(b)
-}
-
-// roomOp applies one room request. Called with h.mu held.
-func (h *Hub) roomOp(b *batch, c *conn, typ, roomID string, sig wire.SignalRequest, mute wire.MuteRequest, media wire.MediaRequest) (any, *wire.Error) {
-	s, e := h.sessionCheck(c)
-	if e != nil {
-		return nil, e
-	}
-	cl := h.calls[roomID]
-	if cl == nil {
-		if _, ok := h.ended[roomID]; ok {
-			return nil, errorf(wire.CodeCallEnded, reasonCallEnded, "This call has already ended.")
-		}
-		return nil, errorf(wire.CodeNotFound, reasonNotFound, "There is no call %q.", truncate(roomID, 64))
-	}
-	p := cl.byName[s.u.name]
+	p := cl.byName[t.u.name]
 	if p == nil {
-		if typ == wire.TypeCallSignal || typ == wire.TypeCallMute || typ == wire.TypeCallMedia {
-			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only participants of a call can do this.")
+		if forbidden {
+			return nil, nil, nil, wire.Forbidden("Only participants of a call can do this.")
 		}
-		return nil, errorf(wire.CodeNotFound, reasonNotFound, "You have no part in this call.")
+		return nil, nil, nil, wire.NotFound("You have no part in this call.")
 	}
-	st := cl.status(p)
-	now := nowMillis()
-	// Requests about media must come from the session bound to the call.
-	member := !p.done && wire.Joined(st) && p.sess == s
+	return t, cl, p, nil
+}
 
-	switch typ {
-	case wire.TypeCallAnswer:
-		if p.done || !wire.Pending(st) {
-			return nil, errorf(wire.CodeConflict, reasonConflict, "There is no ringing call to answer (you are %s).", st)
-		}
-		if h.joinedElsewhere(s.u, cl) {
-			return nil, errorf(wire.CodeConflict, reasonConflict, "You are already in another call; end it first.")
-		}
-		if p.ring != nil {
-			p.ring.Stop()
-			p.ring = nil
-		}
-		h.join(cl, p, s, now)
-		h.dismissOthers(b, cl, p, s, wire.ReasonAnsweredElsewhere)
-		h.broadcast(b, cl, s.u.jid, "")
-		return wire.CallResult{Call: cl.snapshot()}, nil
-
-	case wire.TypeCallDecline:
-		if p.done || !wire.Pending(st) {
-			return nil, errorf(wire.CodeConflict, reasonConflict, "There is no ringing call to decline (you are %s).", st)
-		}
-		h.decline(b, cl, p, s, now)
-		return nil, nil
-
-	case wire.TypeCallEnd:
-		switch {
-		case p.done:
-			return nil, errorf(wire.CodeConflict, reasonConflict, "You already left this call (%s).", st)
-		case wire.Pending(st):
-			h.decline(b, cl, p, s, now)
-		case p.sess != s:
-			return nil, errorf(wire.CodeForbidden, reasonForbidden, "This call is on another tab or device.")
-		default:
-			h.leave(b, cl, p, now)
-		}
-		return nil, nil
-
-	case wire.TypeCallSignal:
-		if !member {
-			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can signal.")
-		}
-		name, e := wire.ParseJID(sig.To, h.cfg.Domain)
-		if e != nil {
-			return nil, e
-		}
-		tp := cl.byName[name]
-		if tp == nil || tp == p || tp.done || !wire.Joined(cl.status(tp)) || tp.sess == nil {
-			return nil, errorf(wire.CodeForbidden, reasonForbidden, "%s is not another joined participant of this call.", truncate(sig.To, 80))
-		}
-		// The event must fit the receiver's frame limit: it names the sender
-		// instead of the receiver, and encoding escapes <, > and & (six bytes
-		// each), so it can be larger than the request was.
-		data := mustJSON(wire.SignalEvent{RoomID: roomID, From: s.u.jid, Payload: sig.Payload})
-		if len(data)+eventEnvelope > wire.MaxFrameBytes {
-			return nil, errorf(wire.CodeTooLarge, reasonTooLarge,
-				"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, wire.MaxFrameBytes)
-		}
-		ts := tp.sess
-		b.do(func() { h.sendEvent(ts, wire.EventSignal, data) })
-		return nil, nil
-
-	case wire.TypeCallMute:
-		if !member {
-			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can mute.")
-		}
-		sp := &cl.snap.Participants[p.idx]
-		changed := false
-		if mute.Audio != nil && *mute.Audio != sp.AudioMuted {
-			sp.AudioMuted, changed = *mute.Audio, true
-		}
-		if mute.Video != nil && *mute.Video != sp.VideoMuted {
-			sp.VideoMuted, changed = *mute.Video, true
-		}
-		if changed {
-			h.broadcast(b, cl, s.u.jid, "")
-		}
-		return nil, nil
-
-	case wire.TypeCallMedia:
-		if !member {
-			return nil, errorf(wire.CodeForbidden, reasonForbidden, "Only a joined participant (on the tab that joined) can report media.")
-		}
-		if st != media.Status {
-			cl.setStatus(p, media.Status)
-			h.broadcast(b, cl, s.u.jid, "")
-		}
-		return nil, nil
+// answer answers the call roomID on tab id.
+func (k *core) answer(fx *effects, id, roomID string) (wire.Call, *wire.Error) {
+	t, cl, p, e := k.partOf(id, roomID, false)
+	if e != nil {
+		return wire.Call{}, e
 	}
-	return nil, wire.UnknownType(typ)
+	if st := cl.status(p); p.done || !wire.Pending(st) {
+		return wire.Call{}, wire.Conflict("There is no ringing call to answer (you are %s).", st)
+	}
+	if joinedElsewhere(t.u, cl) {
+		return wire.Call{}, wire.Conflict("You are already in another call; end it first.")
+	}
+	k.join(fx, cl, p, t, k.now())
+	k.dismissOthers(fx, cl, p, t, wire.ReasonAnsweredElsewhere)
+	k.broadcast(fx, cl, t.u.jid, "")
+	return cl.snapshot(), nil
+}
+
+// decline declines the call roomID on every tab of tab id's user.
+func (k *core) declineCall(fx *effects, id, roomID string) *wire.Error {
+	t, cl, p, e := k.partOf(id, roomID, false)
+	if e != nil {
+		return e
+	}
+	if st := cl.status(p); p.done || !wire.Pending(st) {
+		return wire.Conflict("There is no ringing call to decline (you are %s).", st)
+	}
+	k.decline(fx, cl, p, t, k.now())
+	return nil
+}
+
+// end leaves the call roomID from tab id (a pending callee declines).
+func (k *core) end(fx *effects, id, roomID string) *wire.Error {
+	t, cl, p, e := k.partOf(id, roomID, false)
+	if e != nil {
+		return e
+	}
+	switch st := cl.status(p); {
+	case p.done:
+		return wire.Conflict("You already left this call (%s).", st)
+	case wire.Pending(st):
+		k.decline(fx, cl, p, t, k.now())
+	case p.tab != t:
+		return wire.Forbidden("This call is on another tab or device.")
+	default:
+		k.leave(fx, cl, p, k.now())
+	}
+	return nil
+}
+
+// mediaMember returns tab id's part in roomID for the requests about media,
+// which must come from the tab bound to the call (else 403 with what).
+func (k *core) mediaMember(id, roomID, what string) (*tab, *call, *part, *wire.Error) {
+	t, cl, p, e := k.partOf(id, roomID, true)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	if p.done || !wire.Joined(cl.status(p)) || p.tab != t {
+		return nil, nil, nil, wire.Forbidden("Only a joined participant (on the tab that joined) can %s.", what)
+	}
+	return t, cl, p, nil
+}
+
+// signal relays a signal payload from tab id to another joined participant.
+func (k *core) signal(fx *effects, id string, req wire.SignalRequest) *wire.Error {
+	t, cl, p, e := k.mediaMember(id, req.RoomID, "signal")
+	if e != nil {
+		return e
+	}
+	name, e := wire.ParseJID(req.To, k.cfg.Domain)
+	if e != nil {
+		return e
+	}
+	tp := cl.byName[name]
+	if tp == nil || tp == p || tp.done || !wire.Joined(cl.status(tp)) || tp.tab == nil {
+		return wire.Forbidden("%s is not another joined participant of this call.", truncate(req.To, 80))
+	}
+	// The event must fit the receiver's frame limit: it names the sender
+	// instead of the receiver, and encoding escapes <, > and & (six bytes
+	// each), so it can be larger than the request was.
+	data := mustJSON(wire.SignalEvent{RoomID: req.RoomID, From: t.u.jid, Payload: req.Payload})
+	if len(data)+eventEnvelope > wire.MaxFrameBytes {
+		return wire.Errorf(wire.CodeTooLarge, wire.ReasonTooLarge,
+			"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, wire.MaxFrameBytes)
+	}
+	fx.emitRaw(tp.tab, wire.EventSignal, data)
+	return nil
+}
+
+// mute publishes tab id's mute state.
+func (k *core) mute(fx *effects, id string, req wire.MuteRequest) *wire.Error {
+	t, cl, p, e := k.mediaMember(id, req.RoomID, "mute")
+	if e != nil {
+		return e
+	}
+	sp := &cl.snap.Participants[p.idx]
+	changed := false
+	if req.Audio != nil && *req.Audio != sp.AudioMuted {
+		sp.AudioMuted, changed = *req.Audio, true
+	}
+	if req.Video != nil && *req.Video != sp.VideoMuted {
+		sp.VideoMuted, changed = *req.Video, true
+	}
+	if changed {
+		k.broadcast(fx, cl, t.u.jid, "")
+	}
+	return nil
+}
+
+// media records tab id's media state.
+func (k *core) media(fx *effects, id string, req wire.MediaRequest) *wire.Error {
+	t, cl, p, e := k.mediaMember(id, req.RoomID, "report media")
+	if e != nil {
+		return e
+	}
+	if cl.status(p) != req.Status {
+		cl.setStatus(p, req.Status)
+		k.broadcast(fx, cl, t.u.jid, "")
+	}
+	return nil
 }
 
 // checkPayload validates a call.signal payload.

@@ -4,13 +4,26 @@
 // leaving, the end rule), relays SDP and ICE between members of a call, and
 // writes every participant's call log when their part ends.
 //
-// The hub is authoritative for call state and sends whole wire.Call
-// snapshots. All of its state lives under one mutex; sockets are written only
-// by one writer goroutine per connection, never under that mutex. Effects of a
-// state change (replies, events, closes) are collected in a batch and
+// It has two layers. The core (type core; core.go, tabs.go, calls.go,
+// invite.go, switch.go, customdata.go, links.go) is the call state machine:
+// users and their tabs, calls, participants, ringing, video switches, link
+// previews and admission. Each request is one method that returns a result
+// or a *wire.Error plus effects (events for tabs, call logs, timers to start
+// or stop); it knows no sockets, connections or locks, and the table tests in
+// core_test.go drive it directly.
+//
+// The transport (type Hub; hub.go, conn.go, requests.go, handlers.go,
+// session.go, guest.go, delivery.go, limits.go) wraps it: WebSockets,
+// sign-in and resume, per-session event numbering and replay, rate limits,
+// store calls and timers, which fire back into the core as requests. Every
+// request of a signed-in connection goes through handle, which decodes it,
+// calls the core under the hub's one mutex and commits the reply followed by
+// the effects. Sockets are written only by one writer goroutine per
+// connection, never under that mutex. Effects are collected in a batch and
 // delivered in order; a batch that carries call logs is delivered only after
 // the logs are durably written, outside the mutex, so no finished call's log
-// is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire side.
+// is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire
+// side.
 package hub
 
 import (
@@ -31,102 +44,6 @@ import (
 	"parley/server/store"
 )
 
-// Config configures a Hub. Zero fields take the documented defaults.
-type Config struct {
-	// Domain is the JID domain, e.g. "localhost".
-	Domain string
-	// RingTimeout is how long each callee is rung, default 30s.
-	RingTimeout time.Duration
-	// ResumeGrace is how long a dropped session may be resumed, default 15s.
-	ResumeGrace time.Duration
-	// MaxParticipants bounds a call, including the caller, default 8.
-	MaxParticipants int
-	// AllowedOrigins are extra Origin host patterns accepted on /ws (see
-	// websocket.AcceptOptions.OriginPatterns); same-origin is always allowed.
-	AllowedOrigins []string
-	// RateLimit is the sustained requests per second per connection, default 50
-	// (an 8-person mesh trickles many ICE candidates at once).
-	RateLimit float64
-	// RateBurst is the burst of requests per connection, default 200.
-	RateBurst int
-	// AuthTimeout is how long a connection may stay unauthenticated, default 10s.
-	AuthTimeout time.Duration
-	// SwitchTimeout is how long a voice-to-video switch request waits for
-	// an answer, default 20s.
-	SwitchTimeout time.Duration
-	// MeetIdleTimeout ends a meet.create call when nobody has been joined in
-	// it for this long, default 1h.
-	MeetIdleTimeout time.Duration
-	// Logger receives the hub's logs; default slog.Default().
-	Logger *slog.Logger
-}
-
-// Defaults of Config.
-const (
-	DefaultRingTimeout     = 30 * time.Second
-	DefaultResumeGrace     = 15 * time.Second
-	DefaultMaxParticipants = 8
-	DefaultRateLimit       = 50
-	DefaultRateBurst       = 200
-	DefaultAuthTimeout     = 10 * time.Second
-	DefaultSwitchTimeout   = 20 * time.Second
-	DefaultMeetIdleTimeout = time.Hour
-)
-
-// Limits of the protocol that are not configurable.
-const (
-	// EventBuffer is how many events a session keeps for replay on resume.
-	EventBuffer = 256
-	// EventBufferBytes caps the bytes of those events (the oldest go first).
-	EventBufferBytes = 4 << 20
-	// MaxQueuedFrames is how many frames may wait for a slow connection before
-	// it is closed with CloseTooSlow.
-	MaxQueuedFrames = 1024
-	// MaxQueuedBytes caps the bytes of those frames likewise.
-	MaxQueuedBytes = 16 << 20
-	// MaxBadFrames is how many undecodable frames close a connection with
-	// wire.CloseProtocol.
-	MaxBadFrames = 5
-	// MaxAuthFailures is how many failed sign-in attempts close a connection
-	// with wire.CloseAuthFailed.
-	MaxAuthFailures = 5
-	// MaxRateRejections is how many rate-limited requests within
-	// RateRejectWindow close a connection with wire.CloseRateLimited.
-	MaxRateRejections = 50
-	// RateRejectWindow: see MaxRateRejections.
-	RateRejectWindow = 10 * time.Second
-	// MaxCallees is the most entries call.create accepts in "to" before
-	// de-duplication (the participant limit applies after).
-	MaxCallees = 64
-	// MaxGroupIDLen is the longest groupId, in bytes.
-	MaxGroupIDLen = 128
-	// CloseTooSlow is the code recorded for a connection that does not read
-	// its frames fast enough (1013, "try again later"). Such a connection is
-	// cut without a close handshake (its peer is not reading), so the client
-	// sees an abnormal closure; its session may be resumed.
-	CloseTooSlow = websocket.StatusTryAgainLater
-	// writeTimeout bounds one frame write.
-	writeTimeout = 10 * time.Second
-	// eventEnvelope bounds the bytes an event frame adds around its data.
-	eventEnvelope = 128
-	// endedMemory is how many ended room IDs are remembered to answer
-	// call_ended rather than not_found.
-	endedMemory = 4096
-)
-
-// Store is what the hub needs from the database; *store.Store satisfies it.
-type Store interface {
-	Register(ctx context.Context, username, password, displayName string) (store.User, error)
-	Login(ctx context.Context, username, password string) (store.User, error)
-	CreateGuest(ctx context.Context, displayName string) (store.User, error)
-	UserByUsername(ctx context.Context, username string) (store.User, error)
-	NewSession(ctx context.Context, userID int64) (string, error)
-	UserByToken(ctx context.Context, token string) (store.User, error)
-	DeleteSession(ctx context.Context, token string) error
-	AddCallLogs(ctx context.Context, logs ...store.CallLog) error
-	CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error)
-}
-
 // Hub is the signalling server. Create it with New, mount it at /ws, and stop
 // it with Shutdown.
 type Hub struct {
@@ -137,18 +54,14 @@ type Hub struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
+	core     *core // the call state machine; used only under mu
 	closed   bool
 	conns    map[*conn]struct{}
-	users    map[string]*user    // by username: users with sessions or live calls
 	sessions map[string]*session // by session ID
-	calls    map[string]*call    // live calls by room ID
-	links    map[string]*call    // live calls by link code
-	ended    map[string]struct{} // recently ended room IDs
-	endedL   map[string]struct{} // recently ended link codes
-	endedQ   []endedCall         // ended, oldest first
-	outbox   []*batch            // batches waiting for delivery, in order
-	flushing bool                // a flusher goroutine is running
-	idle     *sync.Cond          // broadcast when the flusher stops
+	timers   map[timerKey]*time.Timer
+	outbox   []*batch   // batches waiting for delivery, in order
+	flushing bool       // a flusher goroutine is running
+	idle     *sync.Cond // broadcast when the flusher stops
 
 	wg sync.WaitGroup // connections, the flusher, running timer callbacks
 
@@ -158,25 +71,13 @@ type Hub struct {
 	linkLim  *ipLimiter // link look-ups per remote IP
 }
 
-// endedCall is one entry of the memory of ended calls.
-type endedCall struct{ room, link string }
-
-// user is the hub's view of one account that has sessions or live calls.
-type user struct {
-	id       int64
-	name     string
-	display  string
-	jid      string
-	sessions map[string]*session
-	parts    map[*call]*part // live calls this user has an unfinished part in
-	guest    bool            // a temporary identity made by the guest request
-}
-
-// session is one tab's signed-in state; it outlives its connection by
-// ResumeGrace.
+// session is one tab's signed-in state on the transport side: its
+// connection and its numbered events. It outlives its connection by
+// ResumeGrace. The core knows it as a tab with the same ID.
 type session struct {
 	id       string
-	u        *user
+	user     wire.User // the account, as sent in AuthResult
+	uid      int64     // the account's store ID
 	token    string
 	c        *conn // attached connection; nil while dropped
 	seq      uint64
@@ -185,7 +86,6 @@ type session struct {
 	grace    *time.Timer
 	gen      uint64 // incremented on every drop, so a stale grace timer does nothing
 	removed  bool
-	sub      *call // the call this session previews by link (link.subscribe), if any
 }
 
 type sentEvent struct {
@@ -193,8 +93,8 @@ type sentEvent struct {
 	frame []byte
 }
 
-// batch is the ordered effect of one state change. logs are written before
-// any op runs; ops run under h.mu.
+// batch is the ordered effect of one state change on the transport. logs are
+// written before any op runs; ops run under h.mu.
 type batch struct {
 	logs []store.CallLog
 	ops  []func()
@@ -240,13 +140,13 @@ func New(cfg Config, st Store) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		cfg: cfg, st: st, log: cfg.Logger, ctx: ctx, cancel: cancel, queueLimit: MaxQueuedFrames,
+		core: newCore(coreConfig{
+			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
+			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
+		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
-		users:    make(map[string]*user),
 		sessions: make(map[string]*session),
-		calls:    make(map[string]*call),
-		links:    make(map[string]*call),
-		ended:    make(map[string]struct{}),
-		endedL:   make(map[string]struct{}),
+		timers:   make(map[timerKey]*time.Timer),
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
 		linkLim:  newIPLimiter(LinkRate, LinkBurst),
 	}
@@ -392,11 +292,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
-		now := nowMillis()
 		b := &batch{}
-		for _, c := range h.calls {
-			h.endCall(b, c, wire.StatusEnded, now)
+		fx := &effects{}
+		h.core.endAll(fx)
+		h.deliver(b, fx)
+		for _, t := range h.timers {
+			t.Stop()
 		}
+		clear(h.timers)
 		for _, s := range h.sessions {
 			if s.grace != nil {
 				s.grace.Stop()
@@ -435,102 +338,6 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		}
 		return fmt.Errorf("hub shutdown: %w", ctx.Err())
 	}
-}
-
-// userFor returns the hub's user for an account, creating it. Called with h.mu held.
-func (h *Hub) userFor(su store.User) *user {
-	u := h.users[su.Username]
-	if u == nil {
-		u = &user{
-			id: su.ID, name: su.Username, display: su.DisplayName, jid: wire.JID(su.Username, h.cfg.Domain),
-			sessions: make(map[string]*session), parts: make(map[*call]*part), guest: su.Guest,
-		}
-		h.users[su.Username] = u
-	}
-	return u
-}
-
-// gcUser forgets a user with no sessions and no live calls. Called with h.mu held.
-func (h *Hub) gcUser(u *user) {
-	if len(u.sessions) == 0 && len(u.parts) == 0 && h.users[u.name] == u {
-		delete(h.users, u.name)
-	}
-}
-
-// sendEvent numbers an event for session s, keeps it for replay and queues it
-// on the session's connection, if any. Called with h.mu held.
-func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
-	if s.removed {
-		return
-	}
-	s.seq++
-	// Not HTML-escaped: relayed custom data keeps its size (and bytes).
-	frame, err := wire.Marshal(wire.Frame{Type: typ, Seq: s.seq, Data: data})
-	if err != nil {
-		h.log.Error("encode event", "type", typ, "err", err)
-		return
-	}
-	s.buf = append(s.buf, sentEvent{s.seq, frame})
-	s.bufBytes += len(frame)
-	drop := 0
-	for len(s.buf)-drop > EventBuffer || (s.bufBytes > EventBufferBytes && len(s.buf)-drop > 1) {
-		s.bufBytes -= len(s.buf[drop].frame)
-		drop++
-	}
-	if drop > 0 {
-		n := copy(s.buf, s.buf[drop:])
-		clear(s.buf[n:])
-		s.buf = s.buf[:n]
-	}
-	if s.c != nil {
-		s.c.enqueue(frame)
-	}
-}
-
-// event adds an event for s to b; the payload is encoded now, so it is the
-// state at this point. Called with h.mu held.
-func (h *Hub) event(b *batch, s *session, typ string, payload any) {
-	data := mustJSON(payload)
-	b.do(func() { h.sendEvent(s, typ, data) })
-}
-
-// reply adds the success reply to request id on c to b.
-func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
-	f := wire.Frame{Type: wire.TypeResult, ID: id}
-	if payload != nil {
-		f.Data = mustJSON(payload)
-	}
-	frame, err := wire.Encode(f)
-	if err != nil {
-		h.log.Error("encode reply", "err", err)
-		h.replyErr(b, c, id, internalError())
-		return
-	}
-	b.do(func() { c.enqueue(frame) })
-}
-
-// replyErr adds the error reply to request id on c to b.
-func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *wire.Error) {
-	frame, err := wire.Encode(wire.ErrorReply(id, e))
-	if err != nil {
-		h.log.Error("encode error reply", "err", err)
-		return
-	}
-	b.do(func() { c.enqueue(frame) })
-}
-
-// sendNow replies (payload or e) to request id at once, in order with earlier
-// batches. Takes h.mu.
-func (h *Hub) sendNow(c *conn, id uint64, payload any, e *wire.Error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	b := &batch{}
-	if e != nil {
-		h.replyErr(b, c, id, e)
-	} else {
-		h.reply(b, c, id, payload)
-	}
-	h.commit(b)
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -592,33 +399,12 @@ func linkCode() string {
 	return string(out)
 }
 
-// Error reasons of the hub, beside signal's bad_request and unknown_type.
-const (
-	reasonUnauthorized = "unauthorized"
-	reasonForbidden    = "forbidden"
-	reasonNotFound     = "not_found"
-	reasonConflict     = "conflict"
-	reasonCallEnded    = "call_ended"
-	reasonCallFull     = "call_full"
-	reasonRateLimited  = "rate_limited"
-	reasonInternal     = "internal"
-	reasonNotSupported = "not_supported"
-	reasonShutdown     = "shutting_down"
-	reasonTooLarge     = "too_large"
-	reasonNotInCall    = "not_in_call"
-	reasonInvalidLink  = "invalid_link"
-)
-
 func internalError() *wire.Error {
-	return wire.Errorf(wire.CodeInternal, reasonInternal, "Something went wrong on the server; try again.")
+	return wire.Internal("Something went wrong on the server; try again.")
 }
 
 func shutdownError() *wire.Error {
-	return wire.Errorf(wire.CodeUnreachable, reasonShutdown, "The server is shutting down; reconnect shortly.")
-}
-
-func errUnauthorized() *wire.Error {
-	return wire.Errorf(wire.CodeUnauthorized, reasonUnauthorized, "Sign in first (register, login or auth).")
+	return wire.Errorf(wire.CodeUnreachable, wire.ReasonShutdown, "The server is shutting down; reconnect shortly.")
 }
 
 // storeError maps an unexpected store error to a 500 and logs it.
@@ -628,8 +414,4 @@ func (h *Hub) storeError(op string, err error) *wire.Error {
 	}
 	h.log.Error("store", "op", op, "err", err)
 	return internalError()
-}
-
-func errorf(code int, reason, format string, args ...any) *wire.Error {
-	return wire.Errorf(code, reason, format, args...)
 }

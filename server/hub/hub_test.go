@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 			code   int
 			reason string
 		}{
-			{wire.RegisterRequest{Username: "alice", Password: "password1"}, wire.CodeConflict, reasonConflict},
+			{wire.RegisterRequest{Username: "alice", Password: "password1"}, wire.CodeConflict, wire.ReasonConflict},
 			{wire.RegisterRequest{Username: "Bad Name", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
 			{wire.RegisterRequest{Username: "ab", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
 			{wire.RegisterRequest{Username: "guest-x", Password: "password1"}, wire.CodeBadRequest, "bad_request"},
@@ -34,7 +35,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 			{wire.RegisterRequest{Username: "carol", Password: "password1", DisplayName: strings.Repeat("x", 65)}, wire.CodeBadRequest, "bad_request"},
 		} {
 			c.fails(wire.TypeRegister, tc.req, tc.code, tc.reason)
-			if tc.reason != reasonConflict {
+			if tc.reason != wire.ReasonConflict {
 				break // four failures would close the connection: test the others on fresh ones
 			}
 		}
@@ -52,7 +53,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 		c.fails(wire.TypeRegister, nil, wire.CodeBadRequest, "bad_request")
 		// Nothing was created by the refused attempts.
 		c = e.dial("v")
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "carol", Password: "password1"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "carol", Password: "password1"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	})
 
 	t.Run("display name", func(t *testing.T) {
@@ -66,19 +67,19 @@ func TestRegisterLoginAuth(t *testing.T) {
 
 	t.Run("login", func(t *testing.T) {
 		c := e.dial("l")
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, reasonUnauthorized)
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "nobody", Password: "password-alice"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "nobody", Password: "password-alice"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 		var res wire.AuthResult
 		c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
 		if res.User.JID != "alice@localhost" || res.Token == "" || res.Token == alice.auth.Token || res.Session == alice.auth.Session {
 			t.Errorf("login result %+v", res)
 		}
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, wire.CodeConflict, reasonConflict)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, wire.CodeConflict, wire.ReasonConflict)
 	})
 
 	t.Run("auth", func(t *testing.T) {
 		c := e.dial("a")
-		c.fails(wire.TypeAuth, wire.AuthRequest{Token: "not-a-token"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeAuth, wire.AuthRequest{Token: "not-a-token"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 		var res wire.AuthResult
 		c.must(wire.TypeAuth, wire.AuthRequest{Token: alice.auth.Token}, &res)
 		if res.User.JID != "alice@localhost" || res.Token != alice.auth.Token || res.Resumed || res.Session == alice.auth.Session {
@@ -96,7 +97,7 @@ func TestRegisterLoginAuth(t *testing.T) {
 		c := e.dial("b")
 		c.must(wire.TypePing, nil, nil)
 		for _, typ := range []string{wire.TypeCallCreate, wire.TypeCallLogs, wire.TypeLogout, wire.TypeCallEnd, wire.TypeCallSignal} {
-			c.fails(typ, wire.RoomRequest{RoomID: "x"}, wire.CodeUnauthorized, reasonUnauthorized)
+			c.fails(typ, wire.RoomRequest{RoomID: "x"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 		}
 		c.fails(wire.TypeGuest, wire.GuestRequest{DisplayName: "  "}, wire.CodeBadRequest, "bad_request")
 		c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, nil)
@@ -124,7 +125,7 @@ func TestAuthFailuresClose(t *testing.T) {
 	e.register("alice")
 	c := e.dial("x")
 	for range MaxAuthFailures {
-		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrongwrong"}, wire.CodeUnauthorized, reasonUnauthorized)
+		c.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrongwrong"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	}
 	c.expectClose(wire.CloseAuthFailed)
 }
@@ -208,7 +209,7 @@ func TestRateLimit(t *testing.T) {
 	for _, id := range ids[:10] {
 		f := c.reply(id)
 		if f.Type == wire.TypeError {
-			if f.Error.Code != wire.CodeRateLimited || f.Error.Reason != reasonRateLimited {
+			if f.Error.Code != wire.CodeRateLimited || f.Error.Reason != wire.ReasonRateLimited {
 				t.Fatalf("reply %+v", f.Error)
 			}
 			limited++
@@ -259,12 +260,12 @@ func TestLogout(t *testing.T) {
 	a.expectClose(wire.CloseLoggedOut)
 	// The token is revoked for new connections.
 	c := e.dial("again")
-	c.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token}, wire.CodeUnauthorized, reasonUnauthorized)
+	c.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	// The session cannot be resumed either.
 	var res wire.AuthResult
 	c.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &res)
 	d := e.dial("resume")
-	d.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, wire.CodeUnauthorized, reasonUnauthorized)
+	d.fails(wire.TypeAuth, wire.AuthRequest{Token: a.auth.Token, Resume: a.auth.Session}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	d.must(wire.TypeAuth, wire.AuthRequest{Token: res.Token, Resume: a.auth.Session}, &res)
 	if res.Resumed {
 		t.Error("resumed a logged-out session")
@@ -296,7 +297,7 @@ func TestLinkCode(t *testing.T) {
 // than EventBufferBytes of them.
 func TestEventBuffer(t *testing.T) {
 	h := New(Config{Logger: testLogger(t)}, nil)
-	s := &session{u: &user{}}
+	s := &session{}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for range EventBuffer + 44 {
@@ -319,6 +320,50 @@ func TestEventBuffer(t *testing.T) {
 	for i := 1; i < len(s.buf); i++ {
 		if s.buf[i].seq != s.buf[i-1].seq+1 {
 			t.Fatalf("gap in the buffer at %d", i)
+		}
+	}
+}
+
+// TestProtocolVersion: a first frame of a newer protocol is refused with
+// unsupported_version, for a guest as for an account; the current version
+// signs in, and the AuthResult states the server's version and limits.
+func TestProtocolVersion(t *testing.T) {
+	e := newEnv(t, Config{})
+	first := func(c *client, typ string, v int, payload any) wire.Frame {
+		t.Helper()
+		f, err := wire.Request(typ, c.nextID.Add(1), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.V = v
+		b, err := wire.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.sendRaw(websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+		return c.reply(f.ID)
+	}
+	for _, tc := range []struct {
+		typ     string
+		payload any
+	}{
+		{wire.TypeGuest, wire.GuestRequest{DisplayName: "Visitor"}},
+		{wire.TypeRegister, wire.RegisterRequest{Username: "alice", Password: "password-alice"}},
+	} {
+		c := e.dial(tc.typ)
+		r := first(c, tc.typ, wire.Version+1, tc.payload)
+		if r.Type != wire.TypeError || r.Error.Code != wire.CodeBadRequest || r.Error.Reason != wire.ReasonUnsupportedVersion {
+			t.Errorf("%s at version %d: %+v %+v", tc.typ, wire.Version+1, r, r.Error)
+		}
+		r = first(c, tc.typ, wire.Version, tc.payload)
+		var ar wire.AuthResult
+		if r.Type != wire.TypeResult || json.Unmarshal(r.Data, &ar) != nil {
+			t.Fatalf("%s at version %d: %+v %+v", tc.typ, wire.Version, r, r.Error)
+		}
+		if ar.Version != wire.Version || ar.Limits != wire.DefaultLimits() {
+			t.Errorf("%s: AuthResult version %d limits %+v", tc.typ, ar.Version, ar.Limits)
 		}
 	}
 }

@@ -1,0 +1,108 @@
+package hub
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"parley/app/wire"
+	"parley/server/store"
+)
+
+// Config configures a Hub. Zero fields take the documented defaults.
+type Config struct {
+	// Domain is the JID domain, e.g. "localhost".
+	Domain string
+	// RingTimeout is how long each callee is rung, default 30s.
+	RingTimeout time.Duration
+	// ResumeGrace is how long a dropped session may be resumed, default 15s.
+	ResumeGrace time.Duration
+	// MaxParticipants bounds a call, including the caller, default 8.
+	MaxParticipants int
+	// AllowedOrigins are extra Origin host patterns accepted on /ws (see
+	// websocket.AcceptOptions.OriginPatterns); same-origin is always allowed.
+	AllowedOrigins []string
+	// RateLimit is the sustained requests per second per connection, default 50
+	// (an 8-person mesh trickles many ICE candidates at once).
+	RateLimit float64
+	// RateBurst is the burst of requests per connection, default 200.
+	RateBurst int
+	// AuthTimeout is how long a connection may stay unauthenticated, default 10s.
+	AuthTimeout time.Duration
+	// SwitchTimeout is how long a voice-to-video switch request waits for
+	// an answer, default 20s.
+	SwitchTimeout time.Duration
+	// MeetIdleTimeout ends a meet.create call when nobody has been joined in
+	// it for this long, default 1h.
+	MeetIdleTimeout time.Duration
+	// Logger receives the hub's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultRingTimeout     = 30 * time.Second
+	DefaultResumeGrace     = 15 * time.Second
+	DefaultMaxParticipants = 8
+	DefaultRateLimit       = 50
+	DefaultRateBurst       = 200
+	DefaultAuthTimeout     = 10 * time.Second
+	DefaultSwitchTimeout   = 20 * time.Second
+	DefaultMeetIdleTimeout = time.Hour
+)
+
+// Limits of the protocol that are not configurable.
+const (
+	// EventBuffer is how many events a session keeps for replay on resume.
+	EventBuffer = 256
+	// EventBufferBytes caps the bytes of those events (the oldest go first).
+	EventBufferBytes = 4 << 20
+	// MaxQueuedFrames is how many frames may wait for a slow connection before
+	// it is closed with CloseTooSlow.
+	MaxQueuedFrames = 1024
+	// MaxQueuedBytes caps the bytes of those frames likewise.
+	MaxQueuedBytes = 16 << 20
+	// MaxBadFrames is how many undecodable frames close a connection with
+	// wire.CloseProtocol.
+	MaxBadFrames = 5
+	// MaxAuthFailures is how many failed sign-in attempts close a connection
+	// with wire.CloseAuthFailed.
+	MaxAuthFailures = 5
+	// MaxRateRejections is how many rate-limited requests within
+	// RateRejectWindow close a connection with wire.CloseRateLimited.
+	MaxRateRejections = 50
+	// RateRejectWindow: see MaxRateRejections.
+	RateRejectWindow = 10 * time.Second
+	// MaxCallees is the most entries call.create accepts in "to" before
+	// de-duplication (the participant limit applies after).
+	MaxCallees = 64
+	// MaxGroupIDLen is the longest groupId, in bytes.
+	MaxGroupIDLen = 128
+	// CloseTooSlow is the code recorded for a connection that does not read
+	// its frames fast enough (1013, "try again later"). Such a connection is
+	// cut without a close handshake (its peer is not reading), so the client
+	// sees an abnormal closure; its session may be resumed.
+	CloseTooSlow = websocket.StatusTryAgainLater
+	// writeTimeout bounds one frame write.
+	writeTimeout = 10 * time.Second
+	// eventEnvelope bounds the bytes an event frame adds around its data.
+	eventEnvelope = 128
+	// endedMemory is how many ended room IDs are remembered to answer
+	// call_ended rather than not_found.
+	endedMemory = 4096
+)
+
+// Store is what the hub needs from the database; *store.Store satisfies it.
+type Store interface {
+	Register(ctx context.Context, username, password, displayName string) (store.User, error)
+	Login(ctx context.Context, username, password string) (store.User, error)
+	CreateGuest(ctx context.Context, displayName string) (store.User, error)
+	UserByUsername(ctx context.Context, username string) (store.User, error)
+	NewSession(ctx context.Context, userID int64) (string, error)
+	UserByToken(ctx context.Context, token string) (store.User, error)
+	DeleteSession(ctx context.Context, token string) error
+	AddCallLogs(ctx context.Context, logs ...store.CallLog) error
+	CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error)
+}

@@ -1,0 +1,121 @@
+package hub
+
+import (
+	"encoding/json"
+	"time"
+
+	"parley/app/wire"
+)
+
+// This file holds the transport's delivery: the core's effects become
+// events on sessions and timers, and replies go onto connections.
+
+// deliver adds the core's effects to b: its events (to the sessions still
+// there when b is delivered) and logs, and starts or stops its timers now.
+// Called with h.mu held.
+func (h *Hub) deliver(b *batch, fx *effects) {
+	for _, ev := range fx.events {
+		b.do(func() {
+			if s := h.sessions[ev.tab]; s != nil {
+				h.sendEvent(s, ev.typ, ev.data)
+			}
+		})
+	}
+	b.logs = append(b.logs, fx.logs...)
+	for _, t := range fx.timers {
+		h.setTimer(t)
+	}
+}
+
+// setTimer starts or stops a timer the core asked for; one that fires goes
+// back to the core as a request. Called with h.mu held.
+func (h *Hub) setTimer(t timer) {
+	if old := h.timers[t.key]; old != nil {
+		old.Stop()
+		delete(h.timers, t.key)
+	}
+	if t.after <= 0 || h.closed {
+		return
+	}
+	var tm *time.Timer
+	tm = h.afterFunc(t.after, func() {
+		if h.timers[t.key] == tm {
+			delete(h.timers, t.key)
+		}
+		b := &batch{}
+		fx := &effects{}
+		h.core.fire(fx, t)
+		h.deliver(b, fx)
+		h.commit(b)
+	})
+	h.timers[t.key] = tm
+}
+
+// sendEvent numbers an event for session s, keeps it for replay and queues it
+// on the session's connection, if any. Called with h.mu held.
+func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
+	if s.removed {
+		return
+	}
+	s.seq++
+	// Not HTML-escaped: relayed custom data keeps its size (and bytes).
+	frame, err := wire.Marshal(wire.Frame{Type: typ, Seq: s.seq, Data: data})
+	if err != nil {
+		h.log.Error("encode event", "type", typ, "err", err)
+		return
+	}
+	s.buf = append(s.buf, sentEvent{s.seq, frame})
+	s.bufBytes += len(frame)
+	drop := 0
+	for len(s.buf)-drop > EventBuffer || (s.bufBytes > EventBufferBytes && len(s.buf)-drop > 1) {
+		s.bufBytes -= len(s.buf[drop].frame)
+		drop++
+	}
+	if drop > 0 {
+		n := copy(s.buf, s.buf[drop:])
+		clear(s.buf[n:])
+		s.buf = s.buf[:n]
+	}
+	if s.c != nil {
+		s.c.enqueue(frame)
+	}
+}
+
+// reply adds the success reply to request id on c to b.
+func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
+	f := wire.Frame{Type: wire.TypeResult, ID: id}
+	if payload != nil {
+		f.Data = mustJSON(payload)
+	}
+	frame, err := wire.Encode(f)
+	if err != nil {
+		h.log.Error("encode reply", "err", err)
+		h.replyErr(b, c, id, internalError())
+		return
+	}
+	b.do(func() { c.enqueue(frame) })
+}
+
+// replyErr adds the error reply to request id on c to b.
+func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *wire.Error) {
+	frame, err := wire.Encode(wire.ErrorReply(id, e))
+	if err != nil {
+		h.log.Error("encode error reply", "err", err)
+		return
+	}
+	b.do(func() { c.enqueue(frame) })
+}
+
+// sendNow replies (payload or e) to request id at once, in order with earlier
+// batches. Takes h.mu.
+func (h *Hub) sendNow(c *conn, id uint64, payload any, e *wire.Error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := &batch{}
+	if e != nil {
+		h.replyErr(b, c, id, e)
+	} else {
+		h.reply(b, c, id, payload)
+	}
+	h.commit(b)
+}

@@ -1,0 +1,302 @@
+package hub
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"parley/app/wire"
+	"parley/server/store"
+)
+
+// This file holds the transport's sessions: signing in (register, login,
+// auth, guest), resuming, dropping and logging out.
+
+// currentSession returns c's session, or nil. Takes h.mu.
+func (h *Hub) currentSession(c *conn) *session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return c.sess
+}
+
+// checkVersion refuses a first frame that speaks a newer protocol than ours.
+func checkVersion(f wire.Frame) *wire.Error {
+	if f.V > wire.Version {
+		return wire.Errorf(wire.CodeBadRequest, wire.ReasonUnsupportedVersion,
+			"This server speaks protocol version %d, older than the client's %d; reload the page or update the app.", wire.Version, f.V)
+	}
+	return nil
+}
+
+// handleSignIn serves register, login and auth.
+func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
+	if h.currentSession(c) != nil {
+		h.sendNow(c, f.ID, nil, wire.Conflict("This connection is already signed in."))
+		return
+	}
+	var (
+		su     store.User
+		token  string
+		resume *wire.AuthRequest
+		e      = checkVersion(f)
+	)
+	if e == nil {
+		onOwnStack(func() { su, token, resume, e = h.authenticate(f) })
+	}
+	if e != nil {
+		if e.Code == wire.CodeInternal || e.Code == wire.CodeUnreachable {
+			h.sendNow(c, f.ID, nil, e)
+			return
+		}
+		rd.authFails++
+		h.mu.Lock()
+		b := &batch{}
+		h.replyErr(b, c, f.ID, e)
+		if rd.authFails >= MaxAuthFailures {
+			h.log.Info("closing connection: failed sign-ins", "remote", c.remote)
+			b.do(func() { c.close(wire.CloseAuthFailed, "too many failed sign-in attempts", true) })
+		}
+		h.commit(b)
+		h.mu.Unlock()
+		return
+	}
+	h.signIn(c, f.ID, su, token, resume)
+}
+
+// authenticate checks a register, login or auth request against the store.
+func (h *Hub) authenticate(f wire.Frame) (su store.User, token string, resume *wire.AuthRequest, e *wire.Error) {
+	ctx, cancel := h.opCtx()
+	defer cancel()
+	var err error
+	switch f.Type {
+	case wire.TypeRegister:
+		var req wire.RegisterRequest
+		if e := wire.DecodeData(f, &req); e != nil {
+			return su, "", nil, e
+		}
+		if e := wire.CheckUsername(req.Username); e != nil {
+			return su, "", nil, e
+		}
+		if strings.HasPrefix(req.Username, store.GuestPrefix) {
+			return su, "", nil, wire.BadRequest("Usernames starting with %q are reserved for guests.", store.GuestPrefix)
+		}
+		if utf8.RuneCountInString(req.Password) < store.MinPasswordLen || len(req.Password) > store.MaxPasswordLen {
+			return su, "", nil, wire.BadRequest("A password is %d to %d characters.", store.MinPasswordLen, store.MaxPasswordLen)
+		}
+		if _, ok := store.CleanDisplayName(req.DisplayName); !ok {
+			return su, "", nil, wire.BadRequest("A display name is at most %d characters, without control characters.", store.MaxDisplayNameLen)
+		}
+		su, err = h.st.Register(ctx, req.Username, req.Password, req.DisplayName)
+		switch {
+		case errors.Is(err, store.ErrUsernameTaken):
+			return su, "", nil, wire.Conflict("The username %q is taken.", req.Username)
+		case errors.Is(err, store.ErrInvalid):
+			return su, "", nil, wire.BadRequest("The registration was refused: %v.", err)
+		case err != nil:
+			return su, "", nil, h.storeError("register", err)
+		}
+	case wire.TypeLogin:
+		var req wire.LoginRequest
+		if e := wire.DecodeData(f, &req); e != nil {
+			return su, "", nil, e
+		}
+		su, err = h.st.Login(ctx, req.Username, req.Password)
+		switch {
+		case errors.Is(err, store.ErrBadCredentials):
+			return su, "", nil, wire.Unauthorized("Wrong username or password.")
+		case err != nil:
+			return su, "", nil, h.storeError("login", err)
+		}
+	case wire.TypeAuth:
+		var req wire.AuthRequest
+		if e := wire.DecodeData(f, &req); e != nil {
+			return su, "", nil, e
+		}
+		su, err = h.st.UserByToken(ctx, req.Token)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return su, "", nil, wire.Unauthorized("The token is not valid (unknown or logged out).")
+		case err != nil:
+			return su, "", nil, h.storeError("auth", err)
+		}
+		return su, req.Token, &req, nil
+	}
+	token, err = h.st.NewSession(ctx, su.ID)
+	if err != nil {
+		return su, "", nil, h.storeError("new session", err)
+	}
+	return su, token, nil, nil
+}
+
+// signIn attaches c to a new session of su, or re-attaches the session named
+// in resume when it belongs to su and is still within its grace period.
+func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wire.AuthRequest) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.isClosing() {
+		return
+	}
+	if h.closed {
+		b := &batch{}
+		h.replyErr(b, c, id, shutdownError())
+		h.commit(b)
+		return
+	}
+	c.authed = true
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+		c.authTimer = nil
+	}
+	if resume != nil && resume.Resume != "" {
+		if s := h.sessions[resume.Resume]; s != nil && !s.removed && s.uid == su.ID && s.user.Username == su.Username {
+			h.resume(c, id, s, token, resume.LastSeq)
+			return
+		}
+	}
+	s := &session{
+		id: randomID(16), uid: su.ID, token: token, c: c,
+		user: wire.User{JID: wire.JID(su.Username, h.cfg.Domain), Username: su.Username, DisplayName: su.DisplayName, Guest: su.Guest},
+	}
+	h.sessions[s.id] = s
+	c.sess = s
+	b := &batch{}
+	h.reply(b, c, id, wire.AuthResult{User: s.user, Token: token, Session: s.id, Version: wire.Version, Limits: h.limits()})
+	fx := &effects{}
+	h.core.addTab(fx, su, s.id)
+	h.deliver(b, fx)
+	h.commit(b)
+}
+
+// limits are the limits sent to clients in every AuthResult.
+func (h *Hub) limits() wire.Limits {
+	return wire.Limits{
+		MaxParticipants: h.cfg.MaxParticipants,
+		MaxDisplayName:  store.MaxDisplayNameLen,
+		MaxGroupID:      MaxGroupIDLen,
+		MaxCustomData:   wire.MaxCustomDataBytes,
+	}
+}
+
+// resume re-attaches session s to c: it replies with the session's current
+// call, replays the events after lastSeq, and restores the statuses the drop
+// had set to reconnecting. Called with h.mu held.
+func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint64) {
+	// Replaying from the session's buffer is only in order when every earlier
+	// batch has been delivered: wait for the flusher to go idle.
+	for h.flushing {
+		h.idle.Wait()
+		if s.removed || h.closed || c.isClosing() {
+			b := &batch{}
+			if !c.isClosing() {
+				h.replyErr(b, c, id, wire.Conflict("The session ended while resuming; sign in again."))
+			}
+			h.commit(b)
+			return
+		}
+	}
+	if old := s.c; old != nil && old != c {
+		// The old connection is still open (a half-open socket, or a second
+		// tab claiming the session): it loses the session.
+		old.sess = nil
+		old.close(wire.CloseReplaced, "session resumed elsewhere", false)
+	}
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	s.c, s.token, c.sess = c, token, s
+	h.log.Debug("session resumed", "user", s.user.Username, "lastSeq", lastSeq, "seq", s.seq)
+
+	fx := &effects{}
+	current := h.core.resumeTab(fx, s.id)
+	b := &batch{}
+	h.reply(b, c, id, wire.AuthResult{User: s.user, Token: token, Session: s.id, Resumed: true, Call: current,
+		Version: wire.Version, Limits: h.limits()})
+	for _, ev := range s.buf {
+		if ev.seq > lastSeq {
+			frame := ev.frame
+			b.do(func() { c.enqueue(frame) })
+		}
+	}
+	h.deliver(b, fx)
+	h.commit(b)
+}
+
+// handleLogout revokes the session's token, leaves its calls and closes the
+// connection with wire.CloseLoggedOut.
+func (h *Hub) handleLogout(c *conn, f wire.Frame) {
+	handle(h, c, f, handler[struct{}]{
+		noPayload: true,
+		prepare: func(s *session, _ *struct{}) *wire.Error {
+			h.mu.Lock()
+			token := s.token
+			h.mu.Unlock()
+			ctx, cancel := h.opCtx()
+			defer cancel()
+			var err error
+			onOwnStack(func() { err = h.st.DeleteSession(ctx, token) })
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return h.storeError("logout", err)
+			}
+			return nil
+		},
+		apply: func(b *batch, fx *effects, s *session, _ struct{}) (any, *wire.Error) {
+			c.sess = nil
+			h.removeSession(fx, s)
+			b.do(func() { c.close(wire.CloseLoggedOut, "logged out", true) })
+			return nil, nil
+		},
+	})
+}
+
+// detach starts the grace period of a session whose connection dropped: its
+// joined calls show it reconnecting until it resumes or the grace expires.
+// Called with h.mu held.
+func (h *Hub) detach(s *session) {
+	s.c = nil
+	s.gen++
+	b := &batch{}
+	fx := &effects{}
+	if h.closed {
+		h.removeSession(fx, s)
+		h.deliver(b, fx)
+		h.commit(b)
+		return
+	}
+	gen := s.gen
+	if s.grace != nil {
+		s.grace.Stop()
+	}
+	s.grace = h.afterFunc(h.cfg.ResumeGrace, func() {
+		if s.removed || s.c != nil || s.gen != gen {
+			return
+		}
+		h.log.Debug("session expired", "user", s.user.Username)
+		b := &batch{}
+		fx := &effects{}
+		h.removeSession(fx, s)
+		h.deliver(b, fx)
+		h.commit(b)
+	})
+	h.core.dropTab(fx, s.id)
+	h.deliver(b, fx)
+	h.commit(b)
+}
+
+// removeSession ends a session for good (logout, grace expired): the core
+// removes its tab, which leaves the calls it is joined in. Called with h.mu
+// held.
+func (h *Hub) removeSession(fx *effects, s *session) {
+	if s.removed {
+		return
+	}
+	h.core.removeTab(fx, s.id)
+	s.removed = true
+	s.c = nil
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	s.buf, s.bufBytes = nil, 0
+	delete(h.sessions, s.id)
+}
