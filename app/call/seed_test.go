@@ -105,3 +105,60 @@ func TestEndCallWhileDevicesOpenCancelsTheCall(t *testing.T) {
 	}
 	isErrCode(t, alice.EndCall(ctx(t)), wire.CodeNotInCall)
 }
+
+func TestInviteeHearsWhoInvitedAndEveryone(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob, carol := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol")
+	connectCall(t, alice, bob, false)
+	if err := bob.InviteUsers(ctx(t), []string{"carol"}); err != nil {
+		t.Fatal(err)
+	}
+	in := carol.waitIncoming(t)
+	if in.UserJID != bob.jid || in.From != bob.jid || in.UserDetails.DisplayName != "User "+bob.name {
+		t.Fatalf("invitee's userJid %q from %q (%q), want the inviter %s", in.UserJID, in.From, in.UserDetails.DisplayName, bob.jid)
+	}
+	want := map[string]bool{alice.jid: true, bob.jid: true, carol.jid: true}
+	if len(in.ToUsers) != len(want) {
+		t.Fatalf("toUsers %v, want everyone in the call, you included", in.ToUsers)
+	}
+	for _, j := range in.ToUsers {
+		if !want[j] {
+			t.Fatalf("toUsers %v has %s", in.ToUsers, j)
+		}
+	}
+}
+
+func TestCallUsernameIgnoresCaseAndLinkNameOfSignedInUser(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	_, link, err := alice.CreateMeetLink(ctx(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.SubscribeCall(ctx(t), link, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.JoinCall(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// bob is signed in, and asks to be shown as someone else in this call.
+	if err := bob.SubscribeCall(ctx(t), link, "Bobby in the lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.JoinCall(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitStatus(t, bob.jid, wire.StatusConnected)
+	for _, jid := range []string{bob.jid, "BOB@LOCALHOST", "Bob"} {
+		name, err := alice.GetCallUsername(jid)
+		if err != nil || name != "Bobby in the lobby" {
+			t.Fatalf("GetCallUsername(%q) = %q, %v; want bob's name in this call", jid, name, err)
+		}
+	}
+	if name, err := bob.GetCallUsername(""); err != nil || name != "Bobby in the lobby" {
+		t.Fatalf("bob's own name in the call %q, %v", name, err)
+	}
+	if u, _ := bob.User(); u.DisplayName == "Bobby in the lobby" {
+		t.Fatal("the account's display name changed")
+	}
+}

@@ -89,8 +89,9 @@ type DataEvent struct {
 }
 
 // LinkRequest names a call by its link code (abc-defg-hij). DisplayName, when
-// set on TypeLinkSubscribe or TypeLinkJoin, is the caller's name in that call,
-// for a signed-in user as for a guest (the SDK's subscribeCall(link, USERNAME)).
+// set on TypeLinkSubscribe or TypeLinkJoin by a signed-in user, is their name
+// in that call (the SDK's subscribeCall(link, USERNAME)); a guest already has
+// the name it was created with (TypeGuest), and the field is ignored.
 type LinkRequest struct {
 	Link        string `json:"link"`
 	DisplayName string `json:"displayName,omitempty"`
