@@ -259,15 +259,10 @@ func (k *core) decline(fx *effects, cl *call, p *part, t *tab, now int64) {
 // partOf returns tab id, the call roomID and the user's part in it. A user
 // with no part gets 404, or 403 when forbidden is set (the media requests).
 func (k *core) partOf(id, roomID string, forbidden bool) (*tab, *call, *part, *wire.Error) {
-	t := k.tabOf(id)
-	if t == nil {
-		return nil, nil, nil, errUnauthorized()
-	}
-	cl, e := k.lookupRoom(roomID)
+	t, cl, p, e := k.find(id, roomID)
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	p := cl.byName[t.u.name]
 	if p == nil {
 		if forbidden {
 			return nil, nil, nil, wire.Forbidden("Only participants of a call can do this.")

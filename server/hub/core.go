@@ -436,6 +436,19 @@ func (k *core) lookupRoom(roomID string) (*call, *wire.Error) {
 // memberOf returns tab id, the call roomID and the tab's part in it, which
 // must be joined and bound to this tab (else 100609).
 func (k *core) memberOf(id, roomID string) (*tab, *call, *part, *wire.Error) {
+	t, cl, p, e := k.find(id, roomID)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	if p == nil || p.done || p.tab != t || !wire.Joined(cl.status(p)) {
+		return nil, nil, nil, errNotInCall()
+	}
+	return t, cl, p, nil
+}
+
+// find returns tab id, the call roomID and the tab's user's part in it (nil
+// when the user has none).
+func (k *core) find(id, roomID string) (*tab, *call, *part, *wire.Error) {
 	t := k.tabOf(id)
 	if t == nil {
 		return nil, nil, nil, errUnauthorized()
@@ -444,11 +457,7 @@ func (k *core) memberOf(id, roomID string) (*tab, *call, *part, *wire.Error) {
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	p := cl.byName[t.u.name]
-	if p == nil || p.done || p.tab != t || !wire.Joined(cl.status(p)) {
-		return nil, nil, nil, errNotInCall()
-	}
-	return t, cl, p, nil
+	return t, cl, cl.byName[t.u.name], nil
 }
 
 func errNotInCall() *wire.Error {
