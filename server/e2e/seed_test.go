@@ -71,6 +71,19 @@ func inCall(t *testing.T, caller, callee *sdkUser) {
 	callee.waitEvent("callStatusListener", `a.status === "connected" && a.userJid === `+strconv.Quote(caller.jid))
 }
 
+// aliceCallsBob starts a server and two SDK pages, alice and bob, in a voice
+// call with each other.
+func aliceCallsBob(t *testing.T) (alice, bob *sdkUser) {
+	t.Helper()
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob = newSeedUser(t, b, srv.URL), newSeedUser(t, b, srv.URL)
+	alice.register("alice")
+	bob.register("bob")
+	inCall(t, alice, bob)
+	return alice, bob
+}
+
 // TestSeedCallLogsArray (seed point 1): getCallLogs' data is an Array of call
 // logs, 20 a page, newest first, and the page count sits beside data at the
 // top level of the envelope.
@@ -223,12 +236,7 @@ func TestSeedInviteeIncomingCall(t *testing.T) {
 // TestSeedCallUsernameJIDCase (seed point 4): getCallUsername compares JIDs
 // case-insensitively, as the server lowercases them.
 func TestSeedCallUsernameJIDCase(t *testing.T) {
-	srv := startServer(t)
-	b := newBrowser(t)
-	alice, bob := newSeedUser(t, b, srv.URL), newSeedUser(t, b, srv.URL)
-	alice.register("alice")
-	bob.register("bob")
-	inCall(t, alice, bob)
+	alice, bob := aliceCallsBob(t)
 	for _, jid := range []string{"bob@localhost", "BOB@localhost", "Bob@LocalHost", "BOB"} {
 		if got := alice.value(fmt.Sprintf(`Parley.getCallUsername(%q)`, jid)); got != `"User bob"` {
 			t.Errorf("getCallUsername(%q) = %s, want \"User bob\"", jid, got)
@@ -266,12 +274,7 @@ func TestSeedNotInCallCode(t *testing.T) {
 // encode (a BigInt, a cycle) is the caller's bad argument, 400, not 500, and
 // the call carries on: the next good value arrives.
 func TestSeedCustomDataUnencodable(t *testing.T) {
-	srv := startServer(t)
-	b := newBrowser(t)
-	alice, bob := newSeedUser(t, b, srv.URL), newSeedUser(t, b, srv.URL)
-	alice.register("alice")
-	bob.register("bob")
-	inCall(t, alice, bob)
+	alice, bob := aliceCallsBob(t)
 	for _, expr := range []string{
 		`Parley.sendCustomData(10n)`,
 		`Parley.sendCustomData({count: 10n})`,
