@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"testing"
 	"time"
 )
@@ -179,4 +180,75 @@ func TestBenchFourPartyVideo(t *testing.T) {
 		state := eval[string](t, u.ctx, `window.pcs.map((pc) => pc.connectionState).join(",")`)
 		t.Logf("4-party video, %s decodes:%s peer connections %s", names[i], line, state)
 	}
+}
+
+// TestBenchGroupJoin measures how long someone who joins a running 4-person
+// call by link waits for the others: from joinCall resolving to every other
+// participant's first decoded video frame (or, with PARLEY_BENCH_VOICE=1, to
+// every other participant's audio track and connected status), over several
+// joins of one guest page. Run with PARLEY_BENCH=1 (make bench).
+func TestBenchGroupJoin(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	voice := os.Getenv("PARLEY_BENCH_VOICE") != ""
+	srv := startServer(t)
+	b := newBrowser(t)
+	members := []*sdkUser{newGroupUser(t, b, srv.URL, "alice"), newGroupUser(t, b, srv.URL, "bob"), newGroupUser(t, b, srv.URL, "carol")}
+	if voice {
+		members[0].ok(`Parley.makeVoiceCall(["bob", "carol"])`)
+	} else {
+		members[0].ok(`Parley.makeVideoCall(["bob", "carol"])`)
+	}
+	for _, m := range members[1:] {
+		m.waitEvent("incomingCallListener", `true`)
+		m.ok(`Parley.answerCall()`)
+	}
+	for _, m := range members[1:] {
+		members[0].waitEvent("callStatusListener", fmt.Sprintf(`a.status === "connected" && a.userJid === %q`, m.jid))
+	}
+	var link string
+	_ = json.Unmarshal(members[0].ok(`Parley.getCallLink()`).Data, &link)
+	guest := newGroupUser(t, b, srv.URL, "")
+	const runs = 6
+	var all []int
+	for i := 0; i < runs; i++ {
+		eval[bool](t, guest.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
+		guest.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", () => {})`, link))
+		guest.waitEvent("callUsersUpdateListener", `a.usersList.length === 3`)
+		joined := eval[int](t, guest.ctx, `(async () => { await Parley.joinCall(() => {}); return Date.now(); })()`)
+		var ready []int
+		for _, m := range members {
+			if voice {
+				track := fmt.Sprintf(`window.ev.find((e) => e.name === "userTrackListener" && e.args[0].userJid === %q && e.args[0].trackType === "audio")`, m.jid)
+				waitJS(t, guest.ctx, track, 30*time.Second)
+				ready = append(ready, eval[int](t, guest.ctx, track+`.at`)-joined)
+			} else {
+				waitJS(t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, m.jid), 30*time.Second)
+				ready = append(ready, eval[int](t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, m.jid))-joined)
+			}
+		}
+		if voice {
+			// Media is up once the guest's own status is connected: every
+			// peer connection reached connected.
+			conn := `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].localUser && e.args[0].status === "connected")`
+			waitJS(t, guest.ctx, conn, 30*time.Second)
+			ready = append(ready, eval[int](t, guest.ctx, conn+`.at`)-joined)
+		}
+		sort.Ints(ready)
+		t.Logf("join %d: the others ready at +%v ms", i, ready)
+		all = append(all, ready[len(ready)-1])
+		guest.ok(`Parley.endCall()`)
+		for _, m := range members {
+			m.waitEvent("callUserLeftListener", `a.displayName === "Gina"`)
+			eval[bool](t, m.ctx, `(window.ev = [], true)`)
+		}
+	}
+	sort.Ints(all)
+	what := "first decoded video frame"
+	if voice {
+		what = "audio track, and every peer connection connected (voice call)"
+	}
+	t.Logf("joinCall -> every other participant's %s, one guest joining a 4-person call %d times: median %d ms (min %d, max %d)",
+		what, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
 }
