@@ -65,7 +65,8 @@ fuzz:
 bench: build
 	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./server/hub
 	$(GO) test -run '^$$' -bench IdleConnections -benchtime 1x ./server/hub
-	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit'
+	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'
+	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit|joinCall'
 
 clean:
 	rm -rf bin web/*.wasm web/*.wasm.br web/*.wasm.gz web/.compressed web/wasm_exec.js test-artifacts

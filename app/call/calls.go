@@ -30,9 +30,14 @@ type callState struct {
 	stop    chan struct{} // closed when the call ends: stops the speaking monitor
 }
 
+// peerState is the media connection to one other participant. The work queue
+// owns its fields; the peer's own negotiation (offers, answers, candidates)
+// runs in order on neg, beside every other peer's, so that one slow peer
+// never holds up another's setup or the engine's events.
 type peerState struct {
 	jid     string
 	peer    *rtc.Peer
+	neg     *queue
 	offerer bool
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind

@@ -47,17 +47,22 @@ func (e *Engine) newPeer(cs *callState, jid, me string) *peerState {
 		return nil
 	}
 	ps.peer = peer
+	ps.neg = newQueue()
 	cs.peers[jid] = ps
 	return ps
 }
 
+// sendOffer makes an offer to ps and sends it, on the peer's negotiation queue.
 func (e *Engine) sendOffer(cs *callState, ps *peerState, restart bool) {
-	offer, err := ps.peer.Offer(restart)
-	if err != nil {
-		e.log.Error("offer", "peer", ps.jid, "err", err)
-		return
-	}
-	go e.relay(cs.roomID, ps.jid, wire.Payload{SDP: &offer})
+	room, peer := cs.roomID, ps.peer
+	ps.neg.push(func() {
+		offer, err := peer.Offer(restart)
+		if err != nil {
+			e.log.Error("offer", "peer", ps.jid, "err", err)
+			return
+		}
+		go e.relay(room, ps.jid, wire.Payload{SDP: &offer})
+	})
 }
 
 // relay sends a negotiation payload to one participant through the server.
@@ -86,20 +91,27 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 			return
 		}
 	}
+	room, peer := cs.roomID, ps.peer
 	switch {
 	case ev.Payload.SDP != nil:
-		answer, err := ps.peer.Accept(*ev.Payload.SDP)
-		if err != nil {
-			e.log.Error("accept description", "peer", ev.From, "err", err)
-			return
-		}
-		if answer != nil {
-			go e.relay(cs.roomID, ev.From, wire.Payload{SDP: answer})
-		}
+		desc := *ev.Payload.SDP
+		ps.neg.push(func() {
+			answer, err := peer.Accept(desc)
+			if err != nil {
+				e.log.Error("accept description", "peer", ev.From, "err", err)
+				return
+			}
+			if answer != nil {
+				go e.relay(room, ev.From, wire.Payload{SDP: answer})
+			}
+		})
 	case ev.Payload.Candidate != nil:
-		if err := ps.peer.AddCandidate(*ev.Payload.Candidate); err != nil {
-			e.log.Debug("add candidate", "peer", ev.From, "err", err)
-		}
+		c := *ev.Payload.Candidate
+		ps.neg.push(func() {
+			if err := peer.AddCandidate(c); err != nil {
+				e.log.Debug("add candidate", "peer", ev.From, "err", err)
+			}
+		})
 	case ev.Payload.Restart:
 		if ps.offerer {
 			e.sendOffer(cs, ps, true)
@@ -179,6 +191,7 @@ func (e *Engine) emitTrack(cs *callState, jid string, local bool, kind string, t
 
 func (e *Engine) dropPeer(cs *callState, ps *peerState) {
 	delete(cs.peers, ps.jid)
+	ps.neg.close() // what is queued still runs, against a closed peer
 	_ = ps.peer.Close()
 	for kind := range ps.tracks {
 		if kind == rtc.KindVideo && !cs.video {

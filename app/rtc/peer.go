@@ -131,11 +131,14 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP}); err != nil {
 		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
 	}
-	if typ == webrtc.SDPTypeOffer && p.audio == nil {
-		var err error
-		if p.audio, p.video, err = adoptTransceivers(p.pc, p.local); err != nil {
+	if audio, _ := p.transceivers(); typ == webrtc.SDPTypeOffer && audio == nil {
+		audio, video, err := adoptTransceivers(p.pc, p.local)
+		if err != nil {
 			return nil, err
 		}
+		p.mu.Lock()
+		p.audio, p.video = audio, video
+		p.mu.Unlock()
 	}
 	p.mu.Lock()
 	queued := p.queued
@@ -186,14 +189,23 @@ func (p *Peer) addCandidate(c wire.Candidate) error {
 // SetTrack sends t (nil to send nothing) on the transceiver of its kind without
 // renegotiating.
 func (p *Peer) SetTrack(kind string, t Track) error {
-	tr := p.audio
+	tr, video := p.transceivers()
 	if kind == KindVideo {
-		tr = p.video
+		tr = video
 	}
 	if tr == nil {
 		return errors.New("rtc: no " + kind + " transceiver yet")
 	}
 	return replaceTrack(tr, t)
+}
+
+// transceivers are the audio and video transceivers, nil until the answerer
+// has adopted the offer's. A peer's negotiation and its track changes run on
+// different goroutines, so they are read under the lock.
+func (p *Peer) transceivers() (audio, video *webrtc.RTPTransceiver) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.audio, p.video
 }
 
 // Close ends the connection and releases what it holds. It is safe to call twice.

@@ -163,10 +163,11 @@ func (p *Peer) AudioLevel() (level float64, ok bool) {
 			level, ok = 0, false
 		}
 	}()
-	if p.audio == nil {
+	audio, _ := p.transceivers()
+	if audio == nil {
 		return 0, false
 	}
-	srcs := p.audio.Receiver().JSValue().Call("getSynchronizationSources")
+	srcs := audio.Receiver().JSValue().Call("getSynchronizationSources")
 	for i := 0; i < srcs.Length(); i++ {
 		if l := srcs.Index(i).Get("audioLevel"); l.Type() == js.TypeNumber && l.Float() > level {
 			level, ok = l.Float(), true
