@@ -43,6 +43,10 @@ type peerState struct {
 	tracks  map[string]rtc.Track // remote tracks by kind
 }
 
+// inCallLocked reports whether this device is in a call or dialling one, so
+// that it cannot start, answer or join another. Called with e.mu held.
+func (e *Engine) inCallLocked() bool { return e.call != nil || e.dialling != nil }
+
 // MakeVoiceCall rings userJIDs for an audio call; groupID (optional) makes it a
 // group call.
 func (e *Engine) MakeVoiceCall(ctx context.Context, userJIDs []string, groupID string) (CallRef, error) {
@@ -62,7 +66,7 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 		action, typ = "makeVideoCall", wire.TypeVideo
 	}
 	e.mu.Lock()
-	user, busy, limits := e.user, e.call != nil || e.dialling != nil, e.limits
+	user, busy, limits := e.user, e.inCallLocked(), e.limits
 	e.mu.Unlock()
 	if user == nil {
 		return CallRef{}, wire.Unauthorized("Sign in before making a call.")
@@ -96,7 +100,7 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 	// while) the call is being dialled: endCall then cancels it.
 	cs := &callState{video: video, peers: map[string]*peerState{}}
 	e.mu.Lock()
-	if e.call != nil || e.dialling != nil {
+	if e.inCallLocked() {
 		e.mu.Unlock()
 		return CallRef{}, wire.Conflict("You are already in a call; end it first.")
 	}
@@ -230,7 +234,7 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 		c := e.incoming[0]
 		inc = &c
 	}
-	busy := e.call != nil || e.dialling != nil
+	busy := e.inCallLocked()
 	e.mu.Unlock()
 	if user == nil {
 		return wire.Unauthorized("Sign in first.")
@@ -248,7 +252,7 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	}
 	cs := &callState{roomID: inc.RoomID, video: video, local: local, peers: map[string]*peerState{}}
 	e.mu.Lock()
-	if e.call != nil {
+	if e.inCallLocked() {
 		e.mu.Unlock()
 		local.Stop()
 		return wire.Conflict("You are already in a call; end it before answering.")

@@ -42,7 +42,7 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 		return wire.InvalidLink("That is not a Parley call link; check that it was copied whole.")
 	}
 	e.mu.Lock()
-	user, busy, sub := e.user, e.call != nil, e.sub
+	user, busy, sub := e.user, e.inCallLocked(), e.sub
 	e.mu.Unlock()
 	if busy {
 		return wire.Conflict("You are already in a call; end it first.")
@@ -131,7 +131,7 @@ func (e *Engine) stopPreview(s *subscription) {
 // JoinCall joins the call previewed with SubscribeCall.
 func (e *Engine) JoinCall(ctx context.Context) error {
 	e.mu.Lock()
-	s, busy, user := e.sub, e.call != nil, e.user
+	s, busy, user := e.sub, e.inCallLocked(), e.user
 	e.mu.Unlock()
 	if s == nil || user == nil {
 		return wire.CallEnded("There is no call to join: open the call link again.")
@@ -141,7 +141,7 @@ func (e *Engine) JoinCall(ctx context.Context) error {
 	}
 	cs := &callState{roomID: s.roomID, video: s.video, local: s.local, peers: map[string]*peerState{}}
 	e.mu.Lock()
-	if e.sub != s || e.call != nil {
+	if e.sub != s || e.inCallLocked() {
 		e.mu.Unlock()
 		return wire.CallEnded("The call ended before you joined.")
 	}
