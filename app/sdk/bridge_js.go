@@ -9,6 +9,7 @@ import (
 	"syscall/js"
 
 	"parley/app/call"
+	"parley/app/wire"
 )
 
 // envelope is what every method resolves to. TotalPages is set by
@@ -21,18 +22,20 @@ type envelope struct {
 	TotalPages *int   `json:"totalPages,omitempty"`
 }
 
-func ok(msg string, data any) envelope { return envelope{StatusCode: 200, Message: msg, Data: data} }
+func ok(msg string, data any) envelope {
+	return envelope{StatusCode: wire.CodeOK, Message: msg, Data: data}
+}
 
 func fail(err error) envelope {
 	var ce *call.Error
 	if errors.As(err, &ce) {
 		return envelope{StatusCode: ce.Code, Message: ce.Message}
 	}
-	return envelope{StatusCode: 500, Message: "Something went wrong: " + err.Error()}
+	return envelope{StatusCode: wire.CodeInternal, Message: "Something went wrong: " + err.Error()}
 }
 
 func badRequest(format string, args ...any) envelope {
-	return envelope{StatusCode: 400, Message: fmt.Sprintf(format, args...)}
+	return envelope{StatusCode: wire.CodeBadRequest, Message: fmt.Sprintf(format, args...)}
 }
 
 func result(err error, msg string) envelope {
@@ -64,7 +67,7 @@ func promiseFunc(m method) js.Func {
 								out = badRequest("Reading an argument threw: %s", jsMessage(a.err))
 								return
 							}
-							out = envelope{StatusCode: 500, Message: fmt.Sprintf("Internal error: %v", r)}
+							out = envelope{StatusCode: wire.CodeInternal, Message: fmt.Sprintf("Internal error: %v", r)}
 						}
 					}()
 					for i, a := range args {

@@ -205,10 +205,10 @@ func (s *sdk) showCallNotification(args []js.Value) any {
 	case err == nil:
 		return ok("Notification shown.", nil)
 	case errors.Is(err, browser.ErrNotificationDenied), errors.Is(err, browser.ErrNotificationNotGranted):
-		return envelope{StatusCode: 403, Message: "Notifications are not allowed for this site; allow them in the browser's site settings."}
+		return envelope{StatusCode: wire.CodeForbidden, Message: "Notifications are not allowed for this site; allow them in the browser's site settings."}
 	case errors.Is(err, browser.ErrUnsupported):
-		return envelope{StatusCode: 403, Message: "This browser cannot show notifications."}
+		return envelope{StatusCode: wire.CodeForbidden, Message: "This browser cannot show notifications."}
 	default:
-		return envelope{StatusCode: 500, Message: err.Error()}
+		return envelope{StatusCode: wire.CodeInternal, Message: err.Error()}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"parley/app/browser"
 	"parley/app/call"
 	"parley/app/call/event"
+	"parley/app/wire"
 )
 
 func main() {
@@ -94,7 +95,7 @@ func (s *sdk) methods() map[string]method {
 }
 
 func notInitialized() envelope {
-	return envelope{StatusCode: 400, Message: "Call Parley.initializeSDK first."}
+	return envelope{StatusCode: wire.CodeBadRequest, Message: "Call Parley.initializeSDK first."}
 }
 
 func (s *sdk) withEngine(f func(ctx context.Context, e *call.Engine, args []js.Value) any) method {
