@@ -220,9 +220,7 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 	e.seq = 0
 	u := res.User
 	e.user = &u
-	if res.Limits.MaxParticipants > 0 {
-		e.limits = res.Limits
-	}
+	e.limits = res.Limits.OrDefault()
 	e.token = res.Token
 	e.session = res.Session
 	e.mu.Unlock()

@@ -172,24 +172,10 @@ func (s *session) afterUpdate() {
 // somebody is signed in; wire.DefaultLimits before that, when prerendering, and
 // for any limit the server did not send.
 func (s *session) limits() wire.Limits {
-	def := wire.DefaultLimits()
 	if s.eng == nil || s.account.user.JID == "" {
-		return def
+		return wire.DefaultLimits()
 	}
-	l := s.eng.Limits()
-	if l.MaxParticipants < 2 {
-		l.MaxParticipants = def.MaxParticipants
-	}
-	if l.MaxDisplayName <= 0 {
-		l.MaxDisplayName = def.MaxDisplayName
-	}
-	if l.MaxGroupID <= 0 {
-		l.MaxGroupID = def.MaxGroupID
-	}
-	if l.MaxCustomData <= 0 {
-		l.MaxCustomData = def.MaxCustomData
-	}
-	return l
+	return s.eng.Limits().OrDefault()
 }
 
 // code is the wire error code of err, or 0.

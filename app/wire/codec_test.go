@@ -235,3 +235,14 @@ func TestEncodeKeepsHTMLCharacters(t *testing.T) {
 		t.Fatalf("encoded frame %s", b)
 	}
 }
+
+func TestLimitsOrDefault(t *testing.T) {
+	got := Limits{MaxParticipants: 4, MaxGroupID: 10}.OrDefault()
+	want := Limits{MaxParticipants: 4, MaxDisplayName: 64, MaxGroupID: 10, MaxCustomData: MaxCustomDataBytes}
+	if got != want {
+		t.Fatalf("OrDefault = %+v, want %+v", got, want)
+	}
+	if (Limits{}).OrDefault() != DefaultLimits() {
+		t.Fatal("an empty Limits should become DefaultLimits")
+	}
+}

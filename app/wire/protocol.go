@@ -44,6 +44,25 @@ func DefaultLimits() Limits {
 	return Limits{MaxParticipants: 8, MaxDisplayName: 64, MaxGroupID: 128, MaxCustomData: MaxCustomDataBytes}
 }
 
+// OrDefault is l with every unset (zero) limit taken from DefaultLimits, so a
+// server that leaves a limit out gets the default rather than zero.
+func (l Limits) OrDefault() Limits {
+	def := DefaultLimits()
+	if l.MaxParticipants < 2 {
+		l.MaxParticipants = def.MaxParticipants
+	}
+	if l.MaxDisplayName <= 0 {
+		l.MaxDisplayName = def.MaxDisplayName
+	}
+	if l.MaxGroupID <= 0 {
+		l.MaxGroupID = def.MaxGroupID
+	}
+	if l.MaxCustomData <= 0 {
+		l.MaxCustomData = def.MaxCustomData
+	}
+	return l
+}
+
 // Frame is one WebSocket text message.
 type Frame struct {
 	// Type names the request, the event, or "result"/"error" for replies.
