@@ -103,6 +103,9 @@ const (
 const (
 	// TypeLogout revokes the session token; the server then closes with CloseLoggedOut.
 	TypeLogout = "logout"
+	// TypeICERefresh asks for fresh ICE credentials before the current ones
+	// expire: no payload -> ICEConfig.
+	TypeICERefresh = "ice.refresh"
 	// TypeCallCreate starts a call: CallCreateRequest -> CallResult.
 	TypeCallCreate = "call.create"
 	// TypeCallAnswer answers a ringing call on this tab: RoomRequest -> CallResult.
@@ -238,6 +241,37 @@ type AuthResult struct {
 	Version int `json:"version"`
 	// Limits are the server's limits.
 	Limits Limits `json:"limits"`
+	// ICE is the STUN/TURN configuration for this session's peer
+	// connections; empty when the server offers none (loopback, LAN).
+	ICE ICEConfig `json:"ice"`
+}
+
+// ICEConfig is what peer connections use to find a path: the ICE servers with
+// their short-lived credentials and the transport policy.
+type ICEConfig struct {
+	// Servers are STUN and TURN servers, in the RTCIceServer form.
+	Servers []ICEServer `json:"servers,omitempty"`
+	// Policy is "all" (the default when empty) or "relay": only relayed
+	// candidates, so no participant learns another's IP address.
+	Policy string `json:"policy,omitempty"`
+	// Expires is when the credentials stop working, in Unix milliseconds;
+	// zero when they do not expire. Clients ask for fresh ones
+	// (TypeICERefresh) before then.
+	Expires int64 `json:"expires,omitempty"`
+}
+
+// ICE transport policies.
+const (
+	ICEPolicyAll   = "all"
+	ICEPolicyRelay = "relay"
+)
+
+// ICEServer is one STUN or TURN server: turn:host:3478?transport=udp,
+// turns:host:5349?transport=tcp, stun:host:3478.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
 }
 
 // CallCreateRequest is the payload of TypeCallCreate.

@@ -39,6 +39,16 @@ type Config struct {
 	MeetIdleTimeout time.Duration
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
+	// ICE gives each signed-in session its STUN/TURN servers and transport
+	// policy; nil offers none (peers on one LAN or machine need none).
+	ICE ICEProvider
+}
+
+// ICEProvider hands out ICE configurations: TURN credentials are minted per
+// user and expire, so every sign-in, resume and refresh asks anew.
+type ICEProvider interface {
+	// ICEConfig returns the configuration for the user with this JID.
+	ICEConfig(jid string) wire.ICEConfig
 }
 
 // Defaults of Config.

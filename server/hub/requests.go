@@ -140,6 +140,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 	switch typ {
 	case wire.TypeLogout:
 		return (*Hub).handleLogout
+	case wire.TypeICERefresh:
+		return (*Hub).handleICERefresh
 	case wire.TypeCallLogs:
 		return (*Hub).handleCallLogs
 	case wire.TypeCallCreate:

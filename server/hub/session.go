@@ -160,7 +160,7 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 	h.sessions[s.id] = s
 	c.sess = s
 	b := &batch{}
-	h.reply(b, c, id, wire.AuthResult{User: s.user, Token: token, Session: s.id, Version: wire.Version, Limits: h.limits()})
+	h.reply(b, c, id, wire.AuthResult{User: s.user, Token: token, Session: s.id, Version: wire.Version, Limits: h.limits(), ICE: h.iceConfig(s.user.JID)})
 	fx := &effects{}
 	h.core.addTab(fx, su, s.id)
 	h.deliver(b, fx)
@@ -175,6 +175,25 @@ func (h *Hub) limits() wire.Limits {
 		MaxGroupID:      MaxGroupIDLen,
 		MaxCustomData:   wire.MaxCustomDataBytes,
 	}
+}
+
+// iceConfig is the ICE configuration for the user with this JID.
+func (h *Hub) iceConfig(jid string) wire.ICEConfig {
+	if h.cfg.ICE == nil {
+		return wire.ICEConfig{}
+	}
+	return h.cfg.ICE.ICEConfig(jid)
+}
+
+// handleICERefresh replies with fresh ICE credentials. Minting them needs
+// no hub state, so the lock is not taken.
+func (h *Hub) handleICERefresh(c *conn, f wire.Frame) {
+	s := h.currentSession(c)
+	if s == nil {
+		h.sendNow(c, f.ID, nil, errUnauthorized())
+		return
+	}
+	h.sendNow(c, f.ID, h.iceConfig(s.user.JID), nil)
 }
 
 // resume re-attaches session s to c: it replies with the session's current
@@ -211,7 +230,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	current := h.core.resumeTab(fx, s.id)
 	b := &batch{}
 	h.reply(b, c, id, wire.AuthResult{User: s.user, Token: token, Session: s.id, Resumed: true, Call: current,
-		Version: wire.Version, Limits: h.limits()})
+		Version: wire.Version, Limits: h.limits(), ICE: h.iceConfig(s.user.JID)})
 	for _, ev := range s.buf {
 		if ev.seq > lastSeq {
 			frame := ev.frame
