@@ -185,7 +185,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		MeetIdleTimeout: cfg.meetIdle,
 		Logger:          logger,
 	}, st)
-	web, err := newWebHandler(version)
+	web, err := newWebHandler(version, cfg.allowedOrigins)
 	if err != nil {
 		return fmt.Errorf("web handler: %w", err)
 	}

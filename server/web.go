@@ -28,8 +28,10 @@ var registerRoutes = sync.OnceFunc(func() { ui.Routes(nil) })
 // the JS SDK, wasm_exec.js and the static files embedded from web/.
 // version identifies the build (the wasm's hash) for the service worker; when
 // empty it is derived from the embedded app.wasm.
-func newWebHandler(version string) (http.Handler, error) {
-	return webHandler(version, web.Files)
+// sdkOrigins are the host patterns of other origins whose pages may load the
+// SDK's files ("*" for any).
+func newWebHandler(version string, sdkOrigins []string) (http.Handler, error) {
+	return webHandler(version, web.Files, sdkOrigins)
 }
 
 // staticTypes are the files of web/ served under /web/; anything else there
@@ -53,7 +55,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 	"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
 	"connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
 
-func webHandler(version string, files fs.FS) (http.Handler, error) {
+func webHandler(version string, files fs.FS, sdkOrigins []string) (http.Handler, error) {
 	registerRoutes()
 	worker, err := serviceWorkerTemplate(app.DefaultAppWorkerJS)
 	if err != nil {
@@ -102,8 +104,12 @@ func webHandler(version string, files fs.FS) (http.Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /wasm_exec.js", st.file("wasm_exec.js"))
-	mux.Handle("GET /parley.js", st.file("parley.js"))
+	st.stampVersion("parley.js", version)
+	mux.Handle("GET /wasm_exec.js", sdkFile(st.file("wasm_exec.js"), version, sdkOrigins))
+	mux.Handle("GET /parley.js", sdkFile(st.file("parley.js"), version, sdkOrigins))
+	for _, name := range []string{"sdk.wasm", "wasm_exec.js", "parley.js"} {
+		mux.Handle("GET /web/"+name, sdkFile(http.StripPrefix("/web/", st), version, sdkOrigins))
+	}
 	mux.Handle("GET /web/", http.StripPrefix("/web/", st))
 	// go-app would fetch these from this very server over the network.
 	mux.HandleFunc("GET /robots.txt", func(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +309,7 @@ func (st *static) serve(w http.ResponseWriter, r *http.Request, name string) {
 	h.Set("Cache-Control", "no-cache")
 	body, etag := f.data, f.etag
 	if path.Ext(name) == ".wasm" {
-		h.Set("Vary", "Accept-Encoding")
+		h.Add("Vary", "Accept-Encoding")
 		h.Set("X-Wasm-Content-Length", strconv.Itoa(len(f.data)))
 		switch enc := negotiate(r.Header.Get("Accept-Encoding"), f.br != nil, f.gz != nil); enc {
 		case "br":

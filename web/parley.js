@@ -10,6 +10,10 @@
   if (window.Parley) return;
   var script = document.currentScript;
   var base = script && script.src ? new URL(".", script.src).href : location.origin + "/";
+  // The server writes its build's version here; files asked for with it are
+  // cached for a year.
+  var version = /*PARLEY_VERSION*/"";
+  var v = version ? "?v=" + encodeURIComponent(version) : "";
   // Keep in step with app/sdk/methods.go (app/sdk/methods_test.go checks).
   var methods = [
     "initializeSDK", "register", "connect", "logout",
@@ -106,11 +110,11 @@
 
   try {
     if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
-    (typeof Go === "function" ? Promise.resolve() : loadScript(base + "wasm_exec.js"))
+    (typeof Go === "function" ? Promise.resolve() : loadScript(base + "wasm_exec.js" + v))
       .then(function () {
         if (typeof Go !== "function") throw new Error(base + "wasm_exec.js did not define Go");
         go = new Go();
-        return instantiate(base + "web/sdk.wasm", go.importObject);
+        return instantiate(base + "web/sdk.wasm" + v, go.importObject);
       })
       .then(function (r) {
         // run settles when the Go program exits: before it was ready that is

@@ -153,6 +153,7 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 		}
 		e.emit(event.ConnectionStatus{Status: event.Connected})
 		go e.keepAlive(conn)
+		go e.refreshICE(conn)
 		return
 	}
 }

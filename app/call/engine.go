@@ -33,8 +33,12 @@ type Config struct {
 	OnEvent func(event.Event)
 	// Media captures the microphone and camera; nil uses rtc.DefaultMedia().
 	Media rtc.Media
-	// RTC configures peer connections (ICE servers).
+	// RTC configures peer connections; the server's ICE servers are added
+	// to its own.
 	RTC rtc.Config
+	// ICEPolicy "relay" makes this page use relayed candidates only, even
+	// when the server allows all (privacy: peers never learn its address).
+	ICEPolicy string
 	// RequestTimeout bounds each request to the server; default 10s.
 	RequestTimeout time.Duration
 	// PingInterval is how often an idle connection is checked; default 20s.
@@ -59,7 +63,9 @@ type Engine struct {
 	conn      *wire.Conn
 	connGen   int // which connection is current; older ones' callbacks are ignored
 	user      *wire.User
-	limits    wire.Limits // the server's, from the last sign-in
+	limits    wire.Limits    // the server's, from the last sign-in
+	ice       wire.ICEConfig // STUN/TURN servers from the last sign-in or refresh
+	icePolicy string         // the page's own policy (Config.ICEPolicy, SetICEPolicy)
 	token     string
 	session   string
 	seq       uint64 // last event sequence number seen in this session
@@ -84,7 +90,7 @@ func New(cfg Config) *Engine {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 20 * time.Second
 	}
-	e := &Engine{cfg: cfg, media: cfg.Media, log: cfg.Logger, sink: cfg.OnEvent, limits: wire.DefaultLimits()}
+	e := &Engine{cfg: cfg, media: cfg.Media, log: cfg.Logger, sink: cfg.OnEvent, limits: wire.DefaultLimits(), icePolicy: cfg.ICEPolicy}
 	if e.media == nil {
 		e.media = rtc.DefaultMedia()
 	}
@@ -221,11 +227,13 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 	u := res.User
 	e.user = &u
 	e.limits = res.Limits.OrDefault()
+	e.setICE(res.ICE)
 	e.token = res.Token
 	e.session = res.Session
 	e.mu.Unlock()
 	e.emit(event.ConnectionStatus{Status: event.Connected})
 	go e.keepAlive(conn)
+	go e.refreshICE(conn)
 	return u, nil
 }
 

@@ -31,7 +31,7 @@ func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 func (e *Engine) newPeer(cs *callState, jid, me string) *peerState {
 	ps := &peerState{jid: jid, offerer: me < jid, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting}
 	room := cs.roomID
-	peer, err := rtc.NewPeer(e.cfg.RTC, cs.local, ps.offerer, rtc.PeerHandlers{
+	peer, err := rtc.NewPeer(e.rtcConfig(), cs.local, ps.offerer, rtc.PeerHandlers{
 		Candidate: func(c wire.Candidate) {
 			go e.relay(room, jid, wire.Payload{Candidate: &c})
 		},

@@ -32,8 +32,28 @@ type PeerHandlers struct {
 
 // Config configures peers.
 type Config struct {
-	// ICEServers are STUN/TURN URLs; none is needed on a LAN or loopback.
-	ICEServers []string
+	// ICEServers are STUN/TURN servers; none is needed on a LAN or loopback.
+	ICEServers []wire.ICEServer
+	// ICEPolicy is "relay" to use relayed candidates only; empty or "all"
+	// uses every kind.
+	ICEPolicy string
+}
+
+// configuration is cfg as pion's (and the browser's) configuration.
+func (cfg Config) configuration() webrtc.Configuration {
+	var c webrtc.Configuration
+	for _, s := range cfg.ICEServers {
+		srv := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
+		if s.Credential != "" {
+			srv.Credential = s.Credential
+			srv.CredentialType = webrtc.ICECredentialTypePassword
+		}
+		c.ICEServers = append(c.ICEServers, srv)
+	}
+	if cfg.ICEPolicy == wire.ICEPolicyRelay {
+		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return c
 }
 
 // Peer is the media connection to one remote participant. Both sides always
@@ -57,11 +77,7 @@ type Peer struct {
 // takes over the ones the offer creates (see Accept), because a browser does
 // not match transceivers added before an offer arrives to the offer's media.
 func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer, error) {
-	var servers []webrtc.ICEServer
-	if len(cfg.ICEServers) > 0 {
-		servers = []webrtc.ICEServer{{URLs: cfg.ICEServers}}
-	}
-	pc, err := newPeerConnection(webrtc.Configuration{ICEServers: servers})
+	pc, err := newPeerConnection(cfg.configuration())
 	if err != nil {
 		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
 	}

@@ -110,9 +110,10 @@ func (s *sdk) withEngine(f func(ctx context.Context, e *call.Engine, args []js.V
 func (s *sdk) initializeSDK(args []js.Value) any {
 	opts := arg(args, 0)
 	if opts.Type() != js.TypeObject && opts.Type() != js.TypeUndefined {
-		return badRequest("initializeSDK takes an options object: {serverUrl?, callbackListeners}.")
+		return badRequest("initializeSDK takes an options object: {serverUrl?, iceTransportPolicy?, callbackListeners}.")
 	}
 	server := browser.Origin()
+	policy := ""
 	listeners := js.Global().Get("Object").New()
 	if opts.Type() == js.TypeObject {
 		opts = plainObject(opts)
@@ -120,6 +121,12 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 			server = u.String()
 		} else if !u.IsUndefined() && !u.IsNull() && u.Type() != js.TypeString {
 			return badRequest("serverUrl must be a string.")
+		}
+		switch p := opts.Get("iceTransportPolicy"); {
+		case p.Type() == js.TypeString && (p.String() == call.ICEPolicyAll || p.String() == call.ICEPolicyRelay):
+			policy = p.String()
+		case !p.IsUndefined() && !p.IsNull():
+			return badRequest(`iceTransportPolicy must be "all" or "relay".`)
 		}
 		if l := opts.Get("callbackListeners"); l.Type() == js.TypeObject {
 			listeners = l
@@ -132,6 +139,9 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 		s.engine = call.New(call.Config{ServerURL: server})
 	}
 	s.engine.SetEventSink(s.deliver)
+	if err := s.engine.SetICEPolicy(policy); err != nil {
+		return fail(err)
+	}
 	return ok("SDK initialized.", nil)
 }
 

@@ -21,7 +21,7 @@ import (
 // video, and keeps the page's RTCPeerConnections in window.pcs so the test can
 // read inbound RTP statistics (pion's wasm build creates them through
 // window.RTCPeerConnection).
-const sdkRig = `(async () => {
+const sdkRig = `(async (initOptions) => {
   window.ev = [];
   window.firstFrame = {};
   window.pcs = [];
@@ -53,9 +53,14 @@ const sdkRig = `(async () => {
   // A listener that throws must not break the SDK.
   listeners.connectionListener = (s) => { rec("connectionListener")(s); throw new Error("listener bug"); };
   window.parleyListeners = listeners;
-  await Parley.ready;
-  return await Parley.initializeSDK({callbackListeners: listeners});
-})()`
+  const up = await Parley.ready;
+  if (up.statusCode !== 200) return up;
+  return await Parley.initializeSDK({...initOptions, callbackListeners: listeners});
+})`
+
+// sdkRigWith runs sdkRig with these initializeSDK options (a JS object
+// literal, or "{}").
+func sdkRigWith(options string) string { return sdkRig + "(" + options + ")" }
 
 // envelope is what every SDK method resolves to.
 type envelope struct {
@@ -73,10 +78,17 @@ type sdkUser struct {
 
 func newSDKUser(t *testing.T, b *browser, origin string) *sdkUser {
 	t.Helper()
+	return newSDKUserAt(t, b, origin+"/web/sdk.html", "{}")
+}
+
+// newSDKUserAt opens page (which loads parley.js and has a #media element)
+// in a fresh browser context and initializes the SDK with options.
+func newSDKUserAt(t *testing.T, b *browser, page, options string) *sdkUser {
+	t.Helper()
 	u := &sdkUser{t: t, ctx: newUser(t, b)}
-	navigate(t, u.ctx, origin+"/web/sdk.html")
-	if env := u.call(sdkRig); env.StatusCode != 200 {
-		t.Fatalf("initializeSDK: %+v", env)
+	navigate(t, u.ctx, page)
+	if env := u.call(sdkRigWith(options)); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK(%s) on %s: %+v", options, page, env)
 	}
 	return u
 }
@@ -255,10 +267,11 @@ func TestSDKBadArguments(t *testing.T) {
 	u := &sdkUser{t: t, ctx: newUser(t, b)}
 	navigate(t, u.ctx, srv.URL+"/web/sdk.html")
 	u.expect(400, `Parley.register("alice", "correct horse battery")`) // before initializeSDK
-	if env := u.call(sdkRig); env.StatusCode != 200 {
+	if env := u.call(sdkRigWith("{}")); env.StatusCode != 200 {
 		t.Fatalf("initializeSDK: %+v", env)
 	}
 	u.expect(400, `Parley.initializeSDK("nope")`)
+	u.expect(400, `Parley.initializeSDK({iceTransportPolicy: "nohost"})`)
 	u.expect(401, `Parley.makeVoiceCall(["bob"])`)
 	u.expect(400, `Parley.register("No Spaces!", "correct horse battery")`)
 	u.expect(400, `Parley.register("alice", "short")`)
