@@ -11,7 +11,7 @@
 //	-ring-timeout     PARLEY_RING_TIMEOUT     how long a callee is rung (30s)
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
-//	-allowed-origins  PARLEY_ALLOWED_ORIGINS  extra Origin host patterns for /ws, comma-separated
+//	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
 //
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
