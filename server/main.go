@@ -116,7 +116,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	fs.DurationVar(&cfg.meetIdle, "meet-idle-timeout", envDuration("PARLEY_MEET_IDLE_TIMEOUT", hub.DefaultMeetIdleTimeout),
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
-		"extra Origin host `patterns` allowed on /ws, comma-separated (PARLEY_ALLOWED_ORIGINS)")
+		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
