@@ -225,7 +225,17 @@ func (f *Frontend) HTTPHandler(httpsPort string) http.Handler {
 	redirect := Redirect(httpsPort)
 	switch {
 	case f.acme != nil:
-		return f.acme.HTTPHandler(redirect)
+		challenge := f.acme.HTTPHandler(redirect)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// autocert checks the Host header against its allowed names
+			// as it is, port and all; a validation request reaching a
+			// port other than 80 (forwarded, or a test CA's) carries one.
+			if h, _, err := net.SplitHostPort(r.Host); err == nil {
+				r = r.Clone(r.Context())
+				r.Host = h
+			}
+			challenge.ServeHTTP(w, r)
+		})
 	case f.self != nil:
 		ca := CAHandler(f.self.CAPEM())
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
