@@ -13,6 +13,18 @@
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
+//	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
+//	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
+//	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
+//	-tls-names        PARLEY_TLS_NAMES        extra names or IPs for the self-signed certificate, comma-separated
+//	-acme-domain      PARLEY_ACME_DOMAIN      domains to get certificates for by ACME, comma-separated
+//	-acme-email       PARLEY_ACME_EMAIL       contact address for the ACME account
+//	-acme-directory   PARLEY_ACME_DIRECTORY   ACME directory URL (Let's Encrypt production)
+//	-acme-ca          PARLEY_ACME_CA          PEM roots to trust for the ACME directory (the system's)
+//	-http-addr        PARLEY_HTTP_ADDR        with TLS, plain HTTP address that redirects to HTTPS
+//
+// With TLS on, -addr serves HTTPS and WSS; see server/tls.go and package
+// tlsserve.
 //
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
@@ -65,6 +77,7 @@ type config struct {
 	maxParticipants int
 	allowedOrigins  []string
 	meetIdle        time.Duration
+	tls             tlsSettings
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -117,6 +130,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
+	tlsf := registerTLSFlags(fs, envOr)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -130,6 +144,10 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.allowedOrigins = append(cfg.allowedOrigins, o)
 		}
+	}
+	var err error
+	if cfg.tls, err = tlsf.settings(); err != nil {
+		return cfg, err
 	}
 	switch {
 	case cfg.addr == "":
@@ -197,18 +215,27 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		io.WriteString(w, "ok")
 	})
 	mux.Handle("/", web)
+	tlsrv, err := newTLSServing(cfg, logger)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = tlsrv.listener(ln)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           tlsrv.handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "data", cfg.dataDir, "domain", cfg.domain)
+	logger.Info("listening", "addr", ln.Addr().String(), "scheme", tlsrv.scheme(), "version", version, "data", cfg.dataDir, "domain", cfg.domain)
+	if err := tlsrv.start(ln.Addr()); err != nil {
+		ln.Close()
+		return err
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -217,14 +244,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		// Serve failed on its own; still end the calls and close cleanly.
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx))
+		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx), tlsrv.shutdown(sctx))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	herr := h.Shutdown(sctx)
-	serr := srv.Shutdown(sctx)
+	serr := errors.Join(srv.Shutdown(sctx), tlsrv.shutdown(sctx))
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		serr = errors.Join(serr, err)
 	}

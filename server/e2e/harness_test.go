@@ -94,11 +94,17 @@ func requireBuild(t *testing.T) string {
 
 // server is a running bin/parley.
 type server struct {
-	// URL is the server's origin, http://127.0.0.1:port.
+	// URL is the server's origin, http://127.0.0.1:port (https:// when
+	// the server logs scheme=https).
 	URL  string
 	Addr string
-	cmd  *exec.Cmd
-	log  *lockedBuffer
+	// Data is the server's data directory.
+	Data string
+	// Client trusts the server's certificate when it serves HTTPS (see
+	// serverOptions.TLS).
+	Client *http.Client
+	cmd    *exec.Cmd
+	log    *lockedBuffer
 }
 
 // serverOptions tune startServerWith.
@@ -107,6 +113,9 @@ type serverOptions struct {
 	RingTimeout time.Duration
 	// Args are extra command-line flags.
 	Args []string
+	// TLS serves HTTPS and WSS with a certificate for 127.0.0.1 and
+	// localhost from the test CA, which the browser trusts (see tls_test.go).
+	TLS bool
 }
 
 // startServer runs the built server on a free loopback port with a fresh data
@@ -124,7 +133,11 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	if o.RingTimeout == 0 {
 		o.RingTimeout = 30 * time.Second
 	}
-	args := append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-ring-timeout", o.RingTimeout.String()}, o.Args...)
+	data := t.TempDir()
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", data, "-ring-timeout", o.RingTimeout.String()}, o.Args...)
+	if o.TLS {
+		args = append(args, testCAServerFlags(t)...)
+	}
 	bin := os.Getenv("PARLEY_BIN")
 	if bin == "" {
 		bin = filepath.Join(root, "bin/parley")
@@ -136,7 +149,8 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start bin/parley: %v", err)
 	}
-	s := &server{cmd: cmd, log: &lockedBuffer{}}
+	s := &server{cmd: cmd, log: &lockedBuffer{}, Data: data, Client: &http.Client{}}
+	t.Cleanup(s.Client.CloseIdleConnections)
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -171,6 +185,10 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	case a := <-addr:
 		s.Addr = a
 		s.URL = "http://" + a
+		if strings.Contains(s.log.String(), "scheme=https") {
+			s.URL = "https://" + a
+			s.Client.Transport = &http.Transport{TLSClientConfig: serverTrust(t, o, data)}
+		}
 	case err := <-exited:
 		t.Fatalf("bin/parley exited before listening (%v):\n%s", err, s.log.String())
 	case <-time.After(15 * time.Second):
@@ -178,7 +196,7 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, err := http.Get(s.URL + "/")
+		res, err := s.Client.Get(s.URL + "/")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
@@ -258,6 +276,8 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-backgrounding-occluded-windows", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Trust the test CA of tls_test.go for servers started with TLS.
+		chromedp.Flag("ignore-certificate-errors-spki-list", testCA(t).spki),
 		chromedp.WindowSize(1280, 800),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
