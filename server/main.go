@@ -1,6 +1,7 @@
 // Command server is Parley's server: one binary that serves the signalling
-// WebSocket (/ws), a health check (/healthz) and the web app, and keeps its
-// state in a SQLite database in its data directory.
+// WebSocket (/ws), health and readiness checks (/healthz, /readyz),
+// Prometheus metrics (/metrics) and the web app, and keeps its state in a
+// SQLite database in its data directory.
 //
 // Every flag has a PARLEY_* environment equivalent; the environment sets the
 // default and a flag overrides it:
@@ -13,6 +14,9 @@
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  extra Origin host patterns for /ws, comma-separated
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
+//	-metrics-addr     PARLEY_METRICS_ADDR     serve /metrics on this separate address, not on -addr (unset)
+//	-log-format       PARLEY_LOG_FORMAT       log format: text or json (text)
+//	-log-level        PARLEY_LOG_LEVEL        least level logged: debug, info, warn, error (info)
 //
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
@@ -65,6 +69,7 @@ type config struct {
 	maxParticipants int
 	allowedOrigins  []string
 	meetIdle        time.Duration
+	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -117,6 +122,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"extra Origin host `patterns` allowed on /ws, comma-separated (PARLEY_ALLOWED_ORIGINS)")
+	registerOpsFlags(fs, &cfg.ops, envOr, func(err error) { errs = append(errs, err) })
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -130,6 +136,9 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.allowedOrigins = append(cfg.allowedOrigins, o)
 		}
+	}
+	if err := cfg.ops.check(); err != nil {
+		return cfg, err
 	}
 	switch {
 	case cfg.addr == "":
@@ -158,7 +167,7 @@ func run(args []string, env func(string) string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := newLogger(os.Stderr, cfg.ops)
 	return serve(ctx, cfg, logger)
 }
 
@@ -176,6 +185,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 			err = cerr
 		}
 	}()
+	ops := newOps(cfg.ops, st, logger)
 	h := hub.New(hub.Config{
 		Domain:          cfg.domain,
 		RingTimeout:     cfg.ringTimeout,
@@ -184,23 +194,33 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		AllowedOrigins:  cfg.allowedOrigins,
 		MeetIdleTimeout: cfg.meetIdle,
 		Logger:          logger,
+		Metrics:         ops.metrics,
 	}, st)
+	if err := ops.watch(h); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	web, err := newWebHandler(version)
 	if err != nil {
 		return fmt.Errorf("web handler: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		io.WriteString(w, "ok")
 	})
+	mux.Handle("GET /healthz", health)
+	ops.routes(mux) // /readyz, and /metrics unless -metrics-addr
 	mux.Handle("/", web)
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if err := ops.listen(health); err != nil {
+		ln.Close()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           mux,
@@ -211,16 +231,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "data", cfg.dataDir, "domain", cfg.domain)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	ops.ready(true)
 
 	select {
 	case err := <-served:
 		// Serve failed on its own; still end the calls and close cleanly.
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx))
+		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx), ops.shutdown(sctx))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	ops.ready(false) // /readyz answers 503 while calls end
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	herr := h.Shutdown(sctx)
@@ -228,7 +250,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		serr = errors.Join(serr, err)
 	}
-	if err := errors.Join(herr, serr); err != nil {
+	if err := errors.Join(herr, serr, ops.shutdown(sctx)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
