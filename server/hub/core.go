@@ -393,8 +393,9 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 		active = time.Duration(now-cl.snap.StartedAt) * time.Millisecond
 	}
 	why := endReason(cl)
-	fx.note(cl, noteEnded, why, active, "call ended", "reason", why, "duration_ms", active.Milliseconds(),
-		"joined", len(cl.joined), "since_created_ms", now-cl.snap.CreatedAt)
+	fx.notes = append(fx.notes, note{kind: noteEnded, detail: why, d: active, answered: cl.snap.StartedAt != 0,
+		room: cl.snap.RoomID, msg: "call ended", attrs: []any{"reason", why, "duration_ms", active.Milliseconds(),
+			"joined", len(cl.joined), "since_created_ms", now - cl.snap.CreatedAt}})
 	delete(k.calls, cl.snap.RoomID)
 	if k.links[cl.snap.Link] == cl {
 		delete(k.links, cl.snap.Link)

@@ -40,10 +40,10 @@ type Metrics interface {
 	// meet call, from its first join) until a member first reports its
 	// media connected (call.media). Once per call.
 	CallConnected(setup time.Duration)
-	// CallEnded counts a call that ended, why (EndHangUp, EndUnanswered,
-	// EndCancelled, EndIdle or EndShutdown), and how long it was active
-	// (from its first answer or join; 0 when nobody answered).
-	CallEnded(reason string, active time.Duration)
+	// CallEnded counts a call that ended and why (EndHangUp, EndUnanswered,
+	// EndCancelled, EndIdle or EndShutdown). When someone answered or
+	// joined it (answered), active is how long it was active from then.
+	CallEnded(reason string, answered bool, active time.Duration)
 	// Relayed counts one frame relayed to a member of a call: kind is
 	// wire.EventSignal (SDP, ICE) or wire.EventData (custom data), bytes is
 	// the size of its payload.
@@ -121,15 +121,15 @@ func (h *Hub) Stats() Stats {
 // noMetrics is the Metrics of a hub configured with none.
 type noMetrics struct{}
 
-func (noMetrics) SignedIn(string)                 {}
-func (noMetrics) LoginFailed()                    {}
-func (noMetrics) RateLimited(string)              {}
-func (noMetrics) CallCreated(string)              {}
-func (noMetrics) Rang()                           {}
-func (noMetrics) RingEnded(string)                {}
-func (noMetrics) CallConnected(time.Duration)     {}
-func (noMetrics) CallEnded(string, time.Duration) {}
-func (noMetrics) Relayed(string, int)             {}
+func (noMetrics) SignedIn(string)                       {}
+func (noMetrics) LoginFailed()                          {}
+func (noMetrics) RateLimited(string)                    {}
+func (noMetrics) CallCreated(string)                    {}
+func (noMetrics) Rang()                                 {}
+func (noMetrics) RingEnded(string)                      {}
+func (noMetrics) CallConnected(time.Duration)           {}
+func (noMetrics) CallEnded(string, bool, time.Duration) {}
+func (noMetrics) Relayed(string, int)                   {}
 
 // noteKind names a call lifecycle event.
 type noteKind int
@@ -141,19 +141,20 @@ const (
 	noteJoined                    // someone joined by link (not while rung)
 	noteLeft                      // a member left
 	noteConnected                 // a member first reported media connected; d: setup time
-	noteEnded                     // the call ended; detail: End*, d: time active
+	noteEnded                     // the call ended; detail: End*, d: time active, answered: it was
 	noteInvited                   // a member invited others (each rung is a noteRinging)
 )
 
 // note is one call lifecycle event, for the log and the metrics. msg and
 // attrs make its log line (none when msg is empty); room is logged first.
 type note struct {
-	kind   noteKind
-	detail string
-	d      time.Duration
-	room   string
-	msg    string
-	attrs  []any
+	kind     noteKind
+	detail   string
+	d        time.Duration
+	answered bool
+	room     string
+	msg      string
+	attrs    []any
 }
 
 // note records a lifecycle event of call cl.
@@ -181,7 +182,7 @@ func (h *Hub) observe(fx *effects) {
 		case noteConnected:
 			m.CallConnected(n.d)
 		case noteEnded:
-			m.CallEnded(n.detail, n.d)
+			m.CallEnded(n.detail, n.answered, n.d)
 		}
 		if n.msg != "" && h.log.Enabled(h.ctx, slog.LevelInfo) {
 			h.log.Info(n.msg, append([]any{"room", n.room}, n.attrs...)...)

@@ -208,9 +208,9 @@ func (m *Metrics) RingEnded(outcome string) { m.outcomes.WithLabelValues(outcome
 func (m *Metrics) CallConnected(setup time.Duration) { m.setup.Observe(setup.Seconds()) }
 
 // CallEnded implements hub.Metrics.
-func (m *Metrics) CallEnded(reason string, active time.Duration) {
+func (m *Metrics) CallEnded(reason string, answered bool, active time.Duration) {
 	m.ended.WithLabelValues(reason).Inc()
-	if active > 0 {
+	if answered {
 		m.duration.Observe(active.Seconds())
 	}
 }
