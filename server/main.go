@@ -1,6 +1,7 @@
 // Command server is Parley's server: one binary that serves the signalling
-// WebSocket (/ws), a health check (/healthz) and the web app, and keeps its
-// state in a SQLite database in its data directory.
+// WebSocket (/ws), health and readiness checks (/healthz, /readyz),
+// Prometheus metrics (/metrics) and the web app, and keeps its state in a
+// SQLite database in its data directory.
 //
 // Every flag has a PARLEY_* environment equivalent; the environment sets the
 // default and a flag overrides it:
@@ -22,6 +23,9 @@
 //	-acme-directory   PARLEY_ACME_DIRECTORY   ACME directory URL (Let's Encrypt production)
 //	-acme-ca          PARLEY_ACME_CA          PEM roots to trust for the ACME directory (the system's)
 //	-http-addr        PARLEY_HTTP_ADDR        with TLS, plain HTTP address that redirects to HTTPS
+//	-metrics-addr     PARLEY_METRICS_ADDR     serve /metrics on this separate address, not on -addr (unset)
+//	-log-format       PARLEY_LOG_FORMAT       log format: text or json (text)
+//	-log-level        PARLEY_LOG_LEVEL        least level logged: debug, info, warn, error (info)
 //
 // With TLS on, -addr serves HTTPS and WSS; see server/tls.go and package
 // tlsserve.
@@ -78,6 +82,7 @@ type config struct {
 	allowedOrigins  []string
 	meetIdle        time.Duration
 	tls             tlsSettings
+	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -131,6 +136,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
+	registerOpsFlags(fs, &cfg.ops, envOr, func(err error) { errs = append(errs, err) })
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -147,6 +153,9 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	}
 	var err error
 	if cfg.tls, err = tlsf.settings(); err != nil {
+		return cfg, err
+	}
+	if err := cfg.ops.check(); err != nil {
 		return cfg, err
 	}
 	switch {
@@ -176,7 +185,7 @@ func run(args []string, env func(string) string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := newLogger(os.Stderr, cfg.ops)
 	return serve(ctx, cfg, logger)
 }
 
@@ -194,6 +203,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 			err = cerr
 		}
 	}()
+	ops := newOps(cfg.ops, st, logger)
 	h := hub.New(hub.Config{
 		Domain:          cfg.domain,
 		RingTimeout:     cfg.ringTimeout,
@@ -202,18 +212,24 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		AllowedOrigins:  cfg.allowedOrigins,
 		MeetIdleTimeout: cfg.meetIdle,
 		Logger:          logger,
+		Metrics:         ops.metrics,
 	}, st)
+	if err := ops.watch(h); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	web, err := newWebHandler(version, cfg.allowedOrigins)
 	if err != nil {
 		return fmt.Errorf("web handler: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		io.WriteString(w, "ok")
 	})
+	mux.Handle("GET /healthz", health)
+	ops.routes(mux) // /readyz, and /metrics unless -metrics-addr
 	mux.Handle("/", web)
 	tlsrv, err := newTLSServing(cfg, logger)
 	if err != nil {
@@ -225,6 +241,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("listen: %w", err)
 	}
 	ln = tlsrv.listener(ln)
+	if err := ops.listen(health); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           tlsrv.handler(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -238,16 +258,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	ops.ready(true)
 
 	select {
 	case err := <-served:
 		// Serve failed on its own; still end the calls and close cleanly.
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx), tlsrv.shutdown(sctx))
+		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx), tlsrv.shutdown(sctx), ops.shutdown(sctx))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	ops.ready(false) // /readyz answers 503 while calls end
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	herr := h.Shutdown(sctx)
@@ -255,7 +277,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		serr = errors.Join(serr, err)
 	}
-	if err := errors.Join(herr, serr); err != nil {
+	if err := errors.Join(herr, serr, ops.shutdown(sctx)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")

@@ -55,6 +55,14 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 	"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
 	"connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
 
+// permissionsPolicy lets this origin's pages (not frames of other origins)
+// use the camera, the microphone, screen sharing and fullscreen, and turns
+// off the powerful features Parley never uses. Only features browsers know
+// are listed: an unknown one costs a console warning on every page.
+const permissionsPolicy = "camera=(self), microphone=(self), display-capture=(self), fullscreen=(self), " +
+	"geolocation=(), payment=(), usb=(), serial=(), hid=(), bluetooth=(), midi=(), " +
+	"accelerometer=(), gyroscope=(), magnetometer=(), browsing-topics=()"
+
 func webHandler(version string, files fs.FS, sdkOrigins []string) (http.Handler, error) {
 	registerRoutes()
 	worker, err := serviceWorkerTemplate(app.DefaultAppWorkerJS)
@@ -227,10 +235,15 @@ func (sameOrigin) Resolve(location string) string {
 	return location
 }
 
+// securityHeaders sets the headers every response of the web handler
+// carries. The Content-Security-Policy is set where HTML is served
+// (pageFilter, static.serve): on a script it would mean nothing, and on the
+// service worker script it would become the worker's own policy.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
+		w.Header().Set("Permissions-Policy", permissionsPolicy)
 		h.ServeHTTP(w, r)
 	})
 }
@@ -307,6 +320,9 @@ func (st *static) serve(w http.ResponseWriter, r *http.Request, name string) {
 	h := w.Header()
 	h.Set("Content-Type", f.ctype)
 	h.Set("Cache-Control", "no-cache")
+	if strings.HasPrefix(f.ctype, "text/html") { // the SDK playground, web/sdk.html
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+	}
 	body, etag := f.data, f.etag
 	if path.Ext(name) == ".wasm" {
 		h.Add("Vary", "Accept-Encoding")

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"parley/app/wire"
@@ -127,9 +128,11 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 	}
 	k.calls[roomID] = cl
 	k.links[link] = cl
-	k.log.Info("call created", "room", roomID, "type", req.Type, "mode", mode, "from", t.u.name, "callees", len(callees))
+	fx.note(cl, noteCreated, CallKindCall, 0, "call created",
+		"type", req.Type, "mode", mode, "from", t.u.name, "callees", len(callees))
 
 	for _, p := range engaged {
+		fx.note(cl, noteRingEnded, OutcomeBusy, 0, "call busy", "user", p.u.name)
 		k.finishPart(fx, cl, p, now)
 	}
 	k.ring(fx, cl, pending)
@@ -153,6 +156,7 @@ func (k *core) ring(fx *effects, cl *call, pending []*part) {
 		p.ringGen++
 		p.ringing = true
 		fx.start(timerKey{timerRing, cl.snap.RoomID, p.u.name}, p.ringGen, k.cfg.RingTimeout)
+		fx.note(cl, noteRinging, "", 0, "call ringing", "user", p.u.name, "status", cl.status(p))
 	}
 }
 
@@ -185,6 +189,7 @@ func (k *core) ringTimeout(fx *effects, cl *call, p *part) {
 	now := k.now()
 	cl.setStatus(p, wire.StatusNoAnswer)
 	k.finishPart(fx, cl, p, now)
+	fx.note(cl, noteRingEnded, OutcomeMissed, 0, "call missed", "user", p.u.name)
 	missed := mustJSON(wire.CallEvent{Call: cl.snap, Reason: wire.StatusNoAnswer})
 	dismissed := mustJSON(wire.DismissEvent{RoomID: cl.snap.RoomID, Reason: wire.ReasonTimeout})
 	for _, t := range p.u.tabs {
@@ -239,7 +244,9 @@ func (k *core) leave(fx *effects, cl *call, p *part, now int64) {
 	if sw := cl.sw; sw != nil && (sw.from == p || sw.to == p) {
 		k.stopSwitch(fx, cl)
 	}
+	fx.note(cl, noteLeft, "", 0, "call member left", "user", p.u.name)
 	if cl.initiator(p) && cl.snap.StartedAt == 0 && !cl.snap.Meet {
+		cl.why = EndCancelled
 		k.endCall(fx, cl, wire.StatusEnded, now)
 		return
 	}
@@ -251,6 +258,7 @@ func (k *core) leave(fx *effects, cl *call, p *part, now int64) {
 func (k *core) decline(fx *effects, cl *call, p *part, t *tab, now int64) {
 	cl.setStatus(p, wire.StatusDeclined)
 	k.finishPart(fx, cl, p, now)
+	fx.note(cl, noteRingEnded, OutcomeDeclined, 0, "call declined", "user", p.u.name)
 	k.dismissOthers(fx, cl, p, t, wire.ReasonDeclinedElsewhere)
 	k.broadcast(fx, cl, p.u.jid, "")
 	k.checkEnd(fx, cl, now)
@@ -285,6 +293,7 @@ func (k *core) answer(fx *effects, id, roomID string) (wire.Call, *wire.Error) {
 		return wire.Call{}, wire.Conflict("You are already in another call; end it first.")
 	}
 	k.join(fx, cl, p, t, k.now())
+	fx.note(cl, noteRingEnded, OutcomeAnswered, 0, "call answered", "user", t.u.name)
 	k.dismissOthers(fx, cl, p, t, wire.ReasonAnsweredElsewhere)
 	k.broadcast(fx, cl, t.u.jid, "")
 	return cl.snapshot(), nil
@@ -386,6 +395,15 @@ func (k *core) media(fx *effects, id string, req wire.MediaRequest) *wire.Error 
 	t, cl, p, e := k.mediaMember(id, req.RoomID, "report media")
 	if e != nil {
 		return e
+	}
+	if req.Status == wire.StatusConnected && !cl.connected {
+		cl.connected = true
+		since := cl.snap.CreatedAt
+		if cl.snap.Meet {
+			since = cl.snap.StartedAt // a meet call starts when someone joins it
+		}
+		setup := time.Duration(max(k.now()-since, 0)) * time.Millisecond
+		fx.note(cl, noteConnected, "", setup, "call connected", "user", t.u.name, "setup_ms", setup.Milliseconds())
 	}
 	if cl.status(p) != req.Status {
 		cl.setStatus(p, req.Status)

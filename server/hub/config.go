@@ -42,6 +42,9 @@ type Config struct {
 	// ICE gives each signed-in session its STUN/TURN servers and transport
 	// policy; nil offers none (peers on one LAN or machine need none).
 	ICE ICEProvider
+	// Metrics receives counts and timings of what the hub does (see
+	// Metrics); nil records nothing.
+	Metrics Metrics
 }
 
 // ICEProvider hands out ICE configurations: TURN credentials are minted per

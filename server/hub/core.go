@@ -93,6 +93,8 @@ type call struct {
 	previewKey string            // the joined set and statuses last sent to subs
 	idle       bool              // a meet call's idle timer runs
 	idleGen    uint64            // incremented on every (re)start and stop
+	connected  bool              // a member has reported its media connected
+	why        string            // why endCall ends it, when not the end rule (End*)
 }
 
 // switchReq is a pending voice-to-video switch request from one joined
@@ -158,6 +160,7 @@ type effects struct {
 	events []delivery
 	logs   []store.CallLog
 	timers []timer
+	notes  []note // lifecycle events for the log and metrics (observe.go)
 }
 
 // delivery is one event for one tab.
@@ -373,6 +376,7 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 			fx.emitRaw(t, wire.EventMissed, missed)
 			fx.emitRaw(t, wire.EventDismissed, dismissed)
 		}
+		fx.note(cl, noteRingEnded, OutcomeCancelled, 0, "")
 	}
 	k.stopSwitch(fx, cl)
 	k.stopIdle(fx, cl)
@@ -384,7 +388,14 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 		}
 		cl.subs = nil
 	}
-	k.log.Info("call ended", "room", cl.snap.RoomID, "joined", len(cl.joined), "ms", now-cl.snap.CreatedAt)
+	var active time.Duration
+	if cl.snap.StartedAt != 0 {
+		active = time.Duration(now-cl.snap.StartedAt) * time.Millisecond
+	}
+	why := endReason(cl)
+	fx.notes = append(fx.notes, note{kind: noteEnded, detail: why, d: active, answered: cl.snap.StartedAt != 0,
+		room: cl.snap.RoomID, msg: "call ended", attrs: []any{"reason", why, "duration_ms", active.Milliseconds(),
+			"joined", len(cl.joined), "since_created_ms", now - cl.snap.CreatedAt}})
 	delete(k.calls, cl.snap.RoomID)
 	if k.links[cl.snap.Link] == cl {
 		delete(k.links, cl.snap.Link)
@@ -403,6 +414,7 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 func (k *core) endAll(fx *effects) {
 	now := k.now()
 	for _, cl := range k.calls {
+		cl.why = EndShutdown
 		k.endCall(fx, cl, wire.StatusEnded, now)
 	}
 }

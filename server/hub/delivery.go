@@ -14,6 +14,7 @@ import (
 // there when b is delivered) and logs, and starts or stops its timers now.
 // Called with h.mu held.
 func (h *Hub) deliver(b *batch, fx *effects) {
+	h.observe(fx)
 	for _, ev := range fx.events {
 		b.do(func() {
 			if s := h.sessions[ev.tab]; s != nil {

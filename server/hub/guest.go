@@ -28,6 +28,7 @@ func (h *Hub) handleGuest(c *conn, f wire.Frame) {
 		return
 	}
 	if !h.guestLim.allow(c.remote) {
+		h.cfg.Metrics.RateLimited(LimitGuests)
 		h.sendNow(c, f.ID, nil, wire.RateLimited("Too many guests from your address; wait a minute."))
 		return
 	}

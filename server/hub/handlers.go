@@ -291,6 +291,7 @@ func (h *Hub) handleData(c *conn, f wire.Frame) {
 func (h *Hub) linkRequest(c *conn, code, name *string) func(*session, *wire.LinkRequest) *wire.Error {
 	return func(_ *session, req *wire.LinkRequest) (e *wire.Error) {
 		if !h.linkLim.allow(c.remote) {
+			h.cfg.Metrics.RateLimited(LimitLinks)
 			return wire.RateLimited("Too many call link look-ups from your address; wait a moment.")
 		}
 		*code, *name, e = checkLink(*req)

@@ -137,6 +137,9 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		cfg: cfg, st: st, log: cfg.Logger, ctx: ctx, cancel: cancel, queueLimit: MaxQueuedFrames,

@@ -63,9 +63,10 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 	}
 	k.becomeGroup(fx, cl)
 	for _, p := range engaged {
+		fx.note(cl, noteRingEnded, OutcomeBusy, 0, "call busy", "user", p.u.name)
 		k.finishPart(fx, cl, p, now)
 	}
-	k.log.Info("call invite", "room", cl.snap.RoomID, "by", t.u.name, "users", len(users))
+	fx.note(cl, noteInvited, "", 0, "call invite", "by", t.u.name, "users", len(users))
 	invited := mustJSON(wire.InviteEvent{RoomID: cl.snap.RoomID, By: t.u.jid, Users: users})
 	for _, p := range cl.parts {
 		if p.tab != nil && p.tab != t && !p.done && wire.Joined(cl.status(p)) {

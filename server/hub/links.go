@@ -180,7 +180,11 @@ func (k *core) linkJoin(fx *effects, id, code, name string) (wire.Call, *wire.Er
 		k.dismissOthers(fx, cl, p, t, wire.ReasonAnsweredElsewhere)
 	}
 	k.becomeGroup(fx, cl)
-	k.log.Info("link join", "room", cl.snap.RoomID, "user", u.name, "guest", u.guest)
+	if wasPending {
+		fx.note(cl, noteRingEnded, OutcomeAnswered, 0, "call answered", "user", u.name, "by_link", true)
+	} else {
+		fx.note(cl, noteJoined, "", 0, "call member joined", "user", u.name, "guest", u.guest)
+	}
 	k.broadcast(fx, cl, u.jid, "")
 	return cl.snapshot(), nil
 }
@@ -205,6 +209,6 @@ func (k *core) meetCreate(fx *effects, id string, req wire.MeetRequest) (wire.Ca
 	k.calls[cl.snap.RoomID] = cl
 	k.links[link] = cl
 	k.startIdle(fx, cl)
-	k.log.Info("meet created", "room", cl.snap.RoomID, "type", req.Type, "by", t.u.name)
+	fx.note(cl, noteCreated, CallKindMeet, 0, "call created", "type", req.Type, "mode", wire.ModeOneToMany, "from", t.u.name, "meet", true)
 	return cl.snapshot(), nil
 }

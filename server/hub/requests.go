@@ -93,6 +93,7 @@ func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data
 			rd.rejectStart, rd.rejected = now, 0
 		}
 		rd.rejected++
+		h.cfg.Metrics.RateLimited(LimitRequests)
 		h.mu.Lock()
 		b := &batch{}
 		h.replyErr(b, c, f.ID, wire.RateLimited("Too many requests; slow down (%g a second, bursts of %d).", h.cfg.RateLimit, h.cfg.RateBurst))

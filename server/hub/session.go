@@ -49,6 +49,9 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 			return
 		}
 		rd.authFails++
+		if e.Code == wire.CodeUnauthorized {
+			h.cfg.Metrics.LoginFailed()
+		}
 		h.mu.Lock()
 		b := &batch{}
 		h.replyErr(b, c, f.ID, e)
@@ -159,6 +162,11 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 	}
 	h.sessions[s.id] = s
 	c.sess = s
+	if su.Guest {
+		h.cfg.Metrics.SignedIn(SignInGuest)
+	} else {
+		h.cfg.Metrics.SignedIn(SignInUser)
+	}
 	b := &batch{}
 	h.reply(b, c, id, wire.AuthResult{User: s.user, Token: token, Session: s.id, Version: wire.Version, Limits: h.limits(), ICE: h.iceConfig(s.user.JID)})
 	fx := &effects{}
@@ -224,6 +232,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 		s.grace = nil
 	}
 	s.c, s.token, c.sess = c, token, s
+	h.cfg.Metrics.SignedIn(SignInResume)
 	h.log.Debug("session resumed", "user", s.user.Username, "lastSeq", lastSeq, "seq", s.seq)
 
 	fx := &effects{}

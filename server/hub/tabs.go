@@ -149,7 +149,7 @@ func (k *core) fire(fx *effects, tm timer) {
 			if joined, _ := cl.counts(); joined > 0 {
 				return
 			}
-			k.log.Info("meet idle", "room", cl.snap.RoomID)
+			cl.why = EndIdle
 			k.endCall(fx, cl, wire.StatusEnded, k.now())
 		}
 	}
