@@ -31,13 +31,13 @@ func (l pionLogger) atf(level slog.Level, format string, args ...any) {
 	}
 }
 
-func (l pionLogger) Trace(msg string)                 { l.at(slog.LevelDebug-4, msg) }
+func (l pionLogger) Trace(msg string)                  { l.at(slog.LevelDebug-4, msg) }
 func (l pionLogger) Tracef(format string, args ...any) { l.atf(slog.LevelDebug-4, format, args...) }
-func (l pionLogger) Debug(msg string)                 { l.at(slog.LevelDebug-2, msg) }
+func (l pionLogger) Debug(msg string)                  { l.at(slog.LevelDebug-2, msg) }
 func (l pionLogger) Debugf(format string, args ...any) { l.atf(slog.LevelDebug-2, format, args...) }
-func (l pionLogger) Info(msg string)                  { l.at(slog.LevelDebug, msg) }
+func (l pionLogger) Info(msg string)                   { l.at(slog.LevelDebug, msg) }
 func (l pionLogger) Infof(format string, args ...any)  { l.atf(slog.LevelDebug, format, args...) }
-func (l pionLogger) Warn(msg string)                  { l.at(slog.LevelInfo, msg) }
+func (l pionLogger) Warn(msg string)                   { l.at(slog.LevelInfo, msg) }
 func (l pionLogger) Warnf(format string, args ...any)  { l.atf(slog.LevelInfo, format, args...) }
-func (l pionLogger) Error(msg string)                 { l.at(slog.LevelInfo, msg) }
+func (l pionLogger) Error(msg string)                  { l.at(slog.LevelInfo, msg) }
 func (l pionLogger) Errorf(format string, args ...any) { l.atf(slog.LevelInfo, format, args...) }

@@ -106,7 +106,7 @@ type Stats struct {
 	// forged, another secret, or another user's), RefusedQuota,
 	// RefusedPeer (permissions to forbidden peers), RefusedTCPRelay.
 	RefusedMalformed, RefusedExpired, RefusedCredentials uint64
-	RefusedQuota, RefusedPeer, RefusedTCPRelay            uint64
+	RefusedQuota, RefusedPeer, RefusedTCPRelay           uint64
 }
 
 // BytesRelayed is the payload relayed in both directions.
