@@ -14,6 +14,21 @@
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  extra Origin host patterns for /ws, comma-separated
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
 //
+// TURN, so that calls connect across NATs and firewalls (see server/turn):
+//
+//	-turn-addr           PARLEY_TURN_ADDR           embedded TURN server's UDP+TCP address, e.g. :3478 (none)
+//	-turn-tls-addr       PARLEY_TURN_TLS_ADDR       TURN over TLS address, e.g. :5349, HTTPS certificate (none)
+//	-turn-public-ip      PARLEY_TURN_PUBLIC_IP      IP put in relay candidates (listen IP, else detected)
+//	-turn-host           PARLEY_TURN_HOST           host in the turn:/turns: URLs (the public IP)
+//	-turn-relay-ports    PARLEY_TURN_RELAY_PORTS    relay port range (49152-65535)
+//	-turn-secret         PARLEY_TURN_SECRET         REST API shared secret (generated into <data>/turn-secret)
+//	-turn-url            PARLEY_TURN_URL            external TURN/STUN URL, repeatable; env comma-separated (none)
+//	-turn-allow-private  PARLEY_TURN_ALLOW_PRIVATE  relay to private/loopback peers too (false)
+//	-turn-quota          PARLEY_TURN_QUOTA          live allocations per user, 0 for none (10)
+//	-turn-bandwidth      PARLEY_TURN_BANDWIDTH      cap per allocation and direction, 0 for none (20Mbit)
+//	-turn-credential-ttl PARLEY_TURN_CREDENTIAL_TTL how long TURN credentials last (12h)
+//	-ice-transport-policy PARLEY_ICE_TRANSPORT_POLICY all, or relay to hide participants' IPs (all)
+//
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
 package main
@@ -65,6 +80,7 @@ type config struct {
 	maxParticipants int
 	allowedOrigins  []string
 	meetIdle        time.Duration
+	turn            turnConfig
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -117,6 +133,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"extra Origin host `patterns` allowed on /ws, comma-separated (PARLEY_ALLOWED_ORIGINS)")
+	errs = append(errs, registerTURNFlags(fs, envOr, &cfg.turn)...)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -147,7 +164,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	}
-	return cfg, nil
+	return cfg, cfg.turn.check()
 }
 
 // run runs the server until SIGINT or SIGTERM.
@@ -176,6 +193,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 			err = cerr
 		}
 	}()
+	// HOOK: pass the HTTPS certificate's GetCertificate for -turn-tls-addr.
+	turnSrv, ice, err := startTURN(ctx, cfg.turn, cfg.dataDir, nil, logger)
+	if err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	if turnSrv != nil {
+		defer func() {
+			if cerr := turnSrv.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+	}
 	h := hub.New(hub.Config{
 		Domain:          cfg.domain,
 		RingTimeout:     cfg.ringTimeout,
@@ -184,6 +213,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		AllowedOrigins:  cfg.allowedOrigins,
 		MeetIdleTimeout: cfg.meetIdle,
 		Logger:          logger,
+		ICE:             ice,
 	}, st)
 	web, err := newWebHandler(version)
 	if err != nil {
