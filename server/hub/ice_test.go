@@ -112,7 +112,7 @@ func TestICEConfigFromTURNProvider(t *testing.T) {
 	if jid, pass, err := signer.Verify(cfg.Servers[0].Username, time.Now()); err != nil || jid != "carol@localhost" || pass != cfg.Servers[0].Credential {
 		t.Errorf("credentials for %q: %v", jid, err)
 	}
-	if exp := time.UnixMilli(cfg.Expires); exp.Before(time.Now().Add(turn.DefaultCredentialTTL-time.Minute)) {
+	if exp := time.UnixMilli(cfg.Expires); exp.Before(time.Now().Add(turn.DefaultCredentialTTL - time.Minute)) {
 		t.Errorf("expires %v", exp)
 	}
 }
