@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // listenShared listens on addr over UDP and TCP with the same port. For
@@ -94,11 +95,24 @@ func (s *connSet) closeAll() {
 	}
 }
 
-// trackedConn removes itself from its set when closed.
+// tcpIdleTimeout closes a TCP or TLS connection that has sent nothing for
+// this long: longer than an allocation lives unrefreshed (10 minutes), so
+// only connections of clients that vanished without closing are cut.
+const tcpIdleTimeout = 11 * time.Minute
+
+// trackedConn removes itself from its set when closed, and times out when
+// idle.
 type trackedConn struct {
 	net.Conn
 	set  *connSet
 	once sync.Once
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(tcpIdleTimeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *trackedConn) Close() error {
