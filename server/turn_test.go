@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -13,11 +15,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/pion/logging"
 	pionturn "github.com/pion/turn/v5"
 
@@ -261,3 +266,123 @@ func (quietPion) Warn(string)           {}
 func (quietPion) Warnf(string, ...any)  {}
 func (quietPion) Error(string)          {}
 func (quietPion) Errorf(string, ...any) {}
+
+// syncBuffer is a log sink the test reads while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestServeOffersTURN runs serve with the embedded TURN server: a user
+// signing in over /ws gets its URLs with working credentials, and the
+// shutdown closes the TURN ports.
+func TestServeOffersTURN(t *testing.T) {
+	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-turn-addr", "127.0.0.1:0",
+		"-ice-transport-policy", "relay"}, envFrom(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil))) }()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	httpRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	turnRE := regexp.MustCompile(`msg="turn listening" addr=(\S+) public=127\.0\.0\.1`)
+	var httpAddr, turnAddr string
+	deadline := time.Now().Add(30 * time.Second)
+	for httpAddr == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening log:\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if m := httpRE.FindStringSubmatch(logs.String()); m != nil {
+			httpAddr = m[1]
+		}
+	}
+	if m := turnRE.FindStringSubmatch(logs.String()); m != nil {
+		turnAddr = m[1]
+	} else {
+		t.Fatalf("no turn listening log:\n%s", logs)
+	}
+
+	wctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(wctx, "ws://"+httpAddr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	req, _ := json.Marshal(wire.Frame{Type: wire.TypeRegister, V: wire.Version, ID: 1,
+		Data: json.RawMessage(`{"username":"erin","password":"password-erin"}`)})
+	if err := ws.Write(wctx, websocket.MessageText, req); err != nil {
+		t.Fatal(err)
+	}
+	var res wire.AuthResult
+	for {
+		_, b, err := ws.Read(wctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f wire.Frame
+		if json.Unmarshal(b, &f) == nil && f.ID == 1 {
+			if f.Type != wire.TypeResult || json.Unmarshal(f.Data, &res) != nil {
+				t.Fatalf("register reply %s", b)
+			}
+			break
+		}
+	}
+	want := []string{"turn:" + turnAddr + "?transport=udp", "turn:" + turnAddr + "?transport=tcp"}
+	if res.ICE.Policy != wire.ICEPolicyRelay || len(res.ICE.Servers) != 1 || !slices.Equal(res.ICE.Servers[0].URLs, want) ||
+		!strings.HasSuffix(res.ICE.Servers[0].Username, ":erin@localhost") {
+		t.Fatalf("ICE config %+v, want relay via %q for erin", res.ICE, want)
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: turnAddr, Username: res.ICE.Servers[0].Username,
+		Password: res.ICE.Servers[0].Credential, Realm: turn.DefaultRealm, Conn: pc, LoggerFactory: pionQuiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("allocate with the sign-in credentials: %v", err)
+	}
+	relay.Close()
+
+	ws.CloseNow() // not reading: the shutdown's close handshake would wait for it
+	stop()
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	served <- nil
+	if ln, err := net.Listen("tcp4", turnAddr); err != nil {
+		t.Errorf("TURN TCP port still open after shutdown: %v", err)
+	} else {
+		ln.Close()
+	}
+}
