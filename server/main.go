@@ -196,7 +196,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	// HOOK: pass the HTTPS certificate's GetCertificate for -turn-tls-addr.
 	turnSrv, ice, err := startTURN(ctx, cfg.turn, cfg.dataDir, nil, logger)
 	if err != nil {
-		return fmt.Errorf("turn: %w", err)
+		return err
 	}
 	if turnSrv != nil {
 		defer func() {
