@@ -38,7 +38,7 @@ bin/parley: web/.compressed web/wasm_exec.js $(GOFILES) $(WEBSRC)
 	$(GO) build -trimpath -ldflags="-X main.version=$$(cat web/app.wasm web/sdk.wasm | sha256sum | cut -c1-16)" -o $@ ./server
 
 run: build
-	./bin/parley -addr $(ADDR) -data $(DATA)
+	./bin/parley -addr $(ADDR) -data $(DATA) -turn-addr 127.0.0.1:3478
 
 vet:
 	@test -z "$$(gofmt -l app server)" || (echo "gofmt needed:"; gofmt -l app server; exit 1)

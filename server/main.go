@@ -30,6 +30,21 @@
 // With TLS on, -addr serves HTTPS and WSS; see server/tls.go and package
 // tlsserve.
 //
+// TURN, so that calls connect across NATs and firewalls (see server/turn):
+//
+//	-turn-addr           PARLEY_TURN_ADDR           embedded TURN server's UDP+TCP address, e.g. :3478 (none)
+//	-turn-tls-addr       PARLEY_TURN_TLS_ADDR       TURN over TLS address, e.g. :5349, HTTPS certificate (none)
+//	-turn-public-ip      PARLEY_TURN_PUBLIC_IP      IP put in relay candidates (listen IP, else detected)
+//	-turn-host           PARLEY_TURN_HOST           host in the turn:/turns: URLs (the public IP)
+//	-turn-relay-ports    PARLEY_TURN_RELAY_PORTS    relay port range (49152-65535)
+//	-turn-secret         PARLEY_TURN_SECRET         REST API shared secret (generated into <data>/turn-secret)
+//	-turn-url            PARLEY_TURN_URL            external TURN/STUN URL, repeatable; env comma-separated (none)
+//	-turn-allow-private  PARLEY_TURN_ALLOW_PRIVATE  relay to private/loopback peers too (false)
+//	-turn-quota          PARLEY_TURN_QUOTA          live allocations per user, 0 for none (10)
+//	-turn-bandwidth      PARLEY_TURN_BANDWIDTH      cap per allocation and direction, 0 for none (20Mbit)
+//	-turn-credential-ttl PARLEY_TURN_CREDENTIAL_TTL how long TURN credentials last (12h)
+//	-ice-transport-policy PARLEY_ICE_TRANSPORT_POLICY all, or relay to hide participants' IPs (all)
+//
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
 package main
@@ -52,6 +67,7 @@ import (
 	"time"
 
 	"parley/server/hub"
+	"parley/server/metrics"
 	"parley/server/store"
 )
 
@@ -83,6 +99,7 @@ type config struct {
 	meetIdle        time.Duration
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
+	turn            turnConfig
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -137,6 +154,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
 	registerOpsFlags(fs, &cfg.ops, envOr, func(err error) { errs = append(errs, err) })
+	errs = append(errs, registerTURNFlags(fs, envOr, &cfg.turn)...)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -174,7 +192,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	}
-	return cfg, nil
+	return cfg, cfg.turn.check()
 }
 
 // run runs the server until SIGINT or SIGTERM.
@@ -203,7 +221,28 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 			err = cerr
 		}
 	}()
-	ops := newOps(cfg.ops, st, logger)
+	tlsrv, err := newTLSServing(cfg, logger)
+	if err != nil {
+		return err
+	}
+	turnSrv, ice, err := startTURN(ctx, cfg.turn, cfg.dataDir, tlsrv.getCertificate(), logger)
+	if err != nil {
+		return err
+	}
+	var turnStats func() metrics.RelayStats
+	if turnSrv != nil {
+		defer func() {
+			if cerr := turnSrv.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		turnStats = func() metrics.RelayStats {
+			ts := turnSrv.Stats()
+			return metrics.RelayStats{ActiveAllocations: ts.ActiveAllocations, TotalAllocations: int64(ts.TotalAllocations),
+				BytesRelayed: ts.BytesToPeers + ts.BytesFromPeers}
+		}
+	}
+	ops := newOps(cfg.ops, st, logger, turnStats)
 	h := hub.New(hub.Config{
 		Domain:          cfg.domain,
 		RingTimeout:     cfg.ringTimeout,
@@ -213,6 +252,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		MeetIdleTimeout: cfg.meetIdle,
 		Logger:          logger,
 		Metrics:         ops.metrics,
+		ICE:             ice,
 	}, st)
 	if err := ops.watch(h); err != nil {
 		return fmt.Errorf("metrics: %w", err)
@@ -231,10 +271,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	mux.Handle("GET /healthz", health)
 	ops.routes(mux) // /readyz, and /metrics unless -metrics-addr
 	mux.Handle("/", web)
-	tlsrv, err := newTLSServing(cfg, logger)
-	if err != nil {
-		return err
-	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

@@ -84,10 +84,10 @@ type ops struct {
 }
 
 // newOps returns the operations side of a server storing in st.
-func newOps(cfg opsConfig, st readier, logger *slog.Logger) *ops {
+func newOps(cfg opsConfig, st readier, logger *slog.Logger, turn func() metrics.RelayStats) *ops {
 	return &ops{
 		cfg: cfg, log: logger, st: st,
-		metrics: metrics.New(metrics.Options{Version: version, Logger: logger}),
+		metrics: metrics.New(metrics.Options{Version: version, Logger: logger, TURN: turn}),
 	}
 }
 

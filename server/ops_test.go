@@ -150,7 +150,7 @@ func TestReadyz(t *testing.T) {
 		o.readyz(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		return rec.Code, rec.Body.String()
 	}
-	o := newOps(opsConfig{}, st, slog.New(slog.DiscardHandler))
+	o := newOps(opsConfig{}, st, slog.New(slog.DiscardHandler), nil)
 	if code, body := readyz(o); code != http.StatusServiceUnavailable || !strings.Contains(body, "listeners") {
 		t.Errorf("before the listeners are up: %d %q", code, body)
 	}
@@ -158,7 +158,7 @@ func TestReadyz(t *testing.T) {
 	if code, body := readyz(o); code != http.StatusOK || body != "ready\n" {
 		t.Errorf("ready: %d %q", code, body)
 	}
-	o2 := newOps(opsConfig{}, failingStore{errors.New("disk full")}, slog.New(slog.DiscardHandler))
+	o2 := newOps(opsConfig{}, failingStore{errors.New("disk full")}, slog.New(slog.DiscardHandler), nil)
 	o2.ready(true)
 	if code, body := readyz(o2); code != http.StatusServiceUnavailable || !strings.Contains(body, "disk full") {
 		t.Errorf("unwritable store: %d %q", code, body)

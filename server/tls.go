@@ -175,6 +175,15 @@ func newTLSServing(cfg config, logger *slog.Logger) (*tlsServing, error) {
 	return t, nil
 }
 
+// getCertificate is the HTTPS certificate source, for TURN over TLS; nil
+// without TLS.
+func (t *tlsServing) getCertificate() func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if t.front == nil {
+		return nil
+	}
+	return t.front.TLSConfig().GetCertificate
+}
+
 // scheme is https or http.
 func (t *tlsServing) scheme() string {
 	if t.front == nil {

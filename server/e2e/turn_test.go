@@ -104,8 +104,8 @@ func TestRelayOnlyCall(t *testing.T) {
 					t.Fatalf("%s's media path is %q, want relay/%s -> relay", u.jid, path, transport)
 				}
 			}
-			if n := scrape(t, srv, "parley_turn_allocations_active"); n < 2 {
-				t.Fatalf("parley_turn_allocations_active = %v during a relayed call, want at least 2", n)
+			if n := scrape(t, srv, "parley_turn_allocations"); n < 2 {
+				t.Fatalf("parley_turn_allocations = %v during a relayed call, want at least 2", n)
 			}
 			if n := scrape(t, srv, "parley_turn_relayed_bytes_total"); n <= 0 {
 				t.Fatalf("parley_turn_relayed_bytes_total = %v after a relayed call", n)
