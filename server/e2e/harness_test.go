@@ -124,8 +124,9 @@ func startServer(t *testing.T) *server {
 	return startServerWith(t, serverOptions{})
 }
 
-// listenAddr finds the actual listen address in the server's log output.
-var listenAddr = regexp.MustCompile(`(?:127\.0\.0\.1|localhost|\[::1\]):([1-9][0-9]*)`)
+// listenAddr finds the actual listen address in the server's "listening"
+// log line (other listeners, such as TURN's, log theirs too).
+var listenAddr = regexp.MustCompile(`msg=listening addr=((?:127\.0\.0\.1|localhost|\[::1\]):[1-9][0-9]*)`)
 
 func startServerWith(t *testing.T, o serverOptions) *server {
 	t.Helper()
@@ -149,7 +150,7 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start bin/parley: %v", err)
 	}
-	s := &server{cmd: cmd, log: &lockedBuffer{}, Data: data, Client: &http.Client{}}
+	s := &server{cmd: cmd, log: &lockedBuffer{}, Data: data, Client: &http.Client{Timeout: 10 * time.Second}}
 	t.Cleanup(s.Client.CloseIdleConnections)
 	addr := make(chan string, 1)
 	go func() {
@@ -160,9 +161,9 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 			line := sc.Text()
 			s.log.WriteString(line + "\n")
 			if !found {
-				if m := listenAddr.FindString(line); m != "" {
+				if m := listenAddr.FindStringSubmatch(line); m != nil {
 					found = true
-					addr <- m
+					addr <- m[1]
 				}
 			}
 		}

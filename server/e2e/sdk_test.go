@@ -26,7 +26,14 @@ const sdkRig = `(async (initOptions) => {
   window.firstFrame = {};
   window.pcs = [];
   const Orig = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (...a) { const pc = new Orig(...a); window.pcs.push(pc); return pc; };
+  window.RTCPeerConnection = function (...a) {
+    // A test may keep only the TURN URLs of one transport (window.onlyTURN =
+    // "udp" or "tcp"), as a network that lets only that through would.
+    if (window.onlyTURN && a[0] && a[0].iceServers) {
+      a[0] = {...a[0], iceServers: a[0].iceServers.map((s) => ({...s, urls: [].concat(s.urls).filter((u) => u.endsWith("transport=" + window.onlyTURN))}))};
+    }
+    const pc = new Orig(...a); window.pcs.push(pc); return pc;
+  };
   window.RTCPeerConnection.prototype = Orig.prototype;
   const rec = (name) => (...args) => window.ev.push({name, at: Date.now(), args: JSON.parse(JSON.stringify(args.map((a) => a && a.track !== undefined ? {...a, track: a.track ? a.track.kind : null} : a)))});
   const names = ["incomingCallListener", "callStatusListener", "muteStatusListener", "missedCallListener",

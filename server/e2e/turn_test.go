@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -27,27 +25,6 @@ const selectedPath = `(async () => {
   }
   return out.join(", ");
 })()`
-
-// freeTURNPort finds a port free for both UDP and TCP on 127.0.0.1, for a
-// test that must name the TURN server's port in -turn-url before it starts.
-func freeTURNPort(t *testing.T) int {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
-}
 
 // scrape returns the value of the Prometheus sample name (no labels) on
 // the server's /metrics.
@@ -83,14 +60,11 @@ func TestRelayOnlyCall(t *testing.T) {
 	b := newBrowser(t)
 	for _, transport := range []string{"udp", "tcp"} {
 		t.Run(transport, func(t *testing.T) {
-			port := freeTURNPort(t)
-			turnURL := fmt.Sprintf("turn:127.0.0.1:%d?transport=%s", port, transport)
-			srv := startServerWith(t, serverOptions{Args: []string{
-				"-turn-addr", fmt.Sprintf("127.0.0.1:%d", port),
-				"-turn-url", turnURL,
-				"-ice-transport-policy", "relay",
-			}})
+			srv := startServerWith(t, serverOptions{Args: []string{"-turn-addr", "127.0.0.1:0", "-ice-transport-policy", "relay"}})
 			alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+			for _, u := range []*sdkUser{alice, bob} {
+				eval[bool](t, u.ctx, `(window.onlyTURN = `+strconv.Quote(transport)+`, true)`)
+			}
 			alice.register("alice")
 			bob.register("bob")
 			alice.ok(`Parley.makeVideoCall(["bob@localhost"])`)
