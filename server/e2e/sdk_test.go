@@ -344,9 +344,19 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
 	}
-	srv := startServer(t)
+	// PARLEY_BENCH_RELAY=udp or tcp: media only through the embedded TURN
+	// server, over that transport.
+	relay := os.Getenv("PARLEY_BENCH_RELAY")
+	var opts serverOptions
+	if relay != "" {
+		opts.Args = []string{"-turn-addr", "127.0.0.1:0", "-ice-transport-policy", "relay"}
+	}
+	srv := startServerWith(t, opts)
 	b := newBrowser(t)
 	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	for _, u := range []*sdkUser{alice, bob} {
+		eval[bool](t, u.ctx, `(window.onlyTURN = `+strconv.Quote(relay)+`, true)`)
+	}
 	alice.register("alice")
 	bob.register("bob")
 	var callee, caller []int
@@ -374,7 +384,11 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	}
 	sort.Ints(callee)
 	sort.Ints(caller)
-	t.Logf("answerCall -> first decoded remote frame over 10 calls: callee median %d ms (min %d, max %d), caller median %d ms (min %d, max %d)",
+	path := "direct"
+	if relay != "" {
+		path = "relay-only over TURN/" + relay
+	}
+	t.Logf("answerCall -> first decoded remote frame over 10 calls, %s: callee median %d ms (min %d, max %d), caller median %d ms (min %d, max %d)", path,
 		(callee[4]+callee[5])/2, callee[0], callee[9], (caller[4]+caller[5])/2, caller[0], caller[9])
 }
 
