@@ -25,8 +25,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -124,7 +122,7 @@ func startProcess(t *testing.T, env []string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &syncLog{}
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -138,33 +136,15 @@ func startProcess(t *testing.T, env []string, name string, args ...string) {
 	})
 }
 
-// syncLog is output written from several goroutines.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // serveInProcess runs serve with args in this process until the test ends
 // and returns the address it listens on and its log.
-func serveInProcess(t *testing.T, args []string) (addr string, logs *syncLog) {
+func serveInProcess(t *testing.T, args []string) (addr string, logs *syncBuffer) {
 	t.Helper()
 	cfg, err := parseConfig(args, envFrom(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs = &syncLog{}
+	logs = &syncBuffer{}
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,15 +71,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad domain", args: []string{"-domain", "a@b"}, wantErr: "domain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseConfig(tc.args, envFrom(tc.env), io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
+			got, ok := parseCase(t, tc.args, tc.env, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.addr != tc.want.addr || got.dataDir != tc.want.dataDir || got.domain != tc.want.domain ||
 				got.ringTimeout != tc.want.ringTimeout || got.resumeGrace != tc.want.resumeGrace ||
@@ -215,4 +211,40 @@ func TestProcess(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "parley.db")); err != nil {
 		t.Errorf("database file: %v", err)
 	}
+}
+
+// parseCase parses args over env. When wantErr is set it checks that parsing
+// fails with an error mentioning it and returns false; otherwise parsing
+// must succeed.
+func parseCase(t *testing.T, args []string, env map[string]string, wantErr string) (config, bool) {
+	t.Helper()
+	cfg, err := parseConfig(args, envFrom(env), io.Discard)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want one mentioning %q", err, wantErr)
+		}
+		return cfg, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, true
+}
+
+// syncBuffer is a log sink the test reads while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -43,15 +43,9 @@ func TestOpsFlags(t *testing.T) {
 		{name: "bad env level", env: map[string]string{"PARLEY_LOG_LEVEL": "loud"}, wantErr: "PARLEY_LOG_LEVEL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseConfig(tc.args, envFrom(tc.env), io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
+			got, ok := parseCase(t, tc.args, tc.env, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.ops != tc.want {
 				t.Errorf("ops = %+v, want %+v", got.ops, tc.want)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"io"
 	"slices"
-	"strings"
 	"testing"
 
 	"parley/server/tlsserve"
@@ -56,15 +54,9 @@ func TestParseTLSConfig(t *testing.T) {
 		{name: "http-addr without tls", args: []string{"-http-addr", ":80"}, wantErr: "-http-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseConfig(tc.args, envFrom(tc.env), io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
+			got, ok := parseCase(t, tc.args, tc.env, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			g, w := got.tls, tc.want
 			if g.mode != w.mode || g.certFile != w.certFile || g.keyFile != w.keyFile || !slices.Equal(g.acmeDomains, w.acmeDomains) ||

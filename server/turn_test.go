@@ -18,7 +18,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,15 +92,9 @@ func TestParseTURNConfig(t *testing.T) {
 		{name: "bad host", args: []string{"-turn-host", "turn.example.com:3478"}, wantErr: "turn-host"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseConfig(tc.args, envFrom(tc.env), io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
+			cfg, ok := parseCase(t, tc.args, tc.env, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got, want := cfg.turn, tc.want
 			if !slices.Equal(got.urls, want.urls) {
@@ -166,20 +159,9 @@ func TestStartTURN(t *testing.T) {
 	}
 	conn := pionturn.NewSTUNConn(tcp)
 	defer conn.Close()
-	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: addr, Username: user, Password: pass,
-		Realm: turn.DefaultRealm, Conn: conn, LoggerFactory: pionQuiet{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relay, err := c.Allocate()
-	if err != nil {
+	if err := allocate(addr, user, pass, conn); err != nil {
 		t.Fatalf("allocate with the provider's credentials: %v", err)
 	}
-	relay.Close()
 
 	// Restarting keeps the secret: credentials minted before still verify.
 	srv2, ice2, err := startTURN(t.Context(), cfg.turn, dir, nil, quietLog())
@@ -267,22 +249,24 @@ func (quietPion) Warnf(string, ...any)  {}
 func (quietPion) Error(string)          {}
 func (quietPion) Errorf(string, ...any) {}
 
-// syncBuffer is a log sink the test reads while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// allocate makes a TURN allocation at addr with these credentials over conn
+// (a UDP socket, or a TCP connection wrapped with pionturn.NewSTUNConn) and
+// releases it again.
+func allocate(addr, user, pass string, conn net.PacketConn) error {
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: addr, Username: user, Password: pass,
+		Realm: turn.DefaultRealm, Conn: conn, LoggerFactory: pionQuiet{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		return err
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		return err
+	}
+	return relay.Close()
 }
 
 // TestServeOffersTURN runs serve with the embedded TURN server: a user
@@ -359,20 +343,9 @@ func TestServeOffersTURN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	c, err := pionturn.NewClient(&pionturn.ClientConfig{TURNServerAddr: turnAddr, Username: res.ICE.Servers[0].Username,
-		Password: res.ICE.Servers[0].Credential, Realm: turn.DefaultRealm, Conn: pc, LoggerFactory: pionQuiet{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relay, err := c.Allocate()
-	if err != nil {
+	if err := allocate(turnAddr, res.ICE.Servers[0].Username, res.ICE.Servers[0].Credential, pc); err != nil {
 		t.Fatalf("allocate with the sign-in credentials: %v", err)
 	}
-	relay.Close()
 
 	ws.CloseNow() // not reading: the shutdown's close handshake would wait for it
 	stop()
