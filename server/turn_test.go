@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -357,5 +358,41 @@ func TestServeOffersTURN(t *testing.T) {
 		t.Errorf("TURN TCP port still open after shutdown: %v", err)
 	} else {
 		ln.Close()
+	}
+}
+
+// TestTURNOverTLSUsesTheHTTPSCertificate: with -tls self-signed and
+// -turn-tls-addr, TURN over TLS presents the HTTPS certificate (verified
+// against the server's own private CA) and allocates with REST credentials
+// signed by the server's secret.
+func TestTURNOverTLSUsesTheHTTPSCertificate(t *testing.T) {
+	data := t.TempDir()
+	_, logs := serveInProcess(t, []string{"-addr", "127.0.0.1:0", "-data", data, "-tls", "self-signed",
+		"-turn-addr", "127.0.0.1:0", "-turn-tls-addr", "127.0.0.1:0"})
+	m := regexp.MustCompile(`msg="turn listening".* tls=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no TURN TLS address in the log:\n%s", logs.String())
+	}
+	caPEM, err := os.ReadFile(filepath.Join(data, "tls", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		t.Fatal("ca.crt holds no certificate")
+	}
+	secret, err := os.ReadFile(filepath.Join(data, "turn-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", m[1], &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatalf("TLS to TURN at %s, verified with the server's CA: %v", m[1], err)
+	}
+	pc := pionturn.NewSTUNConn(conn)
+	defer pc.Close()
+	user, pass, _ := turn.Signer{Secret: bytes.TrimSpace(secret)}.Credentials("alice@localhost", time.Now())
+	if err := allocate(m[1], user, pass, pc); err != nil {
+		t.Fatalf("allocate over TURN/TLS: %v", err)
 	}
 }
