@@ -43,11 +43,7 @@ func TestSDKFromAnotherOrigin(t *testing.T) {
 	if o := eval[string](t, alice.ctx, `location.origin`); o == srv.URL || !strings.HasPrefix(o, "http://127.0.0.1:") {
 		t.Fatalf("alice's page is on %s, want another origin than %s", o, srv.URL)
 	}
-	alice.ok(fmt.Sprintf(`Parley.makeVideoCall([%q])`, bob.jid))
-	bob.waitEvent("incomingCallListener", `a.userJid === "alice@localhost"`)
-	bob.ok(`Parley.answerCall()`)
-	alice.mediaFlows(bob.jid)
-	bob.mediaFlows(alice.jid)
+	videoCall(alice, bob)
 	link := alice.ok(`Parley.getCallLink()`)
 	if !strings.Contains(string(link.Data), srv.URL+"/join/") {
 		t.Fatalf("the call link %s does not point at the Parley server %s", link.Data, srv.URL)

@@ -178,6 +178,17 @@ func (u *sdkUser) mediaFlows(peer string) {
 	u.t.Logf("%s: %d video frames and %d audio packets from %s in 1 s", u.jid, after-before, audio2-audio, peer)
 }
 
+// videoCall has caller ring callee with video; callee answers, and media
+// flows both ways (each side decodes the other's video and receives audio).
+func videoCall(caller, callee *sdkUser) {
+	caller.t.Helper()
+	caller.ok(fmt.Sprintf(`Parley.makeVideoCall([%q])`, callee.jid))
+	callee.waitEvent("incomingCallListener", `a.userJid === `+strconv.Quote(caller.jid))
+	callee.ok(`Parley.answerCall()`)
+	caller.mediaFlows(callee.jid)
+	callee.mediaFlows(caller.jid)
+}
+
 // TestSDKVideoCall makes a 1:1 video call through window.Parley in two
 // isolated browser contexts: each side decodes the other's video and receives
 // audio, mute is seen by the other side, the call ends for both and lands in

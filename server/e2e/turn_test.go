@@ -67,11 +67,7 @@ func TestRelayOnlyCall(t *testing.T) {
 			}
 			alice.register("alice")
 			bob.register("bob")
-			alice.ok(`Parley.makeVideoCall(["bob@localhost"])`)
-			bob.waitEvent("incomingCallListener", `a.userJid === "alice@localhost"`)
-			bob.ok(`Parley.answerCall()`)
-			alice.mediaFlows(bob.jid)
-			bob.mediaFlows(alice.jid)
+			videoCall(alice, bob)
 			for _, u := range []*sdkUser{alice, bob} {
 				path := eval[string](t, u.ctx, selectedPath)
 				if path != "relay/"+transport+" -> relay" {
@@ -100,11 +96,7 @@ func TestRelayPolicyFromThePage(t *testing.T) {
 	bob := newSDKUser(t, b, srv.URL)
 	alice.register("alice")
 	bob.register("bob")
-	alice.ok(`Parley.makeVideoCall(["bob@localhost"])`)
-	bob.waitEvent("incomingCallListener", `a.userJid === "alice@localhost"`)
-	bob.ok(`Parley.answerCall()`)
-	alice.mediaFlows(bob.jid)
-	bob.mediaFlows(alice.jid)
+	videoCall(alice, bob)
 	if path := eval[string](t, alice.ctx, selectedPath); !strings.HasPrefix(path, "relay/") {
 		t.Fatalf("alice asked for relay only but her path is %q", path)
 	}
