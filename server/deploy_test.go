@@ -79,7 +79,7 @@ func TestSystemdUnit(t *testing.T) {
 		"DynamicUser": "yes", "StateDirectory": "parley", "NoNewPrivileges": "yes", "ProtectSystem": "strict",
 		"ProtectHome": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes",
 		"ProtectKernelModules": "yes", "ProtectKernelLogs": "yes", "ProtectControlGroups": "yes",
-		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "LockPersonality": "yes", "MemoryDenyWriteExecute": "yes",
+		"RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX AF_NETLINK", "LockPersonality": "yes", "MemoryDenyWriteExecute": "yes",
 		"SystemCallFilter": "@system-service", "CapabilityBoundingSet": "CAP_NET_BIND_SERVICE",
 		"AmbientCapabilities": "CAP_NET_BIND_SERVICE", "Restart": "on-failure", "EnvironmentFile": "-/etc/parley/parley.env",
 	} {
