@@ -209,7 +209,7 @@ func run(args []string, env func(string) string) error {
 
 // serve runs the server with cfg until ctx is done, then shuts it down.
 func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
-	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	st, err := store.Open(filepath.Join(cfg.dataDir, "parley.db"))

@@ -208,8 +208,15 @@ func TestProcess(t *testing.T) {
 	if !strings.Contains(logs.String(), "version=test-1.2.3") {
 		t.Errorf("version not set by -ldflags:\n%s", logs.String())
 	}
-	if _, err := os.Stat(filepath.Join(data, "parley.db")); err != nil {
-		t.Errorf("database file: %v", err)
+	// The data directory and the database (password and token hashes) are
+	// the owner's alone.
+	for path, want := range map[string]os.FileMode{data: 0o700 | os.ModeDir, filepath.Join(data, "parley.db"): 0o600} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		} else if fi.Mode() != want {
+			t.Errorf("%s has mode %v, want %v", path, fi.Mode(), want)
+		}
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -155,6 +157,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := s.params.validate(); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -240,5 +245,25 @@ func (s *Store) hash(ctx context.Context, f func()) error {
 	}
 	defer func() { <-s.hashing }()
 	f()
+	return nil
+}
+
+// ownerOnly creates the database file readable and writable by its owner
+// only, and takes group and other access away from an existing one and its
+// WAL files: it holds password hashes and session token hashes. SQLite gives
+// the WAL and shared-memory files it creates later the database file's mode.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	return nil
 }

@@ -402,3 +402,25 @@ func TestCallLogReplace(t *testing.T) {
 		t.Errorf("replaced entry %+v", l)
 	}
 }
+
+// The database and its WAL files are the owner's alone, and opening a
+// database that others could read takes that away.
+func TestDatabaseIsOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, path)
+	if _, err := s.Register(context.Background(), "alice", "password1", "Alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", p, fi.Mode().Perm())
+		}
+	}
+}
