@@ -189,6 +189,9 @@ const (
 	CloseReplaced = 4009
 	// CloseShutdown: the server is shutting down.
 	CloseShutdown = 4010
+	// CloseIdle: nothing arrived for the idle timeout (2 minutes; clients
+	// ping every 20 s), so the link is presumed dead.
+	CloseIdle = 4011
 )
 
 // RegisterRequest is the payload of TypeRegister.

@@ -31,6 +31,10 @@ type Config struct {
 	RateBurst int
 	// AuthTimeout is how long a connection may stay unauthenticated, default 10s.
 	AuthTimeout time.Duration
+	// IdleTimeout closes a connection (wire.CloseIdle) that sent nothing, not
+	// even a ping, for this long, default 2m: a dead link or a client that
+	// holds sockets open for free.
+	IdleTimeout time.Duration
 	// SwitchTimeout is how long a voice-to-video switch request waits for
 	// an answer, default 20s.
 	SwitchTimeout time.Duration
@@ -62,6 +66,7 @@ const (
 	DefaultRateLimit       = 50
 	DefaultRateBurst       = 200
 	DefaultAuthTimeout     = 10 * time.Second
+	DefaultIdleTimeout     = 2 * time.Minute
 	DefaultSwitchTimeout   = 20 * time.Second
 	DefaultMeetIdleTimeout = time.Hour
 )

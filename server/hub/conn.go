@@ -20,6 +20,7 @@ type conn struct {
 	sess      *session    // the signed-in session, nil before sign-in and after logout
 	authed    bool        // signed in at least once: the auth timeout no longer applies
 	authTimer *time.Timer // closes the connection if nobody signs in
+	idleTimer *time.Timer // closes the connection when nothing arrives (reset per frame, without Hub.mu)
 
 	// mu guards the queue and the closing state. It is taken after Hub.mu, or
 	// alone by the writer, never the other way round.

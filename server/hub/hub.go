@@ -125,6 +125,9 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = DefaultRateBurst
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
 	if cfg.AuthTimeout <= 0 {
 		cfg.AuthTimeout = DefaultAuthTimeout
 	}
@@ -190,6 +193,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			b.do(func() { c.close(wire.CloseAuthFailed, "authentication timeout", false) })
 			h.commit(b)
 		}
+	})
+	c.idleTimer = h.afterFunc(h.cfg.IdleTimeout, func() {
+		h.log.Debug("closing idle connection", "remote", c.remote)
+		b := &batch{}
+		b.do(func() { c.close(wire.CloseIdle, "idle", false) })
+		h.commit(b)
 	})
 	h.mu.Unlock()
 
@@ -312,6 +321,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 			if c.authTimer != nil {
 				c.authTimer.Stop()
 			}
+			c.idleTimer.Stop()
 			b.do(func() { c.close(wire.CloseShutdown, "server shutting down", true) })
 		}
 		h.commit(b)

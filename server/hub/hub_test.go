@@ -120,6 +120,43 @@ func TestAuthTimeout(t *testing.T) {
 	b.must(wire.TypePing, nil, nil)
 }
 
+// TestIdleTimeout: a signed-in connection that sends nothing is closed with
+// CloseIdle; one that pings more often than the timeout stays up, and so does
+// its session (a dead link resumes like any drop).
+func TestIdleTimeout(t *testing.T) {
+	e := newEnv(t, Config{IdleTimeout: 300 * time.Millisecond})
+	quiet := e.register("quiet")
+	talker := e.register("talker")
+	stop := make(chan struct{})
+	pinged := make(chan struct{})
+	go func() {
+		defer close(pinged)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				talker.send(wire.TypePing, nil)
+			}
+		}
+	}()
+	quiet.expectClose(wire.CloseIdle)
+	done := make(chan struct{})
+	time.AfterFunc(600*time.Millisecond, func() { close(done) })
+	<-done
+	close(stop)
+	<-pinged
+	talker.must(wire.TypePing, nil, nil) // still open, two timeouts later
+	again := e.dial("quiet again")
+	var res wire.AuthResult
+	again.must(wire.TypeAuth, wire.AuthRequest{Token: quiet.auth.Token, Resume: quiet.auth.Session}, &res)
+	if !res.Resumed {
+		t.Fatal("the session of a connection closed for idleness did not resume")
+	}
+}
+
 func TestAuthFailuresClose(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.register("alice")

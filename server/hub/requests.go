@@ -32,6 +32,7 @@ func (h *Hub) readLoop(c *conn) {
 			h.log.Debug("connection read ended", "remote", c.remote, "err", err)
 			return
 		}
+		c.idleTimer.Reset(h.cfg.IdleTimeout)
 		if c.isClosing() {
 			continue
 		}
@@ -48,6 +49,7 @@ func (h *Hub) connGone(c *conn) {
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}
+	c.idleTimer.Stop()
 	c.close(websocket.StatusNormalClosure, "", false)
 	if s := c.sess; s != nil {
 		c.sess = nil
