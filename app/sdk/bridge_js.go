@@ -20,6 +20,8 @@ type envelope struct {
 	Message    string `json:"message"`
 	Data       any    `json:"data,omitempty"`
 	TotalPages *int   `json:"totalPages,omitempty"`
+	// RetryAfter is set on a 429 that says when to try again, in seconds.
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 func ok(msg string, data any) envelope {
@@ -29,7 +31,7 @@ func ok(msg string, data any) envelope {
 func fail(err error) envelope {
 	var ce *call.Error
 	if errors.As(err, &ce) {
-		return envelope{StatusCode: ce.Code, Message: ce.Message}
+		return envelope{StatusCode: ce.Code, Message: ce.Message, RetryAfter: ce.RetryAfter}
 	}
 	return envelope{StatusCode: wire.CodeInternal, Message: "Something went wrong: " + err.Error()}
 }

@@ -1,6 +1,9 @@
 package wire
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Error is the payload of an error reply. Code is the SDK status code (400, 401,
 // 403, 404, 409, 413, 429, 500 or a 1006xx call code); Reason is a stable machine
@@ -9,6 +12,9 @@ type Error struct {
 	Code    int    `json:"code"`
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
+	// RetryAfter is, on some 429 errors, how many seconds to wait before
+	// trying again.
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 // Error implements error.
@@ -92,6 +98,14 @@ func Conflict(format string, args ...any) *Error {
 // RateLimited returns a 429 error: too many requests; slow down.
 func RateLimited(format string, args ...any) *Error {
 	return Errorf(CodeRateLimited, ReasonRateLimited, format, args...)
+}
+
+// RetryLater returns a 429 error that says when to try again (rounded up to
+// whole seconds, at least one).
+func RetryLater(after time.Duration, format string, args ...any) *Error {
+	e := RateLimited(format, args...)
+	e.RetryAfter = max(1, int((after+time.Second-1)/time.Second))
+	return e
 }
 
 // Internal returns a 500 error: something broke that the caller cannot fix.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -96,9 +98,23 @@ type ev struct {
 
 func (e *env) dial(name string) *client {
 	e.t.Helper()
+	return e.dialFrom(name, "")
+}
+
+// dialFrom connects from the loopback address ip (127.x.y.z), so that the
+// hub sees another remote address; "" lets the system choose.
+func (e *env) dialFrom(name, ip string) *client {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, e.url, nil)
+	var opts *websocket.DialOptions
+	if ip != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		tr := &http.Transport{DialContext: d.DialContext}
+		e.t.Cleanup(tr.CloseIdleConnections)
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
+	}
+	ws, _, err := websocket.Dial(ctx, e.url, opts)
 	if err != nil {
 		e.t.Fatalf("dial: %v", err)
 	}

@@ -67,8 +67,9 @@ type Hub struct {
 
 	queueLimit int // MaxQueuedFrames; tests lower it
 
-	guestLim *ipLimiter // guest creation per remote IP
-	linkLim  *ipLimiter // link look-ups per remote IP
+	guestLim *ipLimiter     // guest creation per remote IP
+	logins   *loginThrottle // failed password logins
+	linkLim  *ipLimiter     // link look-ups per remote IP
 }
 
 // session is one tab's signed-in state on the transport side: its
@@ -154,6 +155,7 @@ func New(cfg Config, st Store) *Hub {
 		sessions: make(map[string]*session),
 		timers:   make(map[timerKey]*time.Timer),
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
+		logins:   newLoginThrottle(),
 		linkLim:  newIPLimiter(LinkRate, LinkBurst),
 	}
 	h.idle = sync.NewCond(&h.mu)

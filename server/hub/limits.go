@@ -26,47 +26,84 @@ const (
 
 // ipLimiter is a token bucket per remote IP address. It has its own lock and
 // may be used with or without h.mu.
-type ipLimiter struct {
-	limit rate.Limit
-	burst int
-
-	mu    sync.Mutex
-	ips   map[string]*ipEntry
-	swept time.Time
-}
-
-type ipEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
+type ipLimiter struct{ b *buckets }
 
 func newIPLimiter(r float64, burst int) *ipLimiter {
-	return &ipLimiter{limit: rate.Limit(r), burst: burst, ips: make(map[string]*ipEntry)}
+	return &ipLimiter{b: newBuckets(r, burst)}
 }
 
 // allow reports whether one more event from remote (host:port or host) is
 // within the limit, and counts it.
 func (l *ipLimiter) allow(remote string) bool {
-	ip := remote
+	return l.b.take(remoteIP(remote))
+}
+
+// remoteIP is the host part of a remote address.
+func remoteIP(remote string) string {
 	if host, _, err := net.SplitHostPort(remote); err == nil {
-		ip = host
+		return host
 	}
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > ipIdle {
-		for k, e := range l.ips {
+	return remote
+}
+
+// buckets is a token bucket per key (an IP address, an account, a pair of
+// them). A key unused for ipIdle is forgotten, so memory follows the keys
+// in use, not every key ever seen. It has its own lock.
+type buckets struct {
+	limit rate.Limit
+	burst int
+
+	mu    sync.Mutex
+	keys  map[string]*bucketEntry
+	swept time.Time
+}
+
+type bucketEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newBuckets(r float64, burst int) *buckets {
+	return &buckets{limit: rate.Limit(r), burst: burst, keys: make(map[string]*bucketEntry)}
+}
+
+// get returns key's bucket, sweeping idle ones now and then. Called with
+// b.mu held.
+func (b *buckets) get(key string, now time.Time) *rate.Limiter {
+	if now.Sub(b.swept) > ipIdle {
+		for k, e := range b.keys {
 			if now.Sub(e.seen) > ipIdle {
-				delete(l.ips, k)
+				delete(b.keys, k)
 			}
 		}
-		l.swept = now
+		b.swept = now
 	}
-	e := l.ips[ip]
+	e := b.keys[key]
 	if e == nil {
-		e = &ipEntry{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.ips[ip] = e
+		e = &bucketEntry{lim: rate.NewLimiter(b.limit, b.burst)}
+		b.keys[key] = e
 	}
 	e.seen = now
-	return e.lim.AllowN(now, 1)
+	return e.lim
+}
+
+// take counts one event of key and reports whether it was within the limit.
+func (b *buckets) take(key string) bool {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.get(key, now).AllowN(now, 1)
+}
+
+// wait is how long until key may have one more event; zero when it may now.
+// It counts nothing.
+func (b *buckets) wait(key string) time.Duration {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	missing := 1 - b.get(key, now).TokensAt(now)
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / float64(b.limit) * float64(time.Second))
 }

@@ -59,6 +59,7 @@ const (
 	LimitRequests = "requests" // the per-connection request rate
 	LimitGuests   = "guests"   // guest creations per remote IP
 	LimitLinks    = "links"    // link look-ups per remote IP
+	LimitLogins   = "logins"   // failed password logins (see loginThrottle)
 
 	CallKindCall = "call" // call.create
 	CallKindMeet = "meet" // meet.create

@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"parley/app/wire"
@@ -41,7 +42,7 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		e      = checkVersion(f)
 	)
 	if e == nil {
-		onOwnStack(func() { su, token, resume, e = h.authenticate(f) })
+		onOwnStack(func() { su, token, resume, e = h.authenticate(f, c.remote) })
 	}
 	if e != nil {
 		if e.Code == wire.CodeInternal || e.Code == wire.CodeUnreachable {
@@ -66,8 +67,9 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 	h.signIn(c, f.ID, su, token, resume)
 }
 
-// authenticate checks a register, login or auth request against the store.
-func (h *Hub) authenticate(f wire.Frame) (su store.User, token string, resume *wire.AuthRequest, e *wire.Error) {
+// authenticate checks a register, login or auth request from remote against
+// the store.
+func (h *Hub) authenticate(f wire.Frame, remote string) (su store.User, token string, resume *wire.AuthRequest, e *wire.Error) {
 	ctx, cancel := h.opCtx()
 	defer cancel()
 	var err error
@@ -103,13 +105,19 @@ func (h *Hub) authenticate(f wire.Frame) (su store.User, token string, resume *w
 		if e := wire.DecodeData(f, &req); e != nil {
 			return su, "", nil, e
 		}
+		if wait := h.logins.wait(req.Username, remote); wait > 0 {
+			h.cfg.Metrics.RateLimited(LimitLogins)
+			return su, "", nil, wire.RetryLater(wait, "Too many failed sign-ins; try again in %s.", wait.Round(time.Second))
+		}
 		su, err = h.st.Login(ctx, req.Username, req.Password)
 		switch {
 		case errors.Is(err, store.ErrBadCredentials):
+			h.logins.failed(req.Username, remote)
 			return su, "", nil, wire.Unauthorized("Wrong username or password.")
 		case err != nil:
 			return su, "", nil, h.storeError("login", err)
 		}
+		h.logins.succeeded(req.Username, remote)
 	case wire.TypeAuth:
 		var req wire.AuthRequest
 		if e := wire.DecodeData(f, &req); e != nil {
