@@ -424,3 +424,41 @@ func TestDatabaseIsOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+// Display names lose the invisible characters that make one name pass for
+// another or show reversed, and have one spelling (NFC).
+func TestDisplayNameHygiene(t *testing.T) {
+	for in, want := range map[string]string{
+		"Alice":             "Alice",
+		"Ali\u200bce":       "Alice",     // zero-width space
+		"\u202eecilA":       "ecilA",     // right-to-left override
+		"Bob \u2066x\u2069": "Bob x",     // isolates
+		"\ufeffCarol\u00ad": "Carol",     // BOM, soft hyphen
+		"Jose\u0301":        "Jos\u00e9", // NFC
+		"  \u200b\u200d  ":  "",          // nothing visible: the username is used
+		"الياس":             "الياس",     // right-to-left text itself stays
+		"\U0001F600 Grin":   "\U0001F600 Grin",
+	} {
+		got, ok := CleanDisplayName(in)
+		if !ok || got != want {
+			t.Errorf("CleanDisplayName(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"a\x00b", "a\nb", "\xff", strings.Repeat("x", MaxDisplayNameLen+1)} {
+		if _, ok := CleanDisplayName(bad); ok {
+			t.Errorf("CleanDisplayName(%q) accepted", bad)
+		}
+	}
+	// Invisible characters do not count towards the length.
+	if _, ok := CleanDisplayName(strings.Repeat("x", MaxDisplayNameLen) + "\u200b"); !ok {
+		t.Error("a 64-character name with a trailing zero-width space was refused")
+	}
+	s := openTest(t, filepath.Join(t.TempDir(), "parley.db"))
+	u, err := s.Register(context.Background(), "mallory", "password1", "Ali\u200bce\u202e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.DisplayName != "Alice" {
+		t.Fatalf("registered display name %q, want the cleaned %q", u.DisplayName, "Alice")
+	}
+}

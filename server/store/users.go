@@ -8,23 +8,39 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"parley/app/wire"
 )
 
-// CleanDisplayName trims name and reports whether it is an acceptable display
-// name: at most MaxDisplayNameLen characters of valid UTF-8 without control
-// characters. An empty result means "use the username".
+// CleanDisplayName cleans name and reports whether it is an acceptable
+// display name: valid UTF-8 without control characters, at most
+// MaxDisplayNameLen characters once cleaned. Cleaning removes invisible
+// format characters (bidi overrides and isolates, zero-width spaces and
+// joiners, the BOM, soft hyphens: Unicode category Cf), which could make a
+// name read as someone else's or reverse how it shows, puts it in NFC so
+// that one name has one spelling, and trims spaces. An empty result means
+// "use the username".
 func CleanDisplayName(name string) (string, bool) {
-	name = strings.TrimSpace(name)
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxDisplayNameLen {
+	if !utf8.ValidString(name) {
 		return "", false
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return "", false
 		}
+	}
+	name = strings.TrimSpace(norm.NFC.String(strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, name)))
+	if utf8.RuneCountInString(name) > MaxDisplayNameLen {
+		return "", false
 	}
 	return name, true
 }
@@ -33,7 +49,7 @@ func CleanDisplayName(name string) (string, bool) {
 // and not start with GuestPrefix; the password needs MinPasswordLen characters;
 // an empty display name defaults to the username.
 func (s *Store) Register(ctx context.Context, username, password, displayName string) (User, error) {
-	if !wire.ValidUsername(username) || strings.HasPrefix(username, GuestPrefix) {
+	if !wire.NewUsername(username) || strings.HasPrefix(username, GuestPrefix) {
 		return User{}, fmt.Errorf("store: register %q: %w: username not allowed", username, ErrInvalid)
 	}
 	if utf8.RuneCountInString(password) < MinPasswordLen || len(password) > MaxPasswordLen {
