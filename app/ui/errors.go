@@ -138,11 +138,11 @@ func sentence(s string) string {
 
 // checkRegistration validates the sign-up form before asking the server.
 func checkRegistration(username, password string) string {
-	if !wire.ValidUsername(username) {
-		if strings.ToLower(username) != username && wire.ValidUsername(strings.ToLower(username)) {
+	if !wire.NewUsername(username) {
+		if strings.ToLower(username) != username && wire.NewUsername(strings.ToLower(username)) {
 			return "Usernames are lowercase. Use " + strings.ToLower(username) + " instead."
 		}
-		return "A username is 3 to 32 characters: lowercase letters, digits, dots, underscores or hyphens."
+		return "A username is 3 to 32 characters: lowercase letters and digits, with single dots, underscores or hyphens between them."
 	}
 	if strings.HasPrefix(username, "guest-") {
 		return "Usernames starting with guest- are reserved for guests. Choose another one."

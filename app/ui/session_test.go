@@ -215,6 +215,9 @@ func TestCheckRegistration(t *testing.T) {
 		{"Alice", "12345678", "lowercase"},
 		{"al", "12345678", "3 to 32"},
 		{"alice!", "12345678", "3 to 32"},
+		{"al..ice", "12345678", "single dots"},
+		{"-alice", "12345678", "single dots"},
+		{"al.ice", "12345678", ""},
 		{"guest-1", "12345678", "reserved"},
 		{"alice", "short", "8 characters"},
 	} {

@@ -53,7 +53,7 @@ func (c *SignIn) Render() app.UI {
 				Required(true).MaxLength(32).Aria("describedby", "username-hint").
 				OnInput(c.ValueTo(&c.username)),
 			app.If(c.register, func() app.UI {
-				return app.P().ID("username-hint").Class("field-hint").Text("3 to 32 characters: lowercase letters, digits, dots, underscores or hyphens.")
+				return app.P().ID("username-hint").Class("field-hint").Text("3 to 32 characters: lowercase letters and digits, with single dots, underscores or hyphens between them.")
 			}).Else(func() app.UI {
 				return app.P().ID("username-hint").Class("field-hint").Text("The name you signed up with, for example alice.")
 			}),

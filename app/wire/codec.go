@@ -121,10 +121,32 @@ func ValidUsername(name string) bool {
 	return true
 }
 
-// CheckUsername returns a 400 error explaining why name is not a valid username.
-func CheckUsername(name string) *Error {
+// NewUsername reports whether name may be registered: ValidUsername, and
+// the separators '.', '_' and '-' only singly between letters or digits
+// ("a.b-c", not ".ab", "ab-", "a..b" or "a-_b"), so that names cannot be told
+// apart only by punctuation that is hard to see. Accounts made under the
+// older rule keep working: lookups use ValidUsername.
+func NewUsername(name string) bool {
 	if !ValidUsername(name) {
-		return BadRequest("A username is 3 to 32 characters of lowercase letters, digits, '.', '_' or '-'.")
+		return false
+	}
+	sep := func(b byte) bool { return b == '.' || b == '_' || b == '-' }
+	if sep(name[0]) || sep(name[len(name)-1]) {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if sep(name[i]) && sep(name[i-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckUsername returns a 400 error explaining why name cannot be
+// registered (see NewUsername).
+func CheckUsername(name string) *Error {
+	if !NewUsername(name) {
+		return BadRequest("A username is 3 to 32 lowercase letters and digits, with single '.', '_' or '-' between them.")
 	}
 	return nil
 }

@@ -154,6 +154,26 @@ func TestValidUsername(t *testing.T) {
 	}
 }
 
+// New accounts take separators only singly between letters and digits;
+// such names still look up (ValidUsername) for accounts made before.
+func TestNewUsername(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"alice": true, "a.b_c-d9": true, "guest-1a2b": true, "a1b": true,
+		"...": false, "---": false, "a..b": false, "a-_b": false, ".ab": false, "ab-": false, "_ab": false,
+		"ab": false, "Alice": false,
+	} {
+		if got := NewUsername(name); got != ok {
+			t.Errorf("NewUsername(%q) = %v, want %v", name, got, ok)
+		}
+		if e := CheckUsername(name); (e == nil) != ok {
+			t.Errorf("CheckUsername(%q) = %v", name, e)
+		}
+	}
+	if !ValidUsername("a..b") {
+		t.Error(`an existing account "a..b" could no longer be looked up`)
+	}
+}
+
 func TestParseJID(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
