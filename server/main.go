@@ -153,8 +153,9 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
-	registerOpsFlags(fs, &cfg.ops, envOr, func(err error) { errs = append(errs, err) })
-	errs = append(errs, registerTURNFlags(fs, envOr, &cfg.turn)...)
+	bad := func(err error) { errs = append(errs, err) }
+	registerOpsFlags(fs, &cfg.ops, envOr, bad)
+	registerTURNFlags(fs, envOr, &cfg.turn, bad)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -164,11 +165,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.allowedOrigins = append(cfg.allowedOrigins, o)
-		}
-	}
+	cfg.allowedOrigins = splitList(*origins)
 	var err error
 	if cfg.tls, err = tlsf.settings(); err != nil {
 		return cfg, err

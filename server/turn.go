@@ -43,17 +43,16 @@ const (
 )
 
 // registerTURNFlags registers the TURN and ICE flags in fs, each with its
-// default from the PARLEY_* variable that envOr reads, and returns the
-// errors of malformed variables.
-func registerTURNFlags(fs *flag.FlagSet, envOr func(key, def string) string, tc *turnConfig) []error {
-	var errs []error
+// default from the PARLEY_* variable that envOr reads; malformed variables
+// are reported to bad.
+func registerTURNFlags(fs *flag.FlagSet, envOr func(key, def string) string, tc *turnConfig, bad func(error)) {
 	fromEnv := func(key string, v flag.Value, def string) {
 		s := envOr(key, def)
 		if err := v.Set(s); err != nil {
 			if s == def {
 				panic(fmt.Sprintf("default of %s: %v", key, err))
 			}
-			errs = append(errs, fmt.Errorf("%s=%q: %w", key, s, err))
+			bad(fmt.Errorf("%s=%q: %w", key, s, err))
 		}
 	}
 	fs.StringVar(&tc.addr, "turn-addr", envOr("PARLEY_TURN_ADDR", ""),
@@ -88,7 +87,6 @@ func registerTURNFlags(fs *flag.FlagSet, envOr func(key, def string) string, tc 
 	fs.Var(ttl, "turn-credential-ttl", "`duration` for which TURN credentials stay valid (PARLEY_TURN_CREDENTIAL_TTL)")
 	fs.StringVar(&tc.icePolicy, "ice-transport-policy", envOr("PARLEY_ICE_TRANSPORT_POLICY", wire.ICEPolicyAll),
 		"`policy` all, or relay: only relayed candidates, so no participant learns another's IP (PARLEY_ICE_TRANSPORT_POLICY)")
-	return errs
 }
 
 // check validates tc once the flags are parsed.
@@ -291,11 +289,7 @@ func (v *listValue) Set(s string) error {
 	if v.fromEnv {
 		*v.list, v.fromEnv = nil, false
 	}
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			*v.list = append(*v.list, item)
-		}
-	}
+	*v.list = append(*v.list, splitList(s)...)
 	return nil
 }
 

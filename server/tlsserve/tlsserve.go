@@ -230,7 +230,7 @@ func (f *Frontend) HTTPHandler(httpsPort string) http.Handler {
 			// autocert checks the Host header against its allowed names
 			// as it is, port and all; a validation request reaching a
 			// port other than 80 (forwarded, or a test CA's) carries one.
-			if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			if h := hostOnly(r.Host); h != r.Host {
 				r = r.Clone(r.Context())
 				r.Host = h
 			}
@@ -262,11 +262,7 @@ func HSTS(h http.Handler) http.Handler {
 // HEAD, 308 for other methods so that they are repeated as they were.
 func Redirect(httpsPort string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		host := strings.TrimSuffix(strings.TrimPrefix(hostOnly(r.Host), "["), "]")
 		if host == "" {
 			http.Error(w, "Use HTTPS, with a Host header.", http.StatusBadRequest)
 			return
@@ -301,4 +297,12 @@ func CAHandler(pemBytes []byte) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Write(pemBytes)
 	})
+}
+
+// hostOnly is a Host header without its port, if it has one.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
