@@ -409,6 +409,9 @@ func TestSwitchDevicesInCall(t *testing.T) {
 	connectCall(t, alice, bob, true)
 	first := wait(t, alice.rec, "alice's camera", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "video" && v.Track != nil })
 	mic := wait(t, alice.rec, "alice's microphone", func(v event.UserTrack) bool { return v.LocalUser && v.TrackType == "audio" && v.Track != nil })
+	// Media flows before the switch, so the new camera must carry on the
+	// stream bob already receives.
+	bob.waitPackets(t, alice.jid, rtc.KindVideo, 5)
 	if err := alice.MuteAudio(ctx(t), true); err != nil {
 		t.Fatal(err)
 	}

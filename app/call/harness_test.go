@@ -204,7 +204,7 @@ func (c *client) waitPackets(t *testing.T, jid, kind string, n uint64) {
 	deadline := time.Now().Add(10 * time.Second)
 	for rt.Packets() < start+n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: only %d %s packets from %s", c.name, rt.Packets()-start, kind, jid)
+			t.Fatalf("%s: only %d %s packets from %s (total %d, id %s)", c.name, rt.Packets()-start, kind, jid, rt.Packets(), rt.ID())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -3,13 +3,15 @@
 package rtc
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 )
 
 // SyntheticMedia is the native Media: it makes an Opus audio track and a VP8
@@ -36,11 +38,11 @@ func (s SyntheticMedia) Open(video bool) (*LocalMedia, error) {
 	}
 	m := &LocalMedia{}
 	var err error
-	if m.audio, err = newLocalTrack(KindAudio); err != nil {
+	if m.audio, err = newLocalTrack(KindAudio, nil); err != nil {
 		return nil, err
 	}
 	if video {
-		if m.video, err = newLocalTrack(KindVideo); err != nil {
+		if m.video, err = newLocalTrack(KindVideo, nil); err != nil {
 			m.Stop()
 			return nil, err
 		}
@@ -56,7 +58,7 @@ func (s SyntheticMedia) OpenVideo(m *LocalMedia) (Track, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.video == nil {
-		v, err := newLocalTrack(KindVideo)
+		v, err := newLocalTrack(KindVideo, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +75,21 @@ func (s SyntheticMedia) Replace(m *LocalMedia, kind, deviceID string) (Track, er
 	if kind == KindVideo && s.DenyCamera {
 		return nil, ErrCameraDenied
 	}
-	t, err := newLocalTrack(kind)
+	// A browser's replaceTrack keeps the sender's RTP stream going: the
+	// sequence numbers carry on from the old device's. The synthetic track
+	// does the same, or the receiver's SRTP replay window drops every packet
+	// of a stream whose new random sequence number is behind the old one.
+	m.mu.Lock()
+	old := m.audio
+	if kind == KindVideo {
+		old = m.video
+	}
+	m.mu.Unlock()
+	var seq rtp.Sequencer
+	if old != nil {
+		seq = old.seq
+	}
+	t, err := newLocalTrack(kind, seq)
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +100,13 @@ func (s SyntheticMedia) Replace(m *LocalMedia, kind, deviceID string) (Track, er
 // WithDevices implements Media; synthetic devices have no identity.
 func (s SyntheticMedia) WithDevices(audioID, videoID string) Media { return s }
 
-// LocalTrack is a synthetic local track.
+// LocalTrack is a synthetic local track. It packetizes its frames itself so
+// that a track standing for another device can continue its RTP sequence.
 type LocalTrack struct {
 	kind     string
-	sample   *webrtc.TrackLocalStaticSample
+	track    *webrtc.TrackLocalStaticRTP
+	seq      rtp.Sequencer
+	pkt      rtp.Packetizer
 	enabled  atomic.Bool
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -97,7 +116,7 @@ type LocalTrack struct {
 func (t *LocalTrack) Kind() string { return t.kind }
 
 // ID identifies the track.
-func (t *LocalTrack) ID() string { return t.sample.ID() }
+func (t *LocalTrack) ID() string { return t.track.ID() }
 
 // Enabled reports whether the track is sending (not muted).
 func (t *LocalTrack) Enabled() bool { return t.enabled.Load() }
@@ -108,27 +127,37 @@ func (t *LocalTrack) isEnabled() bool { return t.enabled.Load() }
 
 func (t *LocalTrack) end() { t.stopOnce.Do(func() { close(t.stop) }) }
 
-func newLocalTrack(kind string) (*LocalTrack, error) {
+// newLocalTrack starts a synthetic track of kind whose packets take their
+// sequence numbers from seq (a new random sequence when nil).
+func newLocalTrack(kind string, seq rtp.Sequencer) (*LocalTrack, error) {
 	n := trackSeq.Add(1)
 	capability := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	var payloader rtp.Payloader = &codecs.OpusPayloader{}
 	every := 20 * time.Millisecond
 	frame := []byte{0xf8, 0xff, 0xfe} // an Opus frame of silence
 	if kind == KindVideo {
 		capability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+		payloader = &codecs.VP8Payloader{}
 		every = 33 * time.Millisecond
 		frame = make([]byte, 1200)
 	}
-	s, err := webrtc.NewTrackLocalStaticSample(capability, kind+"-"+strconv.FormatUint(n, 10), "parley-"+strconv.FormatUint(n, 10))
+	tr, err := webrtc.NewTrackLocalStaticRTP(capability, kind+"-"+strconv.FormatUint(n, 10), "parley-"+strconv.FormatUint(n, 10))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rtc: synthetic %s track: %w", kind, err)
 	}
-	t := &LocalTrack{kind: kind, sample: s, stop: make(chan struct{})}
+	if seq == nil {
+		seq = rtp.NewRandomSequencer()
+	}
+	// Payload type and SSRC are set per sender by the track when it writes.
+	pkt := rtp.NewPacketizer(1200, 0, 0, payloader, seq, capability.ClockRate)
+	t := &LocalTrack{kind: kind, track: tr, seq: seq, pkt: pkt, stop: make(chan struct{})}
 	t.enabled.Store(true)
-	go t.pump(every, frame)
+	samples := uint32(every.Seconds() * float64(capability.ClockRate))
+	go t.pump(every, frame, samples)
 	return t, nil
 }
 
-func (t *LocalTrack) pump(every time.Duration, frame []byte) {
+func (t *LocalTrack) pump(every time.Duration, frame []byte, samples uint32) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -137,7 +166,9 @@ func (t *LocalTrack) pump(every time.Duration, frame []byte) {
 			return
 		case <-tick.C:
 			if t.enabled.Load() {
-				_ = t.sample.WriteSample(media.Sample{Data: frame, Duration: every})
+				for _, p := range t.pkt.Packetize(frame, samples) {
+					_ = t.track.WriteRTP(p) // nothing to do about a packet that is not sent
+				}
 			}
 		}
 	}

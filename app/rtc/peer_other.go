@@ -44,7 +44,7 @@ func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error)
 func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track) (*webrtc.RTPTransceiver, error) {
 	init := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}
 	if lt, ok := t.(*LocalTrack); ok && lt != nil {
-		return pc.AddTransceiverFromTrack(lt.sample, init)
+		return pc.AddTransceiverFromTrack(lt.track, init)
 	}
 	return pc.AddTransceiverFromKind(kind, init)
 }
@@ -52,7 +52,7 @@ func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track
 func replaceTrack(tr *webrtc.RTPTransceiver, t Track) error {
 	var local webrtc.TrackLocal
 	if lt, ok := t.(*LocalTrack); ok && lt != nil {
-		local = lt.sample
+		local = lt.track
 	}
 	if err := tr.Sender().ReplaceTrack(local); err != nil {
 		return fmt.Errorf("rtc: replace track: %w", err)
