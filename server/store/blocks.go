@@ -123,33 +123,20 @@ func (s *Store) BlockedUsers(ctx context.Context, userID int64) ([]Blocked, erro
 	return list, nil
 }
 
-// BlockedNames returns the usernames on the block list of each of userIDs
-// (an entry for every one of them, empty when it blocks nobody): what the
-// hub loads into its state when those users sign in or are rung.
-func (s *Store) BlockedNames(ctx context.Context, userIDs ...int64) (map[int64][]string, error) {
-	out := make(map[int64][]string, len(userIDs))
-	for _, id := range userIDs {
-		if _, ok := out[id]; ok {
-			continue
-		}
-		out[id] = []string{}
-		rows, err := s.db.QueryContext(ctx, `SELECT u.username FROM blocks b JOIN users u ON u.id = b.blocked_id
-			WHERE b.user_id = ?`, id)
-		if err != nil {
-			return nil, fmt.Errorf("store: blocked names of %d: %w", id, err)
-		}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: blocked names of %d: %w", id, err)
-			}
-			out[id] = append(out[id], name)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("store: blocked names of %d: %w", id, err)
+// Blockers returns which of among have blocked blockedID: what the hub asks
+// when blockedID rings them (call.create, call.invite), so that it can treat
+// those callees as engaged.
+func (s *Store) Blockers(ctx context.Context, blockedID int64, among ...int64) ([]int64, error) {
+	var out []int64
+	for _, id := range among {
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?`, id, blockedID).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("store: blockers of %d: %w", blockedID, err)
+		default:
+			out = append(out, id)
 		}
 	}
 	return out, nil

@@ -68,9 +68,8 @@ func TestBlocks(t *testing.T) {
 	if got := names(bob.ID); len(got) != 0 {
 		t.Fatalf("bob's list %v, want empty (blocks are one way)", got)
 	}
-	m, err := s.BlockedNames(ctx, alice.ID, bob.ID)
-	if err != nil || len(m[alice.ID]) != 2 || m[bob.ID] == nil || len(m[bob.ID]) != 0 {
-		t.Fatalf("BlockedNames = %v, %v", m, err)
+	if ids, err := s.Blockers(ctx, bob.ID, alice.ID, carol.ID, dave.ID); err != nil || len(ids) != 1 || ids[0] != alice.ID {
+		t.Fatalf("Blockers of bob = %v, %v; want [alice]", ids, err)
 	}
 
 	// Persisted: a second Store on the same file sees the list.
