@@ -21,6 +21,9 @@ import (
 // ring on, for every tab and for users who are offline, with no state to keep
 // in step. A block does not end calls already running or ringing.
 
+// DefaultMaxBlocks is Config.MaxBlocks when unset.
+const DefaultMaxBlocks = wire.DefaultMaxBlocks
+
 // refuse sets the users (by username) who refuse to be rung by the sender of
 // the request being applied; the returned function clears them again.
 // Called with the hub's lock held, around core.create or core.invite.

@@ -139,7 +139,7 @@ func New(cfg Config, st Store) *Hub {
 		cfg.MeetIdleTimeout = DefaultMeetIdleTimeout
 	}
 	if cfg.MaxBlocks <= 0 {
-		cfg.MaxBlocks = wire.DefaultMaxBlocks
+		cfg.MaxBlocks = DefaultMaxBlocks
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
