@@ -42,7 +42,6 @@ func blockedItem(s *session, u wire.BlockedUser) app.UI {
 	}
 	busy := s.blocked.busy == u.JID
 	return app.Li().Class("log-item blocked-item").DataSet("jid", u.JID).Body(
-		app.Span().Class("log-icon").Body(icon("missed")),
 		app.Div().Class("log-text").Body(
 			app.Span().Class("log-who").Text(name),
 			app.Span().Class("log-detail").Text(u.JID+" · blocked "+when(u.BlockedAt)),
@@ -71,7 +70,8 @@ func logBlock(s *session, l wire.CallLog, me string) app.UI {
 			Aria("label", "Block "+name).Text("Block").
 			OnClick(func(ctx app.Context, e app.Event) {
 				s.askBlock(l.CallLogID)
-				ctx.Defer(func(app.Context) { focus("confirm-block") })
+				// Through the Shell: its update renders the confirmation first.
+				s.dispatch(func(ctx app.Context) { s.deferFocus(ctx, "confirm-block") })
 			})
 	}
 	busy := s.blocked.busy != ""
