@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -89,5 +90,40 @@ func TestBlocks(t *testing.T) {
 	}
 	if _, err := s.Block(ctx, alice.ID, dave.ID, 0); err != nil {
 		t.Fatalf("Block without a maximum: %v", err)
+	}
+}
+
+// BenchmarkBlockers is the look-up added to every call.create and
+// call.invite: which of 7 callees (each with a full list of 1000 blocks)
+// blocked the caller.
+func BenchmarkBlockers(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithPasswordParams(cheap))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var ids []int64
+	for i := range 1008 {
+		u, err := s.Register(ctx, "user"+strconv.Itoa(i), "password1", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	callees, caller := ids[:7], ids[1007]
+	for _, c := range callees {
+		for _, other := range ids[8:1008] { // the caller is the last of these
+			if _, err := s.Block(ctx, c, other, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		found, err := s.Blockers(ctx, caller, callees...)
+		if err != nil || len(found) != 7 {
+			b.Fatalf("Blockers = %v, %v", found, err)
+		}
 	}
 }
