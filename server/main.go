@@ -14,6 +14,7 @@
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
+//	-max-blocks       PARLEY_MAX_BLOCKS       how many users one account may block (1000)
 //	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
 //	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
 //	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
@@ -97,6 +98,7 @@ type config struct {
 	maxParticipants int
 	allowedOrigins  []string
 	meetIdle        time.Duration
+	maxBlocks       int
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
@@ -150,6 +152,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"participants per call, the caller included (PARLEY_MAX_PARTICIPANTS)")
 	fs.DurationVar(&cfg.meetIdle, "meet-idle-timeout", envDuration("PARLEY_MEET_IDLE_TIMEOUT", hub.DefaultMeetIdleTimeout),
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
+	fs.IntVar(&cfg.maxBlocks, "max-blocks", envInt("PARLEY_MAX_BLOCKS", hub.DefaultMaxBlocks),
+		"how many users one account may block (PARLEY_MAX_BLOCKS)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
@@ -188,6 +192,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-meet-idle-timeout %v must be positive", cfg.meetIdle)
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
+	case cfg.maxBlocks < 1:
+		return cfg, fmt.Errorf("-max-blocks %d must be at least 1", cfg.maxBlocks)
 	}
 	return cfg, cfg.turn.check()
 }
@@ -247,6 +253,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		MaxParticipants: cfg.maxParticipants,
 		AllowedOrigins:  cfg.allowedOrigins,
 		MeetIdleTimeout: cfg.meetIdle,
+		MaxBlocks:       cfg.maxBlocks,
 		Logger:          logger,
 		Metrics:         ops.metrics,
 		ICE:             ice,

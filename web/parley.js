@@ -19,6 +19,7 @@
     "initializeSDK", "register", "connect", "logout",
     "makeVoiceCall", "makeVideoCall", "answerCall", "declineCall", "endCall",
     "inviteUsers", "getCallLogs",
+    "blockUser", "unblockUser", "getBlockedUsers",
     "muteAudio", "muteVideo", "isUserAudioMuted", "isUserVideoMuted",
     "requestVideoCallSwitch", "cancelVideoCallSwitchRequest",
     "acceptVideoCallSwitchRequest", "declineVideoCallSwitchRequest",

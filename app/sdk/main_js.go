@@ -91,6 +91,9 @@ func (s *sdk) methods() map[string]method {
 		}),
 		"getCallUsername": s.withEngine(s.getCallUsername),
 		"createMeetLink":  s.withEngine(s.createMeetLink),
+		"blockUser":       s.withEngine(s.blockUser),
+		"unblockUser":     s.withEngine(s.unblockUser),
+		"getBlockedUsers": s.withEngine(s.getBlockedUsers),
 	}
 }
 

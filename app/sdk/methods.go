@@ -10,6 +10,8 @@ var methodNames = []string{
 	// calls
 	"makeVoiceCall", "makeVideoCall", "answerCall", "declineCall", "endCall",
 	"inviteUsers", "getCallLogs",
+	// blocking
+	"blockUser", "unblockUser", "getBlockedUsers",
 	// media
 	"muteAudio", "muteVideo", "isUserAudioMuted", "isUserVideoMuted",
 	"requestVideoCallSwitch", "cancelVideoCallSwitchRequest",

@@ -43,6 +43,11 @@ type Engine interface {
 	MuteAudio(ctx context.Context, mute bool) error
 	MuteVideo(ctx context.Context, mute bool) error
 	GetCallLogs(ctx context.Context, page int) (wire.CallLogPage, error)
+	// BlockUser, UnblockUser and GetBlockedUsers manage the block list: a
+	// blocked user's calls find you busy and do not ring you.
+	BlockUser(ctx context.Context, userJID string) (wire.BlockedUser, error)
+	UnblockUser(ctx context.Context, userJID string) error
+	GetBlockedUsers(ctx context.Context) ([]wire.BlockedUser, error)
 	// CurrentCall is a snapshot of the call this tab is in or ringing out.
 	CurrentCall() (wire.Call, bool)
 	// Incoming is the call ringing on this tab, if any.

@@ -30,6 +30,7 @@ type fakeEngine struct {
 	groupID  string           // of the last MakeCall
 	devices  string           // "mic|camera" of the last SetDevices
 	limits   wire.Limits      // the server's; zero means wire.DefaultLimits
+	blocked  []wire.BlockedUser
 }
 
 func (f *fakeEngine) fail(method string) error {

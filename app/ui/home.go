@@ -261,6 +261,7 @@ func (c *Home) renderLog(l wire.CallLog) app.UI {
 			OnClick(func(ctx app.Context, e app.Event) {
 				c.S.dial(ctx, strings.Join(names, ","), video)
 			}),
+		logBlock(c.S, l, c.User.JID),
 	)
 }
 

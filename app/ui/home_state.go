@@ -38,10 +38,19 @@ func (s *session) loadLogs(ctx app.Context, page int) {
 		page = 1
 	}
 	s.logs.loading = true
+	withBlocked := !s.blocked.loaded && !s.blocked.loading // to mark blocked callers in the history
+	var blocked []wire.BlockedUser
+	var blockedErr error
 	run(s, 15*time.Second, func(c context.Context) (wire.CallLogPage, error) {
+		if withBlocked {
+			blocked, blockedErr = s.eng.GetBlockedUsers(c)
+		}
 		return s.eng.GetCallLogs(c, page)
 	}, func(ctx app.Context, p wire.CallLogPage, err error) {
 		s.logs.loading = false
+		if withBlocked && blockedErr == nil && !s.blocked.loaded {
+			s.blocked.list, s.blocked.loaded = blocked, true
+		}
 		if err != nil {
 			s.logs.err = "Your call history couldn't be loaded. " + humanError(actLogs, err, true)
 			return

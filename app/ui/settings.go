@@ -21,6 +21,7 @@ type Settings struct {
 // OnMount lists the devices and focuses the screen's heading.
 func (c *Settings) OnMount(ctx app.Context) {
 	c.S.loadDevices(false)
+	c.S.loadBlocked()
 	ctx.Defer(func(app.Context) { focus("settings-title") })
 }
 
@@ -88,6 +89,7 @@ func (c *Settings) Render() app.UI {
 				return app.P().ID("notif-result").Class(cls).Role(role).Text(st.notifMsg)
 			}),
 		),
+		blockedSection(s),
 	)
 }
 

@@ -116,8 +116,10 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 	for _, su := range callees {
 		u := k.userFor(su)
 		cl.snap.To = append(cl.snap.To, u.jid)
-		if joinedElsewhere(u, nil) {
-			engaged = append(engaged, cl.addPart(u, wire.StatusEngaged))
+		if joinedElsewhere(u, nil) || k.refuses(u) {
+			p := cl.addPart(u, wire.StatusEngaged)
+			p.silent = k.refuses(u)
+			engaged = append(engaged, p)
 			continue
 		}
 		p := cl.addPart(u, wire.StatusCalling)

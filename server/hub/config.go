@@ -41,6 +41,9 @@ type Config struct {
 	// MeetIdleTimeout ends a meet.create call when nobody has been joined in
 	// it for this long, default 1h.
 	MeetIdleTimeout time.Duration
+	// MaxBlocks is how many users one account may block, default
+	// wire.DefaultMaxBlocks.
+	MaxBlocks int
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 	// ICE gives each signed-in session its STUN/TURN servers and transport
@@ -123,4 +126,8 @@ type Store interface {
 	DeleteSession(ctx context.Context, token string) error
 	AddCallLogs(ctx context.Context, logs ...store.CallLog) error
 	CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error)
+	Block(ctx context.Context, userID, blockedID int64, max int) (store.Blocked, error)
+	Unblock(ctx context.Context, userID, blockedID int64) (bool, error)
+	BlockedUsers(ctx context.Context, userID int64) ([]store.Blocked, error)
+	Blockers(ctx context.Context, blockedID int64, among ...int64) ([]int64, error)
 }

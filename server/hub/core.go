@@ -30,6 +30,10 @@ type core struct {
 	ended  map[string]struct{} // recently ended room IDs
 	endedL map[string]struct{} // recently ended link codes
 	endedQ []endedCall         // ended, oldest first
+
+	// refusing holds, during one call.create or call.invite, the usernames
+	// of the users it rings who blocked its sender (see blocks.go).
+	refusing map[string]bool
 }
 
 // coreConfig is the part of Config the state machine needs.
@@ -113,6 +117,7 @@ type part struct {
 	done     bool   // the part is over and its log written
 	ringGen  uint64 // incremented on every ring and stop, so a stale ring timer does nothing
 	replace  bool   // invited or joined again after an earlier part: its log replaces the earlier one
+	silent   bool   // engaged because its user blocked the one ringing: no log, no events (blocks.go)
 }
 
 func (c *call) status(p *part) string       { return c.snap.Participants[p.idx].Status }
@@ -253,7 +258,9 @@ func (k *core) finishPart(fx *effects, cl *call, p *part, now int64) {
 	}
 	p.done = true
 	k.stopRing(fx, cl, p)
-	fx.logs = append(fx.logs, k.logFor(cl, p, now))
+	if !p.silent {
+		fx.logs = append(fx.logs, k.logFor(cl, p, now))
+	}
 	delete(p.u.parts, cl)
 	k.gcUser(p.u)
 }

@@ -132,17 +132,24 @@ func (h *Hub) handleCallLogs(c *conn, f wire.Frame) {
 
 // handleCreate serves call.create.
 func (h *Hub) handleCreate(c *conn, f wire.Frame) {
-	var callees []store.User
+	var (
+		callees  []store.User
+		refusing map[string]bool
+	)
 	handle(h, c, f, handler[wire.CallCreateRequest]{
 		prepare: func(s *session, req *wire.CallCreateRequest) *wire.Error {
 			names, e := h.core.checkCreate(s.user.Username, *req)
 			if e != nil {
 				return e
 			}
-			callees, e = h.lookupUsers(names) // outside the lock
+			if callees, e = h.lookupUsers(names); e != nil { // outside the lock
+				return e
+			}
+			refusing, e = h.blockers(s.uid, callees)
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.CallCreateRequest) (any, *wire.Error) {
+			defer h.core.refuse(refusing)()
 			cl, e := h.core.create(fx, s.id, req, callees)
 			if e != nil {
 				return nil, e
@@ -233,7 +240,10 @@ func (h *Hub) handleMedia(c *conn, f wire.Frame) {
 
 // handleInvite serves call.invite.
 func (h *Hub) handleInvite(c *conn, f wire.Frame) {
-	var accounts []store.User
+	var (
+		accounts []store.User
+		refusing map[string]bool
+	)
 	handle(h, c, f, handler[wire.InviteRequest]{
 		prepare: func(s *session, req *wire.InviteRequest) *wire.Error {
 			// Membership first: a stranger learns nothing about the invitees.
@@ -247,10 +257,14 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 			if e != nil {
 				return e
 			}
-			accounts, e = h.lookupUsers(names) // outside the lock
+			if accounts, e = h.lookupUsers(names); e != nil { // outside the lock
+				return e
+			}
+			refusing, e = h.blockers(s.uid, accounts)
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.InviteRequest) (any, *wire.Error) {
+			defer h.core.refuse(refusing)()
 			return nil, h.core.invite(fx, s.id, req.RoomID, accounts)
 		},
 	})

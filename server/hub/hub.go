@@ -138,6 +138,9 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.MeetIdleTimeout <= 0 {
 		cfg.MeetIdleTimeout = DefaultMeetIdleTimeout
 	}
+	if cfg.MaxBlocks <= 0 {
+		cfg.MaxBlocks = DefaultMaxBlocks
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -38,7 +38,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 	for _, su := range fresh {
 		u := k.userFor(su)
 		status := wire.StatusCalling
-		if joinedElsewhere(u, cl) {
+		if joinedElsewhere(u, cl) || k.refuses(u) {
 			status = wire.StatusEngaged
 		} else if u.online() {
 			status = wire.StatusRinging
@@ -49,6 +49,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 		} else {
 			p = cl.addPart(u, status)
 		}
+		p.silent = k.refuses(u)
 		sp := &cl.snap.Participants[p.idx]
 		sp.Invited, sp.InvitedBy = true, t.u.jid
 		if !slices.Contains(cl.snap.Invited, u.jid) {

@@ -175,6 +175,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleLinkUnsubscribe
 	case wire.TypeMeetCreate:
 		return (*Hub).handleMeetCreate
+	case wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList:
+		return blockHandler(typ)
 	}
 	return nil
 }
@@ -182,7 +184,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 // registeredOnly reports whether guests may not make requests of type typ.
 func registeredOnly(typ string) bool {
 	switch typ {
-	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate:
+	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
+		wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList:
 		return true
 	}
 	return false

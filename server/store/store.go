@@ -142,6 +142,14 @@ var migrations = []string{
 		UNIQUE (user_id, room_id)
 	);
 	CREATE INDEX call_logs_user_time ON call_logs(user_id, call_time DESC, id DESC);`,
+	// Block lists (blocks.go): user_id does not want to be rung by blocked_id.
+	`CREATE TABLE blocks (
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		blocked_at INTEGER NOT NULL,
+		PRIMARY KEY (user_id, blocked_id)
+	) WITHOUT ROWID;
+	CREATE INDEX blocks_blocked ON blocks(blocked_id);`,
 }
 
 // Open opens (creating if needed) the database file at path and brings its
