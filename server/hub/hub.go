@@ -181,6 +181,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
 	c := newConn(ws, r.RemoteAddr, h.queueLimit)
+	c.device = deviceLabel(r.UserAgent())
 
 	h.mu.Lock()
 	if h.closed {

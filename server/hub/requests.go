@@ -175,6 +175,12 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleLinkUnsubscribe
 	case wire.TypeMeetCreate:
 		return (*Hub).handleMeetCreate
+	case wire.TypeSessionList:
+		return (*Hub).handleSessionList
+	case wire.TypeSessionRevoke:
+		return (*Hub).handleSessionRevoke
+	case wire.TypeSessionRevokeOthers:
+		return (*Hub).handleSessionRevokeOthers
 	}
 	return nil
 }
@@ -182,7 +188,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 // registeredOnly reports whether guests may not make requests of type typ.
 func registeredOnly(typ string) bool {
 	switch typ {
-	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate:
+	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
+		wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers:
 		return true
 	}
 	return false
