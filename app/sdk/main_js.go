@@ -91,6 +91,10 @@ func (s *sdk) methods() map[string]method {
 		}),
 		"getCallUsername": s.withEngine(s.getCallUsername),
 		"createMeetLink":  s.withEngine(s.createMeetLink),
+		// sessions_js.go
+		"getSessions":         s.withEngine(s.getSessions),
+		"endSession":          s.withEngine(s.endSession),
+		"logoutOtherSessions": s.withEngine(s.logoutOtherSessions),
 	}
 }
 

@@ -30,6 +30,8 @@ type fakeEngine struct {
 	groupID  string           // of the last MakeCall
 	devices  string           // "mic|camera" of the last SetDevices
 	limits   wire.Limits      // the server's; zero means wire.DefaultLimits
+
+	sessions []wire.SessionInfo // what GetSessions lists (sessions_test.go)
 }
 
 func (f *fakeEngine) fail(method string) error {

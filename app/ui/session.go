@@ -55,6 +55,7 @@ type session struct {
 	ended      endedState    // "Call ended" (ended_state.go)
 	join       joinState     // the page of a call link (join_state.go)
 	settings   settingsState // devices and notifications (settings_state.go)
+	signIns    signInsState  // where the account is signed in (sessions_state.go)
 }
 
 // mountState hands engine events and request continuations to the mounted

@@ -88,6 +88,9 @@ func (c *Settings) Render() app.UI {
 				return app.P().ID("notif-result").Class(cls).Role(role).Text(st.notifMsg)
 			}),
 		),
+		app.If(!s.account.user.Guest && s.account.user.JID != "", func() app.UI {
+			return &SignIns{S: s, Version: c.Version}
+		}),
 	)
 }
 
