@@ -21,6 +21,20 @@ const (
 // expired: show the sign-in screen and do not reconnect.
 const CloseRevoked = 4015
 
+// EventClosing is a notice the server sends right before it closes a
+// connection with an application close code such as CloseRevoked. It has no
+// seq and no id, and is not an event of the session: it exists because some
+// WebSocket clients cannot read the close code (coder/websocket in the
+// browser reports a server's close as net.ErrClosed). Conn reads it and
+// reports its code to onClose when the transport gave none.
+const EventClosing = "closing"
+
+// ClosingNotice is the payload of EventClosing.
+type ClosingNotice struct {
+	Code   int    `json:"code"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // MaxSessionIDLen bounds the sessionId of a session.revoke request.
 const MaxSessionIDLen = 64
 

@@ -79,13 +79,22 @@ func (h *Hub) userSessions(username string) []*session {
 	return list
 }
 
+// revokedNotice is the wire.EventClosing frame sent before closing a revoked
+// session's connection, for clients that cannot read close codes.
+func revokedNotice() []byte {
+	return []byte(`{"type":"` + wire.EventClosing + `","data":{"code":` + strconv.Itoa(wire.CloseRevoked) + `,"reason":"revoked"}}`)
+}
+
 // revokeSession ends transport session s because its token was revoked: its
 // connection, if any, is closed with wire.CloseRevoked after what is queued,
 // and its tab is removed (leaving its calls). Called with h.mu held.
 func (h *Hub) revokeSession(b *batch, fx *effects, s *session) {
 	if c := s.c; c != nil {
 		c.sess = nil
-		b.do(func() { c.close(wire.CloseRevoked, "signed out from another session", true) })
+		b.do(func() {
+			c.enqueue(revokedNotice())
+			c.close(wire.CloseRevoked, "signed out from another session", true)
+		})
 	}
 	h.removeSession(fx, s)
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -127,6 +128,11 @@ func TestSessionListAndRevoke(t *testing.T) {
 	laptop.must(wire.TypeSessionRevoke, wire.SessionRevokeRequest{SessionID: other.SessionID}, &res)
 	if res.Revoked != 1 {
 		t.Errorf("revoked %d", res.Revoked)
+	}
+	// A closing notice first, for clients that cannot read close codes.
+	var notice wire.ClosingNotice
+	if err := json.Unmarshal(pc.event(wire.EventClosing, nil).Data, &notice); err != nil || notice.Code != wire.CloseRevoked {
+		t.Errorf("closing notice %+v, %v", notice, err)
 	}
 	pc.expectClose(wire.CloseRevoked)
 	end := bob.update(func(ce wire.CallEvent) bool { return ce.Call.State == wire.CallStateEnded })
