@@ -56,6 +56,7 @@ func TestPWASignIns(t *testing.T) {
 	if !strings.HasPrefix(label, "Sign out ") {
 		t.Errorf("the sign-out button is labelled %q", label)
 	}
+	eval[bool](t, laptop.ctx, `(document.querySelector('#signins').scrollIntoView({block: 'end'}), true)`)
 	laptop.shot("60-settings-signins")
 	laptop.a11y("settings with sessions")
 
@@ -86,6 +87,7 @@ func TestPWASignIns(t *testing.T) {
 	if !eval[bool](t, laptop.ctx, `!!document.querySelector('#signins-list li[data-current="true"]') || document.body.innerText.includes('This device')`) {
 		t.Error("the laptop's own session is gone")
 	}
+	eval[bool](t, laptop.ctx, `(document.querySelector('#signins').scrollIntoView({block: 'end'}), true)`)
 	laptop.shot("62-settings-signed-out-others")
 }
 
