@@ -155,6 +155,13 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 		h.commit(b)
 		return
 	}
+	if h.revokedLately(token) {
+		// Revoked between the store's check and now.
+		b := &batch{}
+		h.replyErr(b, c, id, wire.Unauthorized("The token is not valid (signed out from another session)."))
+		h.commit(b)
+		return
+	}
 	c.authed = true
 	if c.authTimer != nil {
 		c.authTimer.Stop()

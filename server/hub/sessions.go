@@ -85,6 +85,36 @@ func revokedNotice() []byte {
 	return []byte(`{"type":"` + wire.EventClosing + `","data":{"code":` + strconv.Itoa(wire.CloseRevoked) + `,"reason":"revoked"}}`)
 }
 
+// revokedMemory is how long a revoked session ID is remembered, to refuse a
+// sign-in whose token check passed just before the revocation.
+const revokedMemory = time.Minute
+
+// noteRevoked remembers that the store session id was revoked now, and
+// forgets those revoked longer than revokedMemory ago. Called with h.mu held.
+func (h *Hub) noteRevoked(id string) {
+	now := time.Now()
+	if h.revoked == nil {
+		h.revoked = make(map[string]time.Time)
+	}
+	for k, at := range h.revoked {
+		if now.Sub(at) > revokedMemory {
+			delete(h.revoked, k)
+		}
+	}
+	h.revoked[id] = now
+}
+
+// revokedLately reports whether token's session was revoked within
+// revokedMemory: an auth that read the token from the store before the
+// revocation and signs in after it. Called with h.mu held.
+func (h *Hub) revokedLately(token string) bool {
+	if len(h.revoked) == 0 || token == "" {
+		return false
+	}
+	at, ok := h.revoked[store.SessionID(token)]
+	return ok && time.Since(at) <= revokedMemory
+}
+
 // revokeSession ends transport session s because its token was revoked: its
 // connection, if any, is closed with wire.CloseRevoked after what is queued,
 // and its tab is removed (leaving its calls). Called with h.mu held.
@@ -177,6 +207,7 @@ func (h *Hub) handleSessionRevoke(c *conn, f wire.Frame) {
 			return nil
 		},
 		apply: func(b *batch, fx *effects, s *session, req wire.SessionRevokeRequest) (any, *wire.Error) {
+			h.noteRevoked(req.SessionID)
 			for _, t := range h.userSessions(s.user.Username) {
 				if t != s && store.SessionID(t.token) == req.SessionID {
 					h.revokeSession(b, fx, t)
@@ -192,17 +223,14 @@ func (h *Hub) handleSessionRevoke(c *conn, f wire.Frame) {
 // the account but the caller's is signed out (tabs sharing the caller's
 // token stay).
 func (h *Hub) handleSessionRevokeOthers(c *conn, f wire.Frame) {
-	var revoked int
+	var ids []string
 	handle(h, c, f, handler[struct{}]{
 		noPayload: true,
 		prepare: func(s *session, _ *struct{}) *wire.Error {
 			h.mu.Lock()
 			token := s.token
 			h.mu.Unlock()
-			var (
-				ids []string
-				err error
-			)
+			var err error
 			onOwnStack(func() {
 				ctx, cancel := h.opCtx()
 				defer cancel()
@@ -211,17 +239,19 @@ func (h *Hub) handleSessionRevokeOthers(c *conn, f wire.Frame) {
 			if err != nil {
 				return h.storeError("revoke other sessions", err)
 			}
-			revoked = len(ids)
 			return nil
 		},
 		apply: func(b *batch, fx *effects, s *session, _ struct{}) (any, *wire.Error) {
+			for _, id := range ids {
+				h.noteRevoked(id)
+			}
 			for _, t := range h.userSessions(s.user.Username) {
 				if t != s && t.token != s.token {
 					h.revokeSession(b, fx, t)
 				}
 			}
-			h.log.Info("other sessions revoked", "user", s.user.Username, "count", revoked)
-			return wire.SessionRevokeResult{Revoked: revoked}, nil
+			h.log.Info("other sessions revoked", "user", s.user.Username, "count", len(ids))
+			return wire.SessionRevokeResult{Revoked: len(ids)}, nil
 		},
 	})
 }

@@ -316,3 +316,39 @@ func (c *client) uid(t *testing.T, e *env) int64 {
 	}
 	return u.ID
 }
+
+// TestSessionRevokeRace: an auth whose token check passed just before the
+// token was revoked, and that signs in just after, is refused.
+func TestSessionRevokeRace(t *testing.T) {
+	e := newEnv(t, Config{})
+	laptop := e.register("alice")
+	pc := e.dial("alice-pc")
+	pc.must(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, &pc.auth)
+	late := e.dial("alice-late")
+	late.must(wire.TypePing, nil, nil)
+	su, err := e.st.UserByUsername(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop.must(wire.TypeSessionRevoke, wire.SessionRevokeRequest{SessionID: store.SessionID(pc.auth.Token)}, nil)
+
+	// The late connection's auth read the token before the revoke: sign it
+	// in now, as handleSignIn would after the store call.
+	var lateConn *conn
+	e.hub.mu.Lock()
+	for c := range e.hub.conns {
+		if c.sess == nil && !c.authed && !c.isClosing() {
+			lateConn = c
+		}
+	}
+	e.hub.mu.Unlock()
+	if lateConn == nil {
+		t.Fatal("the late connection is not in the hub")
+	}
+	e.hub.signIn(lateConn, 99, su, pc.auth.Token, &wire.AuthRequest{Token: pc.auth.Token})
+	f := late.reply(99)
+	if f.Type != wire.TypeError || f.Error == nil || f.Error.Code != wire.CodeUnauthorized {
+		t.Fatalf("the late sign-in got %s %+v, want 401", f.Type, f.Error)
+	}
+	late.fails(wire.TypeSessionList, nil, wire.CodeUnauthorized, wire.ReasonUnauthorized)
+}
