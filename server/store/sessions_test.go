@@ -264,3 +264,44 @@ func TestSessionMigration(t *testing.T) {
 		t.Fatalf("Sessions after migration = %+v, %v", list, err)
 	}
 }
+
+// BenchmarkUserByToken is the store's part of every auth: a lookup that
+// writes nothing while the session was used within the touch interval.
+func BenchmarkUserByToken(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(b.TempDir(), "parley.db"), WithPasswordParams(cheap))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	u, _ := s.Register(ctx, "alice", "password1", "")
+	tok, _ := s.NewSession(ctx, u.ID)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.UserByToken(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSessions lists an account's 20 sessions (session.list).
+func BenchmarkSessions(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(b.TempDir(), "parley.db"), WithPasswordParams(cheap))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	u, _ := s.Register(ctx, "alice", "password1", "")
+	for i := 0; i < 20; i++ {
+		if _, err := s.NewDeviceSession(ctx, u.ID, "Firefox on Linux"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if l, err := s.Sessions(ctx, u.ID); err != nil || len(l) != 20 {
+			b.Fatal(len(l), err)
+		}
+	}
+}
