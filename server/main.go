@@ -15,6 +15,7 @@
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
 //	-max-blocks       PARLEY_MAX_BLOCKS       how many users one account may block (1000)
+//	-session-ttl      PARLEY_SESSION_TTL      a sign-in unused for this long expires; each use slides it (720h)
 //	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
 //	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
 //	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
@@ -99,6 +100,7 @@ type config struct {
 	allowedOrigins  []string
 	meetIdle        time.Duration
 	maxBlocks       int
+	sessionTTL      time.Duration
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
@@ -154,6 +156,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
 	fs.IntVar(&cfg.maxBlocks, "max-blocks", envInt("PARLEY_MAX_BLOCKS", hub.DefaultMaxBlocks),
 		"how many users one account may block (PARLEY_MAX_BLOCKS)")
+	fs.DurationVar(&cfg.sessionTTL, "session-ttl", envDuration("PARLEY_SESSION_TTL", store.DefaultSessionTTL),
+		"how long a sign-in may go unused before it expires; every use slides it (PARLEY_SESSION_TTL)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
@@ -190,6 +194,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-resume-grace %v must be positive", cfg.resumeGrace)
 	case cfg.meetIdle <= 0:
 		return cfg, fmt.Errorf("-meet-idle-timeout %v must be positive", cfg.meetIdle)
+	case cfg.sessionTTL < time.Minute:
+		return cfg, fmt.Errorf("-session-ttl %v must be at least a minute", cfg.sessionTTL)
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	case cfg.maxBlocks < 1:
@@ -215,7 +221,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := store.Open(filepath.Join(cfg.dataDir, "parley.db"))
+	st, err := store.Open(filepath.Join(cfg.dataDir, "parley.db"), store.WithSessionTTL(cfg.sessionTTL))
 	if err != nil {
 		return err
 	}
@@ -258,6 +264,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		Metrics:         ops.metrics,
 		ICE:             ice,
 	}, st)
+	// Expired sessions are deleted hourly; the sweeper stops before the
+	// store closes (deferred calls run last first).
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		h.RunSessionSweeper(sweepCtx, hub.DefaultSessionSweep)
+	}()
+	defer func() {
+		stopSweep()
+		<-swept
+	}()
 	if err := ops.watch(h); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

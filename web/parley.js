@@ -17,6 +17,7 @@
   // Keep in step with app/sdk/methods.go (app/sdk/methods_test.go checks).
   var methods = [
     "initializeSDK", "register", "connect", "logout",
+    "getSessions", "endSession", "logoutOtherSessions",
     "makeVoiceCall", "makeVideoCall", "answerCall", "declineCall", "endCall",
     "inviteUsers", "getCallLogs",
     "blockUser", "unblockUser", "getBlockedUsers",

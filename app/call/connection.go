@@ -95,6 +95,10 @@ func (e *Engine) connClosed(gen, code int) {
 		e.signOutLocally(event.Disconnected)
 		return
 	}
+	if code == wire.CloseRevoked {
+		e.signedOutElsewhere()
+		return
+	}
 	e.emit(event.ConnectionStatus{Status: event.Reconnecting})
 	go e.reconnect(ctx, gen)
 }
@@ -160,6 +164,11 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 
 // signOutLocally forgets the session and reports status on connectionListener.
 func (e *Engine) signOutLocally(status string) {
+	e.signOut(event.ConnectionStatus{Status: status})
+}
+
+// signOut forgets the session and reports ev on connectionListener.
+func (e *Engine) signOut(ev event.ConnectionStatus) {
 	e.mu.Lock()
 	e.stopped = true
 	e.user = nil
@@ -168,7 +177,7 @@ func (e *Engine) signOutLocally(status string) {
 	e.conn = nil
 	e.incoming = nil
 	e.mu.Unlock()
-	e.emit(event.ConnectionStatus{Status: status})
+	e.emit(ev)
 }
 
 // dropConnection closes the current connection without signing out on the server.

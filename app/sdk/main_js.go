@@ -94,6 +94,10 @@ func (s *sdk) methods() map[string]method {
 		"blockUser":       s.withEngine(s.blockUser),
 		"unblockUser":     s.withEngine(s.unblockUser),
 		"getBlockedUsers": s.withEngine(s.getBlockedUsers),
+		// sessions_js.go
+		"getSessions":         s.withEngine(s.getSessions),
+		"endSession":          s.withEngine(s.endSession),
+		"logoutOtherSessions": s.withEngine(s.logoutOtherSessions),
 	}
 }
 

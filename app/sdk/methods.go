@@ -7,6 +7,8 @@ package main
 var methodNames = []string{
 	// session
 	"initializeSDK", "register", "connect", "logout",
+	// where you are signed in
+	"getSessions", "endSession", "logoutOtherSessions",
 	// calls
 	"makeVoiceCall", "makeVideoCall", "answerCall", "declineCall", "endCall",
 	"inviteUsers", "getCallLogs",

@@ -48,6 +48,11 @@ type Engine interface {
 	BlockUser(ctx context.Context, userJID string) (wire.BlockedUser, error)
 	UnblockUser(ctx context.Context, userJID string) error
 	GetBlockedUsers(ctx context.Context) ([]wire.BlockedUser, error)
+	// GetSessions lists where the account is signed in; EndSession signs
+	// one other session out, LogoutOtherSessions all of them (how many).
+	GetSessions(ctx context.Context) ([]wire.SessionInfo, error)
+	EndSession(ctx context.Context, sessionID string) error
+	LogoutOtherSessions(ctx context.Context) (int, error)
 	// CurrentCall is a snapshot of the call this tab is in or ringing out.
 	CurrentCall() (wire.Call, bool)
 	// Incoming is the call ringing on this tab, if any.

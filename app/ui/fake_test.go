@@ -31,6 +31,8 @@ type fakeEngine struct {
 	devices  string           // "mic|camera" of the last SetDevices
 	limits   wire.Limits      // the server's; zero means wire.DefaultLimits
 	blocked  []wire.BlockedUser
+
+	sessions []wire.SessionInfo // what GetSessions lists (sessions_test.go)
 }
 
 func (f *fakeEngine) fail(method string) error {

@@ -56,6 +56,7 @@ type session struct {
 	join       joinState     // the page of a call link (join_state.go)
 	settings   settingsState // devices and notifications (settings_state.go)
 	blocked    blockedState  // the block list (blocked_state.go)
+	signIns    signInsState  // where the account is signed in (sessions_state.go)
 }
 
 // mountState hands engine events and request continuations to the mounted

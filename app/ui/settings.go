@@ -90,6 +90,9 @@ func (c *Settings) Render() app.UI {
 			}),
 		),
 		blockedSection(s),
+		app.If(!s.account.user.Guest && s.account.user.JID != "", func() app.UI {
+			return &SignIns{S: s, Version: c.Version}
+		}),
 	)
 }
 

@@ -154,6 +154,7 @@ func (s *session) reset() {
 	s.account.user = wire.User{}
 	s.call.has, s.ring.has, s.page.busy = false, false, false
 	s.logs.list, s.logs.page, s.logs.pages, s.logs.err = nil, 1, 0, ""
+	s.signIns = signInsState{}
 	s.dialForm.to = ""
 	s.page.notice, s.page.info, s.page.conn = "", "", ""
 	s.join.stage, s.join.users, s.join.err, s.join.errCode, s.join.field = joinName, nil, "", 0, ""
@@ -171,6 +172,9 @@ func (s *session) onConnection(ev event.ConnectionStatus) {
 		if s.phase != phaseSignedOut {
 			s.reset()
 			s.page.notice = "Your session has ended. Sign in again."
+			if ev.Reason == event.ReasonRevoked {
+				s.page.notice = "You were signed out from another device. Sign in again."
+			}
 		}
 	default:
 		if s.phase != phaseSignedOut && s.phase != phaseLoading {

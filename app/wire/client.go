@@ -71,7 +71,10 @@ func Dial(ctx context.Context, url string, onEvent func(Frame), onClose func(cod
 }
 
 func (c *Conn) readLoop(events chan<- Frame, onClose func(int, error)) {
-	var err error
+	var (
+		err    error
+		notice int // the code of an EventClosing notice
+	)
 	defer func() {
 		close(events)
 		c.mu.Lock()
@@ -83,6 +86,9 @@ func (c *Conn) readLoop(events chan<- Frame, onClose func(int, error)) {
 		c.mu.Unlock()
 		close(c.done)
 		code := int(websocket.CloseStatus(err))
+		if code == -1 && notice != 0 {
+			code = notice
+		}
 		if onClose != nil {
 			onClose(code, err)
 		}
@@ -108,6 +114,13 @@ func (c *Conn) readLoop(events chan<- Frame, onClose func(int, error)) {
 			c.mu.Unlock()
 			if ch != nil {
 				ch <- f
+			}
+			continue
+		}
+		if f.Type == EventClosing {
+			var n ClosingNotice
+			if json.Unmarshal(f.Data, &n) == nil {
+				notice = n.Code
 			}
 			continue
 		}

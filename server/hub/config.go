@@ -122,8 +122,17 @@ type Store interface {
 	CreateGuest(ctx context.Context, displayName string) (store.User, error)
 	UserByUsername(ctx context.Context, username string) (store.User, error)
 	NewSession(ctx context.Context, userID int64) (string, error)
+	NewDeviceSession(ctx context.Context, userID int64, device string) (string, error)
 	UserByToken(ctx context.Context, token string) (store.User, error)
 	DeleteSession(ctx context.Context, token string) error
+	// Sessions lists an account's unexpired sessions; DeleteSessionByID,
+	// DeleteOtherSessions, DeleteExpiredSessions and TouchSessions revoke,
+	// expire and slide them (see server/hub/sessions.go).
+	Sessions(ctx context.Context, userID int64) ([]store.Session, error)
+	DeleteSessionByID(ctx context.Context, userID int64, id string) error
+	DeleteOtherSessions(ctx context.Context, userID int64, keepToken string) ([]string, error)
+	DeleteExpiredSessions(ctx context.Context) (int64, error)
+	TouchSessions(ctx context.Context, tokens []string) error
 	AddCallLogs(ctx context.Context, logs ...store.CallLog) error
 	CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error)
 	Block(ctx context.Context, userID, blockedID int64, max int) (store.Blocked, error)

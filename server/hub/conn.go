@@ -16,6 +16,8 @@ type conn struct {
 	remote string
 	limit  int // most frames queued before the connection counts as too slow
 
+	device string // deviceLabel of the upgrade request's User-Agent
+
 	// Guarded by Hub.mu.
 	sess      *session    // the signed-in session, nil before sign-in and after logout
 	authed    bool        // signed in at least once: the auth timeout no longer applies

@@ -45,7 +45,7 @@ func (h *Hub) handleGuest(c *conn, f wire.Frame) {
 			e = h.storeError("create guest", err)
 			return
 		}
-		if token, err = h.st.NewSession(ctx, su.ID); err != nil {
+		if token, err = h.st.NewDeviceSession(ctx, su.ID, c.device); err != nil {
 			e = h.storeError("new session", err)
 		}
 	})

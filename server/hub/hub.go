@@ -70,6 +70,8 @@ type Hub struct {
 	guestLim *ipLimiter     // guest creation per remote IP
 	logins   *loginThrottle // failed password logins
 	linkLim  *ipLimiter     // link look-ups per remote IP
+
+	revoked map[string]time.Time // store session IDs revoked lately, by when (sessions.go)
 }
 
 // session is one tab's signed-in state on the transport side: its
@@ -184,6 +186,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
 	c := newConn(ws, r.RemoteAddr, h.queueLimit)
+	c.device = deviceLabel(r.UserAgent())
 
 	h.mu.Lock()
 	if h.closed {

@@ -177,6 +177,12 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleMeetCreate
 	case wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList:
 		return blockHandler(typ)
+	case wire.TypeSessionList:
+		return (*Hub).handleSessionList
+	case wire.TypeSessionRevoke:
+		return (*Hub).handleSessionRevoke
+	case wire.TypeSessionRevokeOthers:
+		return (*Hub).handleSessionRevokeOthers
 	}
 	return nil
 }
@@ -185,7 +191,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 func registeredOnly(typ string) bool {
 	switch typ {
 	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
-		wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList:
+		wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList,
+		wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers:
 		return true
 	}
 	return false

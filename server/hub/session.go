@@ -42,7 +42,7 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		e      = checkVersion(f)
 	)
 	if e == nil {
-		onOwnStack(func() { su, token, resume, e = h.authenticate(f, c.remote) })
+		onOwnStack(func() { su, token, resume, e = h.authenticate(f, c.remote, c.device) })
 	}
 	if e != nil {
 		if e.Code == wire.CodeInternal || e.Code == wire.CodeUnreachable {
@@ -68,8 +68,8 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 }
 
 // authenticate checks a register, login or auth request from remote against
-// the store.
-func (h *Hub) authenticate(f wire.Frame, remote string) (su store.User, token string, resume *wire.AuthRequest, e *wire.Error) {
+// the store; a new session is labelled with device.
+func (h *Hub) authenticate(f wire.Frame, remote, device string) (su store.User, token string, resume *wire.AuthRequest, e *wire.Error) {
 	ctx, cancel := h.opCtx()
 	defer cancel()
 	var err error
@@ -125,14 +125,16 @@ func (h *Hub) authenticate(f wire.Frame, remote string) (su store.User, token st
 		}
 		su, err = h.st.UserByToken(ctx, req.Token)
 		switch {
+		case errors.Is(err, store.ErrSessionExpired):
+			return su, "", nil, wire.Unauthorized("Your session expired after %s unused; sign in again.", ttlText(h.st))
 		case errors.Is(err, store.ErrNotFound):
-			return su, "", nil, wire.Unauthorized("The token is not valid (unknown or logged out).")
+			return su, "", nil, wire.Unauthorized("The token is not valid (unknown, logged out or signed out from another session).")
 		case err != nil:
 			return su, "", nil, h.storeError("auth", err)
 		}
 		return su, req.Token, &req, nil
 	}
-	token, err = h.st.NewSession(ctx, su.ID)
+	token, err = h.st.NewDeviceSession(ctx, su.ID, device)
 	if err != nil {
 		return su, "", nil, h.storeError("new session", err)
 	}
@@ -150,6 +152,13 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 	if h.closed {
 		b := &batch{}
 		h.replyErr(b, c, id, shutdownError())
+		h.commit(b)
+		return
+	}
+	if h.revokedLately(token) {
+		// Revoked between the store's check and now.
+		b := &batch{}
+		h.replyErr(b, c, id, wire.Unauthorized("The token is not valid (signed out from another session)."))
 		h.commit(b)
 		return
 	}

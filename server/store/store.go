@@ -84,6 +84,10 @@ type Store struct {
 	// dummyHash is verified against when a username does not exist, so that
 	// Login takes the same time either way.
 	dummyHash string
+	// sessionTTL is how long a session token may go unused (WithSessionTTL).
+	sessionTTL time.Duration
+	// now is the clock sessions are dated and expired by (WithClock).
+	now func() time.Time
 }
 
 // Option configures Open.
@@ -150,12 +154,18 @@ var migrations = []string{
 		PRIMARY KEY (user_id, blocked_id)
 	) WITHOUT ROWID;
 	CREATE INDEX blocks_blocked ON blocks(blocked_id);`,
+	// Sessions expire when unused for the session TTL, and list with a
+	// device label: last_used_at slides, device is set at creation.
+	`ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+	UPDATE sessions SET last_used_at = created_at;
+	ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+	CREATE INDEX sessions_last_used ON sessions(last_used_at);`,
 }
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
 func Open(path string, opts ...Option) (*Store, error) {
-	s := &Store{params: DefaultPasswordParams}
+	s := &Store{params: DefaultPasswordParams, sessionTTL: DefaultSessionTTL, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}

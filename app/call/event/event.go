@@ -137,7 +137,14 @@ type MediaError struct {
 // ConnectionStatus is the payload of connectionListener.
 type ConnectionStatus struct {
 	Status string `json:"status"` // CONNECTED, DISCONNECTED, RECONNECTING, AUTHFAIL
+	// Reason says why an AUTHFAIL came without a sign-in attempt:
+	// ReasonRevoked when another session signed this one out.
+	Reason string `json:"reason,omitempty"`
 }
+
+// ReasonRevoked is the ConnectionStatus.Reason of a session signed out from
+// another session (the server closed with wire.CloseRevoked).
+const ReasonRevoked = "revoked"
 
 // Connection statuses.
 const (
