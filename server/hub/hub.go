@@ -70,6 +70,7 @@ type Hub struct {
 	guestLim *ipLimiter     // guest creation per remote IP
 	logins   *loginThrottle // failed password logins
 	linkLim  *ipLimiter     // link look-ups per remote IP
+	abuse    *abuseLimits   // rings and registrations (limits.go)
 }
 
 // session is one tab's signed-in state on the transport side: its
@@ -138,6 +139,7 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.MeetIdleTimeout <= 0 {
 		cfg.MeetIdleTimeout = DefaultMeetIdleTimeout
 	}
+	cfg.limitDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -150,6 +152,7 @@ func New(cfg Config, st Store) *Hub {
 		core: newCore(coreConfig{
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
+			MaxMeetLinksPerUser: cfg.MaxMeetLinksPerUser, MaxMeetLinksPerIP: cfg.MaxMeetLinksPerIP,
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),
@@ -157,6 +160,7 @@ func New(cfg Config, st Store) *Hub {
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
 		logins:   newLoginThrottle(),
 		linkLim:  newIPLimiter(LinkRate, LinkBurst),
+		abuse:    newAbuseLimits(cfg),
 	}
 	h.idle = sync.NewCond(&h.mu)
 	return h

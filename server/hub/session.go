@@ -91,6 +91,10 @@ func (h *Hub) authenticate(f wire.Frame, remote string) (su store.User, token st
 		if _, ok := store.CleanDisplayName(req.DisplayName); !ok {
 			return su, "", nil, wire.BadRequest("A display name is at most %d characters, without control characters.", store.MaxDisplayNameLen)
 		}
+		if wait := h.abuse.register.reserve(remoteIP(remote)); wait > 0 {
+			h.cfg.Metrics.RateLimited(LimitRegistrations)
+			return su, "", nil, wire.RetryLater(wait, "Too many accounts registered from your address; try again in %s.", wait.Round(time.Second))
+		}
 		su, err = h.st.Register(ctx, req.Username, req.Password, req.DisplayName)
 		switch {
 		case errors.Is(err, store.ErrUsernameTaken):
