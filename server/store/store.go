@@ -239,7 +239,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-
 // ownerOnly creates the database file readable and writable by its owner
 // only, and takes group and other access away from an existing one and its
 // WAL files: it holds password hashes and session token hashes. SQLite gives
