@@ -128,6 +128,15 @@ func (b *buckets) reserve(key string) time.Duration {
 	return b.missing(lim, now, 1)
 }
 
+// reservation reserves one event of key, to be cancelled if it is not
+// allowed now (Delay > 0) or not spent after all.
+func (b *buckets) reservation(key string) *rate.Reservation {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.get(key, now).ReserveN(now, 1)
+}
+
 // missing is how long until lim has n tokens. Called with b.mu held.
 func (b *buckets) missing(lim *rate.Limiter, now time.Time, n int) time.Duration {
 	missing := float64(n) - lim.TokensAt(now)

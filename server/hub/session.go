@@ -109,18 +109,20 @@ func (h *Hub) authenticate(f wire.Frame, remote string) (su store.User, token st
 		if e := wire.DecodeData(f, &req); e != nil {
 			return su, "", nil, e
 		}
-		if wait := h.logins.wait(req.Username, remote); wait > 0 {
+		try, wait := h.logins.attempt(req.Username, remote)
+		if wait > 0 {
 			h.cfg.Metrics.RateLimited(LimitLogins)
 			return su, "", nil, wire.RetryLater(wait, "Too many failed sign-ins; try again in %s.", wait.Round(time.Second))
 		}
 		su, err = h.st.Login(ctx, req.Username, req.Password)
 		switch {
 		case errors.Is(err, store.ErrBadCredentials):
-			h.logins.failed(req.Username, remote)
 			return su, "", nil, wire.Unauthorized("Wrong username or password.")
 		case err != nil:
+			try.refund()
 			return su, "", nil, h.storeError("login", err)
 		}
+		try.refund()
 		h.logins.succeeded(req.Username, remote)
 	case wire.TypeAuth:
 		var req wire.AuthRequest

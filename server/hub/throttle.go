@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Password guessing is slowed down three ways, each a token bucket of
@@ -21,8 +23,10 @@ import (
 //     (every device that is already signed in) is never throttled: tokens
 //     are 256-bit random and cannot be guessed.
 //
-// A throttled login is refused before its password is hashed, with 429 and
-// retryAfter, so guessing costs the server no argon2 work. Nothing locks an
+// A login takes its budget from the buckets before its password is hashed
+// and gets it back when the password was right; a throttled login is
+// refused before any hashing, with 429 and retryAfter, so guessing costs the
+// server no argon2 work, however many guesses arrive at once. Nothing locks an
 // account: the owner is slowed down no more than one address is.
 const (
 	// LoginPairRate and LoginPairBurst: failed logins per account and address.
@@ -59,25 +63,46 @@ func newLoginThrottle() *loginThrottle {
 	}
 }
 
-// wait is how long a login to account from remote must wait; zero when it
-// may try now.
-func (t *loginThrottle) wait(account, remote string) time.Duration {
-	account, ip := strings.ToLower(account), remoteIP(remote)
-	d := max(t.pair.wait(account+"\x00"+ip), t.ip.wait(ip))
-	if !t.isKnown(account, ip) {
-		d = max(d, t.account.wait(account))
+// loginAttempt is the budget of one failed login, taken from each of the
+// login's buckets before its password is checked.
+type loginAttempt struct{ rs []*rate.Reservation }
+
+// refund gives the budget back: the password was right, or it was never
+// checked (the store failed).
+func (a loginAttempt) refund() {
+	for _, r := range a.rs {
+		r.Cancel()
 	}
-	return d
 }
 
-// failed counts a wrong password for account from remote.
-func (t *loginThrottle) failed(account, remote string) {
+// attempt takes one failed login's budget for account from remote before
+// its password is checked, so that concurrent guesses cannot all pass a
+// check that none of them has counted yet. When a bucket is empty it takes
+// nothing and returns how long to wait.
+func (t *loginThrottle) attempt(account, remote string) (loginAttempt, time.Duration) {
 	account, ip := strings.ToLower(account), remoteIP(remote)
-	t.pair.take(account + "\x00" + ip)
-	t.ip.take(ip)
-	if !t.isKnown(account, ip) {
-		t.account.take(account)
+	type key struct {
+		b   *buckets
+		key string
 	}
+	keys := []key{{t.pair, account + "\x00" + ip}, {t.ip, ip}}
+	if !t.isKnown(account, ip) {
+		keys = append(keys, key{t.account, account})
+	}
+	var (
+		a    loginAttempt
+		wait time.Duration
+	)
+	for _, k := range keys {
+		r := k.b.reservation(k.key)
+		wait = max(wait, r.Delay())
+		a.rs = append(a.rs, r)
+	}
+	if wait > 0 {
+		a.refund()
+		return loginAttempt{}, wait
+	}
+	return a, 0
 }
 
 // succeeded remembers remote as an address the account's owner uses.
