@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"parley/app/wire"
 	"parley/server/store"
 )
@@ -50,44 +48,54 @@ func remoteIP(remote string) string {
 }
 
 // buckets is a token bucket per key (an IP address, an account, a pair of
-// them). A key unused for ipIdle is forgotten, so memory follows the keys
+// them): burst tokens, refilled at limit a second, one spent per event.
+// A key whose bucket is full again is forgotten, so memory follows the keys
 // in use, not every key ever seen. It has its own lock.
 type buckets struct {
-	limit rate.Limit
+	limit float64 // tokens a second
 	burst int
 
 	mu    sync.Mutex
-	keys  map[string]*bucketEntry
+	keys  map[string]*bucket
 	swept time.Time
 }
 
-type bucketEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
+// bucket is one key's tokens as of at.
+type bucket struct {
+	tokens float64
+	at     time.Time
 }
 
 func newBuckets(r float64, burst int) *buckets {
-	return &buckets{limit: rate.Limit(r), burst: burst, keys: make(map[string]*bucketEntry)}
+	return &buckets{limit: r, burst: burst, keys: make(map[string]*bucket)}
 }
 
-// get returns key's bucket, sweeping idle ones now and then. Called with
-// b.mu held.
-func (b *buckets) get(key string, now time.Time) *rate.Limiter {
+// fill brings k's tokens up to now.
+func (b *buckets) fill(k *bucket, now time.Time) {
+	if d := now.Sub(k.at); d > 0 {
+		k.tokens = min(float64(b.burst), k.tokens+d.Seconds()*b.limit)
+		k.at = now
+	}
+}
+
+// get returns key's bucket filled up to now, sweeping full ones every
+// ipIdle. Called with b.mu held.
+func (b *buckets) get(key string, now time.Time) *bucket {
 	if now.Sub(b.swept) > ipIdle {
 		for k, e := range b.keys {
-			if now.Sub(e.seen) > ipIdle {
+			if b.fill(e, now); e.tokens >= float64(b.burst) {
 				delete(b.keys, k)
 			}
 		}
 		b.swept = now
 	}
-	e := b.keys[key]
-	if e == nil {
-		e = &bucketEntry{lim: rate.NewLimiter(b.limit, b.burst)}
-		b.keys[key] = e
+	k := b.keys[key]
+	if k == nil {
+		k = &bucket{tokens: float64(b.burst), at: now}
+		b.keys[key] = k
 	}
-	e.seen = now
-	return e.lim
+	b.fill(k, now)
+	return k
 }
 
 // take counts one event of key and reports whether it was within the limit.
@@ -99,7 +107,22 @@ func (b *buckets) takeN(key string, n int) bool {
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.get(key, now).AllowN(now, n)
+	k := b.get(key, now)
+	if k.tokens < float64(n) {
+		return false
+	}
+	k.tokens -= float64(n)
+	return true
+}
+
+// give takes back one event of key that take counted (it did not happen
+// after all, or should not count).
+func (b *buckets) give(key string) {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := b.get(key, now)
+	k.tokens = min(float64(b.burst), k.tokens+1)
 }
 
 // wait is how long until key may have one more event; zero when it may now.
@@ -112,7 +135,7 @@ func (b *buckets) waitN(key string, n int) time.Duration {
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.missing(b.get(key, now), now, n)
+	return b.missing(b.get(key, now), n)
 }
 
 // reserve counts one event of key when it is within the limit and returns
@@ -121,29 +144,22 @@ func (b *buckets) reserve(key string) time.Duration {
 	now := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	lim := b.get(key, now)
-	if lim.AllowN(now, 1) {
+	k := b.get(key, now)
+	if k.tokens >= 1 {
+		k.tokens--
 		return 0
 	}
-	return b.missing(lim, now, 1)
+	return b.missing(k, 1)
 }
 
-// reservation reserves one event of key, to be cancelled if it is not
-// allowed now (Delay > 0) or not spent after all.
-func (b *buckets) reservation(key string) *rate.Reservation {
-	now := time.Now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.get(key, now).ReserveN(now, 1)
-}
-
-// missing is how long until lim has n tokens. Called with b.mu held.
-func (b *buckets) missing(lim *rate.Limiter, now time.Time, n int) time.Duration {
-	missing := float64(n) - lim.TokensAt(now)
+// missing is how long until k (filled up to now) has n tokens. Called with
+// b.mu held.
+func (b *buckets) missing(k *bucket, n int) time.Duration {
+	missing := float64(n) - k.tokens
 	if missing <= 0 {
 		return 0
 	}
-	return time.Duration(missing / float64(b.limit) * float64(time.Second))
+	return time.Duration(missing / b.limit * float64(time.Second))
 }
 
 // Names of the limits counted by Metrics.RateLimited besides those in

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Password guessing is slowed down three ways, each a token bucket of
@@ -65,13 +63,19 @@ func newLoginThrottle() *loginThrottle {
 
 // loginAttempt is the budget of one failed login, taken from each of the
 // login's buckets before its password is checked.
-type loginAttempt struct{ rs []*rate.Reservation }
+type loginAttempt []bucketKey
+
+// bucketKey is one key of one set of buckets.
+type bucketKey struct {
+	b   *buckets
+	key string
+}
 
 // refund gives the budget back: the password was right, or it was never
 // checked (the store failed).
 func (a loginAttempt) refund() {
-	for _, r := range a.rs {
-		r.Cancel()
+	for _, k := range a {
+		k.b.give(k.key)
 	}
 }
 
@@ -81,28 +85,21 @@ func (a loginAttempt) refund() {
 // nothing and returns how long to wait.
 func (t *loginThrottle) attempt(account, remote string) (loginAttempt, time.Duration) {
 	account, ip := strings.ToLower(account), remoteIP(remote)
-	type key struct {
-		b   *buckets
-		key string
-	}
-	keys := []key{{t.pair, account + "\x00" + ip}, {t.ip, ip}}
+	keys := []bucketKey{{t.pair, account + "\x00" + ip}, {t.ip, ip}}
 	if !t.isKnown(account, ip) {
-		keys = append(keys, key{t.account, account})
+		keys = append(keys, bucketKey{t.account, account})
 	}
-	var (
-		a    loginAttempt
-		wait time.Duration
-	)
-	for _, k := range keys {
-		r := k.b.reservation(k.key)
-		wait = max(wait, r.Delay())
-		a.rs = append(a.rs, r)
+	for i, k := range keys {
+		if !k.b.take(k.key) {
+			loginAttempt(keys[:i]).refund()
+			var wait time.Duration
+			for _, k := range keys {
+				wait = max(wait, k.b.wait(k.key))
+			}
+			return nil, max(wait, time.Millisecond)
+		}
 	}
-	if wait > 0 {
-		a.refund()
-		return loginAttempt{}, wait
-	}
-	return a, 0
+	return keys, 0
 }
 
 // succeeded remembers remote as an address the account's owner uses.

@@ -74,3 +74,16 @@ func TestLoginThrottleConcurrentGuesses(t *testing.T) {
 			guessers, n, throttled.Load(), budget)
 	}
 }
+
+// TestLoginSuccessCostsNothing: a right password gives back the budget its
+// login took, so an owner signing in again and again (more often than any
+// bucket's burst) from one address is never throttled.
+func TestLoginSuccessCostsNothing(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.register("alice")
+	for i := range 2 * LoginIPBurst {
+		if err := e.login("127.0.0.12", "alice", "password-alice"); err != nil {
+			t.Fatalf("the owner's login %d: %v", i, err)
+		}
+	}
+}
