@@ -256,14 +256,15 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.InviteRequest) (any, *wire.Error) {
-			if wait := h.abuse.ringWait(s.user.Username, accounts); wait > 0 {
+			rung := h.core.toRing(req.RoomID, accounts) // not those already in the call
+			if wait := h.abuse.ringWait(s.user.Username, rung); wait > 0 {
 				h.cfg.Metrics.RateLimited(LimitRings)
 				return nil, tooManyRings(wait)
 			}
 			if e := h.core.invite(fx, s.id, req.RoomID, accounts); e != nil {
 				return nil, e
 			}
-			h.abuse.rang(s.user.Username, accounts)
+			h.abuse.rang(s.user.Username, rung)
 			return nil, nil
 		},
 	})

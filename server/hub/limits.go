@@ -235,6 +235,30 @@ func (a *abuseLimits) rang(caller string, callees []store.User) {
 	}
 }
 
+// toRing are the accounts call.invite would ring into the call roomID
+// (see call.unrung). Called with h.mu held.
+func (k *core) toRing(roomID string, accounts []store.User) []store.User {
+	if cl := k.calls[roomID]; cl != nil {
+		return cl.unrung(accounts)
+	}
+	return accounts
+}
+
+// unrung are the accounts not already joined or pending in cl: those an
+// invite rings.
+func (cl *call) unrung(accounts []store.User) []store.User {
+	var out []store.User
+	for _, su := range accounts {
+		if p := cl.byName[su.Username]; p != nil && !p.done {
+			if st := cl.status(p); wire.Joined(st) || wire.Pending(st) {
+				continue
+			}
+		}
+		out = append(out, su)
+	}
+	return out
+}
+
 // tooManyRings is the 429 for a ring refused by ringWait.
 func tooManyRings(wait time.Duration) *wire.Error {
 	return wire.RetryLater(wait, "You are calling too often; try again in %s.", wait.Round(time.Second))

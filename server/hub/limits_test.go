@@ -229,3 +229,20 @@ func TestRegisterLimit(t *testing.T) {
 	g := e.dialFrom("guest", "127.0.5.3")
 	rateLimited(t, g.do(wire.TypeGuest, wire.GuestRequest{DisplayName: "One more"}, nil), time.Duration(1/GuestRate)*time.Second, "a guest over the limit")
 }
+
+// TestInviteOfPendingCountsNoRing: inviting users who are already being
+// rung (or joined) rings nobody and so counts no ring.
+func TestInviteOfPendingCountsNoRing(t *testing.T) {
+	e := newEnv(t, Config{PairRingBurst: 1})
+	alice, bob := e.register("alice"), e.register("bob")
+	carol := e.register("carol")
+	call := groupCall(t, alice, wire.TypeAudio, "team", jid("bob"), jid("carol"))
+	answer(t, bob, call)
+	carol.callEvent(wire.EventIncoming)
+	for i := range 3 {
+		if err := alice.do(wire.TypeCallInvite, wire.InviteRequest{RoomID: call.RoomID, To: []string{jid("carol"), jid("bob")}}, nil); err != nil {
+			t.Fatalf("invite %d of users already in the call: %v", i, err)
+		}
+	}
+	carol.quiet(wire.EventIncoming)
+}
