@@ -59,8 +59,17 @@ test: vet build e2e-deps
 	mkdir -p test-artifacts
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+# Every fuzz target of client input, one after the other, FUZZTIME each
+# (e.g. make fuzz FUZZTIME=30s). Plain `go test` runs their seed corpora.
+FUZZTIME ?= 60s
+FUZZ := ./app/wire:FuzzDecode ./app/wire:FuzzRequestData ./app/wire:FuzzUsername \
+	./server/store:FuzzDisplayName ./server/hub:FuzzLinkCode ./server/hub:FuzzRequest
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./app/wire
+	@set -e; for t in $(FUZZ); do \
+		echo "== $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 bench: build
 	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./server/hub

@@ -104,6 +104,7 @@ type config struct {
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
+	limits          limitsConfig // abuse limits (limitflags.go)
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -164,6 +165,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	bad := func(err error) { errs = append(errs, err) }
 	registerOpsFlags(fs, &cfg.ops, envOr, bad)
 	registerTURNFlags(fs, envOr, &cfg.turn, bad)
+	registerLimitFlags(fs, envOr, &cfg.limits, bad)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -252,7 +254,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		}
 	}
 	ops := newOps(cfg.ops, st, logger, turnStats)
-	h := hub.New(hub.Config{
+	hcfg := hub.Config{
 		Domain:          cfg.domain,
 		RingTimeout:     cfg.ringTimeout,
 		ResumeGrace:     cfg.resumeGrace,
@@ -263,7 +265,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		Logger:          logger,
 		Metrics:         ops.metrics,
 		ICE:             ice,
-	}, st)
+	}
+	cfg.limits.apply(&hcfg)
+	h := hub.New(hcfg, st)
 	// Expired sessions are deleted hourly; the sweeper stops before the
 	// store closes (deferred calls run last first).
 	sweepCtx, stopSweep := context.WithCancel(ctx)

@@ -54,6 +54,7 @@ const (
 	ReasonConflict           = "conflict"
 	ReasonTooLarge           = "too_large"
 	ReasonRateLimited        = "rate_limited"
+	ReasonLimitReached       = "limit_reached"
 	ReasonInternal           = "internal"
 	ReasonNotSupported       = "not_supported"
 	ReasonShutdown           = "shutting_down"
@@ -106,6 +107,13 @@ func RetryLater(after time.Duration, format string, args ...any) *Error {
 	e := RateLimited(format, args...)
 	e.RetryAfter = max(1, int((after+time.Second-1)/time.Second))
 	return e
+}
+
+// LimitReached returns a 429 error that waiting a moment does not cure: a
+// count of live things (such as meet links) is at its limit until one of
+// them ends.
+func LimitReached(format string, args ...any) *Error {
+	return Errorf(CodeRateLimited, ReasonLimitReached, format, args...)
 }
 
 // Internal returns a 500 error: something broke that the caller cannot fix.

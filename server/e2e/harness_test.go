@@ -135,7 +135,12 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 		o.RingTimeout = 30 * time.Second
 	}
 	data := t.TempDir()
-	args := append([]string{"-addr", "127.0.0.1:0", "-data", data, "-ring-timeout", o.RingTimeout.String()}, o.Args...)
+	// Every test user registers from 127.0.0.1, and several tests make more
+	// than the default burst of accounts on one server: the harness raises
+	// the per-address registration limit (o.Args may set it again, the last
+	// flag wins; TestSDKAbuseLimits does).
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", data, "-ring-timeout", o.RingTimeout.String(),
+		"-register-burst", "1000"}, o.Args...)
 	if o.TLS {
 		args = append(args, testCAServerFlags(t)...)
 	}

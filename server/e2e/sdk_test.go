@@ -358,9 +358,10 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	// PARLEY_BENCH_RELAY=udp or tcp: media only through the embedded TURN
 	// server, over that transport.
 	relay := os.Getenv("PARLEY_BENCH_RELAY")
-	var opts serverOptions
+	// Ten calls of one callee in a row: over the default per-pair ring limit.
+	opts := serverOptions{Args: []string{"-pair-ring-burst", "10"}}
 	if relay != "" {
-		opts.Args = []string{"-turn-addr", "127.0.0.1:0", "-ice-transport-policy", "relay"}
+		opts.Args = append(opts.Args, "-turn-addr", "127.0.0.1:0", "-ice-transport-policy", "relay")
 	}
 	srv := startServerWith(t, opts)
 	b := newBrowser(t)

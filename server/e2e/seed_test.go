@@ -88,7 +88,8 @@ func aliceCallsBob(t *testing.T) (alice, bob *sdkUser) {
 // logs, 20 a page, newest first, and the page count sits beside data at the
 // top level of the envelope.
 func TestSeedCallLogsArray(t *testing.T) {
-	srv := startServer(t)
+	// 21 rings of one callee in a row: over the default per-pair ring limit.
+	srv := startServerWith(t, serverOptions{Args: []string{"-pair-ring-burst", "21"}})
 	b := newBrowser(t)
 	alice := newSeedUser(t, b, srv.URL)
 	alice.registerOnly("bob")

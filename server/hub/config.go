@@ -44,6 +44,25 @@ type Config struct {
 	// MaxBlocks is how many users one account may block, default
 	// wire.DefaultMaxBlocks.
 	MaxBlocks int
+	// MaxMeetLinksPerUser bounds the live meet.create links of one account
+	// (a link lives until its call has been empty for MeetIdleTimeout),
+	// default 20.
+	MaxMeetLinksPerUser int
+	// MaxMeetLinksPerIP bounds the live meet.create links made from one
+	// remote address, whatever the account, default 50.
+	MaxMeetLinksPerIP int
+	// RingsPerMinute bounds the users one caller may ring (call.create and
+	// call.invite, each user named counts) per minute; it is also the
+	// burst. Default 30.
+	RingsPerMinute int
+	// PairRingBurst and PairRingInterval bound how often one caller may
+	// ring one callee: a burst, then one per interval. Default 3 and 20s.
+	PairRingBurst    int
+	PairRingInterval time.Duration
+	// RegisterBurst and RegisterInterval bound account registrations per
+	// remote address: a burst, then one per interval. Default 10 and 1m.
+	RegisterBurst    int
+	RegisterInterval time.Duration
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 	// ICE gives each signed-in session its STUN/TURN servers and transport
@@ -72,6 +91,14 @@ const (
 	DefaultIdleTimeout     = 2 * time.Minute
 	DefaultSwitchTimeout   = 20 * time.Second
 	DefaultMeetIdleTimeout = time.Hour
+
+	DefaultMaxMeetLinksPerUser = 20
+	DefaultMaxMeetLinksPerIP   = 50
+	DefaultRingsPerMinute      = 30
+	DefaultPairRingBurst       = 3
+	DefaultPairRingInterval    = 20 * time.Second
+	DefaultRegisterBurst       = 10
+	DefaultRegisterInterval    = time.Minute
 )
 
 // Limits of the protocol that are not configurable.

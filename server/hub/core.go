@@ -30,6 +30,7 @@ type core struct {
 	ended  map[string]struct{} // recently ended room IDs
 	endedL map[string]struct{} // recently ended link codes
 	endedQ []endedCall         // ended, oldest first
+	meets  meetCounts          // live meet links per creator and address
 
 	// refusing holds, during one call.create or call.invite, the usernames
 	// of the users it rings who blocked its sender (see blocks.go).
@@ -43,6 +44,9 @@ type coreConfig struct {
 	RingTimeout     time.Duration
 	SwitchTimeout   time.Duration
 	MeetIdleTimeout time.Duration
+	// MaxMeetLinksPerUser and MaxMeetLinksPerIP: see Config.
+	MaxMeetLinksPerUser int
+	MaxMeetLinksPerIP   int
 }
 
 func newCore(cfg coreConfig, log *slog.Logger) *core {
@@ -99,6 +103,7 @@ type call struct {
 	idleGen    uint64            // incremented on every (re)start and stop
 	connected  bool              // a member has reported its media connected
 	why        string            // why endCall ends it, when not the end rule (End*)
+	meetBy     meetKey           // a meet call's creator and address, for meetCounts
 }
 
 // switchReq is a pending voice-to-video switch request from one joined
@@ -404,6 +409,7 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 		room: cl.snap.RoomID, msg: "call ended", attrs: []any{"reason", why, "duration_ms", active.Milliseconds(),
 			"joined", len(cl.joined), "since_created_ms", now - cl.snap.CreatedAt}})
 	delete(k.calls, cl.snap.RoomID)
+	k.meets.forget(cl)
 	if k.links[cl.snap.Link] == cl {
 		delete(k.links, cl.snap.Link)
 	}

@@ -100,7 +100,7 @@ func createCall(tab, typ string, to ...string) act {
 
 func meet(tab string) act {
 	return func(w *world, fx *effects) *wire.Error {
-		c, e := w.k.meetCreate(fx, tab, wire.MeetRequest{Type: wire.TypeVideo})
+		c, e := w.k.meetCreate(fx, tab, "127.0.0.1", wire.MeetRequest{Type: wire.TypeVideo})
 		if e == nil {
 			w.room, w.cl = c.RoomID, w.k.calls[c.RoomID]
 		}

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"time"
+
 	"parley/app/wire"
 	"parley/server/store"
 )
@@ -27,9 +29,9 @@ func (h *Hub) handleGuest(c *conn, f wire.Frame) {
 			"A guest needs a display name of 1 to %d characters, without control characters.", store.MaxDisplayNameLen))
 		return
 	}
-	if !h.guestLim.allow(c.remote) {
+	if wait := h.guestLim.b.reserve(remoteIP(c.remote)); wait > 0 {
 		h.cfg.Metrics.RateLimited(LimitGuests)
-		h.sendNow(c, f.ID, nil, wire.RateLimited("Too many guests from your address; wait a minute."))
+		h.sendNow(c, f.ID, nil, wire.RetryLater(wait, "Too many guests from your address; try again in %s.", wait.Round(time.Second)))
 		return
 	}
 	var (

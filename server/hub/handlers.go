@@ -150,10 +150,15 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.CallCreateRequest) (any, *wire.Error) {
 			defer h.core.refuse(refusing)()
+			if wait := h.abuse.ringWait(s.user.Username, callees); wait > 0 {
+				h.cfg.Metrics.RateLimited(LimitRings)
+				return nil, tooManyRings(wait)
+			}
 			cl, e := h.core.create(fx, s.id, req, callees)
 			if e != nil {
 				return nil, e
 			}
+			h.abuse.rang(s.user.Username, callees)
 			return wire.CallResult{Call: cl}, nil
 		},
 	})
@@ -265,7 +270,16 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.InviteRequest) (any, *wire.Error) {
 			defer h.core.refuse(refusing)()
-			return nil, h.core.invite(fx, s.id, req.RoomID, accounts)
+			rung := h.core.toRing(req.RoomID, accounts) // not those already in the call
+			if wait := h.abuse.ringWait(s.user.Username, rung); wait > 0 {
+				h.cfg.Metrics.RateLimited(LimitRings)
+				return nil, tooManyRings(wait)
+			}
+			if e := h.core.invite(fx, s.id, req.RoomID, accounts); e != nil {
+				return nil, e
+			}
+			h.abuse.rang(s.user.Username, rung)
+			return nil, nil
 		},
 	})
 }
@@ -357,8 +371,11 @@ func (h *Hub) handleLinkUnsubscribe(c *conn, f wire.Frame) {
 func (h *Hub) handleMeetCreate(c *conn, f wire.Frame) {
 	handle(h, c, f, handler[wire.MeetRequest]{
 		apply: func(_ *batch, fx *effects, s *session, req wire.MeetRequest) (any, *wire.Error) {
-			cl, e := h.core.meetCreate(fx, s.id, req)
+			cl, e := h.core.meetCreate(fx, s.id, remoteIP(c.remote), req)
 			if e != nil {
+				if e.Reason == wire.ReasonLimitReached {
+					h.cfg.Metrics.RateLimited(LimitMeetLinks)
+				}
 				return nil, e
 			}
 			return wire.CallResult{Call: cl}, nil

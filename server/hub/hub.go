@@ -70,6 +70,7 @@ type Hub struct {
 	guestLim *ipLimiter     // guest creation per remote IP
 	logins   *loginThrottle // failed password logins
 	linkLim  *ipLimiter     // link look-ups per remote IP
+	abuse    *abuseLimits   // rings and registrations (limits.go)
 
 	revoked map[string]time.Time // store session IDs revoked lately, by when (sessions.go)
 }
@@ -143,6 +144,7 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.MaxBlocks <= 0 {
 		cfg.MaxBlocks = DefaultMaxBlocks
 	}
+	cfg.limitDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -155,6 +157,7 @@ func New(cfg Config, st Store) *Hub {
 		core: newCore(coreConfig{
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
+			MaxMeetLinksPerUser: cfg.MaxMeetLinksPerUser, MaxMeetLinksPerIP: cfg.MaxMeetLinksPerIP,
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),
@@ -162,6 +165,7 @@ func New(cfg Config, st Store) *Hub {
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
 		logins:   newLoginThrottle(),
 		linkLim:  newIPLimiter(LinkRate, LinkBurst),
+		abuse:    newAbuseLimits(cfg),
 	}
 	h.idle = sync.NewCond(&h.mu)
 	return h

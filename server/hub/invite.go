@@ -15,15 +15,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 	if e != nil {
 		return e
 	}
-	var fresh []store.User
-	for _, su := range accounts {
-		if p := cl.byName[su.Username]; p != nil && !p.done {
-			if st := cl.status(p); wire.Joined(st) || wire.Pending(st) {
-				continue // already in the call or being rung
-			}
-		}
-		fresh = append(fresh, su)
-	}
+	fresh := cl.unrung(accounts) // not those already in the call or being rung
 	if len(fresh) == 0 {
 		return nil
 	}

@@ -189,15 +189,20 @@ func (k *core) linkJoin(fx *effects, id, code, name string) (wire.Call, *wire.Er
 	return cl.snapshot(), nil
 }
 
-// meetCreate creates a meet call from tab id with nobody in it: people join
-// it by link, its creator included.
-func (k *core) meetCreate(fx *effects, id string, req wire.MeetRequest) (wire.Call, *wire.Error) {
+// meetCreate creates a meet call from tab id, connected from the remote
+// address ip, with nobody in it: people join it by link, its creator
+// included. An account and an address may have only so many live meet links.
+func (k *core) meetCreate(fx *effects, id, ip string, req wire.MeetRequest) (wire.Call, *wire.Error) {
 	t := k.tabOf(id)
 	if t == nil {
 		return wire.Call{}, errUnauthorized()
 	}
 	if req.Type != wire.TypeAudio && req.Type != wire.TypeVideo {
 		return wire.Call{}, wire.BadRequest("callType must be %q or %q.", wire.TypeAudio, wire.TypeVideo)
+	}
+	by := meetKey{user: t.u.name, ip: ip}
+	if e := k.meets.check(k.cfg, by); e != nil {
+		return wire.Call{}, e
 	}
 	link := k.newLink()
 	cl := &call{byName: make(map[string]*part)}
@@ -208,6 +213,7 @@ func (k *core) meetCreate(fx *effects, id string, req wire.MeetRequest) (wire.Ca
 	}
 	k.calls[cl.snap.RoomID] = cl
 	k.links[link] = cl
+	k.meets.add(cl, by)
 	k.startIdle(fx, cl)
 	fx.note(cl, noteCreated, CallKindMeet, 0, "call created", "type", req.Type, "mode", wire.ModeOneToMany, "from", t.u.name, "meet", true)
 	return cl.snapshot(), nil

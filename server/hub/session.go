@@ -91,6 +91,10 @@ func (h *Hub) authenticate(f wire.Frame, remote, device string) (su store.User, 
 		if _, ok := store.CleanDisplayName(req.DisplayName); !ok {
 			return su, "", nil, wire.BadRequest("A display name is at most %d characters, without control characters.", store.MaxDisplayNameLen)
 		}
+		if wait := h.abuse.register.reserve(remoteIP(remote)); wait > 0 {
+			h.cfg.Metrics.RateLimited(LimitRegistrations)
+			return su, "", nil, wire.RetryLater(wait, "Too many accounts registered from your address; try again in %s.", wait.Round(time.Second))
+		}
 		su, err = h.st.Register(ctx, req.Username, req.Password, req.DisplayName)
 		switch {
 		case errors.Is(err, store.ErrUsernameTaken):
@@ -105,18 +109,20 @@ func (h *Hub) authenticate(f wire.Frame, remote, device string) (su store.User, 
 		if e := wire.DecodeData(f, &req); e != nil {
 			return su, "", nil, e
 		}
-		if wait := h.logins.wait(req.Username, remote); wait > 0 {
+		try, wait := h.logins.attempt(req.Username, remote)
+		if wait > 0 {
 			h.cfg.Metrics.RateLimited(LimitLogins)
 			return su, "", nil, wire.RetryLater(wait, "Too many failed sign-ins; try again in %s.", wait.Round(time.Second))
 		}
 		su, err = h.st.Login(ctx, req.Username, req.Password)
 		switch {
 		case errors.Is(err, store.ErrBadCredentials):
-			h.logins.failed(req.Username, remote)
 			return su, "", nil, wire.Unauthorized("Wrong username or password.")
 		case err != nil:
+			try.refund()
 			return su, "", nil, h.storeError("login", err)
 		}
+		try.refund()
 		h.logins.succeeded(req.Username, remote)
 	case wire.TypeAuth:
 		var req wire.AuthRequest

@@ -21,8 +21,10 @@ import (
 //     (every device that is already signed in) is never throttled: tokens
 //     are 256-bit random and cannot be guessed.
 //
-// A throttled login is refused before its password is hashed, with 429 and
-// retryAfter, so guessing costs the server no argon2 work. Nothing locks an
+// A login takes its budget from the buckets before its password is hashed
+// and gets it back when the password was right; a throttled login is
+// refused before any hashing, with 429 and retryAfter, so guessing costs the
+// server no argon2 work, however many guesses arrive at once. Nothing locks an
 // account: the owner is slowed down no more than one address is.
 const (
 	// LoginPairRate and LoginPairBurst: failed logins per account and address.
@@ -59,25 +61,45 @@ func newLoginThrottle() *loginThrottle {
 	}
 }
 
-// wait is how long a login to account from remote must wait; zero when it
-// may try now.
-func (t *loginThrottle) wait(account, remote string) time.Duration {
-	account, ip := strings.ToLower(account), remoteIP(remote)
-	d := max(t.pair.wait(account+"\x00"+ip), t.ip.wait(ip))
-	if !t.isKnown(account, ip) {
-		d = max(d, t.account.wait(account))
-	}
-	return d
+// loginAttempt is the budget of one failed login, taken from each of the
+// login's buckets before its password is checked.
+type loginAttempt []bucketKey
+
+// bucketKey is one key of one set of buckets.
+type bucketKey struct {
+	b   *buckets
+	key string
 }
 
-// failed counts a wrong password for account from remote.
-func (t *loginThrottle) failed(account, remote string) {
-	account, ip := strings.ToLower(account), remoteIP(remote)
-	t.pair.take(account + "\x00" + ip)
-	t.ip.take(ip)
-	if !t.isKnown(account, ip) {
-		t.account.take(account)
+// refund gives the budget back: the password was right, or it was never
+// checked (the store failed).
+func (a loginAttempt) refund() {
+	for _, k := range a {
+		k.b.give(k.key)
 	}
+}
+
+// attempt takes one failed login's budget for account from remote before
+// its password is checked, so that concurrent guesses cannot all pass a
+// check that none of them has counted yet. When a bucket is empty it takes
+// nothing and returns how long to wait.
+func (t *loginThrottle) attempt(account, remote string) (loginAttempt, time.Duration) {
+	account, ip := strings.ToLower(account), remoteIP(remote)
+	keys := []bucketKey{{t.pair, account + "\x00" + ip}, {t.ip, ip}}
+	if !t.isKnown(account, ip) {
+		keys = append(keys, bucketKey{t.account, account})
+	}
+	for i, k := range keys {
+		if !k.b.take(k.key) {
+			loginAttempt(keys[:i]).refund()
+			var wait time.Duration
+			for _, k := range keys {
+				wait = max(wait, k.b.wait(k.key))
+			}
+			return nil, max(wait, time.Millisecond)
+		}
+	}
+	return keys, 0
 }
 
 // succeeded remembers remote as an address the account's owner uses.

@@ -86,7 +86,7 @@ func New(o Options) *Metrics {
 		Name: "parley_login_failures_total", Help: "Sign-ins refused for their credentials (wrong password, unknown or revoked token).",
 	})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_rate_limited_total", Help: "Requests refused by a rate limit, by limit: requests (per connection), guests and links (per IP).",
+		Name: "parley_rate_limited_total", Help: "Requests refused by a limit, by limit: requests (per connection), guests, links and registrations (per IP), logins, rings and meet_links.",
 	}, []string{"limit"})
 	m.created = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_calls_created_total", Help: "Calls created, by kind: call (call.create) or meet (meet.create).",
@@ -124,7 +124,8 @@ func New(o Options) *Metrics {
 	for _, k := range []string{hub.SignInUser, hub.SignInGuest, hub.SignInResume} {
 		m.signIns.WithLabelValues(k)
 	}
-	for _, k := range []string{hub.LimitRequests, hub.LimitGuests, hub.LimitLinks} {
+	for _, k := range []string{hub.LimitRequests, hub.LimitGuests, hub.LimitLinks, hub.LimitLogins,
+		hub.LimitRegistrations, hub.LimitRings, hub.LimitMeetLinks} {
 		m.rateLimited.WithLabelValues(k)
 	}
 	for _, k := range []string{hub.CallKindCall, hub.CallKindMeet} {

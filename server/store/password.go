@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -105,4 +107,37 @@ func verifyPassword(password, encoded string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// hashStats counts concurrent password hashes, so tests can see the bound
+// of Store.hashing hold.
+type hashStats struct {
+	running atomic.Int32
+	peak    atomic.Int32
+}
+
+// hash runs f, an argon2 computation, once one of the s.hashing slots is
+// free: at most cap(s.hashing) run at once, so password guessing and
+// registration storms cannot take every CPU (or params.Memory KiB each
+// without bound). Waiting for a slot ends with ctx, and the error says so.
+func (s *Store) hash(ctx context.Context, f func()) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("waiting to hash a password: %w", err)
+	}
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting to hash a password: %w", ctx.Err())
+	}
+	defer func() { <-s.hashing }()
+	n := s.hashStats.running.Add(1)
+	defer s.hashStats.running.Add(-1)
+	for {
+		p := s.hashStats.peak.Load()
+		if n <= p || s.hashStats.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	f()
+	return nil
 }

@@ -81,6 +81,8 @@ type Store struct {
 	// hashing bounds the number of concurrent argon2 computations, each of
 	// which holds params.Memory KiB.
 	hashing chan struct{}
+	// hashStats counts the hashes running now and the most ever at once.
+	hashStats hashStats
 	// dummyHash is verified against when a username does not exist, so that
 	// Login takes the same time either way.
 	dummyHash string
@@ -253,17 +255,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: schema version: %w", err)
 	}
 	return v, nil
-}
-
-func (s *Store) hash(ctx context.Context, f func()) error {
-	select {
-	case s.hashing <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.hashing }()
-	f()
-	return nil
 }
 
 // ownerOnly creates the database file readable and writable by its owner

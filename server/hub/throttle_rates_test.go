@@ -1,0 +1,89 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"parley/app/wire"
+	"parley/server/store"
+)
+
+// newEnvStore is newEnv with a store opened with these options.
+func newEnvStore(t *testing.T, cfg Config, opts ...store.Option) *env {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg.Logger = testLogger(t)
+	h := New(cfg, st)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return &env{t: t, hub: h, srv: srv, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+}
+
+// TestLoginThrottleConcurrentGuesses: guesses that arrive together, from
+// many addresses, while earlier ones are still being hashed, get no more
+// password checks than the account's budget: a guess takes its budget
+// before its password is hashed.
+func TestLoginThrottleConcurrentGuesses(t *testing.T) {
+	// Hashes dear enough (8 MiB, one at a time) that the guesses overlap.
+	e := newEnvStore(t, Config{}, store.WithMaxConcurrentHashes(1),
+		store.WithPasswordParams(store.PasswordParams{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
+	e.register("alice")
+	const guessers = 2 * LoginAccountBurst
+	conns := make([]*client, guessers)
+	for i := range conns {
+		conns[i] = e.dialFrom("guesser", fmt.Sprintf("127.0.8.%d", i+1))
+	}
+	start := time.Now()
+	var checked, throttled atomic.Int32
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := c.send(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: fmt.Sprintf("guess %d", i)})
+			switch f := c.reply(id); {
+			case f.Error != nil && f.Error.Code == wire.CodeUnauthorized:
+				checked.Add(1)
+			case f.Error != nil && f.Error.Code == wire.CodeRateLimited:
+				throttled.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	budget := LoginAccountBurst + 1 + int(time.Since(start).Seconds()*LoginAccountRate)
+	if n := int(checked.Load()); n > budget || int(throttled.Load()) != guessers-n {
+		t.Fatalf("%d concurrent guesses: %d checked, %d throttled; want at most %d checked and the rest throttled",
+			guessers, n, throttled.Load(), budget)
+	}
+}
+
+// TestLoginSuccessCostsNothing: a right password gives back the budget its
+// login took, so an owner signing in again and again (more often than any
+// bucket's burst) from one address is never throttled.
+func TestLoginSuccessCostsNothing(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.register("alice")
+	for i := range 2 * LoginIPBurst {
+		if err := e.login("127.0.0.12", "alice", "password-alice"); err != nil {
+			t.Fatalf("the owner's login %d: %v", i, err)
+		}
+	}
+}
