@@ -74,7 +74,8 @@ func TestBlockRequests(t *testing.T) {
 // engaged, as if in another call; the blocker's tabs get no call.incoming,
 // no call.missed and no call log. Unblocking rings again.
 func TestBlockedCaller(t *testing.T) {
-	e := newEnv(t, Config{})
+	// bob rings alice more often than the pair limit lets through by default.
+	e := newEnv(t, Config{PairRingBurst: 10})
 	alice, bob, carol := e.register("alice"), e.register("bob"), e.register("carol")
 	alice2 := e.tab(alice, "alice2")
 	alice.must(wire.TypeBlockAdd, wire.BlockRequest{JID: "bob"}, nil)
