@@ -14,6 +14,7 @@
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
+//	-knock-timeout PARLEY_KNOCK_TIMEOUT someone joining by link nobody lets in is refused after this (60s)
 //	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
 //	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
 //	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
@@ -97,6 +98,7 @@ type config struct {
 	maxParticipants int
 	allowedOrigins  []string
 	meetIdle        time.Duration
+	knockTimeout    time.Duration
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
@@ -150,6 +152,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"participants per call, the caller included (PARLEY_MAX_PARTICIPANTS)")
 	fs.DurationVar(&cfg.meetIdle, "meet-idle-timeout", envDuration("PARLEY_MEET_IDLE_TIMEOUT", hub.DefaultMeetIdleTimeout),
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
+	fs.DurationVar(&cfg.knockTimeout, "knock-timeout", envDuration("PARLEY_KNOCK_TIMEOUT", hub.DefaultKnockTimeout),
+		"how long someone joining by link waits to be let in before they are refused (PARLEY_KNOCK_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
@@ -186,6 +190,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-resume-grace %v must be positive", cfg.resumeGrace)
 	case cfg.meetIdle <= 0:
 		return cfg, fmt.Errorf("-meet-idle-timeout %v must be positive", cfg.meetIdle)
+	case cfg.knockTimeout <= 0:
+		return cfg, fmt.Errorf("-knock-timeout %v must be positive", cfg.knockTimeout)
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	}
@@ -247,6 +253,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		MaxParticipants: cfg.maxParticipants,
 		AllowedOrigins:  cfg.allowedOrigins,
 		MeetIdleTimeout: cfg.meetIdle,
+		KnockTimeout:    cfg.knockTimeout,
 		Logger:          logger,
 		Metrics:         ops.metrics,
 		ICE:             ice,

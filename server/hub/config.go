@@ -41,6 +41,9 @@ type Config struct {
 	// MeetIdleTimeout ends a meet.create call when nobody has been joined in
 	// it for this long, default 1h.
 	MeetIdleTimeout time.Duration
+	// KnockTimeout is how long someone joining by link waits for a member
+	// to admit or deny them before they are refused, default 60s.
+	KnockTimeout time.Duration
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 	// ICE gives each signed-in session its STUN/TURN servers and transport
@@ -69,6 +72,7 @@ const (
 	DefaultIdleTimeout     = 2 * time.Minute
 	DefaultSwitchTimeout   = 20 * time.Second
 	DefaultMeetIdleTimeout = time.Hour
+	DefaultKnockTimeout    = 60 * time.Second
 )
 
 // Limits of the protocol that are not configurable.

@@ -30,6 +30,8 @@ type core struct {
 	ended  map[string]struct{} // recently ended room IDs
 	endedL map[string]struct{} // recently ended link codes
 	endedQ []endedCall         // ended, oldest first
+
+	knockGen uint64 // the last knock timer generation (admission.go)
 }
 
 // coreConfig is the part of Config the state machine needs.
@@ -39,6 +41,7 @@ type coreConfig struct {
 	RingTimeout     time.Duration
 	SwitchTimeout   time.Duration
 	MeetIdleTimeout time.Duration
+	KnockTimeout    time.Duration
 }
 
 func newCore(cfg coreConfig, log *slog.Logger) *core {
@@ -75,6 +78,7 @@ type tab struct {
 	online  bool  // a connection is attached (else it is within its resume grace)
 	sub     *call // the call this tab previews by link (link.subscribe), if any
 	subName string
+	knock   *knock // this tab's knock on a call (link.join waiting), if any
 	removed bool
 }
 
@@ -86,6 +90,10 @@ type call struct {
 	byName map[string]*part
 	joined []string // JIDs of everyone who joined, in order (the log's userList)
 	ended  bool
+	// link is the call's link code; snap.Link shows it only once the call
+	// is shareable (see admission.go).
+	link   string
+	knocks []*knock // people waiting to be let in by link, oldest first
 
 	sw         *switchReq        // the pending voice-to-video request, if any
 	swGen      uint64            // incremented on every switch request
@@ -134,6 +142,7 @@ func (c *call) addPart(u *user, status string) *part {
 	c.byName[u.name] = p
 	c.snap.Participants = append(c.snap.Participants, wire.Participant{
 		JID: u.jid, DisplayName: u.display, Status: status, Initiator: u.jid == c.snap.Initiator,
+		Guest: u.guest,
 	})
 	u.parts[c] = p
 	return p
@@ -177,6 +186,7 @@ const (
 	timerRing   timerKind = iota // a callee's ring timeout
 	timerSwitch                  // a video-switch request's timeout
 	timerIdle                    // a meet call's idle timeout
+	timerKnock                   // a knock's timeout (user: the knocker's username)
 )
 
 // timerKey names one timer: at most one runs per key.
@@ -224,6 +234,7 @@ func (k *core) broadcast(fx *effects, cl *call, by, reason string) {
 			fx.emitRaw(p.tab, wire.EventUpdate, data)
 		}
 	}
+	k.showKnocks(fx, cl)
 	k.notifyPreview(fx, cl)
 }
 
@@ -380,6 +391,7 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 	}
 	k.stopSwitch(fx, cl)
 	k.stopIdle(fx, cl)
+	k.dropKnocks(fx, cl, wire.KnockEnded)
 	if len(cl.subs) > 0 {
 		gone := mustJSON(wire.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: []wire.Participant{}})
 		for t := range cl.subs {
@@ -397,12 +409,14 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 		room: cl.snap.RoomID, msg: "call ended", attrs: []any{"reason", why, "duration_ms", active.Milliseconds(),
 			"joined", len(cl.joined), "since_created_ms", now - cl.snap.CreatedAt}})
 	delete(k.calls, cl.snap.RoomID)
-	if k.links[cl.snap.Link] == cl {
-		delete(k.links, cl.snap.Link)
+	if k.links[cl.link] == cl {
+		delete(k.links, cl.link)
 	}
 	k.ended[cl.snap.RoomID] = struct{}{}
-	k.endedL[cl.snap.Link] = struct{}{}
-	k.endedQ = append(k.endedQ, endedCall{cl.snap.RoomID, cl.snap.Link})
+	if cl.snap.Link != "" { // an unshared link stays unknown after the call too
+		k.endedL[cl.link] = struct{}{}
+	}
+	k.endedQ = append(k.endedQ, endedCall{cl.snap.RoomID, cl.link})
 	if len(k.endedQ) > endedMemory {
 		delete(k.ended, k.endedQ[0].room)
 		delete(k.endedL, k.endedQ[0].link)

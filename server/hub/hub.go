@@ -138,6 +138,9 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.MeetIdleTimeout <= 0 {
 		cfg.MeetIdleTimeout = DefaultMeetIdleTimeout
 	}
+	if cfg.KnockTimeout <= 0 {
+		cfg.KnockTimeout = DefaultKnockTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -150,6 +153,7 @@ func New(cfg Config, st Store) *Hub {
 		core: newCore(coreConfig{
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
+			KnockTimeout: cfg.KnockTimeout,
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),

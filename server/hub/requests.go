@@ -175,6 +175,10 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleLinkUnsubscribe
 	case wire.TypeMeetCreate:
 		return (*Hub).handleMeetCreate
+	case wire.TypeCallShare:
+		return (*Hub).handleShare
+	case wire.TypeCallAdmit, wire.TypeCallDeny:
+		return (*Hub).handleAdmission
 	}
 	return nil
 }
@@ -182,7 +186,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 // registeredOnly reports whether guests may not make requests of type typ.
 func registeredOnly(typ string) bool {
 	switch typ {
-	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate:
+	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
+		wire.TypeCallAdmit, wire.TypeCallDeny:
 		return true
 	}
 	return false
