@@ -91,6 +91,8 @@ func (s *sdk) methods() map[string]method {
 		}),
 		"getCallUsername": s.withEngine(s.getCallUsername),
 		"createMeetLink":  s.withEngine(s.createMeetLink),
+		"admitUser":       s.withEngine(s.admitUser),
+		"denyUser":        s.withEngine(s.denyUser),
 	}
 }
 

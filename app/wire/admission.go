@@ -8,6 +8,19 @@ package wire
 // from EventAdmission. An open meet link (MeetRequest.Open) lets people in
 // without a knock.
 
+// Admission error codes: a call engine rejects joinCall with them when its
+// knock ends without being let in (the server never sends them).
+const (
+	// CodeNotAdmitted: a member denied the knock, or the joiner stopped waiting.
+	CodeNotAdmitted = 100610
+	// CodeKnockTimeout: nobody let the joiner in within the knock timeout.
+	CodeKnockTimeout = 100611
+	// ReasonNotAdmitted goes with CodeNotAdmitted.
+	ReasonNotAdmitted = "not_admitted"
+	// ReasonKnockTimeout goes with CodeKnockTimeout.
+	ReasonKnockTimeout = "knock_timeout"
+)
+
 // Admission requests.
 const (
 	// TypeCallShare makes the link of a one-to-one call joinable (by knocking)
