@@ -78,6 +78,27 @@ func (e *Engine) cancelKnock() bool {
 	return true
 }
 
+// reportWaiting tells callJoinRequestListener that this device's JoinCall
+// waits to be let in (work queue: after an outcome that overtook the reply,
+// it says nothing).
+func (e *Engine) reportWaiting(kw *knockWait, res wire.LinkJoinResult, name string) {
+	e.mu.Lock()
+	waiting := e.knock == kw
+	var u wire.User
+	if e.user != nil {
+		u = *e.user
+	}
+	e.mu.Unlock()
+	if !waiting {
+		return
+	}
+	if name == "" {
+		name = u.DisplayName
+	}
+	e.emit(event.CallJoinRequest{RequestID: res.RequestID, RoomID: res.RoomID, UserJID: u.JID, DisplayName: name,
+		Guest: u.Guest, Status: event.JoinWaiting, LocalUser: true})
+}
+
 // knocking reports whether JoinCall waits to be let in.
 func (e *Engine) knocking() bool {
 	e.mu.Lock()
@@ -107,6 +128,7 @@ func (e *Engine) onAdmission(ev wire.AdmissionEvent) {
 	if admitted {
 		e.adopt(cs, *ev.Call)
 	}
+	e.emit(event.CallJoinRequest{RequestID: ev.RequestID, RoomID: ev.RoomID, UserJID: e.me(), Status: ev.Outcome, LocalUser: true})
 	kw.done <- ev
 }
 

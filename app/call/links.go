@@ -156,6 +156,7 @@ func (e *Engine) JoinCall(ctx context.Context) error {
 	}
 	if res.Waiting {
 		// A member lets us in (or not): the promise stays pending until then.
+		e.work.push(func() { e.reportWaiting(kw, res, s.name) })
 		return e.awaitAdmission(ctx, cs, kw)
 	}
 	if res.Call == nil {

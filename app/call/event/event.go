@@ -222,7 +222,8 @@ type Speaking struct {
 // to join the call you are in by its link (Status "waiting"; admit them
 // with AdmitUser or refuse with DenyUser), or such a request ended (Status
 // "admitted", "denied", "timeout", "canceled" or "ended"; By is who
-// decided, when someone did).
+// decided, when someone did). With LocalUser it is your own joinCall
+// waiting to be let in, then how that ended.
 type CallJoinRequest struct {
 	RequestID   string `json:"requestId"`
 	RoomID      string `json:"roomId"`
@@ -231,6 +232,9 @@ type CallJoinRequest struct {
 	Guest       bool   `json:"guest"`
 	Status      string `json:"status"`
 	By          string `json:"by,omitempty"`
+	// LocalUser marks this device's own request (joinCall waiting, then
+	// its outcome) rather than someone asking to join your call.
+	LocalUser bool `json:"localUser"`
 }
 
 // Join request statuses (CallJoinRequest.Status).
