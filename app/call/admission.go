@@ -92,7 +92,7 @@ func (e *Engine) reportWaiting(kw *knockWait, res wire.LinkJoinResult, name stri
 	if !waiting {
 		return
 	}
-	if name == "" {
+	if name == "" || u.Guest { // a guest's name is the one it signed in with
 		name = u.DisplayName
 	}
 	e.emit(event.CallJoinRequest{RequestID: res.RequestID, RoomID: res.RoomID, UserJID: u.JID, DisplayName: name,
