@@ -183,6 +183,9 @@ func (k *core) decide(fx *effects, id string, req wire.AdmitRequest, admit bool)
 		return wire.Conflict("%s is in another call now.", kn.name)
 	}
 	q := cl.byName[u.name]
+	if q != nil && !q.done && wire.Joined(cl.status(q)) {
+		return wire.Conflict("%s is already in this call.", kn.name)
+	}
 	wasPending := q != nil && !q.done && wire.Pending(cl.status(q))
 	if joined, pending := cl.counts(); !wasPending && joined+pending+1 > k.cfg.MaxParticipants {
 		return wire.CallFull(k.cfg.MaxParticipants)
