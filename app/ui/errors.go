@@ -96,7 +96,7 @@ func humanError(act action, err error, secure bool) string {
 	case wire.CodeInternal:
 		return "Something went wrong on the server. Try again in a moment."
 	case wire.CodeNotAdmitted:
-		return "You were not let in. Ask the people in the call to let you in, or ask for a new link."
+		return "Nobody in the call let you in. Ask them to watch for you and try again, or ask for a new link."
 	case wire.CodeKnockTimeout:
 		return "You were not let in: nobody answered in time. Try again, or ask someone in the call to watch for you."
 	}

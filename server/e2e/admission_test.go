@@ -125,7 +125,7 @@ func TestPWAKnockDeny(t *testing.T) {
 	guest.shot("k01-waiting")
 	guest.a11y("join page waiting to be let in")
 
-	alice.wait(textOf(".knock-card")+` === 'Alice Liddell (guest) wants to join'`, 20*time.Second)
+	alice.wait(textOf(".knock-text")+` === 'Alice Liddell (guest) wants to join'`, 20*time.Second)
 	alice.shot("k02-knock-card")
 	alice.a11y("in call with a knock card")
 	bob.wait(`document.querySelector('.knock-card')`, 20*time.Second)

@@ -102,7 +102,7 @@ func TestPWAJoinByLink(t *testing.T) {
 	guest.wait(textOf("#join-waiting")+`.includes('Waiting for someone to let you in')`, 20*time.Second)
 	guest.shot("j05-waiting")
 	for _, u := range []*pwaUser{alice, bob} {
-		u.wait(textOf(".knock-card")+` === 'Carol Guest (guest) wants to join'`, 20*time.Second)
+		u.wait(textOf(".knock-text")+` === 'Carol Guest (guest) wants to join'`, 20*time.Second)
 	}
 	alice.shot("j05-knock-card")
 	click(t, alice.ctx, `.knock-card button[id^="knock-admit-"]`)

@@ -121,7 +121,7 @@ func TestUXJoinPreviewDevices(t *testing.T) {
 	click(t, alice.ctx, "#join-meet-link")
 	alice.wait(`document.querySelector('#join-now')`, 20*time.Second)
 	click(t, alice.ctx, "#join-now")
-	alice.wait(textOf(".knock-card")+`.includes('Carol Guest (guest) wants to join')`, 20*time.Second)
+	alice.wait(textOf(".knock-text")+`.includes('Carol Guest (guest) wants to join')`, 20*time.Second)
 	click(t, alice.ctx, `.knock-card button[id^="knock-admit-"]`)
 	guest.wait(`document.querySelector('.incall')`, 20*time.Second)
 	guest.shot("u04-joined")

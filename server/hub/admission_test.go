@@ -362,3 +362,27 @@ func TestOpenMeetOverTheWire(t *testing.T) {
 	payload(t, erin, wire.EventAdmission, func(a wire.AdmissionEvent) bool { return a.Outcome == wire.KnockAdmitted })
 	dave.update(statusIs("erin", wire.StatusConnecting))
 }
+
+// BenchmarkKnockDeny measures one knock round trip over real WebSockets: a
+// guest's link.join, the member's call.knock, the member's call.deny and the
+// guest's link.admission. The call is unchanged after each round.
+func BenchmarkKnockDeny(b *testing.B) {
+	e := newEnv(b, Config{RateLimit: 1e9, RateBurst: 1 << 30})
+	e.hub.linkLim = newIPLimiter(1e9, 1<<30)
+	alice, bob := e.register("alice"), e.register("bob")
+	call := create(b, alice, wire.TypeAudio, "bob")
+	answer(b, bob, call)
+	link := shareLink(b, alice, call)
+	g := e.dial("guest")
+	var ga wire.AuthResult
+	g.must(wire.TypeGuest, wire.GuestRequest{DisplayName: "Gina"}, &ga)
+	deny := wire.AdmitRequest{RoomID: call.RoomID, UserJID: ga.User.JID}
+	b.ResetTimer()
+	for range b.N {
+		var res wire.LinkJoinResult
+		g.must(wire.TypeLinkJoin, wire.LinkRequest{Link: link}, &res)
+		payload(b, alice, wire.EventKnock, func(k wire.KnockEvent) bool { return k.RequestID == res.RequestID })
+		alice.must(wire.TypeCallDeny, deny, nil)
+		payload(b, g, wire.EventAdmission, func(a wire.AdmissionEvent) bool { return a.RequestID == res.RequestID })
+	}
+}
