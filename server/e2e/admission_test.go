@@ -90,6 +90,19 @@ func TestSDKAdmission(t *testing.T) {
 	guest.waitEvent("callStatusListener", `a.usersStatus.some((u) => u.userJid === "alice@localhost" && u.guest === false)`)
 	// A guest cannot let anyone in.
 	guest.expect(403, `Parley.admitUser("carol@localhost")`)
+
+	// An open meet link lets people in without knocking.
+	dave, erin := newGroupUser(t, b, srv.URL, "dave"), newGroupUser(t, b, srv.URL, "erin")
+	dave.expect(400, `Parley.createMeetLink("audio", {open: "yes"})`)
+	var meet struct{ Link string }
+	_ = json.Unmarshal(dave.ok(`Parley.createMeetLink({callType: "audio", open: true})`).Data, &meet)
+	erin.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "")`, meet.Link))
+	if env := erin.call(`Parley.joinCall()`); env.StatusCode != 200 {
+		t.Fatalf("joinCall on an open link: %+v", env)
+	}
+	if n := eval[int](t, erin.ctx, `window.ev.filter((e) => e.name === "callJoinRequestListener").length`); n != 0 {
+		t.Errorf("an open link knocked (%d join request events)", n)
+	}
 }
 
 // TestPWAKnockDeny: a guest knocks on a call through the PWA and waits; the
