@@ -143,4 +143,13 @@ func TestKnockDenyTimeoutCancel(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// An engine closed while its JoinCall waits stops waiting.
+	de, drec := newClient(t, srv, nil)
+	if err := de.SubscribeCall(ctx(t), link, "Dee"); err != nil {
+		t.Fatal(err)
+	}
+	_, done = knock(t, de, alice)
+	wait(t, drec, "Dee's own waiting request", func(v event.CallJoinRequest) bool { return v.LocalUser && v.Status == event.JoinWaiting })
+	de.Close()
+	isErrCode(t, <-done, wire.CodeNotAdmitted)
 }
