@@ -16,6 +16,7 @@
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
 //	-max-blocks       PARLEY_MAX_BLOCKS       how many users one account may block (1000)
 //	-session-ttl      PARLEY_SESSION_TTL      a sign-in unused for this long expires; each use slides it (720h)
+//	-knock-timeout PARLEY_KNOCK_TIMEOUT someone joining by link nobody lets in is refused after this (60s)
 //	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
 //	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
 //	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
@@ -101,6 +102,7 @@ type config struct {
 	meetIdle        time.Duration
 	maxBlocks       int
 	sessionTTL      time.Duration
+	knockTimeout    time.Duration
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
@@ -159,6 +161,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how many users one account may block (PARLEY_MAX_BLOCKS)")
 	fs.DurationVar(&cfg.sessionTTL, "session-ttl", envDuration("PARLEY_SESSION_TTL", store.DefaultSessionTTL),
 		"how long a sign-in may go unused before it expires; every use slides it (PARLEY_SESSION_TTL)")
+	fs.DurationVar(&cfg.knockTimeout, "knock-timeout", envDuration("PARLEY_KNOCK_TIMEOUT", hub.DefaultKnockTimeout),
+		"how long someone joining by link waits to be let in before they are refused (PARLEY_KNOCK_TIMEOUT)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
@@ -198,6 +202,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-meet-idle-timeout %v must be positive", cfg.meetIdle)
 	case cfg.sessionTTL < time.Minute:
 		return cfg, fmt.Errorf("-session-ttl %v must be at least a minute", cfg.sessionTTL)
+	case cfg.knockTimeout <= 0:
+		return cfg, fmt.Errorf("-knock-timeout %v must be positive", cfg.knockTimeout)
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	case cfg.maxBlocks < 1:
@@ -262,6 +268,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		AllowedOrigins:  cfg.allowedOrigins,
 		MeetIdleTimeout: cfg.meetIdle,
 		MaxBlocks:       cfg.maxBlocks,
+		KnockTimeout:    cfg.knockTimeout,
 		Logger:          logger,
 		Metrics:         ops.metrics,
 		ICE:             ice,

@@ -25,7 +25,8 @@
     "requestVideoCallSwitch", "cancelVideoCallSwitchRequest",
     "acceptVideoCallSwitchRequest", "declineVideoCallSwitchRequest",
     "sendCustomData", "getCallLink", "subscribeCall", "joinCall", "unsubscribeCall",
-    "getCallUsername", "showCallNotification", "createMeetLink"
+    "getCallUsername", "showCallNotification", "createMeetLink",
+    "admitUser", "denyUser"
   ];
   var UNREACHABLE = 100620, INTERNAL = 500;
 

@@ -22,8 +22,8 @@ func TestVoiceCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref.RoomID == "" || ref.RoomLink == "" {
-		t.Fatalf("call ref %+v lacks room ID or link", ref)
+	if ref.RoomID == "" || ref.RoomLink != "" { // a 1:1 call's link is hidden until shared (CallLink)
+		t.Fatalf("call ref %+v: want a room ID and no link", ref)
 	}
 	alice.waitStatus(t, bob.jid, wire.StatusCalling)
 	alice.waitStatus(t, bob.jid, wire.StatusRinging)
@@ -360,7 +360,7 @@ func TestBadArguments(t *testing.T) {
 	isErrCode(t, alice.MuteVideo(c, true), wire.CodeNotInCall)
 	_, err = alice.IsUserAudioMuted("")
 	isErrCode(t, err, wire.CodeNotInCall)
-	_, err = alice.CallLink()
+	_, err = alice.CallLink(c)
 	isErrCode(t, err, wire.CodeNotInCall)
 
 	// Refused devices: the right code and mediaErrorListener, and no call made.
@@ -397,7 +397,7 @@ func TestBadArguments(t *testing.T) {
 	_, err = alice.MakeVoiceCall(c, []string{"bob"}, "")
 	isErrCode(t, err, 409)
 	isErrCode(t, bob.AnswerCall(c), 404)
-	if link, err := alice.CallLink(); err != nil || link == "" {
+	if link, err := alice.CallLink(c); err != nil || link == "" {
 		t.Fatalf("CallLink in a call: %q, %v", link, err)
 	}
 	bob.waitPackets(t, alice.jid, rtc.KindAudio, 5)

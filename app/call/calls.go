@@ -303,6 +303,9 @@ func (e *Engine) DeclineCall(ctx context.Context) error {
 // EndCall hangs up: it leaves the current call (cancelling it if nobody has
 // answered yet). With no call but one ringing here, it declines that.
 func (e *Engine) EndCall(ctx context.Context) error {
+	if e.knocking() { // waiting to be let in: stop waiting
+		return e.UnsubscribeCall(ctx)
+	}
 	e.mu.Lock()
 	user, cs, ringing := e.user, e.call, len(e.incoming) > 0
 	if user != nil && cs == nil && e.dialling != nil {

@@ -152,7 +152,9 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 		}
 		e.mu.Unlock()
 		if !res.Resumed {
-			// The server forgot this session: any call we were in is over for us.
+			// The server forgot this session: any call we were in is over for
+			// us, and so is a knock (joinCall waiting to be let in).
+			e.cancelKnock()
 			e.work.push(func() { e.endLocally("") })
 		}
 		e.emit(event.ConnectionStatus{Status: event.Connected})
@@ -177,6 +179,7 @@ func (e *Engine) signOut(ev event.ConnectionStatus) {
 	e.conn = nil
 	e.incoming = nil
 	e.mu.Unlock()
+	e.cancelKnock()
 	e.emit(ev)
 }
 
@@ -199,6 +202,7 @@ func (e *Engine) dropConnection() {
 	if sub != nil {
 		e.sync(func() { e.stopPreview(sub) })
 	}
+	e.cancelKnock()
 	e.sync(func() { e.endLocally("") })
 }
 

@@ -40,6 +40,12 @@ func (e *Engine) handleEvent(f wire.Frame) {
 		on(f, e.onData)
 	case wire.EventUsers:
 		on(f, e.onUsers)
+	case wire.EventKnock:
+		on(f, e.onKnock)
+	case wire.EventKnockResolved:
+		on(f, e.onKnockResolved)
+	case wire.EventAdmission:
+		on(f, e.onAdmission)
 	default:
 		e.log.Debug("unknown server event", "type", f.Type)
 	}
@@ -168,7 +174,7 @@ func (e *Engine) incomingPayload(c wire.Call, status string) event.IncomingCall 
 	return event.IncomingCall{
 		AllUsers: all, CallMode: c.Mode, CallTime: c.CreatedAt, CallType: c.Type, From: caller.JID, To: me,
 		GroupID: group, LocalUser: false, RoomID: c.RoomID, RoomLink: c.Link, Status: status, ToUsers: to,
-		UserDetails: event.UserDetails{DisplayName: caller.DisplayName}, UserJID: caller.JID, UsersStatus: statusesOf(&c),
+		UserDetails: event.UserDetails{DisplayName: caller.DisplayName, Guest: caller.Guest}, UserJID: caller.JID, UsersStatus: statusesOf(&c),
 	}
 }
 
@@ -176,7 +182,7 @@ func statusesOf(c *wire.Call) []event.UserStatus {
 	out := make([]event.UserStatus, 0, len(c.Participants))
 	for _, p := range c.Participants {
 		out = append(out, event.UserStatus{UserJID: p.JID, DisplayName: p.DisplayName, Status: p.Status,
-			AudioMuted: p.AudioMuted, VideoMuted: p.VideoMuted, CallInitiator: p.Initiator})
+			AudioMuted: p.AudioMuted, VideoMuted: p.VideoMuted, CallInitiator: p.Initiator, Guest: p.Guest})
 	}
 	return out
 }

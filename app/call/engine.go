@@ -72,8 +72,10 @@ type Engine struct {
 	stopped   bool   // signed out or closed: do not reconnect
 	closed    bool   // Close was called: the engine is done
 	call      *callState
-	dialling  *callState    // a makeCall opening the devices, before it becomes call
-	sub       *subscription // the call previewed through a link
+	dialling  *callState                 // a makeCall opening the devices, before it becomes call
+	sub       *subscription              // the call previewed through a link
+	knock     *knockWait                 // JoinCall waiting to be let in (admission.go)
+	joinReqs  map[string]wire.KnockEvent // knocks on the current call, by request ID
 	incoming  []wire.Call
 	cancelRec context.CancelFunc
 

@@ -92,7 +92,7 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 func (e *Engine) emitUsers(p wire.LinkPreview) {
 	u := event.CallUsersUpdate{RoomID: p.RoomID, UsersList: []event.CallUser{}}
 	for _, x := range p.Users {
-		u.UsersList = append(u.UsersList, event.CallUser{UserJID: x.JID, DisplayName: x.DisplayName, Status: x.Status})
+		u.UsersList = append(u.UsersList, event.CallUser{UserJID: x.JID, DisplayName: x.DisplayName, Status: x.Status, Guest: x.Guest})
 	}
 	e.emit(u)
 }
@@ -140,28 +140,38 @@ func (e *Engine) JoinCall(ctx context.Context) error {
 		return wire.Conflict("You are already in a call; end it first.")
 	}
 	cs := &callState{roomID: s.roomID, video: s.video, local: s.local, peers: map[string]*peerState{}}
+	kw := &knockWait{roomID: s.roomID, done: make(chan wire.AdmissionEvent, 1)}
 	e.mu.Lock()
 	if e.sub != s || e.inCallLocked() {
 		e.mu.Unlock()
 		return wire.CallEnded("The call ended before you joined.")
 	}
 	e.call = cs
+	e.knock = kw // before the request: the outcome may overtake its reply
 	e.mu.Unlock()
-	var res wire.CallResult
+	var res wire.LinkJoinResult
 	if err := e.send(ctx, wire.TypeLinkJoin, wire.LinkRequest{Link: s.link, DisplayName: s.name}, &res); err != nil {
-		e.mu.Lock()
-		if e.call == cs {
-			e.call = nil
-		}
-		e.mu.Unlock()
+		e.stopWaiting(cs, kw)
 		return err
 	}
+	if res.Waiting {
+		// A member lets us in (or not): the promise stays pending until then.
+		e.work.push(func() { e.reportWaiting(kw, res, s.name) })
+		return e.awaitAdmission(ctx, cs, kw)
+	}
+	if res.Call == nil {
+		e.stopWaiting(cs, kw)
+		return wire.Internal("The server answered link.join with neither a call nor a knock.")
+	}
 	e.mu.Lock()
+	if e.knock == kw {
+		e.knock = nil
+	}
 	if e.sub == s {
 		e.sub = nil
 	}
 	e.mu.Unlock()
-	snap := res.Call
+	snap := *res.Call
 	e.work.push(func() { e.adopt(cs, snap) })
 	return nil
 }
@@ -174,7 +184,8 @@ func (e *Engine) UnsubscribeCall(ctx context.Context) error {
 	if s == nil {
 		return wire.NotFound("There is no call preview to leave.")
 	}
-	e.releaseSubscription(ctx)
+	e.releaseSubscription(ctx) // link.unsubscribe also withdraws a knock
+	e.cancelKnock()
 	return nil
 }
 
@@ -224,28 +235,41 @@ func (e *Engine) GetCallUsername(userJID string) (string, error) {
 
 // CreateMeetLink creates a call that people join by its link, with nobody
 // rung; it returns the link. The creator joins it like anyone else
-// (SubscribeCall, then JoinCall).
-func (e *Engine) CreateMeetLink(ctx context.Context, video bool) (CallRef, string, error) {
+// (SubscribeCall, then JoinCall) but needs no one's leave; others knock and
+// wait for a member to let them in, unless open is set.
+func (e *Engine) CreateMeetLink(ctx context.Context, video, open bool) (CallRef, string, error) {
 	typ := wire.TypeAudio
 	if video {
 		typ = wire.TypeVideo
 	}
 	var res wire.CallResult
-	if err := e.send(ctx, wire.TypeMeetCreate, wire.MeetRequest{Type: typ}, &res); err != nil {
+	if err := e.send(ctx, wire.TypeMeetCreate, wire.MeetRequest{Type: typ, Open: open}, &res); err != nil {
 		return CallRef{}, "", err
 	}
 	return CallRef{RoomID: res.Call.RoomID, RoomLink: res.Call.Link}, httpOrigin(e.cfg.ServerURL) + "/join/" + res.Call.Link, nil
 }
 
 // CallLink is the full URL others open to join the current call:
-// <server origin>/join/<code>.
-func (e *Engine) CallLink() (string, error) {
+// <server origin>/join/<code>. A one-to-one call's link works only once
+// shared, so asking for it shares it (call.share); whoever opens it still
+// knocks and waits for a member to let them in.
+func (e *Engine) CallLink(ctx context.Context) (string, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.call == nil || e.call.snap == nil || e.call.snap.Link == "" {
+	cs := e.call
+	if cs == nil || cs.snap == nil {
+		e.mu.Unlock()
 		return "", notInCall()
 	}
-	return httpOrigin(e.cfg.ServerURL) + "/join/" + e.call.snap.Link, nil
+	room, link := cs.snap.RoomID, cs.snap.Link
+	e.mu.Unlock()
+	if link == "" {
+		var res wire.ShareResult
+		if err := e.send(ctx, wire.TypeCallShare, wire.RoomRequest{RoomID: room}, &res); err != nil {
+			return "", err
+		}
+		link = res.Link
+	}
+	return httpOrigin(e.cfg.ServerURL) + "/join/" + link, nil
 }
 
 // httpOrigin turns a server URL of any accepted form into its http(s) origin.

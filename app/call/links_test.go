@@ -17,7 +17,7 @@ func TestGuestJoinsByLink(t *testing.T) {
 	srv := startServer(t, hub.Config{})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	ref := connectCall(t, alice, bob, true)
-	link, err := alice.CallLink()
+	link, err := alice.CallLink(ctx(t)) // shares the 1:1 call's link
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,15 +44,17 @@ func TestGuestJoinsByLink(t *testing.T) {
 	if name, err := ge.GetCallUsername(u.JID); err != nil || name != "Gina" {
 		t.Fatalf("GetCallUsername(self) = %q, %v", name, err)
 	}
-	if err := ge.JoinCall(ctx(t)); err != nil {
-		t.Fatal(err)
+	if req := knockIn(t, ge, alice); !req.Guest || req.DisplayName != "Gina" {
+		t.Fatalf("join request %+v", req)
 	}
-	wait(t, alice.rec, "alice sees the guest join", func(v event.CallUserJoined) bool { return v.UserJID == u.JID && v.DisplayName == "Gina" })
+	wait(t, alice.rec, "alice sees the guest join", func(v event.CallUserJoined) bool {
+		return v.UserJID == u.JID && v.DisplayName == "Gina" && v.Guest
+	})
 	meshFlows(t, rtc.KindVideo, alice, bob, guest)
 
 	// A second previewer sees the list change, then leaves the preview.
 	pe, prec := newClient(t, srv, nil)
-	if err := pe.SubscribeCall(ctx(t), ref.RoomLink, "Pat"); err != nil {
+	if err := pe.SubscribeCall(ctx(t), link, "Pat"); err != nil {
 		t.Fatal(err)
 	}
 	wait(t, prec, "three in the call", func(v event.CallUsersUpdate) bool { return len(v.UsersList) == 3 })
@@ -97,7 +99,7 @@ func TestGuestJoinsByLink(t *testing.T) {
 func TestMeetLink(t *testing.T) {
 	srv := startServer(t, hub.Config{})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
-	ref, link, err := alice.CreateMeetLink(ctx(t), false)
+	ref, link, err := alice.CreateMeetLink(ctx(t), false, true) // open: no knock
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,11 +43,11 @@ func (e *Engine) apply(cs *callState, c wire.Call, reason string) {
 			}
 		}
 		if !local && old != nil && (was == nil || !wire.Joined(was.Status)) && wire.Joined(p.Status) {
-			ev := event.CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
+			ev := event.CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName, Guest: p.Guest}
 			e.emit(event.CallUserJoined(ev))
 		}
 		if !local && was != nil && wire.Joined(was.Status) && !wire.Joined(p.Status) {
-			ev := event.CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName}
+			ev := event.CallUserEvent{UserJID: p.JID, DisplayName: p.DisplayName, Guest: p.Guest}
 			e.emit(event.CallUserLeft(ev))
 		}
 		if was != nil && was.AudioMuted != p.AudioMuted {

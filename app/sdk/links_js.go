@@ -29,7 +29,7 @@ func (s *sdk) callback(fn js.Value, env envelope) {
 }
 
 func (s *sdk) getCallLink(ctx context.Context, e *call.Engine, _ []js.Value) any {
-	link, err := e.CallLink()
+	link, err := e.CallLink(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -76,12 +76,35 @@ func (s *sdk) getCallUsername(ctx context.Context, e *call.Engine, args []js.Val
 	return name
 }
 
+// createMeetLink takes "video" or "audio", an options object
+// {callType?, open?}, or both ("video", {open: true}). An open link lets
+// people in without knocking.
 func (s *sdk) createMeetLink(ctx context.Context, e *call.Engine, args []js.Value) any {
-	video := true
-	if v := arg(args, 0); v.Type() == js.TypeString {
+	video, open := true, false
+	opts := js.Undefined()
+	switch v := arg(args, 0); v.Type() {
+	case js.TypeString:
 		video = v.String() != wire.TypeAudio
+		opts = arg(args, 1)
+	case js.TypeObject:
+		opts = v
 	}
-	ref, link, err := e.CreateMeetLink(ctx, video)
+	if opts.Type() == js.TypeObject {
+		opts = plainObject(opts)
+		if t := opts.Get("callType"); t.Type() == js.TypeString {
+			video = t.String() != wire.TypeAudio
+		}
+		switch o := opts.Get("open"); o.Type() {
+		case js.TypeBoolean:
+			open = o.Bool()
+		case js.TypeUndefined, js.TypeNull:
+		default:
+			return badRequest("createMeetLink's open option must be true or false.")
+		}
+	} else if !opts.IsUndefined() && !opts.IsNull() {
+		return badRequest(`createMeetLink takes "video" or "audio" and an options object {open}.`)
+	}
+	ref, link, err := e.CreateMeetLink(ctx, video, open)
 	if err != nil {
 		return fail(err)
 	}

@@ -98,6 +98,8 @@ func (s *sdk) methods() map[string]method {
 		"getSessions":         s.withEngine(s.getSessions),
 		"endSession":          s.withEngine(s.endSession),
 		"logoutOtherSessions": s.withEngine(s.logoutOtherSessions),
+		"admitUser":           s.withEngine(s.admitUser),
+		"denyUser":            s.withEngine(s.denyUser),
 	}
 }
 

@@ -21,4 +21,6 @@ var methodNames = []string{
 	// data and links
 	"sendCustomData", "getCallLink", "subscribeCall", "joinCall", "unsubscribeCall",
 	"getCallUsername", "showCallNotification", "createMeetLink",
+	// admission
+	"admitUser", "denyUser",
 }

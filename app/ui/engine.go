@@ -69,8 +69,13 @@ type Engine interface {
 	UnsubscribeCall(ctx context.Context) error
 	// CreateMeetLink creates a call people join by link and returns the link.
 	CreateMeetLink(ctx context.Context, video bool) (string, error)
-	// CallLink is the join link of the current call.
-	CallLink() (string, error)
+	// CallLink is the join link of the current call; in a one-to-one call
+	// asking for it shares it (until then the link works for nobody).
+	CallLink(ctx context.Context) (string, error)
+	// AdmitUser lets in someone who asked to join the call by its link
+	// (event.CallJoinRequest); DenyUser refuses them.
+	AdmitUser(ctx context.Context, userJID string) error
+	DenyUser(ctx context.Context, userJID string) error
 	// Limits are the server's limits (participants per call, name lengths,
 	// custom data size) from the last sign-in result.
 	Limits() wire.Limits

@@ -24,6 +24,6 @@ func (c callEngine) MakeCall(ctx context.Context, video bool, userJIDs []string,
 }
 
 func (c callEngine) CreateMeetLink(ctx context.Context, video bool) (string, error) {
-	_, link, err := c.Engine.CreateMeetLink(ctx, video)
+	_, link, err := c.Engine.CreateMeetLink(ctx, video, false) // members let people in
 	return link, err
 }

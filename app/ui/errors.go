@@ -27,6 +27,7 @@ const (
 	actSwitch
 	actInvite
 	actData
+	actAdmit
 )
 
 // howToAllow tells people where the browser keeps site permissions.
@@ -94,6 +95,10 @@ func humanError(act action, err error, secure bool) string {
 		return "You are not allowed to do that. " + sentence(se.Message)
 	case wire.CodeInternal:
 		return "Something went wrong on the server. Try again in a moment."
+	case wire.CodeNotAdmitted:
+		return "Nobody in the call let you in. Ask them to watch for you and try again, or ask for a new link."
+	case wire.CodeKnockTimeout:
+		return "You were not let in: nobody answered in time. Try again, or ask someone in the call to watch for you."
 	}
 	return sentence(se.Message)
 }

@@ -53,5 +53,7 @@ func (s *session) apply(ctx app.Context, ev event.Event) {
 		s.onSpeaking(ev)
 	case event.ConnectionStatus:
 		s.onConnection(ev)
+	case event.CallJoinRequest:
+		s.onJoinRequest(ctx, ev)
 	}
 }

@@ -33,6 +33,7 @@ type fakeEngine struct {
 	blocked  []wire.BlockedUser
 
 	sessions []wire.SessionInfo // what GetSessions lists (sessions_test.go)
+	knock    chan error         // when set, JoinCall knocks and waits for its outcome here
 }
 
 func (f *fakeEngine) fail(method string) error {
@@ -214,6 +215,12 @@ func (f *fakeEngine) SubscribeCall(_ context.Context, link, name string) error {
 }
 
 func (f *fakeEngine) JoinCall(context.Context) error {
+	if f.knock != nil { // a member must let us in first
+		f.sink(event.CallJoinRequest{RequestID: "r1", RoomID: "room1", UserJID: f.user.JID, Status: event.JoinWaiting, LocalUser: true})
+		if err := <-f.knock; err != nil {
+			return err
+		}
+	}
 	if err := f.fail("JoinCall"); err != nil {
 		return err
 	}
@@ -240,7 +247,15 @@ func (f *fakeEngine) CreateMeetLink(context.Context, bool) (string, error) {
 	return "http://localhost/join/abc-defg-hij", nil
 }
 
-func (f *fakeEngine) CallLink() (string, error) {
+func (f *fakeEngine) AdmitUser(_ context.Context, jid string) error {
+	return f.fail("AdmitUser " + jid)
+}
+
+func (f *fakeEngine) DenyUser(_ context.Context, jid string) error {
+	return f.fail("DenyUser " + jid)
+}
+
+func (f *fakeEngine) CallLink(context.Context) (string, error) {
 	if err := f.fail("CallLink"); err != nil {
 		return "", err
 	}

@@ -41,6 +41,7 @@ func icon(name string) app.UI {
 
 // initials returns up to two initials of a name, for avatars.
 func initials(name string) string {
+	name = strings.TrimSuffix(name, guestSuffix)
 	var out []rune
 	start := true
 	for _, r := range name {

@@ -220,9 +220,10 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 			c.headButtons(),
 		),
 		c.statusLine(),
+		c.knockCards(),
 		app.If(c.Link != "", func() app.UI {
 			return app.Div().ID("call-link-box").Class("call-link").Role("status").Body(
-				app.Span().Class("call-link-label").Text(map[bool]string{true: "Copied. Anyone with this link can join:", false: "Share this link to invite people:"}[c.LinkCopied]),
+				app.Span().Class("call-link-label").Text(map[bool]string{true: "Copied. Anyone with this link can ask to join:", false: "Share this link to invite people:"}[c.LinkCopied]),
 				app.Code().ID("call-link-text").Class("call-link-text").Text(c.Link),
 				app.Button().ID("hide-call-link").Class("btn btn-toggle btn-small").Type("button").
 					Aria("label", "Hide the call link").Text("Hide").

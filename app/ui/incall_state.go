@@ -102,9 +102,7 @@ func (s *session) onStatus(ctx app.Context, ev event.CallStatus) {
 
 // onUserJoinedOrLeft handles callUserJoinedListener and callUserLeftListener.
 func (s *session) onUserJoinedOrLeft(ev event.CallUserEvent, left bool) {
-	if ev.DisplayName != "" && ev.UserJID != "" {
-		s.names[ev.UserJID] = ev.DisplayName
-	}
+	s.learn(ev.UserJID, ev.DisplayName, ev.Guest)
 	if left {
 		delete(s.media.speaking, ev.UserJID)
 	}
@@ -137,9 +135,7 @@ func (s *session) refreshCall(ctx app.Context) {
 	s.call.snap, s.call.has = c, true
 	joined := false
 	for _, p := range c.Participants {
-		if p.DisplayName != "" {
-			s.names[p.JID] = p.DisplayName
-		}
+		s.learn(p.JID, p.DisplayName, p.Guest)
 		if p.JID == s.account.user.JID {
 			continue
 		}
@@ -171,7 +167,7 @@ func (s *session) clearCall() {
 	s.out.names = nil
 	s.media = newMediaState()
 	s.note = noteState{gen: s.note.gen + 1} // drops pending note timers
-	s.sw, s.inviteForm, s.chat = switchState{}, inviteState{}, chatState{}
+	s.sw, s.inviteForm, s.chat, s.knock = switchState{}, inviteState{}, chatState{}, knockState{}
 }
 
 // muted reports a remote participant's mute state for kind ("audio", "video").
@@ -234,19 +230,23 @@ func (s *session) groupCall() bool {
 }
 
 // showCallLink shows and copies the current call's link (in-call screen).
+// In a one-to-one call this shares the link: until then it works for nobody.
 func (s *session) showCallLink(ctx app.Context) {
-	link, err := s.eng.CallLink()
-	if err != nil {
-		s.page.notice = "This call has no link to share. " + humanError(actLink, err, true)
-		return
-	}
-	s.call.link, s.call.linkCopied = link, false
-	run(s, 10*time.Second, func(context.Context) (struct{}, error) {
-		return struct{}{}, browser.CopyText(link)
-	}, func(ctx app.Context, _ struct{}, err error) {
-		if s.call.link == link {
-			s.call.linkCopied = err == nil
+	run(s, 10*time.Second, func(c context.Context) (string, error) {
+		return s.eng.CallLink(c)
+	}, func(ctx app.Context, link string, err error) {
+		if err != nil {
+			s.page.notice = "This call has no link to share. " + humanError(actLink, err, true)
+			return
 		}
+		s.call.link, s.call.linkCopied = link, false
+		run(s, 10*time.Second, func(context.Context) (struct{}, error) {
+			return struct{}{}, browser.CopyText(link)
+		}, func(ctx app.Context, _ struct{}, err error) {
+			if s.call.link == link {
+				s.call.linkCopied = err == nil
+			}
+		})
 	})
 }
 

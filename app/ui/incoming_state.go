@@ -60,9 +60,7 @@ func (s *session) decline(ctx app.Context) {
 
 // onIncoming handles incomingCallListener: the card and the ringtone.
 func (s *session) onIncoming(ctx app.Context, ev event.IncomingCall) {
-	if name := ev.UserDetails.DisplayName; name != "" {
-		s.names[ev.UserJID] = name
-	}
+	s.learn(ev.UserJID, ev.UserDetails.DisplayName, ev.UserDetails.Guest)
 	s.refresh(ctx)
 	if s.ring.has {
 		s.ring.name = s.displayName(ev.UserJID)
@@ -81,9 +79,7 @@ func (s *session) refreshRing() {
 		}
 		s.ring.call, s.ring.has = inc, true
 		for _, p := range inc.Participants {
-			if p.DisplayName != "" {
-				s.names[p.JID] = p.DisplayName
-			}
+			s.learn(p.JID, p.DisplayName, p.Guest)
 		}
 		if s.ring.name == "" {
 			s.ring.name = s.displayName(inc.Initiator)

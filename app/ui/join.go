@@ -59,6 +59,7 @@ type Join struct {
 	Guest    bool // joining as a guest (not signed in)
 	HasVideo bool // the camera preview is on
 	HasAudio bool // the microphone is open
+	Waiting  bool // Join now knocked: someone in the call has to let us in
 
 	// The sign-in form offered next to the guest form.
 	Notice string
@@ -140,8 +141,10 @@ func (c *Join) renderSelf() app.UI {
 
 // renderSide is who is in the call and the Join now button.
 func (c *Join) renderSide(joining bool) app.UI {
+	waiting := joining && c.Waiting
 	return app.Div().Class("card preview-side").Body(
-		app.H1().ID("join-title").Text("Ready to join?"),
+		app.H1().ID("join-title").Text(map[bool]string{true: "Asking to join", false: "Ready to join?"}[waiting]),
+		app.If(waiting, waitingNote),
 		app.H2().ID("call-users-title").Class("preview-sub").Text(peopleInCall(len(c.Users))),
 		app.Ul().ID("call-users").Class("call-users").Aria("labelledby", "call-users-title").Aria("live", "polite").Body(
 			app.Range(c.Users).Slice(func(i int) app.UI {
@@ -167,10 +170,11 @@ func (c *Join) renderSide(joining bool) app.UI {
 		app.Div().Class("join-buttons").Body(
 			app.Button().ID("join-now").Class("btn btn-primary").Type("button").Disabled(joining || c.dev.switching).
 				Body(icon(map[bool]string{true: "cam", false: "phone"}[c.HasVideo]),
-					app.Span().Text(map[bool]string{true: "Joining…", false: "Join now"}[joining])).
+					app.Span().Text(map[bool]string{true: "Joining…", false: "Join now"}[joining && !waiting]+
+						map[bool]string{true: "Waiting…", false: ""}[waiting])).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.joinNow(ctx) }),
-			app.Button().ID("join-back").Class("btn btn-quiet").Type("button").Disabled(joining).
-				Aria("label", "Back: leave the preview").
+			app.Button().ID("join-back").Class("btn btn-quiet").Type("button").Disabled(joining && !waiting).
+				Aria("label", map[bool]string{true: "Stop waiting and leave", false: "Back: leave the preview"}[waiting]).
 				Body(icon("left"), app.Span().Text("Back")).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.backFromPreview(ctx) }),
 		),
@@ -212,6 +216,8 @@ func joinErrorTitle(code int) string {
 		return "Parley can't use your camera or microphone"
 	case wire.CodeConflict:
 		return "You are already in a call"
+	case wire.CodeNotAdmitted, wire.CodeKnockTimeout:
+		return "You were not let in"
 	}
 	return "You can't join this call right now"
 }

@@ -25,6 +25,7 @@ type joinState struct {
 	field      string // the name field's error
 	guestName  string // the name field
 	subscribed bool   // a preview is open (camera and microphone too)
+	waiting    bool   // JoinCall knocked: waiting for someone to let us in
 }
 
 // joinStage is where the join page (phaseJoin) is.
@@ -157,16 +158,19 @@ func (s *session) joinNow(ctx app.Context) {
 		return
 	}
 	s.join.stage = joinJoining
+	s.join.waiting = false
 	s.call.viaLink = true // the call shows without ringing anyone
 	gen := s.join.gen
-	run(s, 45*time.Second, func(c context.Context) (struct{}, error) {
+	// Joining may wait for a member to let us in: the server's knock
+	// timeout decides how long, this is only a hang guard.
+	run(s, 10*time.Minute, func(c context.Context) (struct{}, error) {
 		err := s.eng.JoinCall(c)
 		if err != nil {
 			_ = s.eng.UnsubscribeCall(c) // release the camera; Try again previews afresh
 		}
 		return struct{}{}, err
 	}, func(ctx app.Context, _ struct{}, err error) {
-		s.join.subscribed = false
+		s.join.subscribed, s.join.waiting = false, false
 		if gen != s.join.gen || s.phase != phaseJoin {
 			if err == nil && s.phase != phaseInCall {
 				s.hangUp(ctx) // the page was left meanwhile
@@ -263,7 +267,7 @@ func joinErrorSentence(err error, secure bool) string {
 		return "This call is full. Try again when someone leaves, or ask for a link to a new call."
 	case wire.CodeConflict:
 		return "You are already in a call. End it, then open this link again."
-	case wire.CodeMicDenied, wire.CodeCameraDenied, wire.CodeMediaDenied:
+	case wire.CodeMicDenied, wire.CodeCameraDenied, wire.CodeMediaDenied, wire.CodeNotAdmitted, wire.CodeKnockTimeout:
 		return humanError(actCall, err, secure)
 	case wire.CodeBadRequest:
 		if se, ok := err.(*wire.Error); ok && se.Message != "" {
@@ -279,9 +283,7 @@ func (s *session) onUsers(ev event.CallUsersUpdate) {
 		return
 	}
 	for _, u := range ev.UsersList {
-		if u.DisplayName != "" {
-			s.names[u.UserJID] = u.DisplayName
-		}
+		s.learn(u.UserJID, u.DisplayName, u.Guest)
 	}
 	if !s.join.seen {
 		// The first list answers the subscription: empty is a call link

@@ -36,9 +36,11 @@ type session struct {
 	eng   Engine
 	mount mountState // the mounted Shell, and events waiting for one
 
-	phase phase             // the screen the page shows
-	page  pageState         // what every screen shares: notices, busy, banners
-	names map[string]string // JID -> display name, learnt from every call
+	phase  phase             // the screen the page shows
+	page   pageState         // what every screen shares: notices, busy, banners
+	names  map[string]string // JID -> display name, learnt from every call
+	guests map[string]bool   // JIDs known to be guests (shown as "Name (guest)")
+	knock  knockState        // join requests on the current call (knock_state.go)
 
 	account    accountState  // who is signed in (signin_state.go)
 	logs       callLogState  // the call history (home_state.go)
@@ -188,10 +190,11 @@ func code(err error) int {
 	return 0
 }
 
-// displayName returns the best name known for jid.
+// displayName returns the best name known for jid, marked "(guest)" for a
+// guest.
 func (s *session) displayName(jid string) string {
 	if n := s.names[jid]; n != "" {
-		return n
+		return guestLabel(n, s.guests[jid])
 	}
 	if u, _, ok := strings.Cut(jid, "@"); ok {
 		return u

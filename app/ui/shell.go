@@ -122,7 +122,8 @@ func (c *Shell) screen() app.UI {
 		_, hasAudio := s.media.tracks["local:audio"]
 		return &Join{S: s, Stage: s.join.stage, Users: users, Err: s.join.err, ErrCode: s.join.errCode,
 			Field: s.join.field, MyName: s.account.user.DisplayName, Guest: s.account.user.JID == "" || s.account.user.Guest,
-			HasVideo: hasVideo, HasAudio: hasAudio, Notice: s.page.notice, Info: s.page.info, Busy: s.page.busy}
+			HasVideo: hasVideo, HasAudio: hasAudio, Notice: s.page.notice, Info: s.page.info, Busy: s.page.busy,
+			Waiting: s.join.waiting}
 	case phaseResuming:
 		if s.account.offline {
 			return app.Div().Class("center-msg").ID("offline").Role("status").Body(

@@ -107,6 +107,8 @@ type LinkPreview struct {
 // MeetRequest is the payload of TypeMeetCreate.
 type MeetRequest struct {
 	Type string `json:"callType"`
+	// Open lets people join by the link without knocking.
+	Open bool `json:"open,omitempty"`
 }
 
 // ValidLinkCode reports whether s has the link code shape: three groups of

@@ -400,6 +400,8 @@ type Call struct {
 	// Meet marks a call created by meet.create: people join it by link, and
 	// it ends only when nobody is left (or when nobody used it for an hour).
 	Meet bool `json:"meet,omitempty"`
+	// Open marks a meet call whose link lets people in without knocking.
+	Open bool `json:"open,omitempty"`
 	// Participants in the order they were added; the initiator first.
 	Participants []Participant `json:"participants"`
 }
@@ -415,6 +417,9 @@ type Participant struct {
 	Invited     bool   `json:"invited,omitempty"`
 	// InvitedBy is the JID of who invited this participant (set with Invited).
 	InvitedBy string `json:"invitedBy,omitempty"`
+	// Guest marks a guest (signed in with TypeGuest, no account): clients
+	// show it next to the name, so nobody passes as a member by name.
+	Guest bool `json:"guest,omitempty"`
 }
 
 // Participant returns the participant with jid, or nil.

@@ -125,9 +125,18 @@ func TestSDKSwitchDataAndGuest(t *testing.T) {
 	if name := eval[string](t, guest.ctx, `Parley.getCallUsername("alice@localhost")`); name != "User alice" {
 		t.Fatalf("guest getCallUsername(alice) = %q", name)
 	}
-	guest.ok(`Parley.joinCall((ok, err) => window.cb.push({ok, err}))`)
+	eval[bool](t, guest.ctx, `(window.joinP = Parley.joinCall((ok, err) => window.cb.push({ok, err})), true)`)
+	guest.waitEvent("callJoinRequestListener", `a.localUser && a.status === "waiting" && a.guest === true`)
+	if req := bob.admitKnock(`a.displayName === "Gina"`); req["guest"] != true {
+		t.Fatalf("the guest's join request %v", req)
+	}
+	if env := guest.awaitJoin(); env.StatusCode != 200 || !eval[bool](t, guest.ctx, `window.cb[1].ok.statusCode === 200`) {
+		t.Fatalf("joinCall: %+v, callback %s", env, eval[string](t, guest.ctx, `JSON.stringify(window.cb)`))
+	}
+	alice.waitEvent("callJoinRequestListener", `a.displayName === "Gina" && a.status === "admitted" && a.by === "bob@localhost"`)
 	guest.jid = eval[string](t, guest.ctx, `window.ev.find((e) => e.name === "userTrackListener" && e.args[0].localUser).args[0].userJid`)
-	alice.waitEvent("callUserJoinedListener", `a.displayName === "Gina"`)
+	alice.waitEvent("callUserJoinedListener", `a.displayName === "Gina" && a.guest === true`)
+	alice.waitEvent("callStatusListener", `a.usersStatus.some((u) => u.displayName === "Gina" && u.guest === true) && a.usersStatus.every((u) => u.guest === (u.displayName === "Gina"))`)
 	guest.mediaFlows("alice@localhost")
 	guest.mediaFlows("bob@localhost")
 	alice.mediaFlows(guest.jid)
@@ -216,7 +225,10 @@ func TestBenchGroupJoin(t *testing.T) {
 		eval[bool](t, guest.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
 		guest.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", () => {})`, link))
 		guest.waitEvent("callUsersUpdateListener", `a.usersList.length === 3`)
-		joined := eval[int](t, guest.ctx, `(async () => { await Parley.joinCall(() => {}); return Date.now(); })()`)
+		eval[bool](t, guest.ctx, `(window.joinP = Parley.joinCall(() => {}).then((env) => (window.joinedAt = Date.now(), env)), true)`)
+		members[0].admitKnock(`a.displayName === "Gina"`)
+		guest.awaitJoin()
+		joined := eval[int](t, guest.ctx, `window.joinedAt`) // from the admission on
 		var ready []int
 		for _, m := range members {
 			if voice {

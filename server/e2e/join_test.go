@@ -97,14 +97,23 @@ func TestPWAJoinByLink(t *testing.T) {
 	screenshot(t, guest.ctx, "j04-preview-guest-desktop")
 	setViewport(t, guest.ctx, 390, 844)
 
+	// Join now knocks: the guest waits until someone in the call lets them in.
 	click(t, guest.ctx, "#join-now")
+	guest.wait(textOf("#join-waiting")+`.includes('Waiting for someone to let you in')`, 20*time.Second)
+	guest.shot("j05-waiting")
+	for _, u := range []*pwaUser{alice, bob} {
+		u.wait(textOf(".knock-text")+` === 'Carol Guest (guest) wants to join'`, 20*time.Second)
+	}
+	alice.shot("j05-knock-card")
+	click(t, alice.ctx, `.knock-card button[id^="knock-admit-"]`)
+	bob.wait(`!document.querySelector('.knock-card')`, 10*time.Second)
 	guest.wait(`document.querySelector('.incall')`, 20*time.Second)
 	guest.remoteVideosPlay(2)
 	guest.shot("j05-incall")
 
-	// Alice and bob see the guest's tile, with the guest's name.
+	// Alice and bob see the guest's tile, with the guest's name marked as a guest's.
 	for _, u := range []*pwaUser{alice, bob} {
-		u.wait(`[...document.querySelectorAll('.tile-name')].some(e => e.textContent === 'Carol Guest')`, 20*time.Second)
+		u.wait(`[...document.querySelectorAll('.tile-name')].some(e => e.textContent === 'Carol Guest (guest)')`, 20*time.Second)
 		u.remoteVideosPlay(2)
 		u.shot("j06-incall-with-guest")
 	}

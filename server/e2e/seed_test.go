@@ -26,7 +26,8 @@ const seedRig = `(async () => {
   const listeners = {};
   ["incomingCallListener", "callStatusListener", "userTrackListener", "muteStatusListener", "missedCallListener",
    "mediaErrorListener", "connectionListener", "callSwitchListener", "inviteUsersListener", "customDataListener",
-   "callUsersUpdateListener", "callUserJoinedListener", "callUserLeftListener", "callSpeakingListener"]
+   "callUsersUpdateListener", "callUserJoinedListener", "callUserLeftListener", "callSpeakingListener",
+   "callJoinRequestListener"]
     .forEach((n) => listeners[n] = rec(n));
   await Parley.ready;
   return await Parley.initializeSDK({callbackListeners: listeners});
@@ -175,7 +176,13 @@ func TestSeedSubscribeCallName(t *testing.T) {
 	// Dana, signed in as "User dana", joins under another name.
 	const name = "Dana in the lobby"
 	dana.ok(fmt.Sprintf(`new Promise((res) => Parley.subscribeCall(%q, %q, (ok, err) => res(ok || err)))`, link, name))
-	dana.ok(`new Promise((res) => Parley.joinCall((ok, err) => res(ok || err)))`)
+	dana.startJoin()
+	if req := alice.admitKnock(`a.userJid === "dana@localhost"`); req["displayName"] != name || req["guest"] != false {
+		t.Errorf("dana's join request %v", req)
+	}
+	if env := dana.awaitJoin(); env.StatusCode != 200 {
+		t.Fatalf("dana's joinCall: %+v", env)
+	}
 
 	joined := alice.waitEvent("callUserJoinedListener", `a.userJid === "dana@localhost"`)
 	if joined["displayName"] != name {

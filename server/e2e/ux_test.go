@@ -114,8 +114,15 @@ func TestUXJoinPreviewDevices(t *testing.T) {
 	guest.shot("u03-mic-chosen")
 	guest.a11y("join preview after choosing devices")
 
-	// Join now joins with the preview's devices.
+	// Join now joins with the preview's devices, once the link's host, who
+	// joins their own call link without asking, lets the guest in.
 	click(t, guest.ctx, "#join-now")
+	guest.wait(`document.querySelector('#join-waiting')`, 20*time.Second)
+	click(t, alice.ctx, "#join-meet-link")
+	alice.wait(`document.querySelector('#join-now')`, 20*time.Second)
+	click(t, alice.ctx, "#join-now")
+	alice.wait(textOf(".knock-text")+`.includes('Carol Guest (guest) wants to join')`, 20*time.Second)
+	click(t, alice.ctx, `.knock-card button[id^="knock-admit-"]`)
 	guest.wait(`document.querySelector('.incall')`, 20*time.Second)
 	guest.shot("u04-joined")
 }

@@ -104,8 +104,13 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 	}
 	link := k.newLink()
 	roomID := randomID(16)
+	cl.link = link
+	shown := "" // a one-to-one call's link is hidden until shared (call.share)
+	if mode == wire.ModeOneToMany {
+		shown = link
+	}
 	cl.snap = wire.Call{
-		RoomID: roomID, Link: link, Type: req.Type, Mode: mode, GroupID: req.GroupID,
+		RoomID: roomID, Link: shown, Type: req.Type, Mode: mode, GroupID: req.GroupID,
 		Initiator: t.u.jid, State: wire.CallStateRinging, CreatedAt: now, To: []string{},
 	}
 	caller := cl.addPart(t.u, wire.StatusConnecting)
@@ -231,6 +236,7 @@ func (cl *call) reopen(p *part, status string) {
 // which is for two people, ends with "timeout" to both.
 func (k *core) becomeGroup(fx *effects, cl *call) {
 	cl.snap.Mode = wire.ModeOneToMany
+	cl.snap.Link = cl.link // a group call's link is shareable
 	if sw := cl.sw; sw != nil {
 		k.stopSwitch(fx, cl)
 		k.switchEvent(fx, cl, sw.from, sw.from, wire.SwitchTimeout)

@@ -63,6 +63,9 @@ type Config struct {
 	// remote address: a burst, then one per interval. Default 10 and 1m.
 	RegisterBurst    int
 	RegisterInterval time.Duration
+	// KnockTimeout is how long someone joining by link waits for a member
+	// to admit or deny them before they are refused, default 60s.
+	KnockTimeout time.Duration
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 	// ICE gives each signed-in session its STUN/TURN servers and transport
@@ -99,6 +102,7 @@ const (
 	DefaultPairRingInterval    = 20 * time.Second
 	DefaultRegisterBurst       = 10
 	DefaultRegisterInterval    = time.Minute
+	DefaultKnockTimeout        = 60 * time.Second
 )
 
 // Limits of the protocol that are not configurable.

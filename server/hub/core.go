@@ -35,6 +35,8 @@ type core struct {
 	// refusing holds, during one call.create or call.invite, the usernames
 	// of the users it rings who blocked its sender (see blocks.go).
 	refusing map[string]bool
+
+	knockGen uint64 // the last knock timer generation (admission.go)
 }
 
 // coreConfig is the part of Config the state machine needs.
@@ -47,6 +49,7 @@ type coreConfig struct {
 	// MaxMeetLinksPerUser and MaxMeetLinksPerIP: see Config.
 	MaxMeetLinksPerUser int
 	MaxMeetLinksPerIP   int
+	KnockTimeout        time.Duration
 }
 
 func newCore(cfg coreConfig, log *slog.Logger) *core {
@@ -83,6 +86,7 @@ type tab struct {
 	online  bool  // a connection is attached (else it is within its resume grace)
 	sub     *call // the call this tab previews by link (link.subscribe), if any
 	subName string
+	knock   *knock // this tab's knock on a call (link.join waiting), if any
 	removed bool
 }
 
@@ -94,6 +98,10 @@ type call struct {
 	byName map[string]*part
 	joined []string // JIDs of everyone who joined, in order (the log's userList)
 	ended  bool
+	// link is the call's link code; snap.Link shows it only once the call
+	// is shareable (see admission.go).
+	link   string
+	knocks []*knock // people waiting to be let in by link, oldest first
 
 	sw         *switchReq        // the pending voice-to-video request, if any
 	swGen      uint64            // incremented on every switch request
@@ -144,6 +152,7 @@ func (c *call) addPart(u *user, status string) *part {
 	c.byName[u.name] = p
 	c.snap.Participants = append(c.snap.Participants, wire.Participant{
 		JID: u.jid, DisplayName: u.display, Status: status, Initiator: u.jid == c.snap.Initiator,
+		Guest: u.guest,
 	})
 	u.parts[c] = p
 	return p
@@ -187,6 +196,7 @@ const (
 	timerRing   timerKind = iota // a callee's ring timeout
 	timerSwitch                  // a video-switch request's timeout
 	timerIdle                    // a meet call's idle timeout
+	timerKnock                   // a knock's timeout (user: the knocker's username)
 )
 
 // timerKey names one timer: at most one runs per key.
@@ -234,6 +244,7 @@ func (k *core) broadcast(fx *effects, cl *call, by, reason string) {
 			fx.emitRaw(p.tab, wire.EventUpdate, data)
 		}
 	}
+	k.showKnocks(fx, cl)
 	k.notifyPreview(fx, cl)
 }
 
@@ -392,6 +403,7 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 	}
 	k.stopSwitch(fx, cl)
 	k.stopIdle(fx, cl)
+	k.dropKnocks(fx, cl, wire.KnockEnded)
 	if len(cl.subs) > 0 {
 		gone := mustJSON(wire.LinkPreview{RoomID: cl.snap.RoomID, Type: cl.snap.Type, Users: []wire.Participant{}})
 		for t := range cl.subs {
@@ -410,12 +422,14 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 			"joined", len(cl.joined), "since_created_ms", now - cl.snap.CreatedAt}})
 	delete(k.calls, cl.snap.RoomID)
 	k.meets.forget(cl)
-	if k.links[cl.snap.Link] == cl {
-		delete(k.links, cl.snap.Link)
+	if k.links[cl.link] == cl {
+		delete(k.links, cl.link)
 	}
 	k.ended[cl.snap.RoomID] = struct{}{}
-	k.endedL[cl.snap.Link] = struct{}{}
-	k.endedQ = append(k.endedQ, endedCall{cl.snap.RoomID, cl.snap.Link})
+	if cl.snap.Link != "" { // an unshared link stays unknown after the call too
+		k.endedL[cl.link] = struct{}{}
+	}
+	k.endedQ = append(k.endedQ, endedCall{cl.snap.RoomID, cl.link})
 	if len(k.endedQ) > endedMemory {
 		delete(k.ended, k.endedQ[0].room)
 		delete(k.endedL, k.endedQ[0].link)

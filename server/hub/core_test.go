@@ -34,7 +34,7 @@ func newWorld(t *testing.T) *world {
 	w := &world{t: t, now: 1_000_000, timers: make(map[timerKey]timer)}
 	w.k = newCore(coreConfig{
 		Domain: "localhost", MaxParticipants: 4, RingTimeout: 30 * time.Second,
-		SwitchTimeout: 20 * time.Second, MeetIdleTimeout: time.Hour,
+		SwitchTimeout: 20 * time.Second, MeetIdleTimeout: time.Hour, KnockTimeout: time.Minute,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w.k.now = func() int64 { return w.now }
 	return w
@@ -143,11 +143,11 @@ func inviteUsers(tab string, to ...string) act {
 }
 
 func linkJoin(tab, name string) act {
-	return func(w *world, fx *effects) *wire.Error { _, e := w.k.linkJoin(fx, tab, w.cl.snap.Link, name); return e }
+	return func(w *world, fx *effects) *wire.Error { _, e := w.k.linkJoin(fx, tab, w.cl.link, name); return e }
 }
 
 func subscribe(tab string) act {
-	return func(w *world, fx *effects) *wire.Error { _, e := w.k.subscribe(tab, w.cl.snap.Link, ""); return e }
+	return func(w *world, fx *effects) *wire.Error { _, e := w.k.subscribe(tab, w.cl.link, ""); return e }
 }
 
 func switchTo(tab, action string) act {
@@ -192,7 +192,7 @@ func (w *world) statuses() string {
 func (w *world) events() []string {
 	var out []string
 	for _, d := range w.fx.events {
-		var x struct{ Reason, Action string }
+		var x struct{ Reason, Action, Outcome string }
 		if err := json.Unmarshal(d.data, &x); err != nil {
 			w.t.Fatalf("event %s: %v", d.data, err)
 		}
@@ -202,6 +202,9 @@ func (w *world) events() []string {
 		}
 		if x.Action != "" {
 			s += ":" + x.Action
+		}
+		if x.Outcome != "" {
+			s += ":" + x.Outcome
 		}
 		out = append(out, s)
 	}
@@ -266,19 +269,24 @@ func TestCoreStateMachine(t *testing.T) {
 			createCall("alice", wire.TypeAudio, "bob"), "alice=ended bob=engaged", wire.CallStateEnded, []string{"alice call.update:ended"}, 0},
 		{"a caller in a call cannot create", answered, createCall("bob", wire.TypeAudio, "carol"), "alice=connecting bob=connecting", wire.CallStateActive, nil, wire.CodeConflict},
 		// link.join: calling/ringing ──▶ connecting; (new user) ──▶ connecting
-		{"a ringing callee joins by link", append([]act{signIn("bob2")}, oneToOne...), linkJoin("bob", ""),
+		{"a ringing callee joins by link", append([]act{signIn("bob2")}, append(slices.Clone(oneToOne), share("alice"))...), linkJoin("bob", ""),
 			"alice=connecting bob=connecting", wire.CallStateActive,
 			[]string{"alice call.update", "bob call.update", "bob2 call.dismissed:answered_elsewhere"}, 0},
-		{"a new user joins by link", append(slices.Clone(answered), carol), linkJoin("carol", ""),
+		{"a new user knocks by link", append(slices.Clone(answered), carol, share("alice")), linkJoin("carol", ""),
+			"alice=connecting bob=connecting", wire.CallStateActive,
+			[]string{"alice call.knock", "bob call.knock"}, 0},
+		{"an admitted knock joins", append(slices.Clone(answered), carol, share("alice"), linkJoin("carol", "")), admit("bob", "carol"),
 			"alice=connecting bob=connecting carol=connecting", wire.CallStateActive,
-			[]string{"alice call.update", "bob call.update", "carol call.update"}, 0},
-		{"link join when joined", answered, linkJoin("bob", ""), "alice=connecting bob=connecting", wire.CallStateActive, nil, wire.CodeConflict},
-		{"link join of a full call", append(slices.Clone(group), signIn("dave"), linkJoin("dave", ""), signIn("erin")), linkJoin("erin", ""),
+			[]string{"alice call.knock.resolved:admitted", "alice call.update", "bob call.knock.resolved:admitted", "bob call.update",
+				"carol call.update", "carol link.admission:admitted"}, 0},
+		{"link join when joined", append(slices.Clone(answered), share("alice")), linkJoin("bob", ""), "alice=connecting bob=connecting", wire.CallStateActive, nil, wire.CodeConflict},
+		{"link join of a full call", append(slices.Clone(group), signIn("dave"), linkJoin("dave", ""), admit("alice", "dave"), signIn("erin")), linkJoin("erin", ""),
 			"alice=connecting bob=connecting carol=ringing dave=connecting", wire.CallStateActive, nil, wire.CodeCallFull},
 		// declined/noanswer/engaged/disconnected ──link.join──▶ connecting
-		{"a decliner comes back by link", append(slices.Clone(group), declineCall("carol")), linkJoin("carol", ""),
+		{"a decliner comes back by link", append(slices.Clone(group), declineCall("carol"), linkJoin("carol", "")), admit("alice", "carol"),
 			"alice=connecting bob=connecting carol=connecting", wire.CallStateActive,
-			[]string{"alice call.update", "bob call.update", "carol call.update"}, 0},
+			[]string{"alice call.knock.resolved:admitted", "alice call.update", "bob call.knock.resolved:admitted", "bob call.update",
+				"carol call.update", "carol link.admission:admitted"}, 0},
 		// declined/… ──call.invite──▶ calling/ringing; (new user) ──call.invite──▶ calling/ringing/engaged
 		{"a decliner is invited again", append(slices.Clone(group), declineCall("carol")), inviteUsers("alice", "carol"),
 			"alice=connecting bob=connecting carol=ringing", wire.CallStateActive,
@@ -326,7 +334,7 @@ func TestCoreStateMachine(t *testing.T) {
 		{"a subscriber sees a join", append(slices.Clone(group), signIn("dave"), subscribe("dave")), answerCall("carol"),
 			"alice=connecting bob=connecting carol=connecting", wire.CallStateActive,
 			[]string{"alice call.update", "bob call.update", "carol call.update", "dave link.users"}, 0},
-		{"a subscriber sees the end", append(slices.Clone(answered), carol, subscribe("carol")), endCall("bob"),
+		{"a subscriber sees the end", append(slices.Clone(answered), carol, share("bob"), subscribe("carol")), endCall("bob"),
 			"alice=ended bob=disconnected", wire.CallStateEnded,
 			[]string{"alice call.update", "alice call.update:ended", "carol link.users", "carol link.users"}, 0},
 		// video switch

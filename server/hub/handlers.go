@@ -348,11 +348,11 @@ func (h *Hub) handleLinkJoin(c *conn, f wire.Frame) {
 	handle(h, c, f, handler[wire.LinkRequest]{
 		prepare: h.linkRequest(c, &code, &name),
 		apply: func(_ *batch, fx *effects, s *session, _ wire.LinkRequest) (any, *wire.Error) {
-			cl, e := h.core.linkJoin(fx, s.id, code, name)
+			res, e := h.core.linkJoin(fx, s.id, code, name)
 			if e != nil {
 				return nil, e
 			}
-			return wire.CallResult{Call: cl}, nil
+			return res, nil
 		},
 	})
 }
@@ -361,8 +361,8 @@ func (h *Hub) handleLinkJoin(c *conn, f wire.Frame) {
 func (h *Hub) handleLinkUnsubscribe(c *conn, f wire.Frame) {
 	handle(h, c, f, handler[struct{}]{
 		noPayload: true,
-		apply: func(_ *batch, _ *effects, s *session, _ struct{}) (any, *wire.Error) {
-			return nil, h.core.unsubscribeTab(s.id)
+		apply: func(_ *batch, fx *effects, s *session, _ struct{}) (any, *wire.Error) {
+			return nil, h.core.unsubscribeTab(fx, s.id)
 		},
 	})
 }

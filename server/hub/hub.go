@@ -145,6 +145,9 @@ func New(cfg Config, st Store) *Hub {
 		cfg.MaxBlocks = DefaultMaxBlocks
 	}
 	cfg.limitDefaults()
+	if cfg.KnockTimeout <= 0 {
+		cfg.KnockTimeout = DefaultKnockTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -158,6 +161,7 @@ func New(cfg Config, st Store) *Hub {
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
 			MaxMeetLinksPerUser: cfg.MaxMeetLinksPerUser, MaxMeetLinksPerIP: cfg.MaxMeetLinksPerIP,
+			KnockTimeout: cfg.KnockTimeout,
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),

@@ -86,19 +86,22 @@ func (k *core) unsubscribe(t *tab) {
 	t.sub, t.subName = nil, ""
 }
 
-// unsubscribeTab serves link.unsubscribe from tab id.
-func (k *core) unsubscribeTab(id string) *wire.Error {
+// unsubscribeTab serves link.unsubscribe from tab id: it ends the preview
+// and withdraws the tab's knock, if any.
+func (k *core) unsubscribeTab(fx *effects, id string) *wire.Error {
 	t := k.tabOf(id)
 	if t == nil {
 		return errUnauthorized()
 	}
 	k.unsubscribe(t)
+	k.withdraw(fx, t)
 	return nil
 }
 
-// linkCall returns the live call with link code.
+// linkCall returns the live call with link code. The link of a one-to-one
+// call nobody shared (call.share) is as unknown as a link of no call.
 func (k *core) linkCall(code string) (*call, *wire.Error) {
-	if cl := k.links[code]; cl != nil {
+	if cl := k.links[code]; cl != nil && cl.snap.Link != "" {
 		return cl, nil
 	}
 	if _, ok := k.endedL[code]; ok {
@@ -132,30 +135,33 @@ func (k *core) subscribe(id, code, name string) (wire.LinkPreview, *wire.Error) 
 	return cl.preview(), nil
 }
 
-// linkJoin makes tab id a joined participant of the call with link code
-// (see checkLink). A registered user's display name in the call is name, or
-// the one given when subscribing to this call, or their account's; a guest's
-// is always the one they signed in with.
-func (k *core) linkJoin(fx *effects, id, code, name string) (wire.Call, *wire.Error) {
+// linkJoin serves link.join from tab id for the call with link code (see
+// checkLink). Someone the call already rings, the creator of a meet call and
+// anyone joining an open meet link join at once (Call set); everyone else
+// knocks and waits (Waiting set) until a member admits or denies them or
+// the knock times out (admission.go). A registered user's display name in
+// the call is name, or the one given when subscribing to this call, or their
+// account's; a guest's is always the one they signed in with.
+func (k *core) linkJoin(fx *effects, id, code, name string) (wire.LinkJoinResult, *wire.Error) {
 	t := k.tabOf(id)
 	if t == nil {
-		return wire.Call{}, errUnauthorized()
+		return wire.LinkJoinResult{}, errUnauthorized()
 	}
 	cl, e := k.linkCall(code)
 	if e != nil {
-		return wire.Call{}, e
+		return wire.LinkJoinResult{}, e
 	}
 	u := t.u
 	p := cl.byName[u.name]
 	if p != nil && !p.done && wire.Joined(cl.status(p)) {
-		return wire.Call{}, wire.Conflict("You are already in this call.")
+		return wire.LinkJoinResult{}, wire.Conflict("You are already in this call.")
 	}
 	if joinedElsewhere(u, cl) {
-		return wire.Call{}, wire.Conflict("You are already in another call; end it first.")
+		return wire.LinkJoinResult{}, wire.Conflict("You are already in another call; end it first.")
 	}
 	wasPending := p != nil && !p.done && wire.Pending(cl.status(p))
 	if joined, pending := cl.counts(); !wasPending && joined+pending+1 > k.cfg.MaxParticipants {
-		return wire.Call{}, wire.Errorf(wire.CodeCallFull, wire.ReasonCallFull, "This call is full (%d participants).", k.cfg.MaxParticipants)
+		return wire.LinkJoinResult{}, wire.Errorf(wire.CodeCallFull, wire.ReasonCallFull, "This call is full (%d participants).", k.cfg.MaxParticipants)
 	}
 	display := u.display
 	if !u.guest {
@@ -166,6 +172,21 @@ func (k *core) linkJoin(fx *effects, id, code, name string) (wire.Call, *wire.Er
 			display = name
 		}
 	}
+	if !wasPending && !cl.snap.Open && !(cl.snap.Meet && u.jid == cl.snap.Initiator) {
+		return k.knockOn(fx, cl, t, display)
+	}
+	k.enter(fx, cl, t, display)
+	k.broadcast(fx, cl, u.jid, "")
+	snap := cl.snapshot()
+	return wire.LinkJoinResult{Call: &snap}, nil
+}
+
+// enter makes tab t's user a joined participant of cl shown as display: a
+// link join, or an admitted knock. The caller broadcasts the change.
+func (k *core) enter(fx *effects, cl *call, t *tab, display string) {
+	u := t.u
+	p := cl.byName[u.name]
+	wasPending := p != nil && !p.done && wire.Pending(cl.status(p))
 	now := k.now()
 	switch {
 	case p == nil:
@@ -185,8 +206,6 @@ func (k *core) linkJoin(fx *effects, id, code, name string) (wire.Call, *wire.Er
 	} else {
 		fx.note(cl, noteJoined, "", 0, "call member joined", "user", u.name, "guest", u.guest)
 	}
-	k.broadcast(fx, cl, u.jid, "")
-	return cl.snapshot(), nil
 }
 
 // meetCreate creates a meet call from tab id, connected from the remote
@@ -205,10 +224,10 @@ func (k *core) meetCreate(fx *effects, id, ip string, req wire.MeetRequest) (wir
 		return wire.Call{}, e
 	}
 	link := k.newLink()
-	cl := &call{byName: make(map[string]*part)}
+	cl := &call{byName: make(map[string]*part), link: link}
 	cl.snap = wire.Call{
 		RoomID: randomID(16), Link: link, Type: req.Type, Mode: wire.ModeOneToMany, Initiator: t.u.jid,
-		State: wire.CallStateRinging, CreatedAt: k.now(), To: []string{}, Meet: true,
+		State: wire.CallStateRinging, CreatedAt: k.now(), To: []string{}, Meet: true, Open: req.Open,
 		Participants: []wire.Participant{},
 	}
 	k.calls[cl.snap.RoomID] = cl

@@ -45,6 +45,7 @@ func TestGuestByLink(t *testing.T) {
 	call := create(t, alice, wire.TypeAudio, "bob")
 	answer(t, bob, call)
 	alice.update(statusIs("bob", wire.StatusConnecting))
+	call.Link = shareLink(t, alice, call)
 
 	var pv wire.LinkPreview
 	g.must(wire.TypeLinkSubscribe, wire.LinkRequest{Link: "https://parley.example/join/" + call.Link}, &pv)
@@ -63,7 +64,7 @@ func TestGuestByLink(t *testing.T) {
 		t.Errorf("users after media %+v", pv)
 	}
 	var cr wire.CallResult
-	carol.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, &cr)
+	cr.Call = knockIn(t, carol, alice, wire.LinkRequest{Link: call.Link})
 	if cr.Call.Mode != wire.ModeOneToMany || statusOf(cr.Call, jid("carol")) != wire.StatusConnecting {
 		t.Errorf("carol joined %+v", cr.Call)
 	}
@@ -79,7 +80,8 @@ func TestGuestByLink(t *testing.T) {
 	g.quiet(wire.EventUsers)
 
 	// The guest joins: the subscription ends and media signals flow.
-	g.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, &cr)
+	g.auth = ga
+	cr.Call = knockIn(t, g, bob, wire.LinkRequest{Link: call.Link})
 	if statusOf(cr.Call, gj) != wire.StatusConnecting {
 		t.Errorf("guest joined %+v", cr.Call)
 	}
@@ -119,6 +121,7 @@ func TestGuestByLink(t *testing.T) {
 
 	// An unsubscribed session hears nothing more.
 	c2 := create(t, alice, wire.TypeAudio, "bob")
+	c2.Link = shareLink(t, alice, c2)
 	watcher.must(wire.TypeLinkSubscribe, wire.LinkRequest{Link: c2.Link}, nil)
 	watcher.must(wire.TypeLinkUnsubscribe, nil, nil)
 	answer(t, bob, c2)
@@ -152,13 +155,15 @@ func TestLinkErrors(t *testing.T) {
 
 	call := create(t, alice, wire.TypeAudio, "bob")
 	answer(t, bob, call)
+	call.Link = shareLink(t, alice, call)
 	c2 := create(t, carol, wire.TypeAudio, "dave")
 	answer(t, dave, c2)
+	c2.Link = shareLink(t, dave, c2)
 	// carol is in another call.
 	carol.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, wire.CodeConflict, wire.ReasonConflict)
 	bob.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, wire.CodeConflict, wire.ReasonConflict)
 	carol.must(wire.TypeCallEnd, room(c2), nil)
-	carol.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, nil)
+	knockIn(t, carol, alice, wire.LinkRequest{Link: call.Link})
 	// Full at three.
 	dave.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, wire.CodeCallFull, wire.ReasonCallFull)
 	for _, c := range []*client{alice, bob} {
@@ -211,7 +216,7 @@ func TestMeet(t *testing.T) {
 	if !slices.Equal(joinedJIDs(pv.Users), jids("alice")) {
 		t.Errorf("preview after creator joined %+v", pv)
 	}
-	bob.must(wire.TypeLinkJoin, wire.LinkRequest{Link: m.Link}, nil)
+	knockIn(t, bob, alice, wire.LinkRequest{Link: m.Link})
 	alice.update(statusIs("bob", wire.StatusConnecting))
 	// Invites work once joined.
 	alice.must(wire.TypeCallInvite, wire.InviteRequest{RoomID: m.RoomID, To: []string{"dave"}}, nil)
@@ -258,7 +263,7 @@ func TestMeetIdle(t *testing.T) {
 	done := make(chan struct{})
 	time.AfterFunc(300*time.Millisecond, func() { close(done) })
 	<-done
-	bob.must(wire.TypeLinkJoin, wire.LinkRequest{Link: res.Call.Link}, nil)
+	knockIn(t, bob, alice, wire.LinkRequest{Link: res.Call.Link})
 	alice.update(statusIs("bob", wire.StatusConnecting))
 }
 
@@ -281,7 +286,7 @@ func TestLinkJoinPendingAndRejoin(t *testing.T) {
 	answer(t, carol, call)
 	bob2.must(wire.TypeCallEnd, room(call), nil)
 	alice.update(statusIs("bob", wire.StatusDisconnected))
-	bob.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, &res)
+	res.Call = knockIn(t, bob, alice, wire.LinkRequest{Link: call.Link})
 	if len(res.Call.Participants) != 3 || res.Call.Participants[1].JID != jid("bob") || statusOf(res.Call, jid("bob")) != wire.StatusConnecting {
 		t.Errorf("rejoined %s", statuses(res.Call))
 	}
@@ -306,6 +311,7 @@ func TestLinkDisplayName(t *testing.T) {
 	call := create(t, alice, wire.TypeAudio, "bob")
 	answer(t, bob, call)
 	alice.update(statusIs("bob", wire.StatusConnecting))
+	call.Link = shareLink(t, alice, call)
 
 	for _, bad := range []string{"a\tb", strings.Repeat("x", 65)} {
 		carol.fails(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link, DisplayName: bad}, wire.CodeBadRequest, wire.ReasonBadRequest)
@@ -317,7 +323,7 @@ func TestLinkDisplayName(t *testing.T) {
 
 	// Named on link.join.
 	var cr wire.CallResult
-	carol.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link, DisplayName: "  Caz  "}, &cr)
+	cr.Call = knockIn(t, carol, alice, wire.LinkRequest{Link: call.Link, DisplayName: "  Caz  "})
 	if p := participant(t, cr.Call, jid("carol")); p.DisplayName != "Caz" {
 		t.Errorf("carol's name in the reply: %q", p.DisplayName)
 	}
@@ -332,7 +338,7 @@ func TestLinkDisplayName(t *testing.T) {
 
 	// Named on link.subscribe, then joined without a name: the subscription's name holds.
 	dave.must(wire.TypeLinkSubscribe, wire.LinkRequest{Link: call.Link, DisplayName: "D."}, nil)
-	dave.must(wire.TypeLinkJoin, wire.LinkRequest{Link: call.Link}, &cr)
+	cr.Call = knockIn(t, dave, bob, wire.LinkRequest{Link: call.Link})
 	if p := participant(t, cr.Call, jid("dave")); p.DisplayName != "D." {
 		t.Errorf("dave's name: %q", p.DisplayName)
 	}

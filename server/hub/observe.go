@@ -144,6 +144,7 @@ const (
 	noteConnected                 // a member first reported media connected; d: setup time
 	noteEnded                     // the call ended; detail: End*, d: time active, answered: it was
 	noteInvited                   // a member invited others (each rung is a noteRinging)
+	noteAdmission                 // a link shared, a knock, or a knock resolved (admission.go)
 )
 
 // note is one call lifecycle event, for the log and the metrics. msg and

@@ -196,7 +196,7 @@ func TestMetricsOutcomes(t *testing.T) {
 
 	// A meet call a guest joins by link, ended by the shutdown.
 	var meet wire.CallResult
-	alice.must(wire.TypeMeetCreate, wire.MeetRequest{Type: wire.TypeVideo}, &meet)
+	alice.must(wire.TypeMeetCreate, wire.MeetRequest{Type: wire.TypeVideo, Open: true}, &meet) // no knock
 	if st := e.hub.Stats(); st.Waiting != 1 || st.Active != 1 {
 		t.Errorf("stats with a waiting meet call and an active call: %+v", st)
 	}

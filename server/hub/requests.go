@@ -183,6 +183,10 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleSessionRevoke
 	case wire.TypeSessionRevokeOthers:
 		return (*Hub).handleSessionRevokeOthers
+	case wire.TypeCallShare:
+		return (*Hub).handleShare
+	case wire.TypeCallAdmit, wire.TypeCallDeny:
+		return (*Hub).handleAdmission
 	}
 	return nil
 }
@@ -192,7 +196,8 @@ func registeredOnly(typ string) bool {
 	switch typ {
 	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
 		wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList,
-		wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers:
+		wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers,
+		wire.TypeCallAdmit, wire.TypeCallDeny:
 		return true
 	}
 	return false

@@ -117,6 +117,7 @@ func (k *core) removeTab(fx *effects, id string) {
 		}
 	}
 	k.unsubscribe(t)
+	k.withdraw(fx, t)
 	t.removed, t.online = true, false
 	delete(k.tabs, id)
 	delete(t.u.tabs, id)
@@ -143,6 +144,8 @@ func (k *core) fire(fx *effects, tm timer) {
 			k.switchEvent(fx, cl, sw.from, sw.from, wire.SwitchTimeout)
 			k.switchEvent(fx, cl, sw.to, sw.from, wire.SwitchTimeout)
 		}
+	case timerKnock:
+		k.knockTimeout(fx, cl, tm)
 	case timerIdle:
 		if cl.idle && cl.idleGen == tm.gen {
 			cl.idle = false

@@ -41,6 +41,7 @@ func (CallUsersUpdate) Listener() string  { return "callUsersUpdateListener" }
 func (CallUserJoined) Listener() string   { return "callUserJoinedListener" }
 func (CallUserLeft) Listener() string     { return "callUserLeftListener" }
 func (Speaking) Listener() string         { return "callSpeakingListener" }
+func (CallJoinRequest) Listener() string  { return "callJoinRequestListener" }
 
 // Listeners lists every listener name, in the SDK contract's order.
 func Listeners() []string {
@@ -49,6 +50,7 @@ func Listeners() []string {
 		MissedCall{}.Listener(), MediaError{}.Listener(), ConnectionStatus{}.Listener(), CallSwitch{}.Listener(),
 		InviteUsers{}.Listener(), CustomData{}.Listener(), CallUsersUpdate{}.Listener(),
 		CallUserJoined{}.Listener(), CallUserLeft{}.Listener(), Speaking{}.Listener(),
+		CallJoinRequest{}.Listener(),
 	}
 }
 
@@ -60,11 +62,14 @@ type UserStatus struct {
 	AudioMuted    bool   `json:"audioMuted"`
 	VideoMuted    bool   `json:"videoMuted"`
 	CallInitiator bool   `json:"callInitiator"`
+	// Guest marks a guest (no account): show it with the name.
+	Guest bool `json:"guest"`
 }
 
 // UserDetails is the caller's details in an incoming call.
 type UserDetails struct {
 	DisplayName string `json:"displayName"`
+	Guest       bool   `json:"guest"`
 }
 
 // IncomingCall is the payload of incomingCallListener; MissedCall has the same
@@ -186,6 +191,7 @@ type CallUser struct {
 	UserJID     string `json:"userJid"`
 	DisplayName string `json:"displayName"`
 	Status      string `json:"status"`
+	Guest       bool   `json:"guest"`
 }
 
 // CallUsersUpdate is the payload of callUsersUpdateListener; an empty list means
@@ -202,6 +208,7 @@ type CallUserEvent struct {
 	UserJID     string `json:"userJid"`
 	LocalUser   bool   `json:"localUser"`
 	DisplayName string `json:"displayName"`
+	Guest       bool   `json:"guest"`
 }
 
 // CallUserJoined is the payload of callUserJoinedListener.
@@ -217,3 +224,27 @@ type Speaking struct {
 	IsSpeaking  bool   `json:"isSpeaking"`
 	VolumeLevel int    `json:"volumeLevel"` // 0-10
 }
+
+// CallJoinRequest is the payload of callJoinRequestListener: someone asks
+// to join the call you are in by its link (Status "waiting"; admit them
+// with AdmitUser or refuse with DenyUser), or such a request ended (Status
+// "admitted", "denied", "timeout", "canceled" or "ended"; By is who
+// decided, when someone did). With LocalUser it is your own joinCall
+// waiting to be let in, then how that ended.
+type CallJoinRequest struct {
+	RequestID   string `json:"requestId"`
+	RoomID      string `json:"roomId"`
+	UserJID     string `json:"userJid"`
+	DisplayName string `json:"displayName"`
+	Guest       bool   `json:"guest"`
+	Status      string `json:"status"`
+	By          string `json:"by,omitempty"`
+	// LocalUser marks this device's own request (joinCall waiting, then
+	// its outcome) rather than someone asking to join your call.
+	LocalUser bool `json:"localUser"`
+}
+
+// Join request statuses (CallJoinRequest.Status).
+const (
+	JoinWaiting = "waiting"
+)
