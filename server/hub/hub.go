@@ -91,7 +91,6 @@ type session struct {
 	grace    *time.Timer
 	gen      uint64 // incremented on every drop, so a stale grace timer does nothing
 	removed  bool
-	born     uint64 // sign-in order within the hub, for the per-user cap
 }
 
 type sentEvent struct {
