@@ -14,6 +14,10 @@
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
+//	-max-connections  PARLEY_MAX_CONNECTIONS  open WebSockets of the whole server (10000)
+//	-max-connections-per-ip PARLEY_MAX_CONNECTIONS_PER_IP open WebSockets from one IP (500)
+//	-max-sessions-per-user PARLEY_MAX_SESSIONS_PER_USER signed-in tabs of one user (20)
+//	-max-queued-bytes PARLEY_MAX_QUEUED_BYTES outgoing bytes queued for all WebSockets (268435456)
 //	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
 //	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
 //	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
@@ -97,9 +101,19 @@ type config struct {
 	maxParticipants int
 	allowedOrigins  []string
 	meetIdle        time.Duration
+	conns           connLimits
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
+}
+
+// connLimits bound what the whole server holds for its clients
+// (hub.Config's fields of the same names).
+type connLimits struct {
+	maxConnections      int
+	maxConnectionsPerIP int
+	maxSessionsPerUser  int
+	maxQueuedBytes      int64
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -137,6 +151,19 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return n
 	}
 
+	envInt64 := func(key string, def int64) int64 {
+		v := envOr(key, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a number", key, v))
+			return def
+		}
+		return n
+	}
+
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	fs.StringVar(&cfg.addr, "addr", envOr("PARLEY_ADDR", "localhost:8080"), "listen `address` (PARLEY_ADDR)")
@@ -150,6 +177,14 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"participants per call, the caller included (PARLEY_MAX_PARTICIPANTS)")
 	fs.DurationVar(&cfg.meetIdle, "meet-idle-timeout", envDuration("PARLEY_MEET_IDLE_TIMEOUT", hub.DefaultMeetIdleTimeout),
 		"how long a meet call may stay with nobody in it before it ends (PARLEY_MEET_IDLE_TIMEOUT)")
+	fs.IntVar(&cfg.conns.maxConnections, "max-connections", envInt("PARLEY_MAX_CONNECTIONS", hub.DefaultMaxConnections),
+		"open WebSockets of the whole server; more are refused with 503 (PARLEY_MAX_CONNECTIONS)")
+	fs.IntVar(&cfg.conns.maxConnectionsPerIP, "max-connections-per-ip", envInt("PARLEY_MAX_CONNECTIONS_PER_IP", hub.DefaultMaxConnectionsPerIP),
+		"open WebSockets from one remote IP; more are refused with 429 (PARLEY_MAX_CONNECTIONS_PER_IP)")
+	fs.IntVar(&cfg.conns.maxSessionsPerUser, "max-sessions-per-user", envInt("PARLEY_MAX_SESSIONS_PER_USER", hub.DefaultMaxSessionsPerUser),
+		"signed-in tabs of one user; one more signs out the oldest not in a call (PARLEY_MAX_SESSIONS_PER_USER)")
+	fs.Int64Var(&cfg.conns.maxQueuedBytes, "max-queued-bytes", envInt64("PARLEY_MAX_QUEUED_BYTES", hub.DefaultMaxQueuedBytes),
+		"`bytes` queued for all WebSockets together; over it the slowest readers are closed (PARLEY_MAX_QUEUED_BYTES)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
@@ -188,6 +223,14 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-meet-idle-timeout %v must be positive", cfg.meetIdle)
 	case cfg.maxParticipants < 2:
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
+	case cfg.conns.maxConnections < 1:
+		return cfg, fmt.Errorf("-max-connections %d must be positive", cfg.conns.maxConnections)
+	case cfg.conns.maxConnectionsPerIP < 1:
+		return cfg, fmt.Errorf("-max-connections-per-ip %d must be positive", cfg.conns.maxConnectionsPerIP)
+	case cfg.conns.maxSessionsPerUser < 1:
+		return cfg, fmt.Errorf("-max-sessions-per-user %d must be positive", cfg.conns.maxSessionsPerUser)
+	case cfg.conns.maxQueuedBytes < 1<<20:
+		return cfg, fmt.Errorf("-max-queued-bytes %d must be at least 1 MiB (1048576)", cfg.conns.maxQueuedBytes)
 	}
 	return cfg, cfg.turn.check()
 }
@@ -241,15 +284,19 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	ops := newOps(cfg.ops, st, logger, turnStats)
 	h := hub.New(hub.Config{
-		Domain:          cfg.domain,
-		RingTimeout:     cfg.ringTimeout,
-		ResumeGrace:     cfg.resumeGrace,
-		MaxParticipants: cfg.maxParticipants,
-		AllowedOrigins:  cfg.allowedOrigins,
-		MeetIdleTimeout: cfg.meetIdle,
-		Logger:          logger,
-		Metrics:         ops.metrics,
-		ICE:             ice,
+		Domain:              cfg.domain,
+		RingTimeout:         cfg.ringTimeout,
+		ResumeGrace:         cfg.resumeGrace,
+		MaxParticipants:     cfg.maxParticipants,
+		AllowedOrigins:      cfg.allowedOrigins,
+		MeetIdleTimeout:     cfg.meetIdle,
+		MaxConnections:      cfg.conns.maxConnections,
+		MaxConnectionsPerIP: cfg.conns.maxConnectionsPerIP,
+		MaxSessionsPerUser:  cfg.conns.maxSessionsPerUser,
+		MaxQueuedBytes:      cfg.conns.maxQueuedBytes,
+		Logger:              logger,
+		Metrics:             ops.metrics,
+		ICE:                 ice,
 	}, st)
 	if err := ops.watch(h); err != nil {
 		return fmt.Errorf("metrics: %w", err)
