@@ -57,11 +57,12 @@ type Hub struct {
 	core     *core // the call state machine; used only under mu
 	closed   bool
 	conns    map[*conn]struct{}
-	sessions map[string]*session  // by session ID
-	byUser   map[int64][]*session // live sessions of each account, oldest first
-	open     int                  // WebSockets accepted or being accepted (MaxConnections)
-	perIP    map[string]int       // the same by remote IP (MaxConnectionsPerIP)
-	bud      *budget              // queued outgoing bytes of all connections (MaxQueuedBytes)
+	sessions map[string]*session             // by session ID
+	byUser   map[int64]map[*session]struct{} // live sessions of each account
+	born     uint64                          // sessions created so far
+	open     int                             // WebSockets accepted or being accepted (MaxConnections)
+	perIP    map[string]int                  // the same by remote IP (MaxConnectionsPerIP)
+	bud      *budget                         // queued outgoing bytes of all connections (MaxQueuedBytes)
 	timers   map[timerKey]*time.Timer
 	outbox   []*batch   // batches waiting for delivery, in order
 	flushing bool       // a flusher goroutine is running
@@ -91,6 +92,7 @@ type session struct {
 	grace    *time.Timer
 	gen      uint64 // incremented on every drop, so a stale grace timer does nothing
 	removed  bool
+	born     uint64 // creation order (Hub.born), oldest first for the per-user cap
 }
 
 type sentEvent struct {
@@ -169,7 +171,7 @@ func New(cfg Config, st Store) *Hub {
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),
-		byUser:   make(map[int64][]*session),
+		byUser:   make(map[int64]map[*session]struct{}),
 		perIP:    make(map[string]int),
 		timers:   make(map[timerKey]*time.Timer),
 		guestLim: newIPLimiter(GuestRate, GuestBurst),

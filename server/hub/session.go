@@ -1,7 +1,10 @@
 package hub
 
 import (
+	"cmp"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -181,12 +184,16 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 		h.commit(b)
 		return true
 	}
+	h.born++
 	s := &session{
-		id: randomID(16), uid: su.ID, token: token, c: c,
+		id: randomID(16), uid: su.ID, token: token, c: c, born: h.born,
 		user: wire.User{JID: wire.JID(su.Username, h.cfg.Domain), Username: su.Username, DisplayName: su.DisplayName, Guest: su.Guest},
 	}
 	h.sessions[s.id] = s
-	h.byUser[s.uid] = append(h.byUser[s.uid], s)
+	if h.byUser[s.uid] == nil {
+		h.byUser[s.uid] = make(map[*session]struct{})
+	}
+	h.byUser[s.uid][s] = struct{}{}
 	c.sess = s
 	if su.Guest {
 		h.cfg.Metrics.SignedIn(SignInGuest)
@@ -208,11 +215,11 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 // refuse the new one with when every session is in a call. Called with h.mu
 // held.
 func (h *Hub) makeRoom(uid int64) *wire.Error {
-	list := h.byUser[uid]
-	need := len(list) - h.cfg.MaxSessionsPerUser + 1
+	need := len(h.byUser[uid]) - h.cfg.MaxSessionsPerUser + 1
 	if need <= 0 {
 		return nil
 	}
+	list := slices.SortedFunc(maps.Keys(h.byUser[uid]), func(a, b *session) int { return cmp.Compare(a.born, b.born) })
 	var victims []*session
 	for _, s := range list { // oldest first
 		if len(victims) < need && !h.core.tabInCall(s.id) {
@@ -392,16 +399,8 @@ func (h *Hub) removeSession(fx *effects, s *session) {
 	}
 	s.buf, s.bufBytes = nil, 0
 	delete(h.sessions, s.id)
-	list := h.byUser[s.uid]
-	for i, x := range list {
-		if x == s {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
+	delete(h.byUser[s.uid], s)
+	if len(h.byUser[s.uid]) == 0 {
 		delete(h.byUser, s.uid)
-	} else {
-		h.byUser[s.uid] = list
 	}
 }
