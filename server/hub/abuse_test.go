@@ -207,9 +207,14 @@ func TestQueuedBytesBudget(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range names {
-		alice.update(statusIs(n, wire.StatusConnecting))
-	}
+	alice.update(func(ce wire.CallEvent) bool {
+		for _, n := range names {
+			if statusOf(ce.Call, jid(n)) != wire.StatusConnecting {
+				return false
+			}
+		}
+		return true
+	})
 
 	// A well-behaved pair in its own call.
 	bob, carol := e.register("bob"), e.register("carol")
