@@ -24,6 +24,14 @@
 // the logs are durably written, outside the mutex, so no finished call's log
 // is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire
 // side.
+//
+// What the whole server holds for its clients is bounded (Config): open
+// WebSockets, server-wide and per IP, refused before the upgrade; sessions
+// per user, the oldest idle one signed out for a new one; and the bytes
+// queued for all connections together, one budget from which the
+// connections holding the most are cut first. An event bound for many tabs
+// is encoded once: each tab's frame shares its payload and only the
+// envelope with the tab's sequence number is built per tab.
 package hub
 
 import (
