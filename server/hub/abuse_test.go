@@ -174,7 +174,8 @@ func TestSessionCapSparesCalls(t *testing.T) {
 func TestQueuedBytesBudget(t *testing.T) {
 	const budgetBytes = 1 << 20
 	fm := newFakeMetrics()
-	e := newEnv(t, Config{MaxQueuedBytes: budgetBytes, RateLimit: 1e6, RateBurst: 1 << 20, Metrics: fm})
+	// A long grace keeps the cut members in the call while the others fill up.
+	e := newEnv(t, Config{MaxQueuedBytes: budgetBytes, RateLimit: 1e6, RateBurst: 1 << 20, Metrics: fm, ResumeGrace: 5 * time.Minute})
 	alice := e.register("alice")
 	const slow = 4
 	names := make([]string, slow)

@@ -81,13 +81,41 @@ func newConn(ws *websocket.Conn, remote string, limit int, bud *budget) *conn {
 	return &conn{ws: ws, remote: remote, limit: limit, bud: bud}
 }
 
-// kick starts a writer unless one is running. Called with c.mu held.
-func (c *conn) kick() {
+// kick starts a writer unless one is running, now or, with a starter, when
+// the starter is flushed. Called with c.mu held.
+func (c *conn) kick(st *starter) {
 	if !c.writing && !c.done {
 		c.writing = true
 		c.writers.Add(1)
+		if st != nil {
+			st.conns = append(st.conns, c)
+			return
+		}
 		go c.writeLoop()
 	}
+}
+
+// starter defers starting writer goroutines: a fan-out to thousands of tabs
+// queues its frames under the hub's lock and starts their writers after,
+// from one goroutine, so the lock is not held for thousands of go
+// statements. The hub's starter is used under Hub.mu.
+type starter struct{ conns []*conn }
+
+// flush starts the deferred writers.
+func (st *starter) flush() {
+	cs := st.conns
+	st.conns = nil
+	if len(cs) <= 8 {
+		for _, c := range cs {
+			go c.writeLoop()
+		}
+		return
+	}
+	go func() {
+		for _, c := range cs {
+			go c.writeLoop()
+		}
+	}()
 }
 
 // setQueue replaces the queue and returns its bytes to the budget. Called
@@ -105,7 +133,9 @@ func (c *conn) setQueue(q []frame, n int) {
 // for a resume). When the frame does not fit in the hub's budget of queued
 // bytes, the connections holding the most queued bytes are cut first
 // (budget.evict), this one included if it holds the most.
-func (c *conn) enqueue(f frame) {
+//
+// With st set, a writer that must start is left to st (see starter).
+func (c *conn) enqueue(f frame, st *starter) {
 	n := f.size()
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
@@ -124,7 +154,7 @@ func (c *conn) enqueue(f frame) {
 			c.q = append(c.q, f)
 			c.qBytes += n
 			c.queued.Store(int64(c.qBytes))
-			c.kick()
+			c.kick(st)
 			c.mu.Unlock()
 			return
 		}
@@ -178,7 +208,7 @@ func (c *conn) close(code websocket.StatusCode, reason string, drain bool) {
 	if !drain {
 		c.setQueue(nil, 0)
 	}
-	c.kick()
+	c.kick(nil)
 }
 
 func (c *conn) isClosing() bool {

@@ -77,7 +77,7 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 		s.buf = s.buf[:n]
 	}
 	if s.c != nil {
-		s.c.enqueue(f)
+		s.c.enqueue(f, h.starter)
 	}
 }
 
@@ -109,7 +109,7 @@ func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
 		h.replyErr(b, c, id, internalError())
 		return
 	}
-	b.do(func() { c.enqueue(frame{head: out}) })
+	b.do(func() { c.enqueue(frame{head: out}, h.starter) })
 }
 
 // replyErr adds the error reply to request id on c to b.
@@ -119,7 +119,7 @@ func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *wire.Error) {
 		h.log.Error("encode error reply", "err", err)
 		return
 	}
-	b.do(func() { c.enqueue(frame{head: out}) })
+	b.do(func() { c.enqueue(frame{head: out}, h.starter) })
 }
 
 // sendNow replies (payload or e) to request id at once, in order with earlier

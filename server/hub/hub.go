@@ -71,6 +71,7 @@ type Hub struct {
 	open     int                             // WebSockets accepted or being accepted (MaxConnections)
 	perIP    map[string]int                  // the same by remote IP (MaxConnectionsPerIP)
 	bud      *budget                         // queued outgoing bytes of all connections (MaxQueuedBytes)
+	starter  *starter                        // writers to start after the ops being run
 	timers   map[timerKey]*time.Timer
 	outbox   []*batch   // batches waiting for delivery, in order
 	flushing bool       // a flusher goroutine is running
@@ -181,6 +182,7 @@ func New(cfg Config, st Store) *Hub {
 		sessions: make(map[string]*session),
 		byUser:   make(map[int64]map[*session]struct{}),
 		perIP:    make(map[string]int),
+		starter:  &starter{},
 		timers:   make(map[timerKey]*time.Timer),
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
 		logins:   newLoginThrottle(),
@@ -303,6 +305,7 @@ func (h *Hub) commit(b *batch) {
 		for _, op := range b.ops {
 			op()
 		}
+		h.starter.flush()
 		return
 	}
 	h.outbox = append(h.outbox, b)
@@ -345,6 +348,7 @@ func (h *Hub) flush() {
 				op()
 			}
 		}
+		h.starter.flush()
 		h.mu.Unlock()
 	}
 }

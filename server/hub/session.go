@@ -315,7 +315,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	for _, ev := range s.buf {
 		if ev.seq > lastSeq {
 			frame := ev.frame
-			b.do(func() { c.enqueue(frame) })
+			b.do(func() { c.enqueue(frame, h.starter) })
 		}
 	}
 	h.deliver(b, fx)
