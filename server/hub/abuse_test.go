@@ -282,6 +282,33 @@ func TestQueuedBytesBudget(t *testing.T) {
 	if alice.isClosedNow() || bob.isClosedNow() || carol.isClosedNow() {
 		t.Fatal("a reading connection was closed")
 	}
+	// Every byte counted was given back: nothing is left queued once the
+	// readers have read.
+	waitFor(t, "no bytes queued", func() bool { return e.hub.Stats().QueuedBytes == 0 })
+}
+
+// TestEventFrame: the frames built per tab are exactly what encoding the
+// wire.Frame would give, so sharing the payload changes no byte.
+func TestEventFrame(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		seq  uint64
+		data string
+	}{
+		{wire.EventUpdate, 1, `{"call":{"roomId":"r"}}`},
+		{wire.EventData, 18446744073709551615, `{"roomId":"r","from":"a@localhost","data":"<&>\u2028é"}`},
+		{wire.EventSignal, 42, `"x"`},
+		{wire.EventDismissed, 7, ``},
+	} {
+		want, err := wire.Marshal(wire.Frame{Type: tc.typ, Seq: tc.seq, Data: json.RawMessage(tc.data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := eventFrame(tc.typ, tc.seq, json.RawMessage(tc.data))
+		if got := f.bytes(); string(got) != string(want) || f.size() != len(want) {
+			t.Errorf("eventFrame(%s, %d) = %s (size %d), want %s", tc.typ, tc.seq, got, f.size(), want)
+		}
+	}
 }
 
 func (c *client) isClosedNow() bool {
