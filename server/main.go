@@ -17,6 +17,10 @@
 //	-max-blocks       PARLEY_MAX_BLOCKS       how many users one account may block (1000)
 //	-session-ttl      PARLEY_SESSION_TTL      a sign-in unused for this long expires; each use slides it (720h)
 //	-knock-timeout PARLEY_KNOCK_TIMEOUT someone joining by link nobody lets in is refused after this (60s)
+//	-max-connections  PARLEY_MAX_CONNECTIONS  open WebSockets of the whole server (10000)
+//	-max-connections-per-ip PARLEY_MAX_CONNECTIONS_PER_IP open WebSockets from one IP (500)
+//	-max-sessions-per-user PARLEY_MAX_SESSIONS_PER_USER signed-in tabs of one user (20)
+//	-max-queued-bytes PARLEY_MAX_QUEUED_BYTES outgoing bytes queued for all WebSockets (268435456)
 //	-tls              PARLEY_TLS              off or self-signed (off, unless -tls-cert or -acme-domain)
 //	-tls-cert         PARLEY_TLS_CERT         PEM certificate (chain) file for HTTPS, reloaded when it changes
 //	-tls-key          PARLEY_TLS_KEY          PEM private key file of -tls-cert
@@ -103,10 +107,20 @@ type config struct {
 	maxBlocks       int
 	sessionTTL      time.Duration
 	knockTimeout    time.Duration
+	conns           connLimits
 	tls             tlsSettings
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
 	limits          limitsConfig // abuse limits (limitflags.go)
+}
+
+// connLimits bound what the whole server holds for its clients
+// (hub.Config's fields of the same names).
+type connLimits struct {
+	maxConnections      int
+	maxConnectionsPerIP int
+	maxSessionsPerUser  int
+	maxQueuedBytes      int64
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -144,6 +158,19 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return n
 	}
 
+	envInt64 := func(key string, def int64) int64 {
+		v := envOr(key, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a number", key, v))
+			return def
+		}
+		return n
+	}
+
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(usage)
 	fs.StringVar(&cfg.addr, "addr", envOr("PARLEY_ADDR", "localhost:8080"), "listen `address` (PARLEY_ADDR)")
@@ -163,6 +190,14 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"how long a sign-in may go unused before it expires; every use slides it (PARLEY_SESSION_TTL)")
 	fs.DurationVar(&cfg.knockTimeout, "knock-timeout", envDuration("PARLEY_KNOCK_TIMEOUT", hub.DefaultKnockTimeout),
 		"how long someone joining by link waits to be let in before they are refused (PARLEY_KNOCK_TIMEOUT)")
+	fs.IntVar(&cfg.conns.maxConnections, "max-connections", envInt("PARLEY_MAX_CONNECTIONS", hub.DefaultMaxConnections),
+		"open WebSockets of the whole server; more are refused with 503 (PARLEY_MAX_CONNECTIONS)")
+	fs.IntVar(&cfg.conns.maxConnectionsPerIP, "max-connections-per-ip", envInt("PARLEY_MAX_CONNECTIONS_PER_IP", hub.DefaultMaxConnectionsPerIP),
+		"open WebSockets from one remote IP; more are refused with 429 (PARLEY_MAX_CONNECTIONS_PER_IP)")
+	fs.IntVar(&cfg.conns.maxSessionsPerUser, "max-sessions-per-user", envInt("PARLEY_MAX_SESSIONS_PER_USER", hub.DefaultMaxSessionsPerUser),
+		"signed-in tabs of one user; one more signs out the oldest not in a call (PARLEY_MAX_SESSIONS_PER_USER)")
+	fs.Int64Var(&cfg.conns.maxQueuedBytes, "max-queued-bytes", envInt64("PARLEY_MAX_QUEUED_BYTES", hub.DefaultMaxQueuedBytes),
+		"`bytes` queued for all WebSockets together; over it the slowest readers are closed (PARLEY_MAX_QUEUED_BYTES)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
@@ -208,6 +243,14 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-max-participants %d must be at least 2", cfg.maxParticipants)
 	case cfg.maxBlocks < 1:
 		return cfg, fmt.Errorf("-max-blocks %d must be at least 1", cfg.maxBlocks)
+	case cfg.conns.maxConnections < 1:
+		return cfg, fmt.Errorf("-max-connections %d must be positive", cfg.conns.maxConnections)
+	case cfg.conns.maxConnectionsPerIP < 1:
+		return cfg, fmt.Errorf("-max-connections-per-ip %d must be positive", cfg.conns.maxConnectionsPerIP)
+	case cfg.conns.maxSessionsPerUser < 1:
+		return cfg, fmt.Errorf("-max-sessions-per-user %d must be positive", cfg.conns.maxSessionsPerUser)
+	case cfg.conns.maxQueuedBytes < 1<<20:
+		return cfg, fmt.Errorf("-max-queued-bytes %d must be at least 1 MiB (1048576)", cfg.conns.maxQueuedBytes)
 	}
 	return cfg, cfg.turn.check()
 }
@@ -261,17 +304,21 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	ops := newOps(cfg.ops, st, logger, turnStats)
 	hcfg := hub.Config{
-		Domain:          cfg.domain,
-		RingTimeout:     cfg.ringTimeout,
-		ResumeGrace:     cfg.resumeGrace,
-		MaxParticipants: cfg.maxParticipants,
-		AllowedOrigins:  cfg.allowedOrigins,
-		MeetIdleTimeout: cfg.meetIdle,
-		MaxBlocks:       cfg.maxBlocks,
-		KnockTimeout:    cfg.knockTimeout,
-		Logger:          logger,
-		Metrics:         ops.metrics,
-		ICE:             ice,
+		Domain:              cfg.domain,
+		RingTimeout:         cfg.ringTimeout,
+		ResumeGrace:         cfg.resumeGrace,
+		MaxParticipants:     cfg.maxParticipants,
+		AllowedOrigins:      cfg.allowedOrigins,
+		MeetIdleTimeout:     cfg.meetIdle,
+		MaxBlocks:           cfg.maxBlocks,
+		KnockTimeout:        cfg.knockTimeout,
+		MaxConnections:      cfg.conns.maxConnections,
+		MaxConnectionsPerIP: cfg.conns.maxConnectionsPerIP,
+		MaxSessionsPerUser:  cfg.conns.maxSessionsPerUser,
+		MaxQueuedBytes:      cfg.conns.maxQueuedBytes,
+		Logger:              logger,
+		Metrics:             ops.metrics,
+		ICE:                 ice,
 	}
 	cfg.limits.apply(&hcfg)
 	h := hub.New(hcfg, st)

@@ -256,3 +256,34 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestParseConnLimits: the connection limits' flags, their PARLEY_* twins
+// and defaults reach the config; nonsense is refused.
+func TestParseConnLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    connLimits
+		wantErr string
+	}{
+		{name: "defaults", want: connLimits{10000, 500, 20, 256 << 20}},
+		{name: "environment", env: map[string]string{"PARLEY_MAX_CONNECTIONS": "50", "PARLEY_MAX_CONNECTIONS_PER_IP": "5",
+			"PARLEY_MAX_SESSIONS_PER_USER": "3", "PARLEY_MAX_QUEUED_BYTES": "2097152"}, want: connLimits{50, 5, 3, 2 << 20}},
+		{name: "flags override environment", args: []string{"-max-connections", "7", "-max-connections-per-ip", "6",
+			"-max-sessions-per-user", "2", "-max-queued-bytes", "4194304"},
+			env: map[string]string{"PARLEY_MAX_CONNECTIONS": "50"}, want: connLimits{7, 6, 2, 4 << 20}},
+		{name: "bad env", env: map[string]string{"PARLEY_MAX_QUEUED_BYTES": "lots"}, wantErr: "PARLEY_MAX_QUEUED_BYTES"},
+		{name: "zero connections", args: []string{"-max-connections", "0"}, wantErr: "max-connections"},
+		{name: "zero per ip", args: []string{"-max-connections-per-ip", "0"}, wantErr: "max-connections-per-ip"},
+		{name: "zero sessions", args: []string{"-max-sessions-per-user", "0"}, wantErr: "max-sessions-per-user"},
+		{name: "tiny budget", args: []string{"-max-queued-bytes", "1000"}, wantErr: "max-queued-bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseCase(t, tc.args, tc.env, tc.wantErr)
+			if ok && got.conns != tc.want {
+				t.Errorf("limits = %+v, want %+v", got.conns, tc.want)
+			}
+		})
+	}
+}

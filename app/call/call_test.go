@@ -436,3 +436,22 @@ func TestSwitchDevicesInCall(t *testing.T) {
 		t.Fatal("switching devices unmuted alice")
 	}
 }
+
+// TestSessionLimitSignsOut: a tab the server signs out for the user's
+// session cap (wire.CloseSessionLimit) reports Disconnected and does not
+// reconnect, which would sign out the new tab in turn.
+func TestSessionLimitSignsOut(t *testing.T) {
+	srv := startServer(t, hub.Config{MaxSessionsPerUser: 1})
+	first := register(t, srv, "alice")
+	second := login(t, srv, "alice", nil)
+	wait(t, first.rec, "the first tab signed out", func(v event.ConnectionStatus) bool { return v.Status == event.Disconnected })
+	if n := count(first.rec, func(v event.ConnectionStatus) bool { return v.Status == event.Reconnecting }); n != 0 {
+		t.Fatalf("the signed-out tab reconnected %d times", n)
+	}
+	// The new tab works and stays signed in.
+	bob := register(t, srv, "bob")
+	connectCall(t, second, bob, false)
+	if n := count(second.rec, func(v event.ConnectionStatus) bool { return v.Status == event.Disconnected }); n != 0 {
+		t.Fatal("the new tab was signed out")
+	}
+}

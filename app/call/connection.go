@@ -90,7 +90,11 @@ func (e *Engine) connClosed(gen, code int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancelRec = cancel
 	e.mu.Unlock()
-	if code == wire.CloseLoggedOut || code == wire.CloseReplaced {
+	// Signed out here: by the user elsewhere, by another connection taking
+	// the session, or by the user's session cap (4012). Reconnecting would
+	// only sign out another tab in turn. Every other close (4013 overloaded,
+	// 4010 shutdown, a refused upgrade...) reconnects with backoff.
+	if code == wire.CloseLoggedOut || code == wire.CloseReplaced || code == wire.CloseSessionLimit {
 		e.work.push(func() { e.endLocally("") })
 		e.signOutLocally(event.Disconnected)
 		return

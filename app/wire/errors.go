@@ -64,6 +64,7 @@ const (
 	ReasonMediaDenied        = "media_denied"
 	ReasonNotInCall          = "not_in_call"
 	ReasonUnreachable        = "unreachable"
+	ReasonTooManySessions    = "too_many_sessions"
 )
 
 // Errorf returns an *Error with code, reason and a formatted message.

@@ -192,6 +192,16 @@ const (
 	// CloseIdle: nothing arrived for the idle timeout (2 minutes; clients
 	// ping every 20 s), so the link is presumed dead.
 	CloseIdle = 4011
+	// CloseSessionLimit: the user signed in on more tabs or devices than
+	// the server allows (-max-sessions-per-user) and this session, the
+	// oldest one not in a call, was signed out to make room. It cannot be
+	// resumed; the token stays valid. Clients do not reconnect by themselves.
+	CloseSessionLimit = 4012
+	// CloseOverloaded: the server's budget of queued outgoing bytes
+	// (-max-queued-bytes) was full and this connection, holding the most,
+	// was too slow to read. The session may be resumed: reconnect with
+	// backoff. Often not seen: a peer that does not read gets no close frame.
+	CloseOverloaded = 4013
 )
 
 // RegisterRequest is the payload of TypeRegister.

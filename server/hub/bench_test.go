@@ -204,7 +204,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 		}
 	}
 	raiseFileLimit()
-	e := newEnv(b, Config{})
+	cfg := Config{}
+	benchLimits(&cfg, n)
+	e := newEnv(b, cfg)
 	const users = 100
 	var tokens []string
 	ctx := context.Background()

@@ -66,6 +66,27 @@ type Config struct {
 	// KnockTimeout is how long someone joining by link waits for a member
 	// to admit or deny them before they are refused, default 60s.
 	KnockTimeout time.Duration
+	// MaxConnections caps the open WebSockets of the whole server, default
+	// 10000. An upgrade over it is refused with HTTP 503 before the
+	// WebSocket is accepted.
+	MaxConnections int
+	// MaxConnectionsPerIP caps the open WebSockets from one remote IP
+	// address, default 500 (behind a reverse proxy every client shares the
+	// proxy's address: raise it). An upgrade over it is refused with
+	// HTTP 429.
+	MaxConnectionsPerIP int
+	// MaxSessionsPerUser caps one user's signed-in sessions (tabs, those
+	// within their resume grace included), default 20. A new sign-in over
+	// it removes the user's oldest session that is not in a call (its
+	// connection is closed with wire.CloseSessionLimit), or is refused when
+	// every session is in a call. Resumes do not count as new sign-ins.
+	MaxSessionsPerUser int
+	// MaxQueuedBytes is the budget of outgoing bytes queued for all
+	// connections together, default 256 MiB. A frame that would exceed it
+	// first closes the connections holding the most queued bytes with
+	// wire.CloseOverloaded. Each connection is also capped on its own
+	// (MaxQueuedFrames, MaxQueuedBytesPerConn).
+	MaxQueuedBytes int64
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 	// ICE gives each signed-in session its STUN/TURN servers and transport
@@ -103,6 +124,10 @@ const (
 	DefaultRegisterBurst       = 10
 	DefaultRegisterInterval    = time.Minute
 	DefaultKnockTimeout        = 60 * time.Second
+	DefaultMaxConnections      = 10000
+	DefaultMaxConnectionsPerIP = 500
+	DefaultMaxSessionsPerUser  = 20
+	DefaultMaxQueuedBytes      = 256 << 20
 )
 
 // Limits of the protocol that are not configurable.
@@ -114,8 +139,8 @@ const (
 	// MaxQueuedFrames is how many frames may wait for a slow connection before
 	// it is closed with CloseTooSlow.
 	MaxQueuedFrames = 1024
-	// MaxQueuedBytes caps the bytes of those frames likewise.
-	MaxQueuedBytes = 16 << 20
+	// MaxQueuedBytesPerConn caps the bytes of those frames likewise.
+	MaxQueuedBytesPerConn = 16 << 20
 	// MaxBadFrames is how many undecodable frames close a connection with
 	// wire.CloseProtocol.
 	MaxBadFrames = 5
@@ -137,6 +162,15 @@ const (
 	// cut without a close handshake (its peer is not reading), so the client
 	// sees an abnormal closure; its session may be resumed.
 	CloseTooSlow = websocket.StatusTryAgainLater
+	// CloseOverloaded is wire.CloseOverloaded: the hub's budget of queued
+	// bytes (Config.MaxQueuedBytes) was full and this connection held the
+	// most. The close frame is written when the peer still reads; its
+	// session may be resumed.
+	CloseOverloaded = websocket.StatusCode(wire.CloseOverloaded)
+	// CloseSessionLimit is wire.CloseSessionLimit: the user signed in once
+	// more than Config.MaxSessionsPerUser and this idle session gave way; it
+	// is removed and cannot be resumed.
+	CloseSessionLimit = websocket.StatusCode(wire.CloseSessionLimit)
 	// writeTimeout bounds one frame write.
 	writeTimeout = 10 * time.Second
 	// eventEnvelope bounds the bytes an event frame adds around its data.

@@ -2,11 +2,49 @@ package hub
 
 import (
 	"context"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"parley/app/wire"
 )
+
+// frame is one outgoing WebSocket text message in up to three pieces, so
+// that an event sent to thousands of tabs shares its payload (data) instead
+// of copying it into every tab's frame: head is the envelope up to the
+// payload, and brace is set when a closing brace follows it. A reply is all
+// head.
+type frame struct {
+	head, data []byte
+	brace      bool
+}
+
+// size is the frame's length on the wire.
+func (f frame) size() int {
+	n := len(f.head) + len(f.data)
+	if f.brace {
+		n++
+	}
+	return n
+}
+
+// bytes returns the frame as one message, allocating only when it is in
+// pieces.
+func (f frame) bytes() []byte {
+	if len(f.data) == 0 && !f.brace {
+		return f.head
+	}
+	b := make([]byte, 0, f.size())
+	b = append(b, f.head...)
+	b = append(b, f.data...)
+	if f.brace {
+		b = append(b, '}')
+	}
+	return b
+}
 
 // conn is one WebSocket. Its reader is the ServeHTTP goroutine. Writes are
 // queued and done by a writer goroutine that runs only while there is
@@ -14,7 +52,8 @@ import (
 type conn struct {
 	ws     *websocket.Conn
 	remote string
-	limit  int // most frames queued before the connection counts as too slow
+	limit  int     // most frames queued before the connection counts as too slow
+	bud    *budget // the hub's queued-bytes budget, shared by every connection
 
 	device string // deviceLabel of the upgrade request's User-Agent
 
@@ -24,10 +63,15 @@ type conn struct {
 	authTimer *time.Timer // closes the connection if nobody signs in
 	idleTimer *time.Timer // closes the connection when nothing arrives (reset per frame, without Hub.mu)
 
+	// queued mirrors qBytes for the budget's eviction scan, which reads it
+	// without c.mu.
+	queued atomic.Int64
+
 	// mu guards the queue and the closing state. It is taken after Hub.mu, or
-	// alone by the writer, never the other way round.
+	// alone by the writer, never the other way round; the budget's lock is
+	// never taken while it is held.
 	mu      sync.Mutex
-	q       [][]byte
+	q       []frame
 	qBytes  int
 	writing bool // a writer goroutine is running
 	done    bool // the WebSocket is closed (or being closed by the writer)
@@ -38,45 +82,123 @@ type conn struct {
 	writers sync.WaitGroup
 }
 
-func newConn(ws *websocket.Conn, remote string, limit int) *conn {
-	return &conn{ws: ws, remote: remote, limit: limit}
+func newConn(ws *websocket.Conn, remote string, limit int, bud *budget) *conn {
+	return &conn{ws: ws, remote: remote, limit: limit, bud: bud}
 }
 
-// kick starts a writer unless one is running. Called with c.mu held.
-func (c *conn) kick() {
+// kick starts a writer unless one is running, now or, with a starter, when
+// the starter is flushed. Called with c.mu held.
+func (c *conn) kick(st *starter) {
 	if !c.writing && !c.done {
 		c.writing = true
 		c.writers.Add(1)
+		if st != nil {
+			st.conns = append(st.conns, c)
+			return
+		}
 		go c.writeLoop()
 	}
 }
 
+// starter defers starting writer goroutines: a fan-out to thousands of tabs
+// queues its frames under the hub's lock and starts their writers after,
+// from one goroutine, so the lock is not held for thousands of go
+// statements. The hub's starter is used under Hub.mu.
+type starter struct{ conns []*conn }
+
+// flush starts the deferred writers.
+func (st *starter) flush() {
+	cs := st.conns
+	st.conns = nil
+	if len(cs) <= 8 {
+		for _, c := range cs {
+			go c.writeLoop()
+		}
+		return
+	}
+	go func() {
+		for _, c := range cs {
+			go c.writeLoop()
+		}
+	}()
+}
+
+// setQueue replaces the queue and returns its bytes to the budget. Called
+// with c.mu held.
+func (c *conn) setQueue(q []frame, n int) {
+	if d := n - c.qBytes; d != 0 {
+		c.bud.add(int64(d))
+	}
+	c.q, c.qBytes = q, n
+	c.queued.Store(int64(n))
+}
+
 // enqueue queues a frame for the writer. A connection whose queue is full is
 // too slow: it is cut, dropping what is queued (its session keeps the events
-// for a resume).
-func (c *conn) enqueue(frame []byte) {
+// for a resume). When the frame does not fit in the hub's budget of queued
+// bytes, the connections holding the most queued bytes are cut first
+// (budget.evict), this one included if it holds the most.
+//
+// With st set, a writer that must start is left to st (see starter).
+func (c *conn) enqueue(f frame, st *starter) {
+	n := f.size()
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return
+		}
+		if len(c.q) >= c.limit || c.qBytes+n > MaxQueuedBytesPerConn {
+			// The writer is probably blocked on a full socket: cut the
+			// connection rather than wait for its write timeout.
+			c.cutLocked(CloseTooSlow, "too slow", false)
+			c.mu.Unlock()
+			return
+		}
+		if c.bud.reserve(int64(n)) {
+			c.q = append(c.q, f)
+			c.qBytes += n
+			c.queued.Store(int64(c.qBytes))
+			c.kick(st)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if !c.bud.evict(int64(n), c, attempt >= 64) {
+			return // c was cut
+		}
+	}
+}
+
+// cut closes the connection at once, dropping its queue, with code when the
+// close frame can still be written.
+func (c *conn) cut(code websocket.StatusCode, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.cutLocked(code, reason, true)
+}
+
+// cutLocked: see cut. With handshake unset the socket is closed without a
+// close frame (CloseNow does not write, and returns at once). Called with
+// c.mu held.
+func (c *conn) cutLocked(code websocket.StatusCode, reason string, handshake bool) {
 	if c.closing {
 		return
 	}
-	if len(c.q) >= c.limit || c.qBytes+len(frame) > MaxQueuedBytes {
-		// The writer is probably blocked on a full socket: cut the
-		// connection rather than wait for its write timeout. CloseNow
-		// does not write, and returns at once.
-		c.closing, c.drain, c.code, c.reason = true, false, CloseTooSlow, "too slow"
-		c.q, c.qBytes = nil, 0
-		c.done = true
-		c.writers.Add(1)
-		go func() {
-			defer c.writers.Done()
-			c.ws.CloseNow()
-		}()
-		return
-	}
-	c.q = append(c.q, frame)
-	c.qBytes += len(frame)
-	c.kick()
+	c.closing, c.drain, c.code, c.reason = true, false, code, reason
+	c.setQueue(nil, 0)
+	c.done = true
+	c.writers.Add(1)
+	go func() {
+		defer c.writers.Done()
+		if handshake {
+			// Bounded by the library: 5 s to write the close frame, 5 s
+			// to hear the peer's; the socket is closed either way.
+			c.ws.Close(code, reason)
+			return
+		}
+		c.ws.CloseNow()
+	}()
 }
 
 // close asks the writer to close the connection with code, after the queued
@@ -89,9 +211,9 @@ func (c *conn) close(code websocket.StatusCode, reason string, drain bool) {
 	}
 	c.closing, c.drain, c.code, c.reason = true, drain, code, reason
 	if !drain {
-		c.q, c.qBytes = nil, 0
+		c.setQueue(nil, 0)
 	}
-	c.kick()
+	c.kick(nil)
 }
 
 func (c *conn) isClosing() bool {
@@ -100,41 +222,166 @@ func (c *conn) isClosing() bool {
 	return c.closing
 }
 
+// closeCode is the code the connection was closed with (0 while open).
+func (c *conn) closeCode() websocket.StatusCode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closing {
+		return 0
+	}
+	return c.code
+}
+
 // wait waits for the writer goroutines. Only after close.
 func (c *conn) wait() { c.writers.Wait() }
 
 // writeLoop writes queued frames until the queue is empty, then exits; when
 // the connection is closing it writes what must be drained and closes it.
+// A frame's bytes stay counted against the budget until it is written.
 func (c *conn) writeLoop() {
 	defer c.writers.Done()
 	for {
 		c.mu.Lock()
-		q := c.q
-		c.q, c.qBytes = nil, 0
-		closing, drain, code, reason := c.closing, c.drain, c.code, c.reason
-		if len(q) == 0 && !closing {
+		if c.done {
 			c.writing = false
 			c.mu.Unlock()
 			return
 		}
-		if closing && (!drain || len(q) == 0) {
-			c.done = true
+		closing, drain, code, reason := c.closing, c.drain, c.code, c.reason
+		if len(c.q) == 0 && !closing {
+			c.writing = false
+			c.q = nil
 			c.mu.Unlock()
+			return
+		}
+		if closing && (!drain || len(c.q) == 0) {
+			c.done = true
+			c.setQueue(nil, 0)
+			c.mu.Unlock()
+			if code >= 4000 {
+				// Clients that cannot read close codes (coder/websocket in
+				// the browser) learn this one from the notice.
+				ctx, cancel := context.WithTimeout(context.Background(), noticeTimeout)
+				err := c.ws.Write(ctx, websocket.MessageText, closingNotice(code, reason))
+				cancel()
+				if err != nil {
+					c.ws.CloseNow()
+					return
+				}
+			}
 			c.ws.Close(code, reason)
 			return
 		}
+		f := c.q[0]
 		c.mu.Unlock()
-		for _, frame := range q {
-			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				c.mu.Lock()
-				c.closing, c.done, c.q, c.qBytes = true, true, nil, 0
-				c.mu.Unlock()
-				c.ws.CloseNow()
-				return
-			}
+
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, f.bytes())
+		cancel()
+
+		c.mu.Lock()
+		if err != nil {
+			c.closing, c.done = true, true
+			c.setQueue(nil, 0)
+			c.writing = false
+			c.mu.Unlock()
+			c.ws.CloseNow()
+			return
+		}
+		if len(c.q) > 0 && !c.done {
+			// The queue may have been dropped and refilled meanwhile only
+			// if the connection was cut (done), so q[0] is still f.
+			c.q[0] = frame{}
+			c.setQueue(c.q[1:], c.qBytes-f.size())
+		}
+		c.mu.Unlock()
+	}
+}
+
+// budget is the hub's budget of queued outgoing bytes, shared by every
+// connection (Config.MaxQueuedBytes). Reservations are lock-free; eviction
+// takes mu, then the victims' locks, never the other way round.
+type budget struct {
+	limit int64
+	used  atomic.Int64
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	onEvict func(*conn) // called for each connection evict cuts, without locks
+}
+
+func newBudget(limit int64, onEvict func(*conn)) *budget {
+	return &budget{limit: limit, conns: make(map[*conn]struct{}), onEvict: onEvict}
+}
+
+// reserve counts n more queued bytes if they fit.
+func (b *budget) reserve(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
 		}
 	}
+}
+
+// add returns (negative n) or counts bytes.
+func (b *budget) add(n int64) { b.used.Add(n) }
+
+func (b *budget) track(c *conn) {
+	b.mu.Lock()
+	b.conns[c] = struct{}{}
+	b.mu.Unlock()
+}
+
+func (b *budget) untrack(c *conn) {
+	b.mu.Lock()
+	delete(b.conns, c)
+	b.mu.Unlock()
+}
+
+// evict cuts the connections holding the most queued bytes, one at a time,
+// until n more bytes fit, with wire.CloseOverloaded. It returns false when
+// it cut self: self held the most, nothing else was left to cut, or giveUp
+// was set (self keeps losing the race for freed bytes).
+func (b *budget) evict(n int64, self *conn, giveUp bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.used.Load()+n > b.limit {
+		var victim *conn
+		var most int64
+		for c := range b.conns {
+			if q := c.queued.Load(); q > most {
+				victim, most = c, q
+			}
+		}
+		if victim == nil || giveUp || n > b.limit {
+			victim = self
+		}
+		delete(b.conns, victim) // a cut connection queues nothing more
+		victim.cut(CloseOverloaded, "server overloaded: too slow to read")
+		if b.onEvict != nil {
+			b.onEvict(victim)
+		}
+		if victim == self {
+			return false
+		}
+	}
+	return true
+}
+
+// noticeTimeout bounds the write of a closing notice: a peer that does not
+// take it in that time gets no close handshake either.
+const noticeTimeout = 2 * time.Second
+
+// closingNotice is the wire.EventClosing frame written right before a close
+// with an application code (4000 and up).
+func closingNotice(code websocket.StatusCode, reason string) []byte {
+	b, err := wire.Marshal(wire.Frame{Type: wire.EventClosing, Data: mustJSON(wire.ClosingNotice{Code: int(code), Reason: reason})})
+	if err != nil {
+		return []byte(`{"type":"` + wire.EventClosing + `","data":{"code":` + strconv.Itoa(int(code)) + `}}`)
+	}
+	return b
 }

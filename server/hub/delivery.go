@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"parley/app/wire"
@@ -53,23 +54,21 @@ func (h *Hub) setTimer(t timer) {
 }
 
 // sendEvent numbers an event for session s, keeps it for replay and queues it
-// on the session's connection, if any. Called with h.mu held.
+// on the session's connection, if any. The frame shares data with every
+// other tab the event goes to: only its envelope is built here, by hand
+// (wire.Frame's JSON with the payload not re-encoded), which keeps the work
+// done per tab under h.mu small. Called with h.mu held.
 func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 	if s.removed {
 		return
 	}
 	s.seq++
-	// Not HTML-escaped: relayed custom data keeps its size (and bytes).
-	frame, err := wire.Marshal(wire.Frame{Type: typ, Seq: s.seq, Data: data})
-	if err != nil {
-		h.log.Error("encode event", "type", typ, "err", err)
-		return
-	}
-	s.buf = append(s.buf, sentEvent{s.seq, frame})
-	s.bufBytes += len(frame)
+	f := eventFrame(typ, s.seq, data)
+	s.buf = append(s.buf, sentEvent{s.seq, f})
+	s.bufBytes += f.size()
 	drop := 0
 	for len(s.buf)-drop > EventBuffer || (s.bufBytes > EventBufferBytes && len(s.buf)-drop > 1) {
-		s.bufBytes -= len(s.buf[drop].frame)
+		s.bufBytes -= s.buf[drop].frame.size()
 		drop++
 	}
 	if drop > 0 {
@@ -78,8 +77,24 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 		s.buf = s.buf[:n]
 	}
 	if s.c != nil {
-		s.c.enqueue(frame)
+		s.c.enqueue(f, h.starter)
 	}
+}
+
+// eventFrame is the frame wire.Marshal(wire.Frame{Type: typ, Seq: seq,
+// Data: data}) encodes, for a compact data (the hub's payloads all come from
+// mustJSON) and a type that needs no escaping (the hub's event types).
+func eventFrame(typ string, seq uint64, data json.RawMessage) frame {
+	head := make([]byte, 0, len(typ)+48)
+	head = append(head, `{"type":"`...)
+	head = append(head, typ...)
+	head = append(head, `","seq":`...)
+	head = strconv.AppendUint(head, seq, 10)
+	if len(data) == 0 {
+		return frame{head: append(head, '}')}
+	}
+	head = append(head, `,"data":`...)
+	return frame{head: head, data: data, brace: true}
 }
 
 // reply adds the success reply to request id on c to b.
@@ -88,23 +103,23 @@ func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
 	if payload != nil {
 		f.Data = mustJSON(payload)
 	}
-	frame, err := wire.Encode(f)
+	out, err := wire.Encode(f)
 	if err != nil {
 		h.log.Error("encode reply", "err", err)
 		h.replyErr(b, c, id, internalError())
 		return
 	}
-	b.do(func() { c.enqueue(frame) })
+	b.do(func() { c.enqueue(frame{head: out}, h.starter) })
 }
 
 // replyErr adds the error reply to request id on c to b.
 func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *wire.Error) {
-	frame, err := wire.Encode(wire.ErrorReply(id, e))
+	out, err := wire.Encode(wire.ErrorReply(id, e))
 	if err != nil {
 		h.log.Error("encode error reply", "err", err)
 		return
 	}
-	b.do(func() { c.enqueue(frame) })
+	b.do(func() { c.enqueue(frame{head: out}, h.starter) })
 }
 
 // sendNow replies (payload or e) to request id at once, in order with earlier

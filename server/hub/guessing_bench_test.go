@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,13 +99,6 @@ func TestBenchLoginUnderGuessing(t *testing.T) {
 		throttled.Load(), float64(throttled.Load())/elapsed.Seconds(), other.Load())
 	t.Logf("owner login without attack: median %v, p99 %v (%d logins)", pct(quiet, 50), pct(quiet, 99), len(quiet))
 	t.Logf("owner login under attack:   median %v, p99 %v (%d logins)", pct(attacked, 50), pct(attacked, 99), len(attacked))
-}
-
-// pct is the p-th percentile of ds, rounded to 0.1 ms.
-func pct(ds []time.Duration, p int) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, len(s)*p/100)].Round(100 * time.Microsecond)
 }
 
 // dialAt opens a WebSocket to url from the loopback address ip.

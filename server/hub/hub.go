@@ -24,6 +24,14 @@
 // the logs are durably written, outside the mutex, so no finished call's log
 // is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire
 // side.
+//
+// What the whole server holds for its clients is bounded (Config): open
+// WebSockets, server-wide and per IP, refused before the upgrade; sessions
+// per user, the oldest idle one signed out for a new one; and the bytes
+// queued for all connections together, one budget from which the
+// connections holding the most are cut first. An event bound for many tabs
+// is encoded once: each tab's frame shares its payload and only the
+// envelope with the tab's sequence number is built per tab.
 package hub
 
 import (
@@ -57,7 +65,13 @@ type Hub struct {
 	core     *core // the call state machine; used only under mu
 	closed   bool
 	conns    map[*conn]struct{}
-	sessions map[string]*session // by session ID
+	sessions map[string]*session             // by session ID
+	byUser   map[int64]map[*session]struct{} // live sessions of each account
+	born     uint64                          // sessions created so far
+	open     int                             // WebSockets accepted or being accepted (MaxConnections)
+	perIP    map[string]int                  // the same by remote IP (MaxConnectionsPerIP)
+	bud      *budget                         // queued outgoing bytes of all connections (MaxQueuedBytes)
+	starter  *starter                        // writers to start after the ops being run
 	timers   map[timerKey]*time.Timer
 	outbox   []*batch   // batches waiting for delivery, in order
 	flushing bool       // a flusher goroutine is running
@@ -90,11 +104,12 @@ type session struct {
 	grace    *time.Timer
 	gen      uint64 // incremented on every drop, so a stale grace timer does nothing
 	removed  bool
+	born     uint64 // creation order (Hub.born), oldest first for the per-user cap
 }
 
 type sentEvent struct {
 	seq   uint64
-	frame []byte
+	frame frame
 }
 
 // batch is the ordered effect of one state change on the transport. logs are
@@ -148,6 +163,18 @@ func New(cfg Config, st Store) *Hub {
 	if cfg.KnockTimeout <= 0 {
 		cfg.KnockTimeout = DefaultKnockTimeout
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.MaxConnectionsPerIP <= 0 {
+		cfg.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if cfg.MaxSessionsPerUser <= 0 {
+		cfg.MaxSessionsPerUser = DefaultMaxSessionsPerUser
+	}
+	if cfg.MaxQueuedBytes <= 0 {
+		cfg.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -165,6 +192,9 @@ func New(cfg Config, st Store) *Hub {
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),
+		byUser:   make(map[int64]map[*session]struct{}),
+		perIP:    make(map[string]int),
+		starter:  &starter{},
 		timers:   make(map[timerKey]*time.Timer),
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
 		logins:   newLoginThrottle(),
@@ -172,6 +202,9 @@ func New(cfg Config, st Store) *Hub {
 		abuse:    newAbuseLimits(cfg),
 	}
 	h.idle = sync.NewCond(&h.mu)
+	h.bud = newBudget(cfg.MaxQueuedBytes, func(c *conn) {
+		h.log.Warn("closing connection: queued-bytes budget full and it reads slowest", "remote", c.remote)
+	})
 	return h
 }
 
@@ -183,9 +216,22 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	ip := remoteIP(r.RemoteAddr)
+	if refused := h.admit(ip); refused != "" {
+		h.mu.Unlock()
+		h.cfg.Metrics.ConnectionClosed(refused)
+		w.Header().Set("Retry-After", "10")
+		if refused == ClosedServerFull {
+			http.Error(w, "server full: too many connections", http.StatusServiceUnavailable)
+		} else {
+			http.Error(w, "too many connections from your address", http.StatusTooManyRequests)
+		}
+		return
+	}
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	defer h.release(ip)
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
 	if err != nil {
@@ -193,12 +239,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept wrote the HTTP error
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
-	c := newConn(ws, r.RemoteAddr, h.queueLimit)
+	c := newConn(ws, r.RemoteAddr, h.queueLimit, h.bud)
+	h.bud.track(c)
 	c.device = deviceLabel(r.UserAgent())
 
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		h.bud.untrack(c)
 		ws.Close(wire.CloseShutdown, "server shutting down")
 		return
 	}
@@ -221,6 +269,30 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.readLoop(c)
 	h.connGone(c) // closes c
 	c.wait()
+}
+
+// admit counts one more WebSocket from ip, or names the limit it is over
+// (ClosedServerFull, ClosedIPFull) and counts nothing. Called with h.mu held.
+func (h *Hub) admit(ip string) string {
+	if h.open >= h.cfg.MaxConnections {
+		return ClosedServerFull
+	}
+	if h.perIP[ip] >= h.cfg.MaxConnectionsPerIP {
+		return ClosedIPFull
+	}
+	h.open++
+	h.perIP[ip]++
+	return ""
+}
+
+// release uncounts a WebSocket admitted from ip. Takes h.mu.
+func (h *Hub) release(ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.open--
+	if h.perIP[ip]--; h.perIP[ip] <= 0 {
+		delete(h.perIP, ip)
+	}
 }
 
 // afterFunc runs f under h.mu after d, unless the hub has shut down by then.
@@ -247,6 +319,7 @@ func (h *Hub) commit(b *batch) {
 		for _, op := range b.ops {
 			op()
 		}
+		h.starter.flush()
 		return
 	}
 	h.outbox = append(h.outbox, b)
@@ -289,6 +362,7 @@ func (h *Hub) flush() {
 				op()
 			}
 		}
+		h.starter.flush()
 		h.mu.Unlock()
 	}
 }

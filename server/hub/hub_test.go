@@ -359,7 +359,7 @@ func TestEventBuffer(t *testing.T) {
 	}
 	total := 0
 	for _, e := range s.buf {
-		total += len(e.frame)
+		total += e.frame.size()
 	}
 	if total != s.bufBytes || total > EventBufferBytes || len(s.buf) < 10 {
 		t.Fatalf("buffer holds %d events of %d bytes (counted %d)", len(s.buf), total, s.bufBytes)

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"parley/app/wire"
 )
 
@@ -48,6 +50,10 @@ type Metrics interface {
 	// wire.EventSignal (SDP, ICE) or wire.EventData (custom data), bytes is
 	// the size of its payload.
 	Relayed(kind string, bytes int)
+	// ConnectionClosed counts a WebSocket that ended, by why (Closed*),
+	// and an upgrade refused for a connection limit (ClosedServerFull,
+	// ClosedIPFull).
+	ConnectionClosed(reason string)
 }
 
 // Values of the Metrics methods' string arguments.
@@ -75,7 +81,55 @@ const (
 	EndCancelled  = "cancelled"  // the caller left before anyone answered
 	EndIdle       = "idle"       // a meet call stayed empty for MeetIdleTimeout
 	EndShutdown   = "shutdown"   // the server shut down
+
+	ClosedServerFull   = "server_full"   // refused: MaxConnections open
+	ClosedIPFull       = "ip_full"       // refused: MaxConnectionsPerIP open from its address
+	ClosedOverloaded   = "overloaded"    // wire.CloseOverloaded: slowest when the queued-bytes budget was full
+	ClosedTooSlow      = "too_slow"      // its own queue was full (CloseTooSlow)
+	ClosedSessionLimit = "session_limit" // wire.CloseSessionLimit
+	ClosedIdle         = "idle"          // wire.CloseIdle
+	ClosedAuthFailed   = "auth_failed"   // wire.CloseAuthFailed
+	ClosedProtocol     = "protocol"      // wire.CloseProtocol
+	ClosedRateLimited  = "rate_limited"  // wire.CloseRateLimited
+	ClosedReplaced     = "replaced"      // wire.CloseReplaced
+	ClosedLoggedOut    = "logged_out"    // wire.CloseLoggedOut
+	ClosedShutdown     = "shutdown"      // wire.CloseShutdown
+	ClosedClient       = "client"        // the client closed or the network dropped it
 )
+
+// ClosedReasons lists every ConnectionClosed reason.
+func ClosedReasons() []string {
+	return []string{ClosedServerFull, ClosedIPFull, ClosedOverloaded, ClosedTooSlow, ClosedSessionLimit, ClosedIdle,
+		ClosedAuthFailed, ClosedProtocol, ClosedRateLimited, ClosedReplaced, ClosedLoggedOut, ClosedShutdown, ClosedClient}
+}
+
+// closeReason is the ConnectionClosed reason of a connection the hub closed
+// with code (0 or a normal closure when the client went first).
+func closeReason(code websocket.StatusCode) string {
+	switch code {
+	case CloseOverloaded:
+		return ClosedOverloaded
+	case CloseTooSlow:
+		return ClosedTooSlow
+	case CloseSessionLimit:
+		return ClosedSessionLimit
+	case wire.CloseIdle:
+		return ClosedIdle
+	case wire.CloseAuthFailed:
+		return ClosedAuthFailed
+	case wire.CloseProtocol:
+		return ClosedProtocol
+	case wire.CloseRateLimited:
+		return ClosedRateLimited
+	case wire.CloseReplaced:
+		return ClosedReplaced
+	case wire.CloseLoggedOut:
+		return ClosedLoggedOut
+	case wire.CloseShutdown:
+		return ClosedShutdown
+	}
+	return ClosedClient
+}
 
 // Stats is a sample of the hub's state for gauges.
 type Stats struct {
@@ -92,13 +146,16 @@ type Stats struct {
 	Ringing, Active, Waiting int
 	// Sizes counts the live calls by their joined members.
 	Sizes map[int]int
+	// QueuedBytes is the outgoing bytes queued for all connections, which
+	// Config.MaxQueuedBytes bounds.
+	QueuedBytes int64
 }
 
 // Stats samples the hub's state. It takes the hub's lock briefly.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := Stats{Connections: len(h.conns), Sessions: len(h.sessions), Sizes: make(map[int]int)}
+	s := Stats{Connections: len(h.conns), Sessions: len(h.sessions), Sizes: make(map[int]int), QueuedBytes: h.bud.used.Load()}
 	for _, u := range h.core.users {
 		if len(u.tabs) > 0 {
 			s.Users++
@@ -131,6 +188,7 @@ func (noMetrics) RingEnded(string)                      {}
 func (noMetrics) CallConnected(time.Duration)           {}
 func (noMetrics) CallEnded(string, bool, time.Duration) {}
 func (noMetrics) Relayed(string, int)                   {}
+func (noMetrics) ConnectionClosed(string)               {}
 
 // noteKind names a call lifecycle event.
 type noteKind int

@@ -63,6 +63,8 @@ func (f *fakeMetrics) Relayed(kind string, bytes int) {
 	}
 }
 
+func (f *fakeMetrics) ConnectionClosed(reason string) { f.add("closed:" + reason) }
+
 func (f *fakeMetrics) expect(t *testing.T, want map[string]int) {
 	t.Helper()
 	for k, n := range want {

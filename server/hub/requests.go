@@ -51,6 +51,8 @@ func (h *Hub) connGone(c *conn) {
 	}
 	c.idleTimer.Stop()
 	c.close(websocket.StatusNormalClosure, "", false)
+	h.bud.untrack(c)
+	h.cfg.Metrics.ConnectionClosed(closeReason(c.closeCode()))
 	if s := c.sess; s != nil {
 		c.sess = nil
 		if s.c == c {

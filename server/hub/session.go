@@ -1,7 +1,10 @@
 package hub
 
 import (
+	"cmp"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,7 +67,17 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		h.mu.Unlock()
 		return
 	}
-	h.signIn(c, f.ID, su, token, resume)
+	if h.signIn(c, f.ID, su, token, resume) && resume == nil {
+		// The token minted for this refused login or registration is not
+		// handed out: revoke it.
+		onOwnStack(func() {
+			ctx, cancel := h.opCtx()
+			defer cancel()
+			if err := h.st.DeleteSession(ctx, token); err != nil && !errors.Is(err, store.ErrNotFound) {
+				h.log.Warn("revoke refused session token", "err", err)
+			}
+		})
+	}
 }
 
 // authenticate checks a register, login or auth request from remote against
@@ -148,18 +161,19 @@ func (h *Hub) authenticate(f wire.Frame, remote, device string) (su store.User, 
 }
 
 // signIn attaches c to a new session of su, or re-attaches the session named
-// in resume when it belongs to su and is still within its grace period.
-func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wire.AuthRequest) {
+// in resume when it belongs to su and is still within its grace period. It
+// reports whether it refused a new session for the per-user cap.
+func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wire.AuthRequest) (refused bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if c.isClosing() {
-		return
+		return false
 	}
 	if h.closed {
 		b := &batch{}
 		h.replyErr(b, c, id, shutdownError())
 		h.commit(b)
-		return
+		return false
 	}
 	if h.revokedLately(token) {
 		// Revoked between the store's check and now.
@@ -176,14 +190,25 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 	if resume != nil && resume.Resume != "" {
 		if s := h.sessions[resume.Resume]; s != nil && !s.removed && s.uid == su.ID && s.user.Username == su.Username {
 			h.resume(c, id, s, token, resume.LastSeq)
-			return
+			return false
 		}
 	}
+	if e := h.makeRoom(su.ID); e != nil {
+		b := &batch{}
+		h.replyErr(b, c, id, e)
+		h.commit(b)
+		return true
+	}
+	h.born++
 	s := &session{
-		id: randomID(16), uid: su.ID, token: token, c: c,
+		id: randomID(16), uid: su.ID, token: token, c: c, born: h.born,
 		user: wire.User{JID: wire.JID(su.Username, h.cfg.Domain), Username: su.Username, DisplayName: su.DisplayName, Guest: su.Guest},
 	}
 	h.sessions[s.id] = s
+	if h.byUser[s.uid] == nil {
+		h.byUser[s.uid] = make(map[*session]struct{})
+	}
+	h.byUser[s.uid][s] = struct{}{}
 	c.sess = s
 	if su.Guest {
 		h.cfg.Metrics.SignedIn(SignInGuest)
@@ -196,6 +221,45 @@ func (h *Hub) signIn(c *conn, id uint64, su store.User, token string, resume *wi
 	h.core.addTab(fx, su, s.id)
 	h.deliver(b, fx)
 	h.commit(b)
+	return false
+}
+
+// makeRoom makes room for one more session of account uid under
+// MaxSessionsPerUser: it signs out the account's oldest sessions that are
+// not joined in a call (wire.CloseSessionLimit), or returns the error to
+// refuse the new one with when every session is in a call. Called with h.mu
+// held.
+func (h *Hub) makeRoom(uid int64) *wire.Error {
+	need := len(h.byUser[uid]) - h.cfg.MaxSessionsPerUser + 1
+	if need <= 0 {
+		return nil
+	}
+	list := slices.SortedFunc(maps.Keys(h.byUser[uid]), func(a, b *session) int { return cmp.Compare(a.born, b.born) })
+	var victims []*session
+	for _, s := range list { // oldest first
+		if len(victims) < need && !h.core.tabInCall(s.id) {
+			victims = append(victims, s)
+		}
+	}
+	if len(victims) < need {
+		return wire.Errorf(wire.CodeConflict, wire.ReasonTooManySessions,
+			"You are signed in on %d tabs or devices in calls, the most this server allows; leave a call or sign out of one first.", h.cfg.MaxSessionsPerUser)
+	}
+	b := &batch{}
+	fx := &effects{}
+	for _, s := range victims {
+		h.log.Info("session signed out: too many sessions", "user", s.user.Username, "max", h.cfg.MaxSessionsPerUser)
+		if c := s.c; c != nil {
+			c.sess = nil
+			b.do(func() {
+				c.close(CloseSessionLimit, "signed in on too many tabs or devices; this one was signed out", true)
+			})
+		}
+		h.removeSession(fx, s)
+	}
+	h.deliver(b, fx)
+	h.commit(b)
+	return nil
 }
 
 // limits are the limits sent to clients in every AuthResult.
@@ -266,7 +330,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	for _, ev := range s.buf {
 		if ev.seq > lastSeq {
 			frame := ev.frame
-			b.do(func() { c.enqueue(frame) })
+			b.do(func() { c.enqueue(frame, h.starter) })
 		}
 	}
 	h.deliver(b, fx)
@@ -350,4 +414,8 @@ func (h *Hub) removeSession(fx *effects, s *session) {
 	}
 	s.buf, s.bufBytes = nil, 0
 	delete(h.sessions, s.id)
+	delete(h.byUser[s.uid], s)
+	if len(h.byUser[s.uid]) == 0 {
+		delete(h.byUser, s.uid)
+	}
 }

@@ -79,12 +79,6 @@ func (h *Hub) userSessions(username string) []*session {
 	return list
 }
 
-// revokedNotice is the wire.EventClosing frame sent before closing a revoked
-// session's connection, for clients that cannot read close codes.
-func revokedNotice() []byte {
-	return []byte(`{"type":"` + wire.EventClosing + `","data":{"code":` + strconv.Itoa(wire.CloseRevoked) + `,"reason":"revoked"}}`)
-}
-
 // revokedMemory is how long a revoked session ID is remembered, to refuse a
 // sign-in whose token check passed just before the revocation.
 const revokedMemory = time.Minute
@@ -122,7 +116,6 @@ func (h *Hub) revokeSession(b *batch, fx *effects, s *session) {
 	if c := s.c; c != nil {
 		c.sess = nil
 		b.do(func() {
-			c.enqueue(revokedNotice())
 			c.close(wire.CloseRevoked, "signed out from another session", true)
 		})
 	}

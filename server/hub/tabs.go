@@ -124,6 +124,21 @@ func (k *core) removeTab(fx *effects, id string) {
 	k.gcUser(t.u)
 }
 
+// tabInCall reports whether tab id is the tab of a joined participant of a
+// live call (the per-user session cap spares such tabs).
+func (k *core) tabInCall(id string) bool {
+	t := k.tabOf(id)
+	if t == nil {
+		return false
+	}
+	for cl, p := range t.u.parts {
+		if !p.done && p.tab == t && wire.Joined(cl.status(p)) {
+			return true
+		}
+	}
+	return false
+}
+
 // ---- timers ----
 
 // fire applies a timer that went off; a superseded one does nothing.

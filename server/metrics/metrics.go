@@ -56,6 +56,7 @@ type Metrics struct {
 	duration    prometheus.Histogram
 	frames      *prometheus.CounterVec
 	bytes       *prometheus.CounterVec
+	closed      *prometheus.CounterVec
 }
 
 var _ hub.Metrics = (*Metrics)(nil)
@@ -115,8 +116,12 @@ func New(o Options) *Metrics {
 	m.bytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_relayed_bytes_total", Help: "Payload bytes of the frames relayed to members of a call, by kind.",
 	}, []string{"kind"})
+	m.closed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_connections_closed_total",
+		Help: "WebSockets that ended, by reason (overloaded, too_slow, session_limit, idle, client, ...), and upgrades refused by a connection limit (server_full, ip_full).",
+	}, []string{"reason"})
 	for _, c := range []prometheus.Collector{m.signIns, m.loginFails, m.rateLimited, m.created, m.rings, m.outcomes,
-		m.setup, m.ended, m.duration, m.frames, m.bytes} {
+		m.setup, m.ended, m.duration, m.frames, m.bytes, m.closed} {
 		f(c)
 	}
 	// Every series exists from the start, at 0: rate() and alerts need no
@@ -136,6 +141,9 @@ func New(o Options) *Metrics {
 	}
 	for _, k := range []string{hub.EndHangUp, hub.EndUnanswered, hub.EndCancelled, hub.EndIdle, hub.EndShutdown} {
 		m.ended.WithLabelValues(k)
+	}
+	for _, k := range hub.ClosedReasons() {
+		m.closed.WithLabelValues(k)
 	}
 	for _, k := range []string{relayKind(wire.EventSignal), relayKind(wire.EventData)} {
 		m.frames.WithLabelValues(k)
@@ -223,10 +231,14 @@ func (m *Metrics) Relayed(kind string, bytes int) {
 	m.bytes.WithLabelValues(k).Add(float64(bytes))
 }
 
+// ConnectionClosed implements hub.Metrics.
+func (m *Metrics) ConnectionClosed(reason string) { m.closed.WithLabelValues(reason).Inc() }
+
 // hubCollector turns one Hub.Stats sample per scrape into gauges.
 type hubCollector struct {
 	stats                               func() hub.Stats
 	conns, sessions, users, calls, size *prometheus.Desc
+	queued                              *prometheus.Desc
 }
 
 func newHubCollector(stats func() hub.Stats) *hubCollector {
@@ -237,12 +249,13 @@ func newHubCollector(stats func() hub.Stats) *hubCollector {
 		users:    prometheus.NewDesc("parley_users_signed_in", "Distinct users with at least one session.", nil, nil),
 		calls: prometheus.NewDesc("parley_calls",
 			"Live calls by state: ringing (nobody answered yet), active, waiting (a meet call nobody joined yet).", []string{"state"}, nil),
-		size: prometheus.NewDesc("parley_calls_by_members", "Live calls by their number of joined members.", []string{"members"}, nil),
+		size:   prometheus.NewDesc("parley_calls_by_members", "Live calls by their number of joined members.", []string{"members"}, nil),
+		queued: prometheus.NewDesc("parley_queued_bytes", "Outgoing bytes queued for all WebSockets, bounded by -max-queued-bytes.", nil, nil),
 	}
 }
 
 func (hc *hubCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{hc.conns, hc.sessions, hc.users, hc.calls, hc.size} {
+	for _, d := range []*prometheus.Desc{hc.conns, hc.sessions, hc.users, hc.calls, hc.size, hc.queued} {
 		ch <- d
 	}
 }
@@ -255,6 +268,7 @@ func (hc *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	g(hc.conns, s.Connections)
 	g(hc.sessions, s.Sessions)
 	g(hc.users, s.Users)
+	ch <- prometheus.MustNewConstMetric(hc.queued, prometheus.GaugeValue, float64(s.QueuedBytes))
 	g(hc.calls, s.Ringing, "ringing")
 	g(hc.calls, s.Active, "active")
 	g(hc.calls, s.Waiting, "waiting")

@@ -93,6 +93,9 @@ func TestEvents(t *testing.T) {
 	hm.Relayed(wire.EventSignal, 100)
 	hm.Relayed(wire.EventSignal, 20)
 	hm.Relayed(wire.EventData, 7)
+	hm.ConnectionClosed(hub.ClosedOverloaded)
+	hm.ConnectionClosed(hub.ClosedOverloaded)
+	hm.ConnectionClosed(hub.ClosedServerFull)
 
 	for _, tc := range []struct {
 		name   string
@@ -118,6 +121,9 @@ func TestEvents(t *testing.T) {
 		{"parley_relayed_bytes_total", []string{"kind", "signal"}, 120},
 		{"parley_relayed_frames_total", []string{"kind", "data"}, 1},
 		{"parley_relayed_bytes_total", []string{"kind", "data"}, 7},
+		{"parley_connections_closed_total", []string{"reason", "overloaded"}, 2},
+		{"parley_connections_closed_total", []string{"reason", "server_full"}, 1},
+		{"parley_connections_closed_total", []string{"reason", "session_limit"}, 0},
 	} {
 		got, ok := value(t, m, tc.name, tc.labels...)
 		if !ok || got != tc.want {
@@ -178,7 +184,7 @@ func TestTURN(t *testing.T) {
 func TestWatchHub(t *testing.T) {
 	m := New(Options{})
 	stats := hub.Stats{Connections: 5, Sessions: 4, Users: 3, Ringing: 1, Active: 2, Waiting: 1,
-		Sizes: map[int]int{0: 1, 1: 1, 2: 2}}
+		Sizes: map[int]int{0: 1, 1: 1, 2: 2}, QueuedBytes: 12345}
 	if err := m.WatchHub(func() hub.Stats { return stats }); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +194,7 @@ func TestWatchHub(t *testing.T) {
 		want   float64
 	}{
 		{"parley_websocket_connections", nil, 5},
+		{"parley_queued_bytes", nil, 12345},
 		{"parley_sessions", nil, 4},
 		{"parley_users_signed_in", nil, 3},
 		{"parley_calls", []string{"state", "ringing"}, 1},

@@ -1,0 +1,318 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"parley/app/wire"
+)
+
+// tryDial opens a WebSocket from loopback address ip ("" for any) and
+// returns it, or the HTTP status the upgrade was refused with.
+func (e *env) tryDial(ip string) (*websocket.Conn, int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	var opts *websocket.DialOptions
+	if ip != "" {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		tr := &http.Transport{DialContext: d.DialContext}
+		e.t.Cleanup(tr.CloseIdleConnections)
+		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
+	}
+	ws, resp, err := websocket.Dial(ctx, e.url, opts)
+	if err != nil {
+		if resp == nil {
+			e.t.Fatalf("dial: %v", err)
+		}
+		return nil, resp.StatusCode
+	}
+	e.t.Cleanup(func() { ws.CloseNow() })
+	return ws, http.StatusSwitchingProtocols
+}
+
+// waitFor polls cond until it holds; the deadline only guards against a hang.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(4 * waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMaxConnections: over the server-wide cap an upgrade is refused with
+// 503 before the WebSocket exists, and the open ones keep working; a closed
+// one frees its place.
+func TestMaxConnections(t *testing.T) {
+	fm := newFakeMetrics()
+	e := newEnv(t, Config{MaxConnections: 3, Metrics: fm})
+	alice := e.register("alice")
+	bob := e.register("bob")
+	third, code := e.tryDial("")
+	if third == nil {
+		t.Fatalf("third connection refused with %d", code)
+	}
+	if ws, code := e.tryDial(""); ws != nil || code != http.StatusServiceUnavailable {
+		t.Fatalf("fourth connection: %v, status %d; want 503", ws != nil, code)
+	}
+	fm.expect(t, map[string]int{"closed:" + ClosedServerFull: 1})
+	// The third is accepted on the client's side before the hub lists it.
+	waitFor(t, "3 connections listed", func() bool { return e.hub.Stats().Connections == 3 })
+	create(t, alice, wire.TypeAudio, "bob")
+	bob.callEvent(wire.EventIncoming)
+
+	third.CloseNow()
+	waitFor(t, "a free place", func() bool {
+		ws, _ := e.tryDial("")
+		if ws != nil {
+			ws.CloseNow()
+		}
+		return ws != nil
+	})
+}
+
+// TestMaxConnectionsPerIP: one address gets at most its cap (429 beyond),
+// another address still connects.
+func TestMaxConnectionsPerIP(t *testing.T) {
+	fm := newFakeMetrics()
+	e := newEnv(t, Config{MaxConnectionsPerIP: 2, Metrics: fm})
+	a := e.dialFrom("a1", "127.0.0.2")
+	a.must(wire.TypeGuest, wire.GuestRequest{DisplayName: "A"}, nil)
+	e.dialFrom("a2", "127.0.0.2")
+	if ws, code := e.tryDial("127.0.0.2"); ws != nil || code != http.StatusTooManyRequests {
+		t.Fatalf("third connection from one address: %v, status %d; want 429", ws != nil, code)
+	}
+	fm.expect(t, map[string]int{"closed:" + ClosedIPFull: 1})
+	b := e.dialFrom("b", "127.0.0.3")
+	b.must(wire.TypePing, nil, nil)
+	a.must(wire.TypePing, nil, nil)
+}
+
+// TestSessionCap: a sign-in over MaxSessionsPerUser signs out the user's
+// oldest session with CloseSessionLimit; that session cannot be resumed.
+func TestSessionCap(t *testing.T) {
+	fm := newFakeMetrics()
+	e := newEnv(t, Config{MaxSessionsPerUser: 2, Metrics: fm})
+	first := e.register("alice")
+	second := e.tab(first, "alice2")
+	third := e.tab(first, "alice3")
+	first.expectClose(CloseSessionLimit)
+	second.must(wire.TypePing, nil, nil)
+	third.must(wire.TypePing, nil, nil)
+	if st := e.hub.Stats(); st.Sessions != 2 {
+		t.Fatalf("%d sessions, want 2", st.Sessions)
+	}
+
+	// The signed-out session is gone: asking to resume it gets a new
+	// session, which in turn signs out the oldest one left.
+	again := e.dial("alice4")
+	again.must(wire.TypeAuth, wire.AuthRequest{Token: first.auth.Token, Resume: first.auth.Session, LastSeq: 1}, &again.auth)
+	if again.auth.Resumed || again.auth.Session == first.auth.Session {
+		t.Fatalf("the signed-out session was resumed: %+v", again.auth)
+	}
+	second.expectClose(CloseSessionLimit)
+	third.must(wire.TypePing, nil, nil)
+	waitFor(t, "the closes counted", func() bool { return fm.get("closed:"+ClosedSessionLimit) == 2 })
+
+	// Another user is not affected.
+	bob := e.register("bob")
+	e.tab(bob, "bob2").must(wire.TypePing, nil, nil)
+	bob.must(wire.TypePing, nil, nil)
+}
+
+// TestSessionCapSparesCalls: sessions in a call are never signed out for
+// the cap; when all are, the new sign-in is refused and nothing changes.
+func TestSessionCapSparesCalls(t *testing.T) {
+	e := newEnv(t, Config{MaxSessionsPerUser: 2})
+	alice := e.register("alice")
+	idle := e.tab(alice, "alice-idle")
+	bob := e.register("bob")
+	call := create(t, alice, wire.TypeAudio, "bob")
+	bob.callEvent(wire.EventIncoming)
+	answer(t, bob, call)
+	alice.update(statusIs("bob", wire.StatusConnecting))
+
+	// The idle tab gives way, not the one in the call.
+	busy := e.tab(alice, "alice3")
+	idle.expectClose(CloseSessionLimit)
+	busy.settle()
+
+	// With the cap lowered to 1, a sign-in would need two sessions to give
+	// way and only one is idle: it is refused and nothing changes.
+	e.hub.mu.Lock()
+	e.hub.cfg.MaxSessionsPerUser = 1
+	e.hub.mu.Unlock()
+	refused := e.dial("alice4")
+	refused.fails(wire.TypeAuth, wire.AuthRequest{Token: alice.auth.Token}, wire.CodeConflict, wire.ReasonTooManySessions)
+	refused.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "password-alice"}, wire.CodeConflict, wire.ReasonTooManySessions)
+	if st := e.hub.Stats(); st.Sessions != 3 {
+		t.Fatalf("%d sessions, want 3 (2 alice, bob)", st.Sessions)
+	}
+	busy.must(wire.TypePing, nil, nil)
+	// The call goes on.
+	alice.must(wire.TypeCallSignal, offer(call.RoomID, jid("bob")), nil)
+	bob.event(wire.EventSignal, nil)
+}
+
+// TestQueuedBytesBudget: connections that stop reading while custom data is
+// relayed to them fill the hub's queued-bytes budget; the accounted bytes
+// never exceed it, the slow connections are closed with CloseOverloaded
+// (biggest first), and a well-behaved call and pings keep working.
+func TestQueuedBytesBudget(t *testing.T) {
+	const budgetBytes = 1 << 20
+	fm := newFakeMetrics()
+	// A long grace keeps the cut members in the call while the others fill up.
+	e := newEnv(t, Config{MaxQueuedBytes: budgetBytes, RateLimit: 1e6, RateBurst: 1 << 20, Metrics: fm, ResumeGrace: 5 * time.Minute})
+	alice := e.register("alice")
+	const slow = 4
+	names := make([]string, slow)
+	tokens := make([]string, slow)
+	for i := range slow {
+		names[i] = string(rune('p'+i)) + "slow"
+		c := e.register(names[i])
+		tokens[i] = c.auth.Token
+		c.ws.CloseNow()
+	}
+	call := groupCall(t, alice, wire.TypeAudio, "", names...)
+
+	// Raw connections for the slow users that answer and never read.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*waitTimeout)
+	defer cancel()
+	for i := range slow {
+		ws, _, err := websocket.Dial(ctx, e.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		for id, req := range []struct {
+			typ     string
+			payload any
+		}{{wire.TypeAuth, wire.AuthRequest{Token: tokens[i]}}, {wire.TypeCallAnswer, room(call)}} {
+			f, _ := wire.Request(req.typ, uint64(id+1), req.payload)
+			b, _ := wire.Encode(f)
+			if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	alice.update(func(ce wire.CallEvent) bool {
+		for _, n := range names {
+			if statusOf(ce.Call, jid(n)) != wire.StatusConnecting {
+				return false
+			}
+		}
+		return true
+	})
+
+	// A well-behaved pair in its own call.
+	bob, carol := e.register("bob"), e.register("carol")
+	other := create(t, bob, wire.TypeAudio, "carol")
+	carol.callEvent(wire.EventIncoming)
+	answer(t, carol, other)
+
+	// Sample the accounted bytes as often as possible while it runs.
+	var most atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if u := e.hub.bud.used.Load(); u > most.Load() {
+				most.Store(u)
+			}
+		}
+	}()
+
+	blob, _ := json.Marshal(strings.Repeat("x", wire.MaxCustomDataBytes-16))
+	overloaded := func() int {
+		e.hub.mu.Lock()
+		defer e.hub.mu.Unlock()
+		n := 0
+		for c := range e.hub.conns {
+			if c.closeCode() == CloseOverloaded {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; overloaded() < slow; i++ {
+		if i == 5000 {
+			t.Fatalf("only %d of %d slow connections closed", overloaded(), slow)
+		}
+		if err := alice.do(wire.TypeCallData, wire.DataRequest{RoomID: call.RoomID, Data: blob}, nil); err != nil {
+			t.Fatalf("data %d: %v", i, err)
+		}
+		if q := e.hub.Stats().QueuedBytes; q > budgetBytes {
+			t.Fatalf("%d bytes queued, over the budget of %d", q, budgetBytes)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if m := most.Load(); m > budgetBytes {
+		t.Fatalf("up to %d bytes queued, over the budget of %d", m, budgetBytes)
+	}
+
+	// Relays to the cut connections stop; the rest works.
+	alice.must(wire.TypeCallData, wire.DataRequest{RoomID: call.RoomID, Data: blob}, nil)
+	if q := e.hub.Stats().QueuedBytes; q > 64<<10 {
+		t.Fatalf("%d bytes still queued after the slow connections were cut", q)
+	}
+	bob.must(wire.TypePing, nil, nil)
+	bob.must(wire.TypeCallData, wire.DataRequest{RoomID: other.RoomID, Data: blob}, nil)
+	carol.event(wire.EventData, nil)
+	alice.must(wire.TypePing, nil, nil)
+	if alice.isClosedNow() || bob.isClosedNow() || carol.isClosedNow() {
+		t.Fatal("a reading connection was closed")
+	}
+	// Every byte counted was given back: nothing is left queued once the
+	// readers have read.
+	waitFor(t, "no bytes queued", func() bool { return e.hub.Stats().QueuedBytes == 0 })
+}
+
+// TestEventFrame: the frames built per tab are exactly what encoding the
+// wire.Frame would give, so sharing the payload changes no byte.
+func TestEventFrame(t *testing.T) {
+	for _, tc := range []struct {
+		typ  string
+		seq  uint64
+		data string
+	}{
+		{wire.EventUpdate, 1, `{"call":{"roomId":"r"}}`},
+		{wire.EventData, 18446744073709551615, `{"roomId":"r","from":"a@localhost","data":"<&>\u2028é"}`},
+		{wire.EventSignal, 42, `"x"`},
+		{wire.EventDismissed, 7, ``},
+	} {
+		want, err := wire.Marshal(wire.Frame{Type: tc.typ, Seq: tc.seq, Data: json.RawMessage(tc.data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := eventFrame(tc.typ, tc.seq, json.RawMessage(tc.data))
+		if got := f.bytes(); string(got) != string(want) || f.size() != len(want) {
+			t.Errorf("eventFrame(%s, %d) = %s (size %d), want %s", tc.typ, tc.seq, got, f.size(), want)
+		}
+	}
+}
+
+func (c *client) isClosedNow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
