@@ -256,7 +256,7 @@ func (c *Home) renderLog(l wire.CallLog) app.UI {
 			),
 		),
 		app.Button().Class("btn btn-quiet btn-small log-callback").Type("button").
-			Aria("label", "Call "+who+" back ("+kind+")").
+			Aria("label", "Call back "+who+" ("+kind+")").
 			Body(icon(map[bool]string{true: "cam", false: "phone"}[video]), app.Span().Text("Call back")).
 			OnClick(func(ctx app.Context, e app.Event) {
 				c.S.dial(ctx, strings.Join(names, ","), video)

@@ -174,7 +174,7 @@ func (c *Join) renderSide(joining bool) app.UI {
 						map[bool]string{true: "Waiting…", false: ""}[waiting])).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.joinNow(ctx) }),
 			app.Button().ID("join-back").Class("btn btn-quiet").Type("button").Disabled(joining && !waiting).
-				Aria("label", map[bool]string{true: "Stop waiting and leave", false: "Back: leave the preview"}[waiting]).
+				Aria("label", map[bool]string{true: "Back: stop waiting and leave", false: "Back: leave the preview"}[waiting]).
 				Body(icon("left"), app.Span().Text("Back")).
 				OnClick(func(ctx app.Context, e app.Event) { c.S.backFromPreview(ctx) }),
 		),
