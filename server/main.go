@@ -13,6 +13,7 @@
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
+//	-trusted-proxies  PARLEY_TRUSTED_PROXIES  reverse proxies (IPs, CIDRs) whose X-Forwarded-For names the client (none)
 //	-meet-idle-timeout PARLEY_MEET_IDLE_TIMEOUT a meet call nobody is in ends after this (1h)
 //	-max-blocks       PARLEY_MAX_BLOCKS       how many users one account may block (1000)
 //	-session-ttl      PARLEY_SESSION_TTL      a sign-in unused for this long expires; each use slides it (720h)
@@ -65,6 +66,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -103,6 +105,7 @@ type config struct {
 	resumeGrace     time.Duration
 	maxParticipants int
 	allowedOrigins  []string
+	trustedProxies  []netip.Prefix
 	meetIdle        time.Duration
 	maxBlocks       int
 	sessionTTL      time.Duration
@@ -202,6 +205,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"other origins' host `patterns` (comma-separated, * for any) allowed on /ws and granted the SDK files (PARLEY_ALLOWED_ORIGINS)")
 	tlsf := registerTLSFlags(fs, envOr)
 	bad := func(err error) { errs = append(errs, err) }
+	proxies := fs.String("trusted-proxies", envOr("PARLEY_TRUSTED_PROXIES", ""),
+		"reverse proxies' `addresses` (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client for the per-address limits (PARLEY_TRUSTED_PROXIES)")
 	registerOpsFlags(fs, &cfg.ops, envOr, bad)
 	registerTURNFlags(fs, envOr, &cfg.turn, bad)
 	registerLimitFlags(fs, envOr, &cfg.limits, bad)
@@ -216,6 +221,9 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	}
 	cfg.allowedOrigins = splitList(*origins)
 	var err error
+	if cfg.trustedProxies, err = hub.ParseTrustedProxies(splitList(*proxies)); err != nil {
+		return cfg, fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	if cfg.tls, err = tlsf.settings(); err != nil {
 		return cfg, err
 	}
@@ -309,6 +317,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		ResumeGrace:         cfg.resumeGrace,
 		MaxParticipants:     cfg.maxParticipants,
 		AllowedOrigins:      cfg.allowedOrigins,
+		TrustedProxies:      cfg.trustedProxies,
 		MeetIdleTimeout:     cfg.meetIdle,
 		MaxBlocks:           cfg.maxBlocks,
 		KnockTimeout:        cfg.knockTimeout,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,6 +195,10 @@ func TestProcess(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// First the closing notice, for clients that cannot read close codes.
+	if _, b, err := ws.Read(ctx); err != nil || !strings.Contains(string(b), `"type":"closing","data":{"code":4010`) {
+		t.Errorf("closing notice %q, %v", b, err)
+	}
 	_, _, err = ws.Read(ctx)
 	if code := websocket.CloseStatus(err); code != wire.CloseShutdown {
 		t.Errorf("websocket closed with %v (%v), want %d", code, err, wire.CloseShutdown)
@@ -286,4 +291,24 @@ func TestParseConnLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTrustedProxiesFlag: -trusted-proxies and PARLEY_TRUSTED_PROXIES reach
+// the config as prefixes; a bad entry is refused naming the flag.
+func TestTrustedProxiesFlag(t *testing.T) {
+	got, ok := parseCase(t, nil, map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}, "")
+	if !ok {
+		return
+	}
+	if want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32")}; !slices.Equal(got.trustedProxies, want) {
+		t.Errorf("from the environment: %v, want %v", got.trustedProxies, want)
+	}
+	got, ok = parseCase(t, []string{"-trusted-proxies", "::1"}, map[string]string{"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8"}, "")
+	if ok && (len(got.trustedProxies) != 1 || got.trustedProxies[0] != netip.MustParsePrefix("::1/128")) {
+		t.Errorf("flag over environment: %v", got.trustedProxies)
+	}
+	if got, ok := parseCase(t, nil, nil, ""); ok && got.trustedProxies != nil {
+		t.Errorf("default: %v, want none", got.trustedProxies)
+	}
+	parseCase(t, []string{"-trusted-proxies", "proxy.example"}, nil, "trusted-proxies")
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/coder/websocket"
@@ -87,6 +88,11 @@ type Config struct {
 	// wire.CloseOverloaded. Each connection is also capped on its own
 	// (MaxQueuedFrames, MaxQueuedBytesPerConn).
 	MaxQueuedBytes int64
+	// TrustedProxies are the reverse proxies (addresses and prefixes) whose
+	// X-Forwarded-For is believed: behind one, every client would otherwise
+	// share the proxy's address in the per-address limits. None by default:
+	// the header is ignored.
+	TrustedProxies []netip.Prefix
 	// Logger receives the hub's logs; default slog.Default().
 	Logger *slog.Logger
 	// ICE gives each signed-in session its STUN/TURN servers and transport

@@ -216,7 +216,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	ip := remoteIP(r.RemoteAddr)
+	remote := clientAddr(r, h.cfg.TrustedProxies)
+	ip := remoteIP(remote)
 	if refused := h.admit(ip); refused != "" {
 		h.mu.Unlock()
 		h.cfg.Metrics.ConnectionClosed(refused)
@@ -235,11 +236,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
 	if err != nil {
-		h.log.Debug("websocket accept", "remote", r.RemoteAddr, "err", err)
+		h.log.Debug("websocket accept", "remote", remote, "err", err)
 		return // Accept wrote the HTTP error
 	}
 	ws.SetReadLimit(wire.MaxFrameBytes)
-	c := newConn(ws, r.RemoteAddr, h.queueLimit, h.bud)
+	c := newConn(ws, remote, h.queueLimit, h.bud)
 	h.bud.track(c)
 	c.device = deviceLabel(r.UserAgent())
 

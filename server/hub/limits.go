@@ -2,6 +2,7 @@ package hub
 
 import (
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -41,10 +42,21 @@ func (l *ipLimiter) allow(remote string) bool {
 
 // remoteIP is the host part of a remote address.
 func remoteIP(remote string) string {
-	if host, _, err := net.SplitHostPort(remote); err == nil {
+	host := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		host = h
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	return remote
+	if a = a.Unmap(); a.Is6() {
+		// One IPv6 subscriber gets a /64 (or more): counting its addresses
+		// one by one would give an attacker 2^64 budgets.
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // buckets is a token bucket per key (an IP address, an account, a pair of
