@@ -67,8 +67,10 @@ type Engine interface {
 	JoinCall(ctx context.Context) error
 	// UnsubscribeCall leaves the preview and releases camera and microphone.
 	UnsubscribeCall(ctx context.Context) error
-	// CreateMeetLink creates a call people join by link and returns the link.
-	CreateMeetLink(ctx context.Context, video bool) (string, error)
+	// CreateMeetLink creates a call people join by link and returns the
+	// link. With open, they join without knocking; otherwise a member of
+	// the call lets each one in.
+	CreateMeetLink(ctx context.Context, video, open bool) (string, error)
 	// CallLink is the join link of the current call; in a one-to-one call
 	// asking for it shares it (until then the link works for nobody).
 	CallLink(ctx context.Context) (string, error)

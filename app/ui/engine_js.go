@@ -23,7 +23,7 @@ func (c callEngine) MakeCall(ctx context.Context, video bool, userJIDs []string,
 	return err
 }
 
-func (c callEngine) CreateMeetLink(ctx context.Context, video bool) (string, error) {
-	_, link, err := c.Engine.CreateMeetLink(ctx, video, false) // members let people in
+func (c callEngine) CreateMeetLink(ctx context.Context, video, open bool) (string, error) {
+	_, link, err := c.Engine.CreateMeetLink(ctx, video, open)
 	return link, err
 }

@@ -240,7 +240,12 @@ func (f *fakeEngine) UnsubscribeCall(context.Context) error {
 	return err
 }
 
-func (f *fakeEngine) CreateMeetLink(context.Context, bool) (string, error) {
+func (f *fakeEngine) CreateMeetLink(_ context.Context, _, open bool) (string, error) {
+	if open {
+		f.mu.Lock()
+		f.calls = append(f.calls, "CreateMeetLink open")
+		f.mu.Unlock()
+	}
 	if err := f.fail("CreateMeetLink"); err != nil {
 		return "", err
 	}

@@ -132,7 +132,19 @@ func (c *Home) renderMeetLink() app.UI {
 		}),
 		app.If(c.MeetLink == "", func() app.UI {
 			return app.Div().Body(
-				app.P().ID("meet-hint").Class("field-hint").Text("Create a video call that anyone with the link can join, even without an account."),
+				app.P().ID("meet-hint").Class("field-hint").Text("Create a video call that anyone with the link can ask to join, even without an account."),
+				app.Label().Class("check").For("meet-open").Body(
+					app.Input().ID("meet-open").Type("checkbox").Checked(c.S.meet.open).Disabled(c.MeetBusy).
+						Aria("describedby", "meet-open-hint").
+						OnChange(func(ctx app.Context, e app.Event) {
+							c.S.meet.open = ctx.JSSrc().Get("checked").Bool()
+						}),
+					app.Span().Text("Let people in without asking"),
+				),
+				app.P().ID("meet-open-hint").Class("field-hint").Text(map[bool]string{
+					true:  "Anyone who opens the link joins at once.",
+					false: "You admit each person who asks to join.",
+				}[c.S.meet.open]),
 				app.Button().ID("new-link").Class("btn btn-quiet").Type("button").Disabled(c.MeetBusy).
 					Aria("describedby", "meet-hint").
 					Body(icon("link"), app.Span().Text(map[bool]string{true: "Creating…", false: "New call link"}[c.MeetBusy])).

@@ -30,6 +30,7 @@ type meetState struct {
 	link string
 	busy bool
 	err  string
+	open bool // people with the link walk in without knocking
 }
 
 // loadLogs fetches a page of the call log.
@@ -83,7 +84,7 @@ func (s *session) newMeetLink(ctx app.Context) {
 	}
 	s.meet.busy, s.meet.err = true, ""
 	run(s, 20*time.Second, func(c context.Context) (string, error) {
-		return s.eng.CreateMeetLink(c, true)
+		return s.eng.CreateMeetLink(c, true, s.meet.open)
 	}, func(ctx app.Context, link string, err error) {
 		s.meet.busy = false
 		if err != nil {

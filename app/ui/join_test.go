@@ -127,4 +127,14 @@ func TestJoinSignedInPreviewEndsAndBack(t *testing.T) {
 	if codeOfLink(s.meet.link) != "abc-defg-hij" {
 		t.Errorf("code of %q", s.meet.link)
 	}
+	if h.f.called("CreateMeetLink open") {
+		t.Error("a link was made open though nobody asked for it")
+	}
+
+	// With "Let people in without asking" ticked, the link is open.
+	h.do(0, func(ctx app.Context) {
+		s.meet.link, s.meet.open = "", true
+		s.newMeetLink(ctx)
+	})
+	h.until("open meet link", func() bool { return s.meet.link != "" && h.f.called("CreateMeetLink open") })
 }

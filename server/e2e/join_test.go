@@ -153,3 +153,44 @@ func TestPWAJoinByLink(t *testing.T) {
 	alice.wait(`document.querySelector('#my-jid') && location.pathname === '/'`, 15*time.Second)
 	alice.wait(`window.__previewTrack.readyState === 'ended'`, 10*time.Second)
 }
+
+// TestPWAOpenMeetLink: "Let people in without asking" makes an open call
+// link: a guest who opens it goes straight into the call, never waiting,
+// and nobody in the call is asked.
+func TestPWAOpenMeetLink(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	guest := newPWAUser(t, b, "guest", "Carol Guest", "phone")
+	alice.signUp(srv.URL)
+
+	click(t, alice.ctx, "#meet-open")
+	alice.wait(`document.querySelector('#meet-open').checked && `+textOf("#meet-open-hint")+`.includes('joins at once')`, 10*time.Second)
+	alice.shot("o01-open-link-ticked")
+	click(t, alice.ctx, "#new-link")
+	alice.wait(`document.querySelector('#meet-link') && document.querySelector('#meet-link').value.includes('/join/')`, 15*time.Second)
+	link := eval[string](t, alice.ctx, `document.querySelector('#meet-link').value`)
+	click(t, alice.ctx, "#join-meet-link")
+	alice.wait(`document.querySelector('#join-now')`, 20*time.Second)
+	click(t, alice.ctx, "#join-now")
+	alice.wait(`document.querySelector('.incall')`, 20*time.Second)
+	// Record any knock card alice is ever shown from here on.
+	eval[bool](t, alice.ctx, `(window.__knocked = false, new MutationObserver(() => { if (document.querySelector('.knock-card')) window.__knocked = true }).observe(document.body, {childList: true, subtree: true}), true)`)
+
+	navigate(t, guest.ctx, link)
+	guest.wait(`document.querySelector('#guest-name')`, 60*time.Second)
+	typeText(t, guest.ctx, "#guest-name", guest.display)
+	click(t, guest.ctx, "#guest-continue")
+	guest.wait(`document.querySelector('#join-now') && !document.querySelector('#join-now').disabled`, 20*time.Second)
+	eval[bool](t, guest.ctx, `(window.__waited = false, new MutationObserver(() => { if (document.querySelector('#join-waiting')) window.__waited = true }).observe(document.body, {childList: true, subtree: true}), true)`)
+	click(t, guest.ctx, "#join-now")
+	guest.wait(`document.querySelector('.incall')`, 20*time.Second)
+	alice.wait(`document.body.innerText.includes('Carol Guest (guest)')`, 20*time.Second)
+	if eval[bool](t, guest.ctx, `window.__waited`) {
+		t.Error("the guest waited to be let in through an open link")
+	}
+	if eval[bool](t, alice.ctx, `window.__knocked`) {
+		t.Error("alice was asked to admit someone on an open link")
+	}
+	guest.shot("o02-joined-open-link")
+}
