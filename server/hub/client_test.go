@@ -49,8 +49,16 @@ func testLogger(t testing.TB) *slog.Logger {
 
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db"),
-		store.WithPasswordParams(store.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
+	return newEnvStore(t, cfg, cheapPasswords)
+}
+
+// cheapPasswords makes password hashing cheap for tests that sign in a lot.
+var cheapPasswords = store.WithPasswordParams(store.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+
+// newEnvStore is newEnv with a store opened with these options.
+func newEnvStore(t testing.TB, cfg Config, opts ...store.Option) *env {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

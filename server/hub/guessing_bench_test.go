@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +16,6 @@ import (
 	"github.com/coder/websocket"
 
 	"parley/app/wire"
-	"parley/server/store"
 )
 
 // TestBenchLoginUnderGuessing measures what the login throttle lets through
@@ -43,22 +40,7 @@ func TestBenchLoginUnderGuessing(t *testing.T) {
 		seconds = n
 	}
 	const guessers = 40
-	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db")) // DefaultPasswordParams
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := New(Config{Logger: testLogger(t), RegisterBurst: 1000}, st)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	url := newEnvStore(t, Config{RegisterBurst: 1000}).url // DefaultPasswordParams
 
 	const owner = "127.0.0.9"
 	if r := loginOnce(t, url, owner, wire.TypeRegister, `{"username":"alice","password":"correct horse battery"}`); r.Type != wire.TypeResult {

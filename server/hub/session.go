@@ -127,7 +127,12 @@ func (h *Hub) authenticate(f wire.Frame, remote, device string) (su store.User, 
 			h.cfg.Metrics.RateLimited(LimitLogins)
 			return su, "", nil, wire.RetryLater(wait, "Too many failed sign-ins; try again in %s.", wait.Round(time.Second))
 		}
-		su, err = h.st.Login(ctx, req.Username, req.Password)
+		lctx := ctx
+		if h.logins.knownAddress(req.Username, remote) {
+			// The owner, most likely: hash ahead of queued guesses.
+			lctx = store.Urgent(ctx)
+		}
+		su, err = h.st.Login(lctx, req.Username, req.Password)
 		switch {
 		case errors.Is(err, store.ErrBadCredentials):
 			return su, "", nil, wire.Unauthorized("Wrong username or password.")

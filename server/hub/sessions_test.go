@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,24 +211,7 @@ func (c *clock) advance(d time.Duration) {
 // newClockedEnv is newEnv on a store whose sessions expire after ttl by clk.
 func newClockedEnv(t *testing.T, ttl time.Duration, clk *clock) *env {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db"),
-		store.WithPasswordParams(store.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
-		store.WithSessionTTL(ttl), store.WithClock(clk.now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := New(Config{Logger: testLogger(t)}, st)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return &env{t: t, hub: h, srv: srv, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+	return newEnvStore(t, Config{}, cheapPasswords, store.WithSessionTTL(ttl), store.WithClock(clk.now))
 }
 
 // TestSessionExpiry: a token unused for longer than the TTL is refused with

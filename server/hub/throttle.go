@@ -125,6 +125,11 @@ func (t *loginThrottle) succeeded(account, remote string) {
 	}
 }
 
+// knownAddress reports whether remote signed in to account within knownAddressTTL.
+func (t *loginThrottle) knownAddress(account, remote string) bool {
+	return t.isKnown(strings.ToLower(account), remoteIP(remote))
+}
+
 // isKnown reports whether ip signed in to account within knownAddressTTL.
 func (t *loginThrottle) isKnown(account, ip string) bool {
 	t.mu.Lock()

@@ -1,11 +1,7 @@
 package hub
 
 import (
-	"context"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,28 +10,6 @@ import (
 	"parley/app/wire"
 	"parley/server/store"
 )
-
-// newEnvStore is newEnv with a store opened with these options.
-func newEnvStore(t *testing.T, cfg Config, opts ...store.Option) *env {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg.Logger = testLogger(t)
-	h := New(cfg, st)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return &env{t: t, hub: h, srv: srv, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
-}
 
 // TestLoginThrottleConcurrentGuesses: guesses that arrive together, from
 // many addresses, while earlier ones are still being hashed, get no more

@@ -117,19 +117,17 @@ type hashStats struct {
 }
 
 // hash runs f, an argon2 computation, once one of the s.hashing slots is
-// free: at most cap(s.hashing) run at once, so password guessing and
+// free (Urgent contexts first): at most that many run at once, so password guessing and
 // registration storms cannot take every CPU (or params.Memory KiB each
 // without bound). Waiting for a slot ends with ctx, and the error says so.
 func (s *Store) hash(ctx context.Context, f func()) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("waiting to hash a password: %w", err)
 	}
-	select {
-	case s.hashing <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting to hash a password: %w", ctx.Err())
+	if err := s.hashing.acquire(ctx, isUrgent(ctx)); err != nil {
+		return fmt.Errorf("waiting to hash a password: %w", err)
 	}
-	defer func() { <-s.hashing }()
+	defer s.hashing.release()
 	n := s.hashStats.running.Add(1)
 	defer s.hashStats.running.Add(-1)
 	for {

@@ -67,7 +67,9 @@ func TestHashingWaitEndsWithContext(t *testing.T) {
 	if _, err := s.Register(context.Background(), "alice", "correct horse", ""); err != nil {
 		t.Fatal(err)
 	}
-	s.hashing <- struct{}{} // every slot busy
+	if err := s.hashing.acquire(context.Background(), false); err != nil { // every slot busy
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err = s.Login(ctx, "alice", "correct horse")
@@ -77,7 +79,7 @@ func TestHashingWaitEndsWithContext(t *testing.T) {
 	if _, err := s.Register(ctx, "bob", "correct horse", ""); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("register with an ended context: %v", err)
 	}
-	<-s.hashing
+	s.hashing.release()
 	if _, err := s.Login(context.Background(), "alice", "correct horse"); err != nil {
 		t.Fatalf("login once a slot is free: %v", err)
 	}

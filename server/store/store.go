@@ -80,7 +80,7 @@ type Store struct {
 	params PasswordParams
 	// hashing bounds the number of concurrent argon2 computations, each of
 	// which holds params.Memory KiB.
-	hashing chan struct{}
+	hashing *slots
 	// hashStats counts the hashes running now and the most ever at once.
 	hashStats hashStats
 	// dummyHash is verified against when a username does not exist, so that
@@ -106,7 +106,7 @@ func WithPasswordParams(p PasswordParams) Option {
 func WithMaxConcurrentHashes(n int) Option {
 	return func(s *Store) {
 		if n > 0 {
-			s.hashing = make(chan struct{}, n)
+			s.hashing = newSlots(n)
 		}
 	}
 }
@@ -172,7 +172,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	if s.hashing == nil {
-		s.hashing = make(chan struct{}, runtime.GOMAXPROCS(0))
+		s.hashing = newSlots(runtime.GOMAXPROCS(0))
 	}
 	if err := s.params.validate(); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
