@@ -17,11 +17,11 @@ import (
 func (h *Hub) deliver(b *batch, fx *effects) {
 	h.observe(fx)
 	for _, ev := range fx.events {
-		b.do(func() {
-			if s := h.sessions[ev.tab]; s != nil {
-				h.sendEvent(s, ev.typ, ev.data)
-			}
-		})
+		// The session is looked up now, under h.mu; the op may run
+		// without it, and skips a session removed meanwhile.
+		if s := h.sessions[ev.tab]; s != nil {
+			b.do(func() { h.sendEvent(s, ev.typ, ev.data) })
+		}
 	}
 	b.logs = append(b.logs, fx.logs...)
 	for _, t := range fx.timers {
@@ -57,8 +57,11 @@ func (h *Hub) setTimer(t timer) {
 // on the session's connection, if any. The frame shares data with every
 // other tab the event goes to: only its envelope is built here, by hand
 // (wire.Frame's JSON with the payload not re-encoded), which keeps the work
-// done per tab under h.mu small. Called with h.mu held.
+// done per tab small. Called from a batch's op: with h.mu held, or by the
+// flusher without it.
 func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.removed {
 		return
 	}

@@ -103,8 +103,13 @@ type session struct {
 	bufBytes int
 	grace    *time.Timer
 	gen      uint64 // incremented on every drop, so a stale grace timer does nothing
-	removed  bool
-	born     uint64 // creation order (Hub.born), oldest first for the per-user cap
+
+	// mu guards seq, buf and bufBytes, which the flusher changes without
+	// Hub.mu, and writes of c and removed (made with Hub.mu held too, so
+	// code holding Hub.mu may read them).
+	mu      sync.Mutex
+	removed bool
+	born    uint64 // creation order (Hub.born), oldest first for the per-user cap
 }
 
 type sentEvent struct {
@@ -312,11 +317,13 @@ func (h *Hub) afterFunc(d time.Duration, f func()) *time.Timer {
 	})
 }
 
-// commit delivers b in order after every batch committed before it. A batch
-// without logs is delivered at once when nothing is waiting; otherwise it is
-// queued for the flusher, which writes logs outside h.mu. Called with h.mu held.
+// commit delivers b in order after every batch committed before it. A small
+// batch without logs is delivered at once when nothing is waiting; otherwise
+// it is queued for the flusher, which writes logs and runs ops outside h.mu,
+// so a fan-out to thousands of tabs holds no lock that other calls need.
+// Called with h.mu held.
 func (h *Hub) commit(b *batch) {
-	if len(b.logs) == 0 && len(h.outbox) == 0 && !h.flushing {
+	if len(b.logs) == 0 && len(h.outbox) == 0 && !h.flushing && len(b.ops) <= inlineOps {
 		for _, op := range b.ops {
 			op()
 		}
@@ -357,16 +364,23 @@ func (h *Hub) flush() {
 			h.writeLogs(logs)
 		}
 
-		h.mu.Lock()
+		// Without h.mu: ops touch only connections (their own locks) and
+		// sessions' delivery state (session.mu). Nothing else runs ops
+		// while the flusher is on (commit runs them inline only when it is
+		// off), so batches stay in order and h.starter is the flusher's.
 		for _, b := range batches {
 			for _, op := range b.ops {
 				op()
 			}
 		}
 		h.starter.flush()
-		h.mu.Unlock()
 	}
 }
+
+// inlineOps is the most ops a batch may have to be run at once by commit,
+// under h.mu; a bigger one (a ring or an update to many tabs) goes to the
+// flusher, which runs it without the lock.
+const inlineOps = 32
 
 // writeLogs writes call logs, retrying a few times; a log that still cannot
 // be written is reported and the calls go on.

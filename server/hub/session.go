@@ -323,7 +323,10 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 		s.grace.Stop()
 		s.grace = nil
 	}
-	s.c, s.token, c.sess = c, token, s
+	s.mu.Lock()
+	s.c = c
+	s.mu.Unlock()
+	s.token, c.sess = token, s
 	h.cfg.Metrics.SignedIn(SignInResume)
 	h.log.Debug("session resumed", "user", s.user.Username, "lastSeq", lastSeq, "seq", s.seq)
 
@@ -373,7 +376,9 @@ func (h *Hub) handleLogout(c *conn, f wire.Frame) {
 // joined calls show it reconnecting until it resumes or the grace expires.
 // Called with h.mu held.
 func (h *Hub) detach(s *session) {
+	s.mu.Lock()
 	s.c = nil
+	s.mu.Unlock()
 	s.gen++
 	b := &batch{}
 	fx := &effects{}
@@ -411,13 +416,15 @@ func (h *Hub) removeSession(fx *effects, s *session) {
 		return
 	}
 	h.core.removeTab(fx, s.id)
+	s.mu.Lock()
 	s.removed = true
 	s.c = nil
+	s.buf, s.bufBytes = nil, 0
+	s.mu.Unlock()
 	if s.grace != nil {
 		s.grace.Stop()
 		s.grace = nil
 	}
-	s.buf, s.bufBytes = nil, 0
 	delete(h.sessions, s.id)
 	delete(h.byUser[s.uid], s)
 	if len(h.byUser[s.uid]) == 0 {
