@@ -95,7 +95,7 @@ func (e *Engine) connClosed(gen, code int) {
 	// only sign out another tab in turn. Every other close (4013 overloaded,
 	// 4010 shutdown, a refused upgrade...) reconnects with backoff.
 	if code == wire.CloseLoggedOut || code == wire.CloseReplaced || code == wire.CloseSessionLimit {
-		e.work.push(func() { e.endLocally("") })
+		e.sync(func() { e.endLocally("") }) // over before connectionListener hears it
 		e.signOutLocally(event.Disconnected)
 		return
 	}

@@ -46,6 +46,6 @@ func (e *Engine) LogoutOtherSessions(ctx context.Context) (int, error) {
 // there is no reconnect, and connectionListener hears AUTHFAIL with reason
 // "revoked".
 func (e *Engine) signedOutElsewhere() {
-	e.work.push(func() { e.endLocally("") })
+	e.sync(func() { e.endLocally("") }) // over before connectionListener hears it
 	e.signOut(event.ConnectionStatus{Status: event.AuthFail, Reason: event.ReasonRevoked})
 }
