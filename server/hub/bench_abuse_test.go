@@ -107,7 +107,7 @@ func startLockProbe(ctx context.Context, h *Hub) *lockProbe {
 func BenchmarkFanoutPing(b *testing.B) {
 	tabs := benchEnvInt(b, "PARLEY_BENCH_TABS", 5000)
 	raiseFileLimit()
-	cfg := Config{RateLimit: 1e6, RateBurst: 1 << 20}
+	cfg := Config{RateLimit: 1e6, RateBurst: 1 << 20, RingsPerMinute: 1000, PairRingBurst: 100} // it rings one callee 20 times
 	benchLimits(&cfg, tabs+10)
 	e := newEnv(b, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
