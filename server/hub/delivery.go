@@ -20,7 +20,7 @@ func (h *Hub) deliver(b *batch, fx *effects) {
 		// The session is looked up now, under h.mu; the op may run
 		// without it, and skips a session removed meanwhile.
 		if s := h.sessions[ev.tab]; s != nil {
-			b.do(func() { h.sendEvent(s, ev.typ, ev.data) })
+			b.toSession(s, func(st *starter) { h.sendEvent(s, ev.typ, ev.data, st) })
 		}
 	}
 	b.logs = append(b.logs, fx.logs...)
@@ -59,7 +59,7 @@ func (h *Hub) setTimer(t timer) {
 // (wire.Frame's JSON with the payload not re-encoded), which keeps the work
 // done per tab small. Called from a batch's op: with h.mu held, or by the
 // flusher without it.
-func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
+func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage, st *starter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.removed {
@@ -80,7 +80,7 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage) {
 		s.buf = s.buf[:n]
 	}
 	if s.c != nil {
-		s.c.enqueue(f, h.starter)
+		s.c.enqueue(f, st)
 	}
 }
 
@@ -112,7 +112,7 @@ func (h *Hub) reply(b *batch, c *conn, id uint64, payload any) {
 		h.replyErr(b, c, id, internalError())
 		return
 	}
-	b.do(func() { c.enqueue(frame{head: out}, h.starter) })
+	b.toConn(c, func(st *starter) { c.enqueue(frame{head: out}, st) })
 }
 
 // replyErr adds the error reply to request id on c to b.
@@ -122,7 +122,7 @@ func (h *Hub) replyErr(b *batch, c *conn, id uint64, e *wire.Error) {
 		h.log.Error("encode error reply", "err", err)
 		return
 	}
-	b.do(func() { c.enqueue(frame{head: out}, h.starter) })
+	b.toConn(c, func(st *starter) { c.enqueue(frame{head: out}, st) })
 }
 
 // sendNow replies (payload or e) to request id at once, in order with earlier

@@ -69,7 +69,7 @@ func handle[Req any](h *Hub, c *conn, f wire.Frame, hd handler[Req]) {
 		h.reply(b, c, f.ID, result)
 	}
 	h.deliver(b, fx)
-	b.ops = append(b.ops, ops.ops...)
+	b.add(ops)
 	h.commit(b)
 }
 

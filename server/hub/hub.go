@@ -73,9 +73,10 @@ type Hub struct {
 	bud      *budget                         // queued outgoing bytes of all connections (MaxQueuedBytes)
 	starter  *starter                        // writers to start after the ops being run
 	timers   map[timerKey]*time.Timer
-	outbox   []*batch   // batches waiting for delivery, in order
-	flushing bool       // a flusher goroutine is running
-	idle     *sync.Cond // broadcast when the flusher stops
+	outbox   []*batch    // batches waiting for delivery, in order
+	pending  map[any]int // per session or connection: queued batches that deliver to it
+	flushing bool        // a flusher goroutine is running
+	idle     *sync.Cond  // broadcast when the flusher stops
 
 	wg sync.WaitGroup // connections, the flusher, running timer callbacks
 
@@ -118,13 +119,42 @@ type sentEvent struct {
 }
 
 // batch is the ordered effect of one state change on the transport. logs are
-// written before any op runs; ops run under h.mu.
+// written before any op runs. keys are the sessions and connections its ops
+// deliver to: a batch is delivered after every earlier batch that shares a
+// key with it, and may overtake those that share none (one client cannot
+// tell), so a fan-out or a call log being written holds up only the tabs it
+// concerns.
 type batch struct {
 	logs []store.CallLog
-	ops  []func()
+	ops  []func(st *starter)
+	keys []any
 }
 
-func (b *batch) do(f func()) { b.ops = append(b.ops, f) }
+// toConn adds an op on connection c (and so on its session, if any). Called
+// with h.mu held.
+func (b *batch) toConn(c *conn, f func(st *starter)) {
+	b.ops = append(b.ops, f)
+	b.keys = append(b.keys, c)
+	if c.sess != nil {
+		b.keys = append(b.keys, c.sess)
+	}
+}
+
+// toSession adds an op on session s (and so on its connection, if any).
+// Called with h.mu held.
+func (b *batch) toSession(s *session, f func(st *starter)) {
+	b.ops = append(b.ops, f)
+	b.keys = append(b.keys, s)
+	if s.c != nil {
+		b.keys = append(b.keys, s.c)
+	}
+}
+
+// add appends other's ops after b's.
+func (b *batch) add(other *batch) {
+	b.ops = append(b.ops, other.ops...)
+	b.keys = append(b.keys, other.keys...)
+}
 
 // New returns a hub using st for accounts, sessions and call logs.
 func New(cfg Config, st Store) *Hub {
@@ -200,6 +230,7 @@ func New(cfg Config, st Store) *Hub {
 		byUser:   make(map[int64]map[*session]struct{}),
 		perIP:    make(map[string]int),
 		starter:  &starter{},
+		pending:  make(map[any]int),
 		timers:   make(map[timerKey]*time.Timer),
 		guestLim: newIPLimiter(GuestRate, GuestBurst),
 		logins:   newLoginThrottle(),
@@ -260,14 +291,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.authTimer = h.afterFunc(h.cfg.AuthTimeout, func() {
 		if c.sess == nil && !c.authed {
 			b := &batch{}
-			b.do(func() { c.close(wire.CloseAuthFailed, "authentication timeout", false) })
+			b.toConn(c, func(*starter) { c.close(wire.CloseAuthFailed, "authentication timeout", false) })
 			h.commit(b)
 		}
 	})
 	c.idleTimer = h.afterFunc(h.cfg.IdleTimeout, func() {
 		h.log.Debug("closing idle connection", "remote", c.remote)
 		b := &batch{}
-		b.do(func() { c.close(wire.CloseIdle, "idle", false) })
+		b.toConn(c, func(*starter) { c.close(wire.CloseIdle, "idle", false) })
 		h.commit(b)
 	})
 	h.mu.Unlock()
@@ -323,14 +354,17 @@ func (h *Hub) afterFunc(d time.Duration, f func()) *time.Timer {
 // so a fan-out to thousands of tabs holds no lock that other calls need.
 // Called with h.mu held.
 func (h *Hub) commit(b *batch) {
-	if len(b.logs) == 0 && len(h.outbox) == 0 && !h.flushing && len(b.ops) <= inlineOps {
+	if len(b.logs) == 0 && len(b.ops) <= inlineOps && !h.waiting(b) {
 		for _, op := range b.ops {
-			op()
+			op(h.starter)
 		}
 		h.starter.flush()
 		return
 	}
 	h.outbox = append(h.outbox, b)
+	for _, k := range b.keys {
+		h.pending[k]++
+	}
 	if !h.flushing {
 		h.flushing = true
 		h.wg.Add(1)
@@ -365,16 +399,40 @@ func (h *Hub) flush() {
 		}
 
 		// Without h.mu: ops touch only connections (their own locks) and
-		// sessions' delivery state (session.mu). Nothing else runs ops
-		// while the flusher is on (commit runs them inline only when it is
-		// off), so batches stay in order and h.starter is the flusher's.
+		// sessions' delivery state (session.mu). commit runs a batch inline
+		// only when it shares no key with a queued one, so nothing else
+		// delivers to these keys meanwhile.
+		st := &starter{}
 		for _, b := range batches {
 			for _, op := range b.ops {
-				op()
+				op(st)
 			}
 		}
-		h.starter.flush()
+		st.flush()
+		h.mu.Lock()
+		for _, b := range batches {
+			for _, k := range b.keys {
+				if h.pending[k]--; h.pending[k] <= 0 {
+					delete(h.pending, k)
+				}
+			}
+		}
+		h.mu.Unlock()
 	}
+}
+
+// waiting reports whether b shares a key with a batch not yet delivered.
+// Called with h.mu held.
+func (h *Hub) waiting(b *batch) bool {
+	if len(h.pending) == 0 {
+		return false
+	}
+	for _, k := range b.keys {
+		if h.pending[k] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // inlineOps is the most ops a batch may have to be run at once by commit,
@@ -427,7 +485,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 				c.authTimer.Stop()
 			}
 			c.idleTimer.Stop()
-			b.do(func() { c.close(wire.CloseShutdown, "server shutting down", true) })
+			b.toConn(c, func(*starter) { c.close(wire.CloseShutdown, "server shutting down", true) })
 		}
 		h.commit(b)
 	}

@@ -348,14 +348,14 @@ func TestEventBuffer(t *testing.T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for range EventBuffer + 44 {
-		h.sendEvent(s, wire.EventUpdate, []byte(`{}`))
+		h.sendEvent(s, wire.EventUpdate, []byte(`{}`), h.starter)
 	}
 	if len(s.buf) != EventBuffer || s.buf[0].seq != 45 || s.buf[len(s.buf)-1].seq != EventBuffer+44 {
 		t.Fatalf("buffer holds %d events, seq %d..%d", len(s.buf), s.buf[0].seq, s.buf[len(s.buf)-1].seq)
 	}
 	big := []byte(`"` + strings.Repeat("x", 200<<10) + `"`)
 	for range 30 {
-		h.sendEvent(s, wire.EventSignal, big)
+		h.sendEvent(s, wire.EventSignal, big, h.starter)
 	}
 	total := 0
 	for _, e := range s.buf {

@@ -84,7 +84,7 @@ func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data
 		h.replyErr(b, c, 0, wire.BadRequest("The frame could not be decoded: %s.", truncate(err.Error(), 200)))
 		if rd.badFrames >= MaxBadFrames {
 			h.log.Warn("closing connection: undecodable frames", "remote", c.remote)
-			b.do(func() { c.close(wire.CloseProtocol, "too many undecodable frames", true) })
+			b.toConn(c, func(*starter) { c.close(wire.CloseProtocol, "too many undecodable frames", true) })
 		}
 		h.commit(b)
 		h.mu.Unlock()
@@ -103,7 +103,7 @@ func (h *Hub) handleMessage(c *conn, rd *reader, typ websocket.MessageType, data
 		h.replyErr(b, c, f.ID, wire.RateLimited("Too many requests; slow down (%g a second, bursts of %d).", h.cfg.RateLimit, h.cfg.RateBurst))
 		if rd.rejected >= MaxRateRejections {
 			h.log.Warn("closing connection: rate limited", "remote", c.remote)
-			b.do(func() { c.close(wire.CloseRateLimited, "rate limit exceeded", true) })
+			b.toConn(c, func(*starter) { c.close(wire.CloseRateLimited, "rate limit exceeded", true) })
 		}
 		h.commit(b)
 		h.mu.Unlock()

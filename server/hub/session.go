@@ -61,7 +61,7 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		h.replyErr(b, c, f.ID, e)
 		if rd.authFails >= MaxAuthFailures {
 			h.log.Info("closing connection: failed sign-ins", "remote", c.remote)
-			b.do(func() { c.close(wire.CloseAuthFailed, "too many failed sign-in attempts", true) })
+			b.toConn(c, func(*starter) { c.close(wire.CloseAuthFailed, "too many failed sign-in attempts", true) })
 		}
 		h.commit(b)
 		h.mu.Unlock()
@@ -255,10 +255,10 @@ func (h *Hub) makeRoom(uid int64) *wire.Error {
 	for _, s := range victims {
 		h.log.Info("session signed out: too many sessions", "user", s.user.Username, "max", h.cfg.MaxSessionsPerUser)
 		if c := s.c; c != nil {
-			c.sess = nil
-			b.do(func() {
+			b.toSession(s, func(*starter) { // after what is queued for s
 				c.close(CloseSessionLimit, "signed in on too many tabs or devices; this one was signed out", true)
 			})
+			c.sess = nil
 		}
 		h.removeSession(fx, s)
 	}
@@ -338,7 +338,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	for _, ev := range s.buf {
 		if ev.seq > lastSeq {
 			frame := ev.frame
-			b.do(func() { c.enqueue(frame, h.starter) })
+			b.toConn(c, func(st *starter) { c.enqueue(frame, st) })
 		}
 	}
 	h.deliver(b, fx)
@@ -366,7 +366,7 @@ func (h *Hub) handleLogout(c *conn, f wire.Frame) {
 		apply: func(b *batch, fx *effects, s *session, _ struct{}) (any, *wire.Error) {
 			c.sess = nil
 			h.removeSession(fx, s)
-			b.do(func() { c.close(wire.CloseLoggedOut, "logged out", true) })
+			b.toConn(c, func(*starter) { c.close(wire.CloseLoggedOut, "logged out", true) })
 			return nil, nil
 		},
 	})

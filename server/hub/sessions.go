@@ -114,10 +114,10 @@ func (h *Hub) revokedLately(token string) bool {
 // and its tab is removed (leaving its calls). Called with h.mu held.
 func (h *Hub) revokeSession(b *batch, fx *effects, s *session) {
 	if c := s.c; c != nil {
-		c.sess = nil
-		b.do(func() {
+		b.toSession(s, func(*starter) { // after what is queued for s
 			c.close(wire.CloseRevoked, "signed out from another session", true)
 		})
+		c.sess = nil
 	}
 	h.removeSession(fx, s)
 }
