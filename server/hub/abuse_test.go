@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,14 +21,7 @@ func (e *env) tryDial(ip string) (*websocket.Conn, int) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	var opts *websocket.DialOptions
-	if ip != "" {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-		tr := &http.Transport{DialContext: d.DialContext}
-		e.t.Cleanup(tr.CloseIdleConnections)
-		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
-	}
-	ws, resp, err := websocket.Dial(ctx, e.url, opts)
+	ws, resp, err := websocket.Dial(ctx, e.url, e.fromIP(ip))
 	if err != nil {
 		if resp == nil {
 			e.t.Fatalf("dial: %v", err)

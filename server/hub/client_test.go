@@ -113,15 +113,26 @@ func (e *env) dial(name string) *client {
 // hub sees another remote address; "" lets the system choose.
 func (e *env) dialFrom(name, ip string) *client {
 	e.t.Helper()
+	return e.dialWith(name, e.fromIP(ip))
+}
+
+// fromIP is the dial options that connect from the loopback address ip;
+// nil for "".
+func (e *env) fromIP(ip string) *websocket.DialOptions {
+	if ip == "" {
+		return nil
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
+}
+
+// dialWith connects with opts and starts reading as client name.
+func (e *env) dialWith(name string, opts *websocket.DialOptions) *client {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	var opts *websocket.DialOptions
-	if ip != "" {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-		tr := &http.Transport{DialContext: d.DialContext}
-		e.t.Cleanup(tr.CloseIdleConnections)
-		opts = &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}}
-	}
 	ws, _, err := websocket.Dial(ctx, e.url, opts)
 	if err != nil {
 		e.t.Fatalf("dial: %v", err)

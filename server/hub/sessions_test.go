@@ -44,20 +44,7 @@ func TestDeviceLabel(t *testing.T) {
 // dialAs connects like dial, with a browser's User-Agent.
 func (e *env) dialAs(name, ua string) *client {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{HTTPHeader: http.Header{"User-Agent": {ua}}})
-	if err != nil {
-		e.t.Fatalf("dial: %v", err)
-	}
-	ws.SetReadLimit(4 << 20)
-	c := &client{t: e.t, name: name, ws: ws, changed: make(chan struct{}), replies: make(map[uint64]wire.Frame), done: make(chan struct{})}
-	go c.readLoop()
-	e.t.Cleanup(func() {
-		ws.CloseNow()
-		<-c.done
-	})
-	return c
+	return e.dialWith(name, &websocket.DialOptions{HTTPHeader: http.Header{"User-Agent": {ua}}})
 }
 
 func (c *client) sessions() []wire.SessionInfo {
