@@ -124,6 +124,7 @@ type connLimits struct {
 	maxConnectionsPerIP int
 	maxSessionsPerUser  int
 	maxQueuedBytes      int64
+	maxReplayBytes      int64
 }
 
 // parseConfig reads the flags in args over defaults taken from env.
@@ -199,6 +200,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"open WebSockets from one remote IP; more are refused with 429 (PARLEY_MAX_CONNECTIONS_PER_IP)")
 	fs.IntVar(&cfg.conns.maxSessionsPerUser, "max-sessions-per-user", envInt("PARLEY_MAX_SESSIONS_PER_USER", hub.DefaultMaxSessionsPerUser),
 		"signed-in tabs of one user; one more signs out the oldest not in a call (PARLEY_MAX_SESSIONS_PER_USER)")
+	fs.Int64Var(&cfg.conns.maxReplayBytes, "max-replay-bytes", envInt64("PARLEY_MAX_REPLAY_BYTES", hub.DefaultMaxReplayBytes),
+		"`bytes` of events all sessions keep to replay on resume; over it, receiving sessions drop their oldest first (PARLEY_MAX_REPLAY_BYTES)")
 	fs.Int64Var(&cfg.conns.maxQueuedBytes, "max-queued-bytes", envInt64("PARLEY_MAX_QUEUED_BYTES", hub.DefaultMaxQueuedBytes),
 		"`bytes` queued for all WebSockets together; over it the slowest readers are closed (PARLEY_MAX_QUEUED_BYTES)")
 	origins := fs.String("allowed-origins", envOr("PARLEY_ALLOWED_ORIGINS", ""),
@@ -257,6 +260,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-max-connections-per-ip %d must be positive", cfg.conns.maxConnectionsPerIP)
 	case cfg.conns.maxSessionsPerUser < 1:
 		return cfg, fmt.Errorf("-max-sessions-per-user %d must be positive", cfg.conns.maxSessionsPerUser)
+	case cfg.conns.maxReplayBytes < 1<<20:
+		return cfg, fmt.Errorf("-max-replay-bytes %d must be at least 1 MiB (1048576)", cfg.conns.maxReplayBytes)
 	case cfg.conns.maxQueuedBytes < 1<<20:
 		return cfg, fmt.Errorf("-max-queued-bytes %d must be at least 1 MiB (1048576)", cfg.conns.maxQueuedBytes)
 	}
@@ -325,6 +330,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		MaxConnectionsPerIP: cfg.conns.maxConnectionsPerIP,
 		MaxSessionsPerUser:  cfg.conns.maxSessionsPerUser,
 		MaxQueuedBytes:      cfg.conns.maxQueuedBytes,
+		MaxReplayBytes:      cfg.conns.maxReplayBytes,
 		Logger:              logger,
 		Metrics:             ops.metrics,
 		ICE:                 ice,

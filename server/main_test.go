@@ -272,17 +272,18 @@ func TestParseConnLimits(t *testing.T) {
 		want    connLimits
 		wantErr string
 	}{
-		{name: "defaults", want: connLimits{10000, 500, 20, 256 << 20}},
+		{name: "defaults", want: connLimits{10000, 500, 20, 256 << 20, 256 << 20}},
 		{name: "environment", env: map[string]string{"PARLEY_MAX_CONNECTIONS": "50", "PARLEY_MAX_CONNECTIONS_PER_IP": "5",
-			"PARLEY_MAX_SESSIONS_PER_USER": "3", "PARLEY_MAX_QUEUED_BYTES": "2097152"}, want: connLimits{50, 5, 3, 2 << 20}},
+			"PARLEY_MAX_SESSIONS_PER_USER": "3", "PARLEY_MAX_QUEUED_BYTES": "2097152", "PARLEY_MAX_REPLAY_BYTES": "3145728"}, want: connLimits{50, 5, 3, 2 << 20, 3 << 20}},
 		{name: "flags override environment", args: []string{"-max-connections", "7", "-max-connections-per-ip", "6",
-			"-max-sessions-per-user", "2", "-max-queued-bytes", "4194304"},
-			env: map[string]string{"PARLEY_MAX_CONNECTIONS": "50"}, want: connLimits{7, 6, 2, 4 << 20}},
+			"-max-sessions-per-user", "2", "-max-queued-bytes", "4194304", "-max-replay-bytes", "5242880"},
+			env: map[string]string{"PARLEY_MAX_CONNECTIONS": "50", "PARLEY_MAX_REPLAY_BYTES": "3145728"}, want: connLimits{7, 6, 2, 4 << 20, 5 << 20}},
 		{name: "bad env", env: map[string]string{"PARLEY_MAX_QUEUED_BYTES": "lots"}, wantErr: "PARLEY_MAX_QUEUED_BYTES"},
 		{name: "zero connections", args: []string{"-max-connections", "0"}, wantErr: "max-connections"},
 		{name: "zero per ip", args: []string{"-max-connections-per-ip", "0"}, wantErr: "max-connections-per-ip"},
 		{name: "zero sessions", args: []string{"-max-sessions-per-user", "0"}, wantErr: "max-sessions-per-user"},
 		{name: "tiny budget", args: []string{"-max-queued-bytes", "1000"}, wantErr: "max-queued-bytes"},
+		{name: "tiny replay budget", args: []string{"-max-replay-bytes", "1000"}, wantErr: "max-replay-bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := parseCase(t, tc.args, tc.env, tc.wantErr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,4 +308,83 @@ func (c *client) isClosedNow() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
+}
+
+// TestReplayBudget: the events sessions keep for resuming stay within
+// MaxReplayBytes (plus the newest event of each session) however much is
+// relayed, the oldest going first; live delivery is not affected, and a
+// resume still replays what was kept.
+func TestReplayBudget(t *testing.T) {
+	const budgetBytes = 1 << 20
+	e := newEnv(t, Config{MaxReplayBytes: budgetBytes, RateLimit: 1e6, RateBurst: 1 << 20})
+	alice := e.register("alice")
+	names := []string{"bob", "carol", "dave", "erin"}
+	var members []*client
+	for _, n := range names {
+		members = append(members, e.register(n))
+	}
+	call := groupCall(t, alice, wire.TypeAudio, "", names...)
+	for _, m := range members {
+		answer(t, m, call)
+	}
+	blob, _ := json.Marshal(strings.Repeat("x", 60<<10))
+	const sends = 60 // 3.6 MiB to each of 4 members: 14 MiB kept without the budget
+	event := int64(len(blob) + 256)
+	limit := int64(budgetBytes) + int64(len(names)+1)*event
+	for i := range sends {
+		alice.must(wire.TypeCallData, wire.DataRequest{RoomID: call.RoomID, Data: blob}, nil)
+		if got := e.hub.Stats().ReplayBytes; got > limit {
+			t.Fatalf("after %d sends the replay buffers hold %d bytes, over %d", i+1, got, limit)
+		}
+	}
+	for _, m := range members {
+		m.wait("every data event live", func() bool {
+			k := 0
+			for _, ev := range m.events {
+				if ev.Type == wire.EventData {
+					k++
+				}
+			}
+			return k == sends
+		})
+	}
+	if got := e.hub.Stats().ReplayBytes; got < budgetBytes/2 {
+		t.Fatalf("the buffers hold only %d bytes: the budget dropped more than it needed", got)
+	}
+
+	// bob drops and resumes from before the data: he gets the newest events
+	// that were kept, in order, not all 60.
+	bob := members[0]
+	bob.ws.CloseNow()
+	again := e.dial("bob-again")
+	var res wire.AuthResult
+	again.must(wire.TypeAuth, wire.AuthRequest{Token: bob.auth.Token, Resume: bob.auth.Session, LastSeq: 1}, &res)
+	if !res.Resumed {
+		t.Fatalf("resume: %+v", res)
+	}
+	again.wait("the kept events replayed", func() bool {
+		for _, ev := range again.events {
+			if ev.Type == wire.EventData {
+				return true
+			}
+		}
+		return false
+	})
+	again.mu.Lock()
+	var seqs []uint64
+	for _, ev := range again.events {
+		if ev.Type == wire.EventData {
+			seqs = append(seqs, ev.Seq)
+		}
+	}
+	again.mu.Unlock()
+	if len(seqs) >= sends || !slices.IsSorted(seqs) {
+		t.Fatalf("replayed %d data events (seqs %v), want fewer than %d, in order", len(seqs), seqs, sends)
+	}
+
+	// Removing sessions gives their bytes back.
+	for _, c := range append([]*client{alice, again}, members[1:]...) {
+		c.must(wire.TypeLogout, nil, nil)
+	}
+	waitFor(t, "the buffers emptied", func() bool { return e.hub.Stats().ReplayBytes == 0 })
 }

@@ -88,6 +88,12 @@ type Config struct {
 	// wire.CloseOverloaded. Each connection is also capped on its own
 	// (MaxQueuedFrames, MaxQueuedBytesPerConn).
 	MaxQueuedBytes int64
+	// MaxReplayBytes is the budget of the events all sessions keep for
+	// resuming (each also at most EventBuffer events and EventBufferBytes),
+	// default 256 MiB. Over it, a session that receives an event drops its
+	// oldest ones first; a resume then misses them (the call snapshot in
+	// the resume result still says where the call is).
+	MaxReplayBytes int64
 	// TrustedProxies are the reverse proxies (addresses and prefixes) whose
 	// X-Forwarded-For is believed: behind one, every client would otherwise
 	// share the proxy's address in the per-address limits. None by default:
@@ -134,6 +140,7 @@ const (
 	DefaultMaxConnectionsPerIP = 500
 	DefaultMaxSessionsPerUser  = 20
 	DefaultMaxQueuedBytes      = 256 << 20
+	DefaultMaxReplayBytes      = 256 << 20
 )
 
 // Limits of the protocol that are not configurable.

@@ -68,12 +68,20 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage, st *starte
 	s.seq++
 	f := eventFrame(typ, s.seq, data)
 	s.buf = append(s.buf, sentEvent{s.seq, f})
+	before := s.bufBytes
 	s.bufBytes += f.size()
+	total := h.replay.Add(int64(f.size()))
 	drop := 0
-	for len(s.buf)-drop > EventBuffer || (s.bufBytes > EventBufferBytes && len(s.buf)-drop > 1) {
+	// The session's own caps, then the server's: when every session's
+	// buffers together are over MaxReplayBytes, the session that receives
+	// keeps only what fits (at least this event), so busy receivers give
+	// way first and the total stays bounded whatever clients send.
+	for len(s.buf)-drop > 1 && (len(s.buf)-drop > EventBuffer || s.bufBytes > EventBufferBytes ||
+		total-int64(before+f.size()-s.bufBytes) > h.cfg.MaxReplayBytes) {
 		s.bufBytes -= s.buf[drop].frame.size()
 		drop++
 	}
+	h.replay.Add(int64(s.bufBytes - before - f.size()))
 	if drop > 0 {
 		n := copy(s.buf, s.buf[drop:])
 		clear(s.buf[n:])

@@ -44,6 +44,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -71,6 +72,7 @@ type Hub struct {
 	open     int                             // WebSockets accepted or being accepted (MaxConnections)
 	perIP    map[string]int                  // the same by remote IP (MaxConnectionsPerIP)
 	bud      *budget                         // queued outgoing bytes of all connections (MaxQueuedBytes)
+	replay   atomic.Int64                    // bytes of all sessions' replay buffers (MaxReplayBytes)
 	starter  *starter                        // writers to start after the ops being run
 	timers   map[timerKey]*time.Timer
 	outbox   []*batch    // batches waiting for delivery, in order
@@ -209,6 +211,9 @@ func New(cfg Config, st Store) *Hub {
 	}
 	if cfg.MaxQueuedBytes <= 0 {
 		cfg.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if cfg.MaxReplayBytes <= 0 {
+		cfg.MaxReplayBytes = DefaultMaxReplayBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -149,13 +149,16 @@ type Stats struct {
 	// QueuedBytes is the outgoing bytes queued for all connections, which
 	// Config.MaxQueuedBytes bounds.
 	QueuedBytes int64
+	// ReplayBytes is the bytes of the events all sessions keep for resuming,
+	// which Config.MaxReplayBytes bounds.
+	ReplayBytes int64
 }
 
 // Stats samples the hub's state. It takes the hub's lock briefly.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := Stats{Connections: len(h.conns), Sessions: len(h.sessions), Sizes: make(map[int]int), QueuedBytes: h.bud.used.Load()}
+	s := Stats{Connections: len(h.conns), Sessions: len(h.sessions), Sizes: make(map[int]int), QueuedBytes: h.bud.used.Load(), ReplayBytes: h.replay.Load()}
 	for _, u := range h.core.users {
 		if len(u.tabs) > 0 {
 			s.Users++

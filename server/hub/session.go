@@ -419,6 +419,7 @@ func (h *Hub) removeSession(fx *effects, s *session) {
 	s.mu.Lock()
 	s.removed = true
 	s.c = nil
+	h.replay.Add(-int64(s.bufBytes))
 	s.buf, s.bufBytes = nil, 0
 	s.mu.Unlock()
 	if s.grace != nil {

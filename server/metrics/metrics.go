@@ -238,7 +238,7 @@ func (m *Metrics) ConnectionClosed(reason string) { m.closed.WithLabelValues(rea
 type hubCollector struct {
 	stats                               func() hub.Stats
 	conns, sessions, users, calls, size *prometheus.Desc
-	queued                              *prometheus.Desc
+	queued, replay                      *prometheus.Desc
 }
 
 func newHubCollector(stats func() hub.Stats) *hubCollector {
@@ -251,11 +251,12 @@ func newHubCollector(stats func() hub.Stats) *hubCollector {
 			"Live calls by state: ringing (nobody answered yet), active, waiting (a meet call nobody joined yet).", []string{"state"}, nil),
 		size:   prometheus.NewDesc("parley_calls_by_members", "Live calls by their number of joined members.", []string{"members"}, nil),
 		queued: prometheus.NewDesc("parley_queued_bytes", "Outgoing bytes queued for all WebSockets, bounded by -max-queued-bytes.", nil, nil),
+		replay: prometheus.NewDesc("parley_replay_bytes", "Bytes of events kept for resuming sessions, bounded by -max-replay-bytes.", nil, nil),
 	}
 }
 
 func (hc *hubCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{hc.conns, hc.sessions, hc.users, hc.calls, hc.size, hc.queued} {
+	for _, d := range []*prometheus.Desc{hc.conns, hc.sessions, hc.users, hc.calls, hc.size, hc.queued, hc.replay} {
 		ch <- d
 	}
 }
@@ -269,6 +270,7 @@ func (hc *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	g(hc.sessions, s.Sessions)
 	g(hc.users, s.Users)
 	ch <- prometheus.MustNewConstMetric(hc.queued, prometheus.GaugeValue, float64(s.QueuedBytes))
+	ch <- prometheus.MustNewConstMetric(hc.replay, prometheus.GaugeValue, float64(s.ReplayBytes))
 	g(hc.calls, s.Ringing, "ringing")
 	g(hc.calls, s.Active, "active")
 	g(hc.calls, s.Waiting, "waiting")

@@ -184,7 +184,7 @@ func TestTURN(t *testing.T) {
 func TestWatchHub(t *testing.T) {
 	m := New(Options{})
 	stats := hub.Stats{Connections: 5, Sessions: 4, Users: 3, Ringing: 1, Active: 2, Waiting: 1,
-		Sizes: map[int]int{0: 1, 1: 1, 2: 2}, QueuedBytes: 12345}
+		Sizes: map[int]int{0: 1, 1: 1, 2: 2}, QueuedBytes: 12345, ReplayBytes: 6789}
 	if err := m.WatchHub(func() hub.Stats { return stats }); err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +195,7 @@ func TestWatchHub(t *testing.T) {
 	}{
 		{"parley_websocket_connections", nil, 5},
 		{"parley_queued_bytes", nil, 12345},
+		{"parley_replay_bytes", nil, 6789},
 		{"parley_sessions", nil, 4},
 		{"parley_users_signed_in", nil, 3},
 		{"parley_calls", []string{"state", "ringing"}, 1},
