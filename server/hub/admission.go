@@ -48,6 +48,9 @@ func (k *core) knockOn(fx *effects, cl *call, t *tab, display string) (wire.Link
 	if cl.knockOf(t.u.jid) != nil {
 		return wire.LinkJoinResult{}, wire.Conflict("You are already waiting to be let into this call on another tab.")
 	}
+	if len(cl.knocks) >= MaxKnocks {
+		return wire.LinkJoinResult{}, wire.LimitReached("%d people are already waiting to be let into this call; try again later.", MaxKnocks)
+	}
 	kn := &knock{id: randomID(8), cl: cl, t: t, name: display, gen: k.nextKnockGen(), shown: make(map[*tab]string)}
 	cl.knocks = append(cl.knocks, kn)
 	t.knock = kn

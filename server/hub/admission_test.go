@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -58,6 +59,12 @@ func TestCoreAdmission(t *testing.T) {
 	shared := append(slices.Clone(answered), share("alice"))
 	knocking := append(slices.Clone(shared), linkJoin("carol", ""))
 	guestKnock := append(slices.Clone(shared), guestIn("gina1"), linkJoin("gina1", ""))
+	crowd := slices.Clone(shared)
+	for i := range MaxKnocks {
+		g := fmt.Sprintf("crowd%d", i)
+		crowd = append(crowd, guestIn(g), linkJoin(g, ""))
+	}
+	crowd = append(crowd, guestIn("late"))
 	tests := []struct {
 		name   string
 		given  []act
@@ -106,6 +113,8 @@ func TestCoreAdmission(t *testing.T) {
 			"alice=connecting bob=connecting", wire.CallStateActive, nil, wire.CodeNotInCall},
 		{"admitting nobody", shared, admit("alice", "carol"),
 			"alice=connecting bob=connecting", wire.CallStateActive, nil, wire.CodeNotFound},
+		{"a crowd of knocks is capped", crowd, linkJoin("late", ""),
+			"alice=connecting bob=connecting", wire.CallStateActive, nil, wire.CodeRateLimited},
 		// Guests are marked, and cannot admit.
 		{"a guest knocks as a guest", append(slices.Clone(shared), guestIn("gina1")), linkJoin("gina1", ""),
 			"alice=connecting bob=connecting", wire.CallStateActive, []string{"alice call.knock", "bob call.knock"}, 0},

@@ -165,6 +165,9 @@ const (
 	MaxRateRejections = 50
 	// RateRejectWindow: see MaxRateRejections.
 	RateRejectWindow = 10 * time.Second
+	// MaxKnocks is the most knocks that may wait on one call at once: a
+	// crowd of guests cannot bury its members in join requests.
+	MaxKnocks = 10
 	// MaxCallees is the most entries call.create accepts in "to" before
 	// de-duplication (the participant limit applies after).
 	MaxCallees = 64
