@@ -16,24 +16,12 @@ import (
 // The lists live in the store; the core has no store access, so the
 // transport asks the store, before a call.create or call.invite is applied,
 // which of the users it rings blocked its sender (one indexed look-up per
-// callee), and hands the answer to the core for that one request
-// (core.refuse). Nothing is cached, so a block or unblock holds from the next
-// ring on, for every tab and for users who are offline, with no state to keep
-// in step. A block does not end calls already running or ringing.
+// callee), and hands the answer to core.create or core.invite (blockedBy).
+// Nothing is cached, so a block or unblock holds from the next ring on, for
+// every tab and for users who are offline, with no state to keep in step. A block does not end calls already running or ringing.
 
 // DefaultMaxBlocks is Config.MaxBlocks when unset.
 const DefaultMaxBlocks = wire.DefaultMaxBlocks
-
-// refuse sets the users (by username) who refuse to be rung by the sender of
-// the request being applied; the returned function clears them again.
-// Called with the hub's lock held, around core.create or core.invite.
-func (k *core) refuse(blockers map[string]bool) func() {
-	k.refusing = blockers
-	return func() { k.refusing = nil }
-}
-
-// refuses reports whether u blocked the sender of the request being applied.
-func (k *core) refuses(u *user) bool { return k.refusing[u.name] }
 
 // blockers returns the usernames of those accounts that blocked the user
 // uid. Called outside the hub's lock.

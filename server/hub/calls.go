@@ -87,8 +87,9 @@ func (k *core) parseUsers(self string, to []string) ([]string, *wire.Error) {
 }
 
 // create starts a call from tab id to the callees (accounts already looked
-// up, in the order called; see checkCreate).
-func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callees []store.User) (wire.Call, *wire.Error) {
+// up, in the order called; see checkCreate). Those named in blockedBy
+// blocked the caller: they are engaged, silently (see blocks.go).
+func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callees []store.User, blockedBy map[string]bool) (wire.Call, *wire.Error) {
 	t := k.tabOf(id)
 	if t == nil {
 		return wire.Call{}, errUnauthorized()
@@ -121,9 +122,9 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 	for _, su := range callees {
 		u := k.userFor(su)
 		cl.snap.To = append(cl.snap.To, u.jid)
-		if joinedElsewhere(u, nil) || k.refuses(u) {
+		if joinedElsewhere(u, nil) || blockedBy[u.name] {
 			p := cl.addPart(u, wire.StatusEngaged)
-			p.silent = k.refuses(u)
+			p.silent = blockedBy[u.name]
 			engaged = append(engaged, p)
 			continue
 		}

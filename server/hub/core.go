@@ -32,10 +32,6 @@ type core struct {
 	endedQ []endedCall         // ended, oldest first
 	meets  meetCounts          // live meet links per creator and address
 
-	// refusing holds, during one call.create or call.invite, the usernames
-	// of the users it rings who blocked its sender (see blocks.go).
-	refusing map[string]bool
-
 	knockGen uint64 // the last knock timer generation (admission.go)
 }
 

@@ -87,7 +87,7 @@ func createCall(tab, typ string, to ...string) act {
 		for _, n := range to {
 			callees = append(callees, account(n))
 		}
-		c, e := w.k.create(fx, tab, wire.CallCreateRequest{To: to, Type: typ}, callees)
+		c, e := w.k.create(fx, tab, wire.CallCreateRequest{To: to, Type: typ}, callees, nil)
 		if e == nil {
 			w.room, w.cl = c.RoomID, w.k.calls[c.RoomID]
 			if w.cl == nil { // it ended at once
@@ -138,7 +138,7 @@ func inviteUsers(tab string, to ...string) act {
 		for _, n := range to {
 			accounts = append(accounts, account(n))
 		}
-		return w.k.invite(fx, tab, w.room, accounts)
+		return w.k.invite(fx, tab, w.room, accounts, nil)
 	}
 }
 

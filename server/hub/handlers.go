@@ -133,8 +133,8 @@ func (h *Hub) handleCallLogs(c *conn, f wire.Frame) {
 // handleCreate serves call.create.
 func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 	var (
-		callees  []store.User
-		refusing map[string]bool
+		callees   []store.User
+		blockedBy map[string]bool
 	)
 	handle(h, c, f, handler[wire.CallCreateRequest]{
 		prepare: func(s *session, req *wire.CallCreateRequest) *wire.Error {
@@ -145,16 +145,15 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 			if callees, e = h.lookupUsers(names); e != nil { // outside the lock
 				return e
 			}
-			refusing, e = h.blockers(s.uid, callees)
+			blockedBy, e = h.blockers(s.uid, callees)
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.CallCreateRequest) (any, *wire.Error) {
-			defer h.core.refuse(refusing)()
 			if wait := h.abuse.ringWait(s.user.Username, callees); wait > 0 {
 				h.cfg.Metrics.RateLimited(LimitRings)
 				return nil, tooManyRings(wait)
 			}
-			cl, e := h.core.create(fx, s.id, req, callees)
+			cl, e := h.core.create(fx, s.id, req, callees, blockedBy)
 			if e != nil {
 				return nil, e
 			}
@@ -246,8 +245,8 @@ func (h *Hub) handleMedia(c *conn, f wire.Frame) {
 // handleInvite serves call.invite.
 func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 	var (
-		accounts []store.User
-		refusing map[string]bool
+		accounts  []store.User
+		blockedBy map[string]bool
 	)
 	handle(h, c, f, handler[wire.InviteRequest]{
 		prepare: func(s *session, req *wire.InviteRequest) *wire.Error {
@@ -265,17 +264,16 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 			if accounts, e = h.lookupUsers(names); e != nil { // outside the lock
 				return e
 			}
-			refusing, e = h.blockers(s.uid, accounts)
+			blockedBy, e = h.blockers(s.uid, accounts)
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.InviteRequest) (any, *wire.Error) {
-			defer h.core.refuse(refusing)()
 			rung := h.core.toRing(req.RoomID, accounts) // not those already in the call
 			if wait := h.abuse.ringWait(s.user.Username, rung); wait > 0 {
 				h.cfg.Metrics.RateLimited(LimitRings)
 				return nil, tooManyRings(wait)
 			}
-			if e := h.core.invite(fx, s.id, req.RoomID, accounts); e != nil {
+			if e := h.core.invite(fx, s.id, req.RoomID, accounts, blockedBy); e != nil {
 				return nil, e
 			}
 			h.abuse.rang(s.user.Username, rung)

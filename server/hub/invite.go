@@ -9,8 +9,9 @@ import (
 
 // invite rings accounts (already looked up) into the call roomID from tab
 // id, which must be joined in it. Users already joined or pending are
-// skipped; those whose part is over are rung again.
-func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wire.Error {
+// skipped; those whose part is over are rung again. Those named in
+// blockedBy blocked the inviter: they are engaged, silently (see blocks.go).
+func (k *core) invite(fx *effects, id, roomID string, accounts []store.User, blockedBy map[string]bool) *wire.Error {
 	t, cl, _, e := k.memberOf(id, roomID)
 	if e != nil {
 		return e
@@ -30,7 +31,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 	for _, su := range fresh {
 		u := k.userFor(su)
 		status := wire.StatusCalling
-		if joinedElsewhere(u, cl) || k.refuses(u) {
+		if joinedElsewhere(u, cl) || blockedBy[u.name] {
 			status = wire.StatusEngaged
 		} else if u.online() {
 			status = wire.StatusRinging
@@ -41,7 +42,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User) *wi
 		} else {
 			p = cl.addPart(u, status)
 		}
-		p.silent = k.refuses(u)
+		p.silent = blockedBy[u.name]
 		sp := &cl.snap.Participants[p.idx]
 		sp.Invited, sp.InvitedBy = true, t.u.jid
 		if !slices.Contains(cl.snap.Invited, u.jid) {
