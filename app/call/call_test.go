@@ -186,6 +186,10 @@ func TestEngaged(t *testing.T) {
 	if _, err := carol.MakeVoiceCall(ctx(t), []string{bob.jid}, ""); err != nil {
 		t.Fatal(err)
 	}
+	// Already said when MakeVoiceCall returns, so a page can show why.
+	if n := count(carol.rec, func(v event.CallStatus) bool { return v.Status == "ended" }); n == 0 {
+		t.Fatal("MakeVoiceCall returned before the engaged call reported its end")
+	}
 	carol.waitStatus(t, bob.jid, wire.StatusEngaged)
 	wait(t, carol.rec, "carol's call ended", func(v event.CallStatus) bool { return v.Status == "ended" && closed(v) })
 	bob.Flush()

@@ -151,6 +151,10 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 		e.emitLocalTracks(cs, user.JID)
 		e.adopt(cs, snap)
 	})
+	// Adopted, and its events handed to the listeners, before returning: a
+	// call that is over already (engaged, blocked) has said why on
+	// callStatusListener by the time the caller learns it was made.
+	e.Flush()
 	return CallRef{RoomID: snap.RoomID, RoomLink: snap.Link}, nil
 }
 

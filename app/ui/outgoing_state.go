@@ -67,18 +67,13 @@ func (s *session) dial(ctx app.Context, to string, video bool) {
 		}
 		if _, ok := s.eng.CurrentCall(); !ok {
 			// The call was over before the reply came back (declined,
-			// engaged...). Its status events say why and end it (onStatus);
-			// when they came first, the screen has moved on already. Should
-			// they not come, end it anyway in a moment.
+			// engaged...). The engine reported why before MakeCall returned,
+			// so onStatus has moved the screen on already.
 			if s.phase != phaseOutgoing {
 				return
 			}
 			s.call.has = true
-			s.later(3*time.Second, func(ctx app.Context) {
-				if s.phase == phaseOutgoing && s.call.has {
-					s.refresh(ctx)
-				}
-			})
+			s.refresh(ctx)
 			return
 		}
 		s.refresh(ctx)
