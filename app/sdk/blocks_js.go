@@ -22,14 +22,6 @@ func (s *sdk) blockUser(ctx context.Context, e *call.Engine, args []js.Value) an
 	return ok("User blocked.", b)
 }
 
-func (s *sdk) unblockUser(ctx context.Context, e *call.Engine, args []js.Value) any {
-	jid, ok1 := stringArg(args, 0)
-	if !ok1 {
-		return badRequest("unblockUser takes a user JID.")
-	}
-	return result(e.UnblockUser(ctx, jid), "User unblocked.")
-}
-
 // getBlockedUsers resolves to an Array of {userJid, displayName, blockedAt}.
 func (s *sdk) getBlockedUsers(ctx context.Context, e *call.Engine, _ []js.Value) any {
 	list, err := e.GetBlockedUsers(ctx)

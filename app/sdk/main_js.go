@@ -92,19 +92,36 @@ func (s *sdk) methods() map[string]method {
 		"getCallUsername": s.withEngine(s.getCallUsername),
 		"createMeetLink":  s.withEngine(s.createMeetLink),
 		"blockUser":       s.withEngine(s.blockUser),
-		"unblockUser":     s.withEngine(s.unblockUser),
+		"unblockUser": s.withEngine(withString("unblockUser takes a user JID.", "User unblocked.",
+			(*call.Engine).UnblockUser)),
 		"getBlockedUsers": s.withEngine(s.getBlockedUsers),
 		// sessions_js.go
-		"getSessions":         s.withEngine(s.getSessions),
-		"endSession":          s.withEngine(s.endSession),
+		"getSessions": s.withEngine(s.getSessions),
+		"endSession": s.withEngine(withString("endSession takes the sessionId of one of your sessions (from getSessions).",
+			"Session signed out.", (*call.Engine).EndSession)),
 		"logoutOtherSessions": s.withEngine(s.logoutOtherSessions),
-		"admitUser":           s.withEngine(s.admitUser),
-		"denyUser":            s.withEngine(s.denyUser),
+		"admitUser": s.withEngine(withString("admitUser takes the userJid of who asked to join.", "Let in.",
+			(*call.Engine).AdmitUser)),
+		"denyUser": s.withEngine(withString("denyUser takes the userJid of who asked to join.", "Not let in.",
+			(*call.Engine).DenyUser)),
 	}
 }
 
 func notInitialized() envelope {
 	return envelope{StatusCode: wire.CodeBadRequest, Message: "Call Parley.initializeSDK first."}
+}
+
+// withString adapts an engine method that takes one string (a JID, an ID)
+// and returns only an error: anything else as the argument is a 400 that
+// says usage; success resolves with done.
+func withString(usage, done string, f func(*call.Engine, context.Context, string) error) func(context.Context, *call.Engine, []js.Value) any {
+	return func(ctx context.Context, e *call.Engine, args []js.Value) any {
+		v, ok := stringArg(args, 0)
+		if !ok {
+			return badRequest("%s", usage)
+		}
+		return result(f(e, ctx, v), done)
+	}
 }
 
 func (s *sdk) withEngine(f func(ctx context.Context, e *call.Engine, args []js.Value) any) method {

@@ -21,15 +21,6 @@ func (s *sdk) getSessions(ctx context.Context, e *call.Engine, _ []js.Value) any
 	return ok("Sessions.", list)
 }
 
-// endSession signs out one other session by its sessionId.
-func (s *sdk) endSession(ctx context.Context, e *call.Engine, args []js.Value) any {
-	id, isString := stringArg(args, 0)
-	if !isString || id == "" {
-		return badRequest("endSession takes the sessionId of one of your sessions (from getSessions).")
-	}
-	return result(e.EndSession(ctx, id), "Session signed out.")
-}
-
 // logoutOtherSessions signs out every other session; data is {revoked}.
 func (s *sdk) logoutOtherSessions(ctx context.Context, e *call.Engine, _ []js.Value) any {
 	n, err := e.LogoutOtherSessions(ctx)
