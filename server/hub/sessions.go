@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,21 +63,11 @@ func deviceLabel(ua string) string {
 	return "Unknown device"
 }
 
-// userSessions returns the transport sessions of the account username (its
-// tabs in the core, online or within their resume grace). Called with h.mu
-// held.
-func (h *Hub) userSessions(username string) []*session {
-	u := h.core.users[username]
-	if u == nil {
-		return nil
-	}
-	var list []*session
-	for id := range u.tabs {
-		if s := h.sessions[id]; s != nil && !s.removed {
-			list = append(list, s)
-		}
-	}
-	return list
+// userSessions returns the live transport sessions of account uid (online
+// or within their resume grace), as a slice the caller may remove from
+// while ranging. Called with h.mu held.
+func (h *Hub) userSessions(uid int64) []*session {
+	return slices.Collect(maps.Keys(h.byUser[uid]))
 }
 
 // revokedMemory is how long a revoked session ID is remembered, to refuse a
@@ -143,7 +134,7 @@ func (h *Hub) handleSessionList(c *conn, f wire.Frame) {
 		apply: func(_ *batch, _ *effects, s *session, _ struct{}) (any, *wire.Error) {
 			current := store.SessionID(s.token)
 			online := map[string]bool{}
-			for _, t := range h.userSessions(s.user.Username) {
+			for _, t := range h.userSessions(s.uid) {
 				if t.c != nil {
 					online[store.SessionID(t.token)] = true
 				}
@@ -201,7 +192,7 @@ func (h *Hub) handleSessionRevoke(c *conn, f wire.Frame) {
 		},
 		apply: func(b *batch, fx *effects, s *session, req wire.SessionRevokeRequest) (any, *wire.Error) {
 			h.noteRevoked(req.SessionID)
-			for _, t := range h.userSessions(s.user.Username) {
+			for _, t := range h.userSessions(s.uid) {
 				if t != s && store.SessionID(t.token) == req.SessionID {
 					h.revokeSession(b, fx, t)
 				}
@@ -238,7 +229,7 @@ func (h *Hub) handleSessionRevokeOthers(c *conn, f wire.Frame) {
 			for _, id := range ids {
 				h.noteRevoked(id)
 			}
-			for _, t := range h.userSessions(s.user.Username) {
+			for _, t := range h.userSessions(s.uid) {
 				if t != s && t.token != s.token {
 					h.revokeSession(b, fx, t)
 				}

@@ -158,7 +158,7 @@ func TestSessionListAndRevoke(t *testing.T) {
 		t.Fatalf("after revokeOthers: %+v", l)
 	}
 	e.hub.mu.Lock()
-	left := len(e.hub.userSessions("alice"))
+	left := len(e.hub.userSessions(laptop.uid(t, e)))
 	e.hub.mu.Unlock()
 	if left != 2 {
 		t.Errorf("the hub keeps %d tabs of alice, want the laptop's 2", left)
