@@ -17,7 +17,7 @@ import (
 )
 
 // benchEnvInt reads a benchmark size from the environment.
-func benchEnvInt(b *testing.B, key string, def int) int {
+func benchEnvInt(b testing.TB, key string, def int) int {
 	v := os.Getenv(key)
 	if v == "" {
 		return def

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,14 +30,7 @@ func TestBenchLoginUnderGuessing(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("measurement: set PARLEY_BENCH=1")
 	}
-	seconds := 20
-	if s := os.Getenv("PARLEY_BENCH_SECONDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("PARLEY_BENCH_SECONDS=%q", s)
-		}
-		seconds = n
-	}
+	seconds := benchEnvInt(t, "PARLEY_BENCH_SECONDS", 20)
 	const guessers = 40
 	url := newEnvStore(t, Config{RegisterBurst: 1000}).url // DefaultPasswordParams
 
