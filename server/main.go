@@ -337,6 +337,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	cfg.limits.apply(&hcfg)
 	h := hub.New(hcfg, st)
+	restored, err := h.Restore(ctx)
+	if err != nil {
+		return err
+	}
+	if restored > 0 {
+		logger.Info("calls restored", "count", restored, "resume_grace", hcfg.ResumeGrace)
+	}
 	// Expired sessions are deleted hourly; the sweeper stops before the
 	// store closes (deferred calls run last first).
 	sweepCtx, stopSweep := context.WithCancel(ctx)

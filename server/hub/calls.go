@@ -136,6 +136,7 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 	}
 	k.calls[roomID] = cl
 	k.links[link] = cl
+	k.touch(cl)
 	fx.note(cl, noteCreated, CallKindCall, 0, "call created",
 		"type", req.Type, "mode", mode, "from", t.u.name, "callees", len(callees))
 
@@ -163,6 +164,7 @@ func (k *core) ring(fx *effects, cl *call, pending []*part) {
 		}
 		p.ringGen++
 		p.ringing = true
+		p.ringEnd = k.now() + k.cfg.RingTimeout.Milliseconds()
 		fx.start(timerKey{timerRing, cl.snap.RoomID, p.u.name}, p.ringGen, k.cfg.RingTimeout)
 		fx.note(cl, noteRinging, "", 0, "call ringing", "user", p.u.name, "status", cl.status(p))
 	}
@@ -355,6 +357,7 @@ func (k *core) mediaMember(id, roomID, what string) (*tab, *call, *part, *wire.E
 
 // signal relays a signal payload from tab id to another joined participant.
 func (k *core) signal(fx *effects, id string, req wire.SignalRequest) *wire.Error {
+	defer k.readOnly(req.RoomID)()
 	t, cl, p, e := k.mediaMember(id, req.RoomID, "signal")
 	if e != nil {
 		return e

@@ -38,6 +38,7 @@ type env struct {
 	srv *httptest.Server
 	st  *store.Store
 	url string
+	cfg Config // what the hub was made with (restart makes the next one so)
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -66,6 +67,10 @@ func newEnvStore(t testing.TB, cfg Config, opts ...store.Option) *env {
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
 	}
+	if cfg.checkSaved == nil {
+		// Every change to a live call must reach the store (restore.go).
+		cfg.checkSaved = func(err error) { t.Errorf("%v", err) }
+	}
 	h := New(cfg, st)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -76,7 +81,7 @@ func newEnvStore(t testing.TB, cfg Config, opts ...store.Option) *env {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	return &env{t: t, hub: h, srv: srv, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"}
+	return &env{t: t, hub: h, srv: srv, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", cfg: cfg}
 }
 
 // client is a test WebSocket client: it sends requests, matches replies by

@@ -107,6 +107,11 @@ type Config struct {
 	// Metrics receives counts and timings of what the hub does (see
 	// Metrics); nil records nothing.
 	Metrics Metrics
+
+	// checkSaved, set by tests, is told when a live call changed without
+	// being marked for saving (a change a restart would lose): the hub then
+	// compares every live call with its saved state after each request.
+	checkSaved func(error)
 }
 
 // ICEProvider hands out ICE configurations: TURN credentials are minted per
@@ -214,7 +219,10 @@ type Store interface {
 	DeleteOtherSessions(ctx context.Context, userID int64, keepToken string) ([]string, error)
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
 	TouchSessions(ctx context.Context, tokens []string) error
-	AddCallLogs(ctx context.Context, logs ...store.CallLog) error
+	// SaveCalls writes call logs and live call state in one transaction;
+	// LiveCalls reads the live call state back (restore.go).
+	SaveCalls(ctx context.Context, logs []store.CallLog, live []store.LiveCall) error
+	LiveCalls(ctx context.Context) ([]store.LiveCall, error)
 	CallLogs(ctx context.Context, userID int64, page int) (wire.CallLogPage, error)
 	Block(ctx context.Context, userID, blockedID int64, max int) (store.Blocked, error)
 	Unblock(ctx context.Context, userID, blockedID int64) (bool, error)

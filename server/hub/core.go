@@ -33,6 +33,10 @@ type core struct {
 	meets  meetCounts          // live meet links per creator and address
 
 	knockGen uint64 // the last knock timer generation (admission.go)
+
+	// dirty holds the calls a request may have changed since their state
+	// was last saved (restore.go); the transport drains it after each one.
+	dirty map[*call]struct{}
 }
 
 // coreConfig is the part of Config the state machine needs.
@@ -57,6 +61,7 @@ func newCore(cfg coreConfig, log *slog.Logger) *core {
 		links:  make(map[string]*call),
 		ended:  make(map[string]struct{}),
 		endedL: make(map[string]struct{}),
+		dirty:  make(map[*call]struct{}),
 	}
 }
 
@@ -108,6 +113,8 @@ type call struct {
 	connected  bool              // a member has reported its media connected
 	why        string            // why endCall ends it, when not the end rule (End*)
 	meetBy     meetKey           // a meet call's creator and address, for meetCounts
+	swUntil    int64             // when the pending switch request times out (epoch ms)
+	saved      []byte            // the state last saved (restore.go)
 }
 
 // switchReq is a pending voice-to-video switch request from one joined
@@ -125,6 +132,7 @@ type part struct {
 	started  int64  // when this callee answered (epoch ms)
 	done     bool   // the part is over and its log written
 	ringGen  uint64 // incremented on every ring and stop, so a stale ring timer does nothing
+	ringEnd  int64  // when the running ring timer fires (epoch ms)
 	replace  bool   // invited or joined again after an earlier part: its log replaces the earlier one
 	silent   bool   // engaged because its user blocked the one ringing: no log, no events (blocks.go)
 }
@@ -367,6 +375,7 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 	if cl.ended {
 		return
 	}
+	k.touch(cl) // its saved state goes with its logs
 	cl.ended = true
 	cl.snap.State = wire.CallStateEnded
 	cl.snap.EndedAt = now
@@ -433,15 +442,6 @@ func (k *core) endCall(fx *effects, cl *call, reason string, now int64) {
 	}
 }
 
-// endAll ends every live call (the server is shutting down).
-func (k *core) endAll(fx *effects) {
-	now := k.now()
-	for _, cl := range k.calls {
-		cl.why = EndShutdown
-		k.endCall(fx, cl, wire.StatusEnded, now)
-	}
-}
-
 // newLink returns a link code used by no live or recently ended call.
 func (k *core) newLink() string {
 	for {
@@ -465,6 +465,7 @@ func (k *core) lookupRoom(roomID string) (*call, *wire.Error) {
 		}
 		return nil, wire.NotFound("There is no call %q.", truncate(roomID, 64))
 	}
+	k.touch(cl)
 	return cl, nil
 }
 

@@ -62,6 +62,11 @@ func (w *world) step(a act) *wire.Error {
 		}
 	}
 	w.fx = fx
+	// What a restart would restore must match the live state (restore.go).
+	w.k.drainLive()
+	if err := w.k.checkSaved(); err != nil {
+		w.t.Error(err)
+	}
 	return e
 }
 

@@ -31,6 +31,7 @@ func checkData(req wire.DataRequest) (json.RawMessage, *wire.Error) {
 // data relays custom data (checked by checkData) from tab id to every other
 // joined participant of the call roomID.
 func (k *core) data(fx *effects, id, roomID string, data json.RawMessage) *wire.Error {
+	defer k.readOnly(roomID)()
 	t, cl, p, e := k.memberOf(id, roomID)
 	if e != nil {
 		return e

@@ -24,6 +24,12 @@ func (h *Hub) deliver(b *batch, fx *effects) {
 		}
 	}
 	b.logs = append(b.logs, fx.logs...)
+	b.live = append(b.live, h.core.drainLive()...)
+	if h.cfg.checkSaved != nil {
+		if err := h.core.checkSaved(); err != nil {
+			h.cfg.checkSaved(err)
+		}
+	}
 	for _, t := range fx.timers {
 		h.setTimer(t)
 	}
@@ -63,6 +69,10 @@ func (h *Hub) sendEvent(s *session, typ string, data json.RawMessage, st *starte
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.removed {
+		return
+	}
+	if s.restored {
+		s.keepEarly(typ, data)
 		return
 	}
 	s.seq++

@@ -113,6 +113,19 @@ type session struct {
 	mu      sync.Mutex
 	removed bool
 	born    uint64 // creation order (Hub.born), oldest first for the per-user cap
+
+	// restored marks a session brought back by Restore and not resumed
+	// since: its numbering continues from the client's lastSeq, so the
+	// events for it meanwhile wait in early (under mu) to be numbered then.
+	restored   bool
+	early      []earlyEvent
+	earlyBytes int
+}
+
+// earlyEvent is an event for a restored session not yet resumed.
+type earlyEvent struct {
+	typ  string
+	data json.RawMessage
 }
 
 type sentEvent struct {
@@ -128,6 +141,7 @@ type sentEvent struct {
 // concerns.
 type batch struct {
 	logs []store.CallLog
+	live []store.LiveCall // saved with logs, in their transaction
 	ops  []func(st *starter)
 	keys []any
 }
@@ -359,7 +373,7 @@ func (h *Hub) afterFunc(d time.Duration, f func()) *time.Timer {
 // so a fan-out to thousands of tabs holds no lock that other calls need.
 // Called with h.mu held.
 func (h *Hub) commit(b *batch) {
-	if len(b.logs) == 0 && len(b.ops) <= inlineOps && !h.waiting(b) {
+	if len(b.logs) == 0 && len(b.live) == 0 && len(b.ops) <= inlineOps && !h.waiting(b) {
 		for _, op := range b.ops {
 			op(h.starter)
 		}
@@ -395,12 +409,16 @@ func (h *Hub) flush() {
 		h.outbox = nil
 		h.mu.Unlock()
 
-		var logs []store.CallLog
+		var (
+			logs []store.CallLog
+			live []store.LiveCall
+		)
 		for _, b := range batches {
 			logs = append(logs, b.logs...)
+			live = append(live, b.live...)
 		}
-		if len(logs) > 0 {
-			h.writeLogs(logs)
+		if len(logs) > 0 || len(live) > 0 {
+			h.save(logs, live)
 		}
 
 		// Without h.mu: ops touch only connections (their own locks) and
@@ -445,37 +463,40 @@ func (h *Hub) waiting(b *batch) bool {
 // flusher, which runs it without the lock.
 const inlineOps = 32
 
-// writeLogs writes call logs, retrying a few times; a log that still cannot
-// be written is reported and the calls go on.
-func (h *Hub) writeLogs(logs []store.CallLog) {
+// save writes call logs and live call state in one transaction, retrying a
+// few times; what still cannot be written is reported and the calls go on.
+func (h *Hub) save(logs []store.CallLog, live []store.LiveCall) {
+	if h.st == nil {
+		return
+	}
 	var err error
 	for attempt := range 4 {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt*attempt) * 50 * time.Millisecond)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err = h.st.AddCallLogs(ctx, logs...)
+		err = h.st.SaveCalls(ctx, logs, live)
 		cancel()
 		if err == nil {
 			return
 		}
 	}
-	h.log.Error("call logs lost", "count", len(logs), "err", err)
+	h.log.Error("call logs and state lost", "logs", len(logs), "calls", len(live), "err", err)
 }
 
-// Shutdown ends every open call (joined participants get a final call.update
-// with state "ended", pending callees call.missed), writes their logs, closes
-// every connection with wire.CloseShutdown after its queued frames, and
-// waits for the hub's goroutines. When ctx ends first it drops the remaining
+// Shutdown closes every connection with wire.CloseShutdown after its queued
+// frames (clients reconnect), writes what is still queued for the store and
+// waits for the hub's goroutines. Live calls are not ended: they stay saved
+// as they are, and the next hub on the same store restores them (Restore);
+// their members, whose media does not go through the server, resume there. When ctx ends first it drops the remaining
 // connections and returns ctx's error.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
+		// Live calls are not ended: they are saved as they are, and the
+		// next process on this store restores them (restore.go).
 		b := &batch{}
-		fx := &effects{}
-		h.core.endAll(fx)
-		h.deliver(b, fx)
 		for _, t := range h.timers {
 			t.Stop()
 		}

@@ -102,6 +102,7 @@ func (k *core) unsubscribeTab(fx *effects, id string) *wire.Error {
 // call nobody shared (call.share) is as unknown as a link of no call.
 func (k *core) linkCall(code string) (*call, *wire.Error) {
 	if cl := k.links[code]; cl != nil && cl.snap.Link != "" {
+		k.touch(cl)
 		return cl, nil
 	}
 	if _, ok := k.endedL[code]; ok {
@@ -232,6 +233,7 @@ func (k *core) meetCreate(fx *effects, id, ip string, req wire.MeetRequest) (wir
 	}
 	k.calls[cl.snap.RoomID] = cl
 	k.links[link] = cl
+	k.touch(cl)
 	k.meets.add(cl, by)
 	k.startIdle(fx, cl)
 	fx.note(cl, noteCreated, CallKindMeet, 0, "call created", "type", req.Type, "mode", wire.ModeOneToMany, "from", t.u.name, "meet", true)

@@ -43,7 +43,7 @@ type Metrics interface {
 	// media connected (call.media). Once per call.
 	CallConnected(setup time.Duration)
 	// CallEnded counts a call that ended and why (EndHangUp, EndUnanswered,
-	// EndCancelled, EndIdle or EndShutdown). When someone answered or
+	// EndCancelled or EndIdle). When someone answered or
 	// joined it (answered), active is how long it was active from then.
 	CallEnded(reason string, answered bool, active time.Duration)
 	// Relayed counts one frame relayed to a member of a call: kind is
@@ -80,7 +80,6 @@ const (
 	EndUnanswered = "unanswered" // every callee declined, missed or was busy
 	EndCancelled  = "cancelled"  // the caller left before anyone answered
 	EndIdle       = "idle"       // a meet call stayed empty for MeetIdleTimeout
-	EndShutdown   = "shutdown"   // the server shut down
 
 	ClosedServerFull   = "server_full"   // refused: MaxConnections open
 	ClosedIPFull       = "ip_full"       // refused: MaxConnectionsPerIP open from its address

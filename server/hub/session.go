@@ -327,6 +327,7 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	s.c = c
 	s.mu.Unlock()
 	s.token, c.sess = token, s
+	early := s.takeEarly(lastSeq)
 	h.cfg.Metrics.SignedIn(SignInResume)
 	h.log.Debug("session resumed", "user", s.user.Username, "lastSeq", lastSeq, "seq", s.seq)
 
@@ -340,6 +341,9 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 			frame := ev.frame
 			b.toConn(c, func(st *starter) { c.enqueue(frame, st) })
 		}
+	}
+	for _, ev := range early { // a restored session's first resume
+		b.toSession(s, func(st *starter) { h.sendEvent(s, ev.typ, ev.data, st) })
 	}
 	h.deliver(b, fx)
 	h.commit(b)
@@ -380,14 +384,22 @@ func (h *Hub) detach(s *session) {
 	s.c = nil
 	s.mu.Unlock()
 	s.gen++
-	b := &batch{}
-	fx := &effects{}
 	if h.closed {
-		h.removeSession(fx, s)
-		h.deliver(b, fx)
-		h.commit(b)
+		// Shutting down: calls stay as saved, for the next process to
+		// restore (restore.go); this tab may resume there.
 		return
 	}
+	h.startGrace(s)
+	b := &batch{}
+	fx := &effects{}
+	h.core.dropTab(fx, s.id)
+	h.deliver(b, fx)
+	h.commit(b)
+}
+
+// startGrace starts session s's resume grace: unless it resumes by then, it
+// is removed, leaving its calls. Called with h.mu held.
+func (h *Hub) startGrace(s *session) {
 	gen := s.gen
 	if s.grace != nil {
 		s.grace.Stop()
@@ -403,9 +415,6 @@ func (h *Hub) detach(s *session) {
 		h.deliver(b, fx)
 		h.commit(b)
 	})
-	h.core.dropTab(fx, s.id)
-	h.deliver(b, fx)
-	h.commit(b)
 }
 
 // removeSession ends a session for good (logout, grace expired): the core

@@ -124,60 +124,6 @@ func TestLogoutLeavesCall(t *testing.T) {
 	}
 }
 
-func TestShutdownEndsCalls(t *testing.T) {
-	e := newEnv(t, Config{})
-	alice, bob, carol, dave := e.register("alice"), e.register("bob"), e.register("carol"), e.register("dave")
-	call := create(t, alice, wire.TypeAudio, "bob")
-	bob.must(wire.TypeCallAnswer, room(call), nil)
-	create(t, carol, wire.TypeVideo, "dave")
-	dave.event(wire.EventIncoming, nil)
-
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := e.hub.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []*client{alice, bob, carol} {
-		final := c.update(stateIs(wire.CallStateEnded))
-		if final.Call.EndedAt == 0 {
-			t.Errorf("%s: final %+v", c.name, final)
-		}
-		c.expectClose(wire.CloseShutdown)
-	}
-	if m := dave.callEvent(wire.EventMissed); m.Reason != wire.StatusEnded {
-		t.Errorf("dave missed %+v", m)
-	}
-	dave.expectClose(wire.CloseShutdown)
-	// Every log is on disk.
-	for name, state := range map[string]string{"alice": wire.LogOutgoing, "bob": wire.LogIncoming, "carol": wire.LogOutgoing, "dave": wire.LogMissed} {
-		u, err := e.st.UserByUsername(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := e.st.CallLogs(context.Background(), u.ID, 1)
-		if err != nil || len(p.CallLogs) != 1 || p.CallLogs[0].CallState != state {
-			t.Errorf("%s logs %+v %v", name, p, err)
-		}
-	}
-	// New connections are refused; a second Shutdown is harmless.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel2()
-	if _, _, err := websocket.Dial(ctx2, e.url, nil); err == nil {
-		t.Error("dial after shutdown succeeded")
-	}
-	if err := e.hub.Shutdown(ctx2); err != nil {
-		t.Error(err)
-	}
-	e.hub.mu.Lock()
-	defer e.hub.mu.Unlock()
-	if len(e.hub.core.calls) != 0 || len(e.hub.conns) != 0 || len(e.hub.core.users) != 0 || len(e.hub.sessions) != 0 {
-		t.Errorf("state left after shutdown: %d calls %d conns %d users %d sessions",
-			len(e.hub.core.calls), len(e.hub.conns), len(e.hub.core.users), len(e.hub.sessions))
-	}
-}
-
-// TestStateCleanup checks that finished calls and dropped sessions leave
-// nothing behind.
 func TestStateCleanup(t *testing.T) {
 	e := newEnv(t, Config{ResumeGrace: 50 * time.Millisecond})
 	alice := e.register("alice")

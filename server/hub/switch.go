@@ -35,6 +35,7 @@ func (k *core) switchStep(fx *effects, id string, req wire.SwitchRequestPayload)
 		}
 		cl.sw = &switchReq{from: p, to: other}
 		cl.swGen++
+		cl.swUntil = k.now() + k.cfg.SwitchTimeout.Milliseconds()
 		fx.start(timerKey{timerSwitch, cl.snap.RoomID, ""}, cl.swGen, k.cfg.SwitchTimeout)
 		k.switchEvent(fx, cl, other, p, wire.SwitchRequest)
 	case wire.SwitchCancel:

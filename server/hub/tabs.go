@@ -44,6 +44,7 @@ func (k *core) addTab(fx *effects, su store.User, id string) {
 	t := &tab{id: id, u: u, online: true}
 	k.tabs[id] = t
 	u.tabs[id] = t
+	k.touchUser(u)
 	k.ringTab(fx, t, true)
 }
 
@@ -64,6 +65,7 @@ func (k *core) resumeTab(fx *effects, id string) *wire.Call {
 		return nil
 	}
 	t.online = true
+	k.touchUser(t.u)
 	var current *wire.Call
 	for cl, p := range t.u.parts {
 		if p.done || p.tab != t {
@@ -89,6 +91,7 @@ func (k *core) dropTab(fx *effects, id string) {
 		return
 	}
 	t.online = false
+	k.touchUser(t.u)
 	for cl, p := range t.u.parts {
 		if p.done || p.tab != t {
 			continue
@@ -111,6 +114,7 @@ func (k *core) removeTab(fx *effects, id string) {
 		return
 	}
 	now := k.now()
+	k.touchUser(t.u)
 	for cl, p := range t.u.parts {
 		if !p.done && p.tab == t && wire.Joined(cl.status(p)) {
 			k.leave(fx, cl, p, now)
@@ -147,6 +151,7 @@ func (k *core) fire(fx *effects, tm timer) {
 	if cl == nil || cl.ended {
 		return
 	}
+	k.touch(cl)
 	switch tm.key.kind {
 	case timerRing:
 		if p := cl.byName[tm.key.user]; p != nil && p.ringGen == tm.gen {

@@ -139,7 +139,7 @@ func New(o Options) *Metrics {
 	for _, k := range []string{hub.OutcomeAnswered, hub.OutcomeDeclined, hub.OutcomeMissed, hub.OutcomeCancelled, hub.OutcomeBusy} {
 		m.outcomes.WithLabelValues(k)
 	}
-	for _, k := range []string{hub.EndHangUp, hub.EndUnanswered, hub.EndCancelled, hub.EndIdle, hub.EndShutdown} {
+	for _, k := range []string{hub.EndHangUp, hub.EndUnanswered, hub.EndCancelled, hub.EndIdle} {
 		m.ended.WithLabelValues(k)
 	}
 	for _, k := range hub.ClosedReasons() {

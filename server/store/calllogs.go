@@ -44,6 +44,18 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 		return fmt.Errorf("store: add call logs: %w", err)
 	}
 	defer tx.Rollback()
+	if err := addCallLogs(ctx, tx, logs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: add call logs: commit: %w", err)
+	}
+	return nil
+}
+
+// addCallLogs writes logs in tx (see AddCallLogs).
+func addCallLogs(ctx context.Context, tx *sql.Tx, logs []CallLog) error {
+	var err error
 	const insert = `INSERT INTO call_logs (user_id, call_log_id, room_id, room_link, call_mode,
 		call_type, call_state, from_user, to_users, user_list, invite_user_list, group_id, call_time, start_time,
 		end_time, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -85,9 +97,6 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 			}
 			return fmt.Errorf("store: add call log %s: %w", l.CallLogID, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: add call logs: commit: %w", err)
 	}
 	return nil
 }

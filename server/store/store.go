@@ -162,6 +162,14 @@ var migrations = []string{
 	UPDATE sessions SET last_used_at = created_at;
 	ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
 	CREATE INDEX sessions_last_used ON sessions(last_used_at);`,
+	// Live call state (the hub's restore.go): one row per live call, the
+	// hub's own encoding, replaced on every change and deleted when the call
+	// ends, in the transaction that writes the call's logs.
+	`CREATE TABLE live_calls (
+		room_id  TEXT    PRIMARY KEY,
+		state    BLOB    NOT NULL,
+		saved_at INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // Open opens (creating if needed) the database file at path and brings its
