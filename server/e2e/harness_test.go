@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,8 +104,14 @@ type server struct {
 	// Client trusts the server's certificate when it serves HTTPS (see
 	// serverOptions.TLS).
 	Client *http.Client
-	cmd    *exec.Cmd
-	log    *lockedBuffer
+	// Listening is when the running process logged its listen address.
+	Listening time.Time
+	cmd       *exec.Cmd
+	exited    chan error
+	log       *lockedBuffer
+	bin, root string
+	args      []string
+	o         serverOptions
 }
 
 // serverOptions tune startServerWith.
@@ -148,15 +155,30 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	if bin == "" {
 		bin = filepath.Join(root, "bin/parley")
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = root
+	s := &server{log: &lockedBuffer{}, Data: data, Client: &http.Client{Timeout: 10 * time.Second},
+		bin: bin, root: root, args: args, o: o}
+	t.Cleanup(s.Client.CloseIdleConnections)
+	t.Cleanup(func() {
+		s.halt(false)
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	s.launch(t, args)
+	return s
+}
+
+// launch starts the server process with args and waits until it serves /.
+func (s *server) launch(t *testing.T, args []string) {
+	t.Helper()
+	cmd := exec.Command(s.bin, args...)
+	cmd.Dir = s.root
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start bin/parley: %v", err)
 	}
-	s := &server{cmd: cmd, log: &lockedBuffer{}, Data: data, Client: &http.Client{Timeout: 10 * time.Second}}
-	t.Cleanup(s.Client.CloseIdleConnections)
+	s.cmd = cmd
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -174,26 +196,16 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 		}
 	}()
 	exited := make(chan error, 1)
+	s.exited = exited
 	go func() { exited <- cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.log.String())
-		}
-	})
 	select {
 	case a := <-addr:
+		s.Listening = time.Now()
 		s.Addr = a
 		s.URL = "http://" + a
 		if strings.Contains(s.log.String(), "scheme=https") {
 			s.URL = "https://" + a
-			s.Client.Transport = &http.Transport{TLSClientConfig: serverTrust(t, o, data)}
+			s.Client.Transport = &http.Transport{TLSClientConfig: serverTrust(t, s.o, s.Data)}
 		}
 	case err := <-exited:
 		t.Fatalf("bin/parley exited before listening (%v):\n%s", err, s.log.String())
@@ -215,7 +227,36 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+}
+
+// halt ends the running process: with SIGKILL when kill is set (as a crash
+// or kill -9 would), else with SIGINT, killing it after 5 s.
+func (s *server) halt(kill bool) {
+	if s.cmd == nil {
+		return
+	}
+	if kill {
+		_ = s.cmd.Process.Kill()
+	} else {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+}
+
+// restart stops the server (killed, or shut down gracefully), waits down,
+// and starts it again on the same address and data directory.
+func (s *server) restart(t *testing.T, kill bool, down time.Duration) {
+	t.Helper()
+	s.halt(kill)
+	time.Sleep(down)
+	args := append(slices.Clone(s.args), "-addr", s.Addr) // the last -addr wins
+	s.launch(t, args)
 }
 
 type lockedBuffer struct {

@@ -95,9 +95,7 @@ func TestPWAInstallable(t *testing.T) {
 // connections (the harness's cleanup then finds it gone).
 func (s *server) stop(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatalf("kill server: %v", err)
-	}
+	s.halt(true)
 	deadline := time.Now().Add(10 * time.Second)
 	client := &http.Client{Timeout: time.Second}
 	for {
