@@ -63,7 +63,8 @@ test: vet build e2e-deps
 # (e.g. make fuzz FUZZTIME=30s). Plain `go test` runs their seed corpora.
 FUZZTIME ?= 60s
 FUZZ := ./app/wire:FuzzDecode ./app/wire:FuzzRequestData ./app/wire:FuzzUsername \
-	./server/store:FuzzDisplayName ./server/hub:FuzzLinkCode ./server/hub:FuzzRequest
+	./server/store:FuzzDisplayName ./server/hub:FuzzLinkCode ./server/hub:FuzzRequest \
+	./server/hub:FuzzRestoreCall
 
 fuzz:
 	@set -e; for t in $(FUZZ); do \

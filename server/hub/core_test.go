@@ -21,7 +21,7 @@ import (
 // world is a core with a fake transport: it keeps the timers the core asked
 // for, so a test can fire them, and the effects of the last step.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	k      *core
 	now    int64
 	room   string // the call the scenario is about
@@ -30,7 +30,7 @@ type world struct {
 	fx     *effects // effects of the last step
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	w := &world{t: t, now: 1_000_000, timers: make(map[timerKey]timer)}
 	w.k = newCore(coreConfig{
 		Domain: "localhost", MaxParticipants: 4, RingTimeout: 30 * time.Second,

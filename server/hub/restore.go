@@ -193,6 +193,9 @@ func (k *core) restoreCall(fx *effects, data []byte, now int64) (cl *call, tabs 
 		cl.byName[u.name] = p
 		if lp.Tab != "" {
 			t := k.tabs[lp.Tab]
+			if t != nil && t.u != u {
+				return nil, nil, fmt.Errorf("part %d: tab of another user", i)
+			}
 			if t == nil {
 				t = &tab{id: lp.Tab, u: u}
 				k.tabs[t.id] = t

@@ -420,3 +420,45 @@ func TestRestoreDropsUnreadable(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// FuzzRestoreCall: whatever bytes a saved call holds (a corrupt or edited
+// database), restoring it either fails with an error or yields a call the
+// core can run: it saves back to a form that restores again, and its
+// members can resume and leave.
+func FuzzRestoreCall(f *testing.F) {
+	w := newWorld(f)
+	w.k.addTab(&effects{}, account("alice"), "alice")
+	w.k.addTab(&effects{}, account("bob"), "bob")
+	cl, e := w.k.create(&effects{}, "alice", wire.CallCreateRequest{To: []string{jid("bob")}, Type: wire.TypeAudio},
+		[]store.User{account("bob")}, nil)
+	if e != nil {
+		f.Fatal(e)
+	}
+	f.Add(encodeLive(w.k.calls[cl.RoomID]))
+	if _, e := w.k.answer(&effects{}, "bob", cl.RoomID); e != nil {
+		f.Fatal(e)
+	}
+	f.Add(encodeLive(w.k.calls[cl.RoomID]))
+	f.Add([]byte(`{"v":1,"snap":{"roomId":"r","participants":[{"userJid":"a@localhost","status":"connected"}]},"link":"l","parts":[{"uid":1,"name":"a","tab":"t"}],"switch":{"from":0,"to":5}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k := newCore(coreConfig{Domain: "localhost", MaxParticipants: 8, RingTimeout: time.Second,
+			SwitchTimeout: time.Second, MeetIdleTimeout: time.Second, KnockTimeout: time.Second}, testLogger(t))
+		fx := &effects{}
+		cl, tabs, err := k.restoreCall(fx, data, 1000)
+		if err != nil {
+			return
+		}
+		k2 := newCore(k.cfg, testLogger(t))
+		if _, _, err := k2.restoreCall(&effects{}, encodeLive(cl), 1000); err != nil {
+			t.Fatalf("a restored call does not restore again: %v", err)
+		}
+		for _, id := range tabs {
+			k.resumeTab(fx, id)
+			k.removeTab(fx, id)
+		}
+		k.drainLive()
+		if err := k.checkSaved(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
