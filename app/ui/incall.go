@@ -234,15 +234,20 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 					OnClick(func(ctx app.Context, e app.Event) { c.S.call.link = "" }),
 			)
 		}),
-		app.If(c.ServerAway, func() app.UI {
-			// Quiet: the call itself goes on, only the server is away.
-			return app.P().ID("server-reconnecting").Class("call-quiet").Role("status").
-				Body(icon("reconnect"), app.Span().Text("Reconnecting to the server…"))
-		}),
-		app.If(c.Reconnecting, func() app.UI {
-			return app.Div().ID("reconnecting").Class("banner banner-warn").Role("status").
-				Body(icon("reconnect"), app.Span().Text("Reconnecting…"))
-		}),
+		// Always there, so that screen readers announce what appears in it
+		// and the videos below keep their elements (and their frames) when
+		// it does.
+		app.Div().ID("call-connection").Role("status").Body(
+			app.If(c.ServerAway, func() app.UI {
+				// Quiet: the call itself goes on, only the server is away.
+				return app.P().ID("server-reconnecting").Class("call-quiet").
+					Body(icon("reconnect"), app.Span().Text("Reconnecting to the server…"))
+			}),
+			app.If(c.Reconnecting, func() app.UI {
+				return app.Div().ID("reconnecting").Class("banner banner-warn").
+					Body(icon("reconnect"), app.Span().Text("Reconnecting…"))
+			}),
+		),
 		app.If(c.Notice != "", func() app.UI {
 			return app.P().Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(c.Notice))
 		}),
