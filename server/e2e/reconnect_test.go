@@ -66,7 +66,7 @@ func TestCallSurvivesServerRestart(t *testing.T) {
 
 	srv.restart(t, serverOptions{})
 	for _, u := range []*pwaUser{alice, bob} {
-		u.wait(`!document.querySelector('#server-reconnecting') && !document.querySelector('.shell > .banner')`, 30*time.Second)
+		u.wait(`!document.querySelector('#server-reconnecting') && !document.querySelector('#shell-connection .banner')`, 30*time.Second)
 		u.shot("r2-server-back")
 	}
 	t.Skip("needs live call restore: after the restart both must still be in the call (below)")
