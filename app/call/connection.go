@@ -10,10 +10,19 @@ import (
 )
 
 func (e *Engine) dial(ctx context.Context, gen int) (*wire.Conn, error) {
+	return e.dialGated(ctx, gen, nil)
+}
+
+// dialGated is dial whose events wait, when ready is not nil, until it is
+// closed before they are queued.
+func (e *Engine) dialGated(ctx context.Context, gen int, ready <-chan struct{}) (*wire.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, e.cfg.RequestTimeout)
 	defer cancel()
 	conn, err := wire.Dial(dctx, wire.WSURL(e.cfg.ServerURL),
 		func(f wire.Frame) {
+			if ready != nil {
+				<-ready
+			}
 			e.mu.Lock()
 			if gen == e.connGen && f.Seq > e.seq {
 				e.seq = f.Seq
@@ -107,16 +116,17 @@ func (e *Engine) connClosed(gen, code int) {
 	go e.reconnect(ctx, gen)
 }
 
+// reconnect dials and signs in again after connection gen dropped, waiting
+// between attempts as Backoff says. Peer connections are left alone: media
+// flows peer to peer while the server is away.
 func (e *Engine) reconnect(ctx context.Context, gen int) {
-	delay := 100 * time.Millisecond
-	for {
+	policy := DefaultBackoff()
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay):
-		}
-		if delay < 5*time.Second {
-			delay *= 2
+		case <-time.After(policy.Next(attempt, time.Since(start))):
 		}
 		e.mu.Lock()
 		if gen != e.connGen || e.stopped {
@@ -125,47 +135,87 @@ func (e *Engine) reconnect(ctx context.Context, gen int) {
 		}
 		e.connGen++
 		gen = e.connGen
-		token, session, seq := e.token, e.session, e.seq
 		e.mu.Unlock()
-		conn, err := e.dial(ctx, gen)
-		if err != nil {
-			continue
-		}
-		var res wire.AuthResult
-		err = e.request(ctx, conn, wire.TypeAuth, wire.AuthRequest{Token: token, Resume: session, LastSeq: seq}, &res)
-		var se *Error
-		if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
-			_ = conn.Close()
-			e.signOutLocally(event.AuthFail)
+		if e.resume(ctx, gen) {
 			return
 		}
-		if err != nil {
-			_ = conn.Abort()
-			continue
-		}
-		e.mu.Lock()
-		if gen != e.connGen || e.stopped {
-			e.mu.Unlock()
-			_ = conn.Close()
-			return
-		}
-		e.conn = conn
-		e.session = res.Session
-		if !res.Resumed {
-			e.seq = 0
-		}
+	}
+}
+
+// resume makes one attempt at reconnecting as connection gen, and reports
+// whether reconnecting is over (signed in again, or given up).
+func (e *Engine) resume(ctx context.Context, gen int) (over bool) {
+	e.mu.Lock()
+	token, session, seq := e.token, e.session, e.seq
+	e.mu.Unlock()
+	// The events after the reply (replayed and new ones) are newer than the
+	// reply's call snapshot: they wait until it is queued.
+	ready := make(chan struct{})
+	defer close(ready)
+	conn, err := e.dialGated(ctx, gen, ready)
+	if err != nil {
+		return false
+	}
+	var res wire.AuthResult
+	err = e.request(ctx, conn, wire.TypeAuth, wire.AuthRequest{Token: token, Resume: session, LastSeq: seq}, &res)
+	var se *Error
+	if errors.As(err, &se) && se.Code == wire.CodeUnauthorized {
+		_ = conn.Close()
+		e.signOutLocally(event.AuthFail)
+		return true
+	}
+	if err != nil {
+		_ = conn.Abort()
+		return false
+	}
+	e.mu.Lock()
+	if gen != e.connGen || e.stopped {
 		e.mu.Unlock()
-		if !res.Resumed {
-			// The server forgot this session: any call we were in is over for
-			// us, and so is a knock (joinCall waiting to be let in).
-			e.cancelKnock()
-			e.work.push(func() { e.endLocally("") })
-		}
-		e.emit(event.ConnectionStatus{Status: event.Connected})
-		go e.keepAlive(conn)
-		go e.refreshICE(conn)
+		_ = conn.Close()
+		return true
+	}
+	e.conn = conn
+	e.session = res.Session
+	if !res.Resumed {
+		e.seq = 0
+	}
+	e.mu.Unlock()
+	if res.Resumed {
+		snap := res.Call
+		e.work.push(func() { e.takeResumedCall(snap) })
+	} else {
+		// The server forgot this session: any call we were in is over for
+		// us, and so is a knock (joinCall waiting to be let in).
+		e.cancelKnock()
+		e.work.push(func() { e.endLocally("") })
+	}
+	e.emit(event.ConnectionStatus{Status: event.Connected})
+	go e.keepAlive(conn)
+	go e.refreshICE(conn)
+	return true
+}
+
+// takeResumedCall brings the call in line with the snapshot of a resume reply
+// (work queue): it is the truth about the call, whatever happened while this
+// device was away, events lost with a restarted server included. A resumed
+// session that is in no call (or another one) ends this device's call.
+func (e *Engine) takeResumedCall(snap *wire.Call) {
+	e.mu.Lock()
+	cs := e.call
+	adopted := cs != nil && cs.adopted && !cs.ended
+	room := ""
+	if adopted {
+		room = cs.roomID
+	}
+	e.mu.Unlock()
+	if !adopted {
+		return // no call, or one still being made: its own reply decides
+	}
+	if snap != nil && snap.RoomID == room {
+		e.apply(cs, *snap, "")
 		return
 	}
+	e.endCallState(cs, "")
 }
 
 // signOutLocally forgets the session and reports status on connectionListener.

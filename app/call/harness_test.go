@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,36 +24,234 @@ import (
 )
 
 // testServer is the real hub and SQLite store behind a loopback HTTP server.
+// It can be stopped and started again on the same address and store file
+// (stop, start, restart), as a server process that dies and comes back.
 type testServer struct {
 	URL   string
-	Store *store.Store
-	Hub   *hub.Hub
+	Store *store.Store // the current process's store; a restart opens a new one
+	Hub   *hub.Hub     // the current process's hub
+
+	cfg  hub.Config
+	path string // the store file
+	addr string // host:port, kept across restarts
+	http *http.Server
+	ln   *trackingListener
+	done chan struct{} // closed when the current Serve returns
 }
 
 var cheapPasswords = store.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 func startServer(t *testing.T, cfg hub.Config) *testServer {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "parley.db"), store.WithPasswordParams(cheapPasswords))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
 	if cfg.Domain == "" {
 		cfg.Domain = "localhost"
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := hub.New(cfg, st)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &testServer{cfg: cfg, path: filepath.Join(t.TempDir(), "parley.db"), addr: "127.0.0.1:0"}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// start runs a new hub on the store file and the address of the previous
+// one (a fresh ephemeral port the first time). Starting a running server
+// fails the test.
+func (s *testServer) start(t *testing.T) {
+	t.Helper()
+	if s.Hub != nil {
+		t.Fatal("testServer.start: the server is running")
+	}
+	st, err := store.Open(s.path, store.WithPasswordParams(cheapPasswords))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	// The port was ours a moment ago; the kernel may take a little while to
+	// let go of it.
+	var ln net.Listener
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ln, err = net.Listen("tcp", s.addr); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = st.Close()
+			t.Fatalf("listen again on %s: %v", s.addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h := hub.New(s.cfg, st)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
-	srv := httptest.NewServer(mux)
+	s.ln = &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.done = make(chan struct{})
+	go func(srv *http.Server, ln net.Listener, done chan struct{}) {
+		_ = srv.Serve(ln)
+		close(done)
+	}(s.http, s.ln, s.done)
+	s.addr = ln.Addr().String()
+	s.URL = "http://" + s.addr
+	s.Store, s.Hub = st, h
+}
+
+// stop makes the server go away as a killed process does: the listener
+// closes and every connection is cut without a WebSocket close, so clients
+// see a dead link. The hub is then shut down (what it writes then is what a
+// graceful shutdown writes) and the store closed. Stopping a stopped server
+// does nothing.
+func (s *testServer) stop(t *testing.T) {
+	t.Helper()
+	if s.Hub == nil {
+		return
+	}
+	_ = s.ln.Close()
+	s.ln.cutAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		t.Errorf("stop http server: %v", err)
+	}
+	<-s.done
+	if err := s.Hub.Shutdown(ctx); err != nil {
+		t.Errorf("stop hub: %v", err)
+	}
+	if err := s.Store.Close(); err != nil {
+		t.Errorf("close store: %v", err)
+	}
+	s.Hub, s.Store = nil, nil
+}
+
+// restart is stop then start: the same address and store file, a new hub.
+func (s *testServer) restart(t *testing.T) {
+	t.Helper()
+	s.stop(t)
+	s.start(t)
+}
+
+// trackingListener remembers the connections it accepted (hijacked
+// WebSockets included) so that they can be cut all at once.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	return &trackedConn{Conn: c, l: l}, nil
+}
+
+// cutAll closes every connection accepted so far.
+func (l *trackingListener) cutAll() {
+	l.mu.Lock()
+	conns := l.conns
+	l.conns = map[net.Conn]struct{}{}
+	l.mu.Unlock()
+	for c := range conns {
+		_ = c.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	l *trackingListener
+}
+
+func (c *trackedConn) Close() error {
+	c.l.mu.Lock()
+	delete(c.l.conns, c.Conn)
+	c.l.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// cutProxy is a TCP proxy on its own loopback port in front of a server:
+// cut drops every connection through it and refuses new ones until mend, as
+// a network that goes away between one client and the server.
+type cutProxy struct {
+	URL     string
+	backend string
+	ln      net.Listener
+	mu      sync.Mutex
+	cutNow  bool
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
+}
+
+func newCutProxy(t *testing.T, backendURL string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy listen: %v", err)
+	}
+	p := &cutProxy{URL: "http://" + ln.Addr().String(), backend: strings.TrimPrefix(backendURL, "http://"), ln: ln, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = h.Shutdown(ctx)
-		srv.Close()
-		_ = st.Close()
+		_ = ln.Close()
+		p.cut()
+		p.wg.Wait()
 	})
-	return &testServer{URL: srv.URL, Store: st, Hub: h}
+	return p
+}
+
+func (p *cutProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cutNow {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		b, err := net.Dial("tcp", p.backend)
+		if err != nil {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		p.conns[c], p.conns[b] = struct{}{}, struct{}{}
+		p.wg.Add(2)
+		p.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			defer p.wg.Done()
+			_, _ = io.Copy(dst, src)
+			_ = dst.Close()
+			_ = src.Close()
+		}
+		go pipe(b, c)
+		go pipe(c, b)
+	}
+}
+
+// cut drops every connection through the proxy and refuses new ones.
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	p.cutNow = true
+	conns := p.conns
+	p.conns = map[net.Conn]struct{}{}
+	p.mu.Unlock()
+	for c := range conns {
+		_ = c.Close()
+	}
+}
+
+// mend lets connections through again.
+func (p *cutProxy) mend() {
+	p.mu.Lock()
+	p.cutNow = false
+	p.mu.Unlock()
 }
 
 // recorder keeps every listener event of one engine and lets a test wait for one.
@@ -149,8 +348,14 @@ type client struct {
 
 func newClient(t *testing.T, srv *testServer, media rtc.Media) (*call.Engine, *recorder) {
 	t.Helper()
+	return newClientAt(t, srv.URL, media)
+}
+
+// newClientAt is newClient for a server at url (a cutProxy's, say).
+func newClientAt(t *testing.T, url string, media rtc.Media) (*call.Engine, *recorder) {
+	t.Helper()
 	rec := newRecorder()
-	e := call.New(call.Config{ServerURL: srv.URL, OnEvent: rec.sink, Media: media})
+	e := call.New(call.Config{ServerURL: url, OnEvent: rec.sink, Media: media})
 	t.Cleanup(e.Close)
 	return e, rec
 }
@@ -158,7 +363,13 @@ func newClient(t *testing.T, srv *testServer, media rtc.Media) (*call.Engine, *r
 // register creates the user name and signs in one tab.
 func register(t *testing.T, srv *testServer, name string) *client {
 	t.Helper()
-	e, rec := newClient(t, srv, nil)
+	return registerAt(t, srv.URL, name)
+}
+
+// registerAt is register through the server at url (a cutProxy's, say).
+func registerAt(t *testing.T, url, name string) *client {
+	t.Helper()
+	e, rec := newClientAt(t, url, nil)
 	u, err := e.Register(context.Background(), name, "password-"+name, "User "+name)
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)

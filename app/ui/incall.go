@@ -125,12 +125,16 @@ type InCall struct {
 	MicMuted      bool
 	CamMuted      bool
 	HasLocalVideo bool
-	Reconnecting  bool
-	Notice        string
-	MyName        string
-	ByLink        bool   // joined by link or a link call: nobody is rung
-	Link          string // the call link, once asked for
-	LinkCopied    bool
+	// Reconnecting: someone's media is reconnecting (the server says so).
+	Reconnecting bool
+	// ServerAway: this tab's signalling connection is down and the engine is
+	// reconnecting; the call goes on peer to peer meanwhile.
+	ServerAway bool
+	Notice     string
+	MyName     string
+	ByLink     bool   // joined by link or a link call: nobody is rung
+	Link       string // the call link, once asked for
+	LinkCopied bool
 	// Rev changes at every render of the Shell, so that the parts read from
 	// the session (chat.go, switch.go, invite.go...) are always current.
 	Rev int
@@ -230,10 +234,20 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 					OnClick(func(ctx app.Context, e app.Event) { c.S.call.link = "" }),
 			)
 		}),
-		app.If(c.Reconnecting, func() app.UI {
-			return app.Div().ID("reconnecting").Class("banner banner-warn").Role("status").
-				Body(icon("reconnect"), app.Span().Text("Reconnecting…"))
-		}),
+		// Always there, so that screen readers announce what appears in it
+		// and the videos below keep their elements (and their frames) when
+		// it does.
+		app.Div().ID("call-connection").Role("status").Body(
+			app.If(c.ServerAway, func() app.UI {
+				// Quiet: the call itself goes on, only the server is away.
+				return app.P().ID("server-reconnecting").Class("call-quiet").
+					Body(icon("reconnect"), app.Span().Text("Reconnecting to the server…"))
+			}),
+			app.If(c.Reconnecting, func() app.UI {
+				return app.Div().ID("reconnecting").Class("banner banner-warn").
+					Body(icon("reconnect"), app.Span().Text("Reconnecting…"))
+			}),
+		),
 		app.If(c.Notice != "", func() app.UI {
 			return app.P().Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(c.Notice))
 		}),
@@ -324,7 +338,10 @@ func (c *Shell) inCall() app.UI {
 	s := c.s
 	video := s.callVideo()
 	var remotes []Remote
-	reconnecting := s.page.conn == "RECONNECTING"
+	// While this tab's signalling is away the snapshot is stale: its
+	// "reconnecting" statuses are not news, the server's absence is.
+	serverAway := s.page.conn != ""
+	reconnecting := false
 	for _, p := range s.remotes() {
 		if p.Status == wire.StatusReconnecting {
 			reconnecting = true
@@ -348,6 +365,6 @@ func (c *Shell) inCall() app.UI {
 	_, hasLocal := s.media.tracks["local:video"]
 	return &InCall{S: s, Video: video, Remotes: remotes, Started: started,
 		MicMuted: s.media.localAudio, CamMuted: s.media.localVideo, HasLocalVideo: video && hasLocal,
-		Reconnecting: reconnecting, Notice: s.page.notice, MyName: s.account.user.DisplayName,
+		Reconnecting: reconnecting && !serverAway, ServerAway: serverAway, Notice: s.page.notice, MyName: s.account.user.DisplayName,
 		ByLink: s.call.viaLink || s.call.snap.Meet, Link: s.call.link, LinkCopied: s.call.linkCopied, Rev: s.page.rev}
 }

@@ -222,3 +222,38 @@ func TestGroupNameAndSettings(t *testing.T) {
 	s.phase = phaseHome
 	h.render()
 }
+
+// TestServerAwayKeepsCallScreen: while this tab's signalling reconnects, the
+// call screen stays, with the quiet "Reconnecting to the server…" notice and
+// not the media banner (the statuses it has are stale then); once back, the
+// notice goes. A participant's own media reconnecting shows the banner.
+func TestServerAwayKeepsCallScreen(t *testing.T) {
+	h := inVoiceCall(t)
+	s := h.s
+	shell := &Shell{s: s}
+
+	h.f.sink(event.ConnectionStatus{Status: event.Reconnecting})
+	h.settle(1)
+	// What the server last said (bob reconnecting too) is stale now.
+	h.f.setStatus("bob@localhost", wire.StatusReconnecting)
+	h.settle(1)
+	if s.phase != phaseInCall {
+		t.Fatalf("phase %v with the server away, want in call", s.phase)
+	}
+	c, ok := shell.screen().(*InCall)
+	if !ok || !c.ServerAway || c.Reconnecting {
+		t.Fatalf("with the server away: %T ServerAway=%v Reconnecting=%v, want the server notice alone", shell.screen(), ok && c.ServerAway, ok && c.Reconnecting)
+	}
+
+	h.f.sink(event.ConnectionStatus{Status: event.Connected})
+	h.settle(1)
+	c, ok = shell.screen().(*InCall)
+	if !ok || c.ServerAway || !c.Reconnecting {
+		t.Fatalf("server back, bob's media reconnecting: ServerAway=%v Reconnecting=%v", ok && c.ServerAway, ok && c.Reconnecting)
+	}
+	h.f.setStatus("bob@localhost", wire.StatusConnected)
+	h.settle(1)
+	if c, ok = shell.screen().(*InCall); !ok || c.ServerAway || c.Reconnecting {
+		t.Fatalf("all back: ServerAway=%v Reconnecting=%v", ok && c.ServerAway, ok && c.Reconnecting)
+	}
+}

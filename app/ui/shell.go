@@ -68,13 +68,18 @@ func (c *Shell) Render() app.UI {
 				)
 			}),
 		),
-		app.If(s.page.conn != "" && signedIn, func() app.UI {
-			text := "Connection lost. Reconnecting…"
-			if s.page.conn == "DISCONNECTED" {
-				text = "You are offline. Parley reconnects as soon as the server can be reached."
-			}
-			return app.Div().Class("banner banner-warn").Role("status").Body(icon("reconnect"), app.Span().Text(text))
-		}),
+		// Always there, so that the screen below keeps its elements (a call's
+		// videos) when the banner comes and goes. The call screen shows its
+		// own, quieter notice instead.
+		app.Div().ID("shell-connection").Body(
+			app.If(s.page.conn != "" && signedIn && s.phase != phaseInCall, func() app.UI {
+				text := "Connection lost. Reconnecting…"
+				if s.page.conn == "DISCONNECTED" {
+					text = "You are offline. Parley reconnects as soon as the server can be reached."
+				}
+				return app.Div().Class("banner banner-warn").Role("status").Body(icon("reconnect"), app.Span().Text(text))
+			}),
+		),
 		app.If(s.page.updateReady && s.phase != phaseInCall && s.phase != phaseOutgoing, func() app.UI {
 			return app.Div().Class("banner banner-info").Role("status").Body(
 				app.Span().Text("A new version of Parley is ready."),
