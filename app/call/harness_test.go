@@ -82,6 +82,9 @@ func (s *testServer) start(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	h := hub.New(s.cfg, st)
+	if _, err := h.Restore(context.Background()); err != nil {
+		t.Fatalf("restore calls: %v", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
 	s.ln = &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}

@@ -216,7 +216,6 @@ func TestServerRestartSignsBackIn(t *testing.T) {
 // meanwhile; both sides resume their sessions into the same call, which then
 // works in every respect.
 func TestServerRestartKeepsCall(t *testing.T) {
-	t.Skip("needs live call restore")
 	srv := startServer(t, hub.Config{})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	ref := connectCall(t, alice, bob, false)

@@ -123,19 +123,6 @@ type serverOptions struct {
 	// TLS serves HTTPS and WSS with a certificate for 127.0.0.1 and
 	// localhost from the test CA, which the browser trusts (see tls_test.go).
 	TLS bool
-	// Data is the data directory to use instead of a fresh one, and Addr
-	// the listen address instead of a free port: with an earlier server's
-	// Data and Addr (after its stop), this is that server started again.
-	Data, Addr string
-}
-
-// restart starts the server s again, as a new process on the same address
-// and data directory, after s.stop; o (its Data and Addr aside) is as when
-// s was started. The new server is stopped when the test ends.
-func (s *server) restart(t *testing.T, o serverOptions) *server {
-	t.Helper()
-	o.Data, o.Addr = s.Data, s.Addr
-	return startServerWith(t, o)
 }
 
 // startServer runs the built server on a free loopback port with a fresh data
@@ -154,19 +141,12 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	if o.RingTimeout == 0 {
 		o.RingTimeout = 30 * time.Second
 	}
-	data := o.Data
-	if data == "" {
-		data = t.TempDir()
-	}
-	listen := o.Addr
-	if listen == "" {
-		listen = "127.0.0.1:0"
-	}
+	data := t.TempDir()
 	// Every test user registers from 127.0.0.1, and several tests make more
 	// than the default burst of accounts on one server: the harness raises
 	// the per-address registration limit (o.Args may set it again, the last
 	// flag wins; TestSDKAbuseLimits does).
-	args := append([]string{"-addr", listen, "-data", data, "-ring-timeout", o.RingTimeout.String(),
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", data, "-ring-timeout", o.RingTimeout.String(),
 		"-register-burst", "1000"}, o.Args...)
 	if o.TLS {
 		args = append(args, testCAServerFlags(t)...)
@@ -275,8 +255,14 @@ func (s *server) restart(t *testing.T, kill bool, down time.Duration) {
 	t.Helper()
 	s.halt(kill)
 	time.Sleep(down)
-	args := append(slices.Clone(s.args), "-addr", s.Addr) // the last -addr wins
-	s.launch(t, args)
+	s.start(t)
+}
+
+// start starts the stopped server again, as a new process on the same
+// address and data directory.
+func (s *server) start(t *testing.T) {
+	t.Helper()
+	s.launch(t, append(slices.Clone(s.args), "-addr", s.Addr)) // the last -addr wins
 }
 
 type lockedBuffer struct {
