@@ -30,7 +30,7 @@ func (e *Engine) SavedSession() (SavedSession, bool) {
 		return SavedSession{}, false
 	}
 	s := SavedSession{Token: e.token, Session: e.session, LastSeq: e.seq}
-	if cs := e.call; cs != nil && !cs.ended && cs.snap != nil {
+	if cs := e.call; cs != nil && !cs.ended && cs.roomID != "" && cs.local != nil {
 		s.RoomID = cs.roomID
 		s.AudioMuted, s.VideoMuted = cs.muted[0], cs.muted[1]
 	}

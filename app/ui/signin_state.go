@@ -44,9 +44,12 @@ func (s *session) start(ctx app.Context) {
 		return
 	}
 	s.phase = phaseResuming
-	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
-		return s.eng.ConnectToken(c, token)
-	}, func(ctx app.Context, u wire.User, err error) {
+	connect := func(c context.Context) (wire.User, error) { return s.eng.ConnectToken(c, token) }
+	if saved, ok := s.savedTab(token); ok && s.join.code == "" {
+		// Reloaded during a call: back into it (rejoin_state.go).
+		connect = func(c context.Context) (wire.User, error) { return s.eng.ResumeTab(c, saved) }
+	}
+	run(s, 20*time.Second, connect, func(ctx app.Context, u wire.User, err error) {
 		if err != nil && code(err) == wire.CodeUnreachable && s.join.code == "" && s.phase == phaseResuming {
 			// Offline: keep the saved session and sign back in once the
 			// server answers, instead of asking for the password again.
@@ -63,6 +66,7 @@ func (s *session) start(ctx app.Context) {
 		}
 		s.account.offline = false
 		if err != nil {
+			s.tab.remove(tabKey)
 			if code(err) == wire.CodeUnauthorized {
 				browser.StorageRemove(tokenKey)
 			}
@@ -140,6 +144,7 @@ func (s *session) signedIn(ctx app.Context, u wire.User) {
 // signOut logs out and forgets the saved token.
 func (s *session) signOut(ctx app.Context) {
 	browser.StorageRemove(tokenKey)
+	s.tab.remove(tabKey)
 	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.Logout(c)
 	}, func(app.Context, struct{}, error) {})
@@ -169,6 +174,7 @@ func (s *session) onConnection(ev event.ConnectionStatus) {
 		s.page.conn = ""
 	case event.AuthFail:
 		browser.StorageRemove(tokenKey)
+		s.tab.remove(tabKey)
 		if s.phase != phaseSignedOut {
 			s.reset()
 			s.page.notice = "Your session has ended. Sign in again."
