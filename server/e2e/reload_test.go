@@ -1,0 +1,219 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// tileLogJS records, from now on, every change of the remote tiles of the
+// call screen in window.tileLog: each entry lists "<user>:<status>" of every
+// tile, "none" when there is none. A participant who left and came back
+// would show as their tile gone (or "disconnected") between two entries.
+const tileLogJS = `(() => {
+  window.tileLog = [];
+  const snap = () => {
+    const t = [...document.querySelectorAll('.tile[data-user]')].map(e => e.dataset.user + ':' + e.dataset.status).join(',') || 'none';
+    if (window.tileLog[window.tileLog.length - 1] !== t) window.tileLog.push(t);
+  };
+  snap();
+  new MutationObserver(snap).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-status']});
+  return true;
+})()`
+
+// savedRoomExpr is the room of the call the PWA keeps in sessionStorage.
+const savedRoomExpr = `(JSON.parse(sessionStorage.getItem('parley.tab') || '{}').roomId || '')`
+
+// reload reloads the user's page, as the browser's reload button does.
+func (u *pwaUser) reload() {
+	u.t.Helper()
+	run(u.t, u.ctx, "reload", chromedp.Reload())
+}
+
+// startPWAVideoCall signs alice and bob up and has alice call bob with video
+// until both see the other's video play.
+func startPWAVideoCall(t *testing.T, origin string, alice, bob *pwaUser) {
+	t.Helper()
+	alice.signUp(origin)
+	bob.signUp(origin)
+	typeText(t, alice.ctx, "#dial-to", bob.name)
+	click(t, alice.ctx, "#call-video")
+	bob.wait(`document.querySelector('#answer-call')`, 15*time.Second)
+	click(t, bob.ctx, "#answer-call")
+	alice.wait(`document.querySelector('.incall')`, 20*time.Second)
+	bob.wait(`document.querySelector('.incall')`, 20*time.Second)
+	alice.remoteVideoPlays()
+	bob.remoteVideoPlays()
+}
+
+// TestPWAReloadDuringCall: in a 1:1 video call alice mutes her microphone and
+// reloads the page. She comes back to the call screen in the same call
+// without doing anything, still muted; bob saw her tile go reconnecting and
+// come back connected without ever leaving, and video flows again both ways.
+// Hanging up afterwards forgets the saved session.
+func TestPWAReloadDuringCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "desktop")
+	startPWAVideoCall(t, srv.URL, alice, bob)
+
+	click(t, alice.ctx, "#toggle-mic")
+	alice.wait(`document.querySelector('#toggle-mic').getAttribute('aria-pressed') === 'true'`, 10*time.Second)
+	bob.wait(`document.querySelector('[id^="remote-mic-muted-"]')`, 10*time.Second)
+	room := eval[string](t, alice.ctx, savedRoomExpr)
+	if room == "" {
+		t.Fatal("alice's page keeps no call in sessionStorage")
+	}
+	eval[bool](t, bob.ctx, tileLogJS)
+
+	alice.reload()
+	alice.wait(`document.querySelector('.incall')`, 60*time.Second)
+	alice.shot("r01-back-in-call")
+	if got := eval[string](t, alice.ctx, savedRoomExpr); got != room {
+		t.Fatalf("after the reload alice's page is in room %q, want %q", got, room)
+	}
+	// Her mute state came back with her, on her button and on bob's screen.
+	alice.wait(`document.querySelector('#toggle-mic').getAttribute('aria-pressed') === 'true'`, 10*time.Second)
+	alice.remoteVideoPlays()
+	bob.framesGrow(framesExpr, "alice's video after her reload")
+	bob.wait(`document.querySelector('[id^="remote-mic-muted-"]') && !document.querySelector('#reconnecting')`, 10*time.Second)
+	bob.shot("r02-other-side")
+
+	var log []string
+	if err := json.Unmarshal([]byte(eval[string](t, bob.ctx, `JSON.stringify(window.tileLog)`)), &log); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bob's tile of alice: %v", log)
+	sawReconnecting, backAfter := false, false
+	for _, entry := range log {
+		if entry == "none" || strings.Contains(entry, ":disconnected") || strings.Contains(entry, ":ended") {
+			t.Fatalf("bob saw alice leave during her reload: %v", log)
+		}
+		if strings.HasSuffix(entry, ":reconnecting") {
+			sawReconnecting = true
+		}
+		if sawReconnecting && strings.HasSuffix(entry, ":connected") {
+			backAfter = true
+		}
+	}
+	if !sawReconnecting || !backAfter {
+		t.Fatalf("bob's tile of alice went %v, want reconnecting then connected", log)
+	}
+
+	// Unmuting after the reload works, and hanging up forgets the session.
+	click(t, alice.ctx, "#toggle-mic")
+	bob.wait(`!document.querySelector('[id^="remote-mic-muted-"]')`, 10*time.Second)
+	click(t, alice.ctx, "#end-call")
+	bob.wait(`document.querySelector('#call-ended') || document.querySelector('#call-log')`, 15*time.Second)
+	alice.wait(`sessionStorage.getItem('parley.tab') === null`, 10*time.Second)
+	alice.reload()
+	alice.wait(`document.querySelector('#my-jid')`, 60*time.Second)
+	if eval[bool](t, alice.ctx, `!!document.querySelector('.incall')`) {
+		t.Fatal("a reload after the call ended went back into a call")
+	}
+}
+
+// videoGrows proves that u decodes more and more video from peer.
+func (u *sdkUser) videoGrows(peer string) {
+	u.t.Helper()
+	waitJS(u.t, u.ctx, framesOf(peer)+" > 0", 30*time.Second)
+	before := eval[int](u.t, u.ctx, framesOf(peer))
+	time.Sleep(time.Second)
+	if after := eval[int](u.t, u.ctx, framesOf(peer)); after <= before {
+		u.t.Fatalf("%s: video from %s stalled at %d frames", u.jid, peer, after)
+	}
+}
+
+// eventsSince lists the listener calls u recorded after the first n, as
+// "<listener> <first argument as JSON>".
+func (u *sdkUser) eventsSince(n int) []string {
+	u.t.Helper()
+	var out []string
+	raw := eval[string](u.t, u.ctx, `JSON.stringify(window.ev.slice(`+strconv.Itoa(n)+`).map((e) => e.name + " " + JSON.stringify(e.args[0])))`)
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		u.t.Fatal(err)
+	}
+	return out
+}
+
+// TestSDKReloadDuringCall: a page using the SDK reloads during a 1:1 video
+// call, then does what it does after every load (initializeSDK, connect). It
+// is back in the same call: connect says so, callResumedListener reports the
+// call with the mute state kept, video flows again both ways, and the other
+// side saw reconnecting then connected and a new track, never a leave.
+func TestSDKReloadDuringCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	alice.register("alice")
+	bob.register("bob")
+	videoCall(alice, bob)
+	alice.ok(`Parley.muteAudio(true)`)
+	bob.waitEvent("muteStatusListener", `a.userJid === "alice@localhost" && a.trackType === "audio" && a.isMuted`)
+	room := eval[string](t, alice.ctx, `(JSON.parse(sessionStorage.getItem('parley.sdk.session') || '{}').roomId || '')`)
+	if room == "" {
+		t.Fatal("the SDK keeps no session in sessionStorage during the call")
+	}
+	mark := eval[int](t, bob.ctx, `window.ev.length`)
+
+	run(t, alice.ctx, "reload", chromedp.Reload())
+	if env := alice.call(sdkRigWith("{}")); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK after the reload: %+v", env)
+	}
+	env := alice.ok(`Parley.connect("alice", "correct horse battery")`)
+	var d struct {
+		UserJID       string `json:"userJid"`
+		ResumedRoomID string `json:"resumedRoomId"`
+	}
+	if err := json.Unmarshal(env.Data, &d); err != nil || d.UserJID != "alice@localhost" || d.ResumedRoomID != room {
+		t.Fatalf("connect after the reload: %s (%v), want resumedRoomId %q", env.Data, err, room)
+	}
+	res := alice.waitEvent("callResumedListener", `a.roomId === `+strconv.Quote(room))
+	if res["callType"] != "video" || res["audioMuted"] != true || res["videoMuted"] != false {
+		t.Fatalf("callResumedListener %v", res)
+	}
+	alice.videoGrows("bob@localhost")
+	bob.waitEvent("callStatusListener", `a.userJid === "alice@localhost" && a.status === "reconnecting"`)
+	bob.videoGrows("alice@localhost")
+	if env := alice.ok(`Parley.isUserAudioMuted()`); string(env.Data) != "true" {
+		t.Fatalf("isUserAudioMuted() after the reload: %s", env.Data)
+	}
+	if env := bob.ok(`Parley.isUserAudioMuted("alice@localhost")`); string(env.Data) != "true" {
+		t.Fatalf("bob's isUserAudioMuted(alice) after her reload: %s", env.Data)
+	}
+
+	evs := bob.eventsSince(mark)
+	reconnecting, connected, newTrack := -1, -1, -1
+	for i, e := range evs {
+		switch {
+		case strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
+			(strings.Contains(e, `"status":"disconnected"`) || strings.Contains(e, `"status":"ended"`)):
+			t.Fatalf("bob saw the call end or alice leave: %v", evs)
+		case strings.HasPrefix(e, "callUserLeftListener") || strings.HasPrefix(e, "callUserJoinedListener"):
+			t.Fatalf("bob saw alice leave or join: %v", evs)
+		case strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
+			strings.Contains(e, `"status":"reconnecting"`) && reconnecting < 0:
+			reconnecting = i
+		case strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
+			strings.Contains(e, `"status":"connected"`) && reconnecting >= 0 && connected < 0:
+			connected = i
+		case strings.HasPrefix(e, "userTrackListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
+			strings.Contains(e, `"trackType":"video"`) && strings.Contains(e, `"track":"video"`):
+			newTrack = i
+		}
+	}
+	if reconnecting < 0 || connected < 0 || newTrack < 0 {
+		t.Fatalf("bob's listeners after alice's reload (reconnecting %d, connected %d, new track %d): %v", reconnecting, connected, newTrack, evs)
+	}
+
+	// endCall on the reloaded page leaves the call, for both, and the SDK
+	// forgets the session.
+	alice.ok(`Parley.endCall()`)
+	bob.waitEvent("callStatusListener", `a.status === "ended" && a.sessionStatus === "closed"`)
+	waitJS(t, alice.ctx, `sessionStorage.getItem('parley.sdk.session') === null`, 10*time.Second)
+}
