@@ -4,6 +4,7 @@ package call_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,4 +222,86 @@ func TestConnectResumeWithoutCall(t *testing.T) {
 	isErrCode(t, err, wire.CodeUnauthorized)
 	_, _, err = e.ConnectResume(ctx(t), call.SavedSession{Token: "not-a-token", Session: saved.Session})
 	isErrCode(t, err, wire.CodeUnauthorized)
+}
+
+// meshRenewed waits until every client receives video from each reloaded
+// client on a new track, and every reloaded client from everyone.
+func meshRenewed(t *testing.T, old map[string]*rtc.RemoteTrack, reloaded map[string]bool, clients ...*client) {
+	t.Helper()
+	for _, c := range clients {
+		for _, o := range clients {
+			switch {
+			case c == o:
+			case reloaded[o.name]:
+				c.waitNewPackets(t, o.jid, rtc.KindVideo, old[c.name+">"+o.name], 10)
+			default:
+				c.waitPackets(t, o.jid, rtc.KindVideo, 10)
+			}
+		}
+	}
+}
+
+// remoteTracks is every client's current remote video track of every other.
+func remoteTracks(clients ...*client) map[string]*rtc.RemoteTrack {
+	m := map[string]*rtc.RemoteTrack{}
+	for _, c := range clients {
+		for _, o := range clients {
+			if c != o {
+				m[c.name+">"+o.name] = c.rec.track(o.jid, rtc.KindVideo)
+			}
+		}
+	}
+	return m
+}
+
+// TestReloadInGroupCall reloads the middle one of a 3-party video call (the
+// offerer of one pair and the answerer of the other), then two at once, whose
+// resets to each other cross: each time every pair ends up with new peer
+// connections and video flows both ways on all three pairs.
+func TestReloadInGroupCall(t *testing.T) {
+	srv := startServer(t, hub.Config{ResumeGrace: 30 * time.Second})
+	alice, bob, carol := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol")
+	if _, err := alice.MakeVideoCall(ctx(t), []string{"bob", "carol"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{bob, carol} {
+		c.waitIncoming(t)
+		if err := c.AnswerCall(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meshFlows(t, rtc.KindVideo, alice, bob, carol)
+
+	old := remoteTracks(alice, bob, carol)
+	bob = reload(t, srv, bob)
+	meshRenewed(t, old, map[string]bool{"bob": true}, alice, bob, carol)
+
+	old = remoteTracks(alice, bob, carol)
+	var wg sync.WaitGroup
+	back := make([]*client, 2)
+	for i, c := range []*client{alice, carol} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			saved, _ := c.SavedSession()
+			c.Close()
+			e, rec := newClient(t, srv, nil)
+			u, resumed, err := e.ConnectResume(context.Background(), saved)
+			if err != nil || resumed == nil {
+				t.Errorf("%s resumes: %v %v", c.name, resumed, err)
+			}
+			back[i] = &client{Engine: e, rec: rec, jid: u.JID, name: c.name}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	alice, carol = back[0], back[1]
+	meshRenewed(t, old, map[string]bool{"alice": true, "carol": true}, alice, bob, carol)
+	for _, c := range []*client{alice, bob, carol} {
+		if cur, ok := c.CurrentCall(); !ok || len(cur.Participants) != 3 {
+			t.Fatalf("%s's call after the reloads: %+v", c.name, cur)
+		}
+	}
 }
