@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,4 +217,69 @@ func TestSDKReloadDuringCall(t *testing.T) {
 	alice.ok(`Parley.endCall()`)
 	bob.waitEvent("callStatusListener", `a.status === "ended" && a.sessionStatus === "closed"`)
 	waitJS(t, alice.ctx, `sessionStorage.getItem('parley.sdk.session') === null`, 10*time.Second)
+}
+
+// stampFirstFrameJS runs in every new document of the page: it stamps when
+// the call screen shows (window.inCallAt) and when the first remote video
+// decodes a frame (window.firstFrameAt), in epoch ms.
+const stampFirstFrameJS = `(() => {
+  const tick = () => {
+    if (!window.inCallAt && document.querySelector('.incall')) window.inCallAt = Date.now();
+    const v = document.querySelector('.remote-video');
+    if (v && v.srcObject && v.getVideoPlaybackQuality().totalVideoFrames > 0) { window.firstFrameAt = Date.now(); return; }
+    setTimeout(tick, 5);
+  };
+  tick();
+})()`
+
+// armNewTrackJS makes the other side stamp (window.newFrameAt) when its remote
+// video, once showing a track other than the current one, decodes a frame.
+const armNewTrackJS = `(() => {
+  const track = () => { const v = document.querySelector('.remote-video'); return v && v.srcObject && v.srcObject.getVideoTracks()[0]; };
+  const old = track().id;
+  window.newFrameAt = 0;
+  let el = null, base = 0;
+  const tick = () => {
+    const v = document.querySelector('.remote-video'), t = track();
+    if (!el && t && t.id !== old) { el = v; base = v.getVideoPlaybackQuality().totalVideoFrames; }
+    if (el && el.getVideoPlaybackQuality().totalVideoFrames > base) { window.newFrameAt = Date.now(); return; }
+    setTimeout(tick, 5);
+  };
+  tick();
+  return true;
+})()`
+
+// TestBenchReloadToFirstFrame reloads one side of a 1:1 PWA video call six
+// times and measures, from the reload, when the reloaded page shows the call
+// again and decodes the first remote frame, and when the other side decodes
+// the first frame of the reloaded page's new track. Run with PARLEY_BENCH=1;
+// the numbers go in the README.
+func TestBenchReloadToFirstFrame(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "desktop")
+	startPWAVideoCall(t, srv.URL, alice, bob)
+	addInitScript(t, alice.ctx, stampFirstFrameJS)
+	const runs = 6
+	var inCall, self, other []time.Duration
+	for i := 0; i < runs; i++ {
+		eval[bool](t, bob.ctx, armNewTrackJS)
+		start := time.Now()
+		alice.reload()
+		alice.wait(`window.firstFrameAt > 0 && window.inCallAt > 0`, 30*time.Second)
+		bob.wait(`window.newFrameAt > 0`, 30*time.Second)
+		since := func(ms int64) time.Duration { return time.UnixMilli(ms).Sub(start).Round(time.Millisecond) }
+		inCall = append(inCall, since(eval[int64](t, alice.ctx, `window.inCallAt`)))
+		self = append(self, since(eval[int64](t, alice.ctx, `window.firstFrameAt`)))
+		other = append(other, since(eval[int64](t, bob.ctx, `window.newFrameAt`)))
+		t.Logf("reload %d: call screen %v, first remote frame %v on the reloaded page, %v on the other side", i, inCall[i], self[i], other[i])
+		bob.framesGrow(framesExpr, "video after the reload") // settled before the next one
+	}
+	t.Logf("reload -> over %d reloads: call screen median %v (%v-%v); first remote frame on the reloaded page median %v (%v-%v); on the other side median %v (%v-%v)",
+		runs, median(inCall), slicesMin(inCall), slicesMax(inCall), median(self), slicesMin(self), slicesMax(self),
+		median(other), slicesMin(other), slicesMax(other))
 }
