@@ -26,6 +26,9 @@ const tileLogJS = `(() => {
   return true;
 })()`
 
+// remoteTrackIDExpr is the id of the track the first remote video shows.
+const remoteTrackIDExpr = `(() => { const v = document.querySelector('.remote-video'); return v && v.srcObject ? v.srcObject.getVideoTracks()[0].id : '' })()`
+
 // savedRoomExpr is the room of the call the PWA keeps in sessionStorage.
 const savedRoomExpr = `(JSON.parse(sessionStorage.getItem('parley.tab') || '{}').roomId || '')`
 
@@ -71,6 +74,7 @@ func TestPWAReloadDuringCall(t *testing.T) {
 		t.Fatal("alice's page keeps no call in sessionStorage")
 	}
 	eval[bool](t, bob.ctx, tileLogJS)
+	oldTrack := eval[string](t, bob.ctx, remoteTrackIDExpr)
 
 	alice.reload()
 	alice.wait(`document.querySelector('.incall')`, 60*time.Second)
@@ -81,6 +85,9 @@ func TestPWAReloadDuringCall(t *testing.T) {
 	// Her mute state came back with her, on her button and on bob's screen.
 	alice.wait(`document.querySelector('#toggle-mic').getAttribute('aria-pressed') === 'true'`, 10*time.Second)
 	alice.remoteVideoPlays()
+	// A new track restarts the element's frame count: compare frames only
+	// once it is attached.
+	bob.wait(remoteTrackIDExpr+` !== `+strconv.Quote(oldTrack), 20*time.Second)
 	bob.framesGrow(framesExpr, "alice's video after her reload")
 	bob.wait(`document.querySelector('[id^="remote-mic-muted-"]') && !document.querySelector('#reconnecting')`, 10*time.Second)
 	bob.shot("r02-other-side")
@@ -130,6 +137,14 @@ func (u *sdkUser) videoGrows(peer string) {
 	}
 }
 
+// waitNewVideo waits until u got a video track of jid after its first mark
+// listener calls: the element's frame count starts again with it.
+func (u *sdkUser) waitNewVideo(mark int, jid string) {
+	u.t.Helper()
+	waitJS(u.t, u.ctx, `window.ev.slice(`+strconv.Itoa(mark)+`).some((e) => e.name === "userTrackListener" && e.args[0].userJid === `+
+		strconv.Quote(jid)+` && e.args[0].trackType === "video" && e.args[0].track === "video")`, 30*time.Second)
+}
+
 // eventsSince lists the listener calls u recorded after the first n, as
 // "<listener> <first argument as JSON>".
 func (u *sdkUser) eventsSince(n int) []string {
@@ -140,6 +155,53 @@ func (u *sdkUser) eventsSince(n int) []string {
 		u.t.Fatal(err)
 	}
 	return out
+}
+
+// reloadSDK reloads u's page and does what a page does after loading:
+// initializeSDK, then connect as name; connect must say it is back in room.
+func (u *sdkUser) reloadSDK(name, room string) {
+	u.t.Helper()
+	run(u.t, u.ctx, "reload", chromedp.Reload())
+	if env := u.call(sdkRigWith("{}")); env.StatusCode != 200 {
+		u.t.Fatalf("initializeSDK after the reload: %+v", env)
+	}
+	env := u.ok(`Parley.connect(` + strconv.Quote(name) + `, "correct horse battery")`)
+	var d struct {
+		UserJID       string `json:"userJid"`
+		ResumedRoomID string `json:"resumedRoomId"`
+	}
+	if err := json.Unmarshal(env.Data, &d); err != nil || d.UserJID != u.jid || d.ResumedRoomID != room {
+		u.t.Fatalf("connect after the reload: %s (%v), want %s back in room %q", env.Data, err, u.jid, room)
+	}
+}
+
+// sawRejoin checks u's listener calls after the first mark: jid went
+// reconnecting, then connected, and got a new video track, and never left,
+// joined or ended the call.
+func (u *sdkUser) sawRejoin(mark int, jid string) {
+	u.t.Helper()
+	evs := u.eventsSince(mark)
+	who := `"userJid":` + strconv.Quote(jid)
+	reconnecting, connected, newTrack := -1, -1, -1
+	for i, e := range evs {
+		status := strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, who)
+		switch {
+		case status && (strings.Contains(e, `"status":"disconnected"`) || strings.Contains(e, `"status":"ended"`)):
+			u.t.Fatalf("%s saw %s leave or the call end: %v", u.jid, jid, evs)
+		case (strings.HasPrefix(e, "callUserLeftListener") || strings.HasPrefix(e, "callUserJoinedListener")) && strings.Contains(e, who):
+			u.t.Fatalf("%s saw %s leave or join: %v", u.jid, jid, evs)
+		case status && strings.Contains(e, `"status":"reconnecting"`) && reconnecting < 0:
+			reconnecting = i
+		case status && strings.Contains(e, `"status":"connected"`) && reconnecting >= 0 && connected < 0:
+			connected = i
+		case strings.HasPrefix(e, "userTrackListener ") && strings.Contains(e, who) &&
+			strings.Contains(e, `"trackType":"video"`) && strings.Contains(e, `"track":"video"`):
+			newTrack = i
+		}
+	}
+	if reconnecting < 0 || connected < 0 || newTrack < 0 {
+		u.t.Fatalf("%s's listeners after %s's reload (reconnecting %d, connected %d, new track %d): %v", u.jid, jid, reconnecting, connected, newTrack, evs)
+	}
 }
 
 // TestSDKReloadDuringCall: a page using the SDK reloads during a 1:1 video
@@ -162,24 +224,13 @@ func TestSDKReloadDuringCall(t *testing.T) {
 	}
 	mark := eval[int](t, bob.ctx, `window.ev.length`)
 
-	run(t, alice.ctx, "reload", chromedp.Reload())
-	if env := alice.call(sdkRigWith("{}")); env.StatusCode != 200 {
-		t.Fatalf("initializeSDK after the reload: %+v", env)
-	}
-	env := alice.ok(`Parley.connect("alice", "correct horse battery")`)
-	var d struct {
-		UserJID       string `json:"userJid"`
-		ResumedRoomID string `json:"resumedRoomId"`
-	}
-	if err := json.Unmarshal(env.Data, &d); err != nil || d.UserJID != "alice@localhost" || d.ResumedRoomID != room {
-		t.Fatalf("connect after the reload: %s (%v), want resumedRoomId %q", env.Data, err, room)
-	}
+	alice.reloadSDK("alice", room)
 	res := alice.waitEvent("callResumedListener", `a.roomId === `+strconv.Quote(room))
 	if res["callType"] != "video" || res["audioMuted"] != true || res["videoMuted"] != false {
 		t.Fatalf("callResumedListener %v", res)
 	}
 	alice.videoGrows("bob@localhost")
-	bob.waitEvent("callStatusListener", `a.userJid === "alice@localhost" && a.status === "reconnecting"`)
+	bob.waitNewVideo(mark, "alice@localhost")
 	bob.videoGrows("alice@localhost")
 	if env := alice.ok(`Parley.isUserAudioMuted()`); string(env.Data) != "true" {
 		t.Fatalf("isUserAudioMuted() after the reload: %s", env.Data)
@@ -188,29 +239,7 @@ func TestSDKReloadDuringCall(t *testing.T) {
 		t.Fatalf("bob's isUserAudioMuted(alice) after her reload: %s", env.Data)
 	}
 
-	evs := bob.eventsSince(mark)
-	reconnecting, connected, newTrack := -1, -1, -1
-	for i, e := range evs {
-		switch {
-		case strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
-			(strings.Contains(e, `"status":"disconnected"`) || strings.Contains(e, `"status":"ended"`)):
-			t.Fatalf("bob saw the call end or alice leave: %v", evs)
-		case strings.HasPrefix(e, "callUserLeftListener") || strings.HasPrefix(e, "callUserJoinedListener"):
-			t.Fatalf("bob saw alice leave or join: %v", evs)
-		case strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
-			strings.Contains(e, `"status":"reconnecting"`) && reconnecting < 0:
-			reconnecting = i
-		case strings.HasPrefix(e, "callStatusListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
-			strings.Contains(e, `"status":"connected"`) && reconnecting >= 0 && connected < 0:
-			connected = i
-		case strings.HasPrefix(e, "userTrackListener ") && strings.Contains(e, `"userJid":"alice@localhost"`) &&
-			strings.Contains(e, `"trackType":"video"`) && strings.Contains(e, `"track":"video"`):
-			newTrack = i
-		}
-	}
-	if reconnecting < 0 || connected < 0 || newTrack < 0 {
-		t.Fatalf("bob's listeners after alice's reload (reconnecting %d, connected %d, new track %d): %v", reconnecting, connected, newTrack, evs)
-	}
+	bob.sawRejoin(mark, "alice@localhost")
 
 	// endCall on the reloaded page leaves the call, for both, and the SDK
 	// forgets the session.
@@ -282,4 +311,54 @@ func TestBenchReloadToFirstFrame(t *testing.T) {
 	t.Logf("reload -> over %d reloads: call screen median %v (%v-%v); first remote frame on the reloaded page median %v (%v-%v); on the other side median %v (%v-%v)",
 		runs, median(inCall), slicesMin(inCall), slicesMax(inCall), median(self), slicesMin(self), slicesMax(self),
 		median(other), slicesMin(other), slicesMax(other))
+}
+
+// TestSDKReloadInGroupCall: in a 3-party video call through the SDK, bob (the
+// answerer of alice's pair and the offerer of carol's) reloads and comes back:
+// video flows again on every pair, and neither other saw him leave.
+func TestSDKReloadInGroupCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	users := map[string]*sdkUser{}
+	for _, name := range []string{"alice", "bob", "carol"} {
+		users[name] = newSDKUser(t, b, srv.URL)
+		users[name].register(name)
+	}
+	alice, bob, carol := users["alice"], users["bob"], users["carol"]
+	created := alice.ok(`Parley.makeVideoCall(["bob", "carol"])`)
+	var ref struct{ RoomID string }
+	_ = json.Unmarshal(created.Data, &ref)
+	for _, u := range []*sdkUser{bob, carol} {
+		u.waitEvent("incomingCallListener", `true`)
+		u.ok(`Parley.answerCall()`)
+	}
+	all := []*sdkUser{alice, bob, carol}
+	for _, u := range all {
+		for _, o := range all {
+			if u != o {
+				u.videoGrows(o.jid)
+			}
+		}
+	}
+	marks := map[*sdkUser]int{}
+	for _, u := range []*sdkUser{alice, carol} {
+		marks[u] = eval[int](t, u.ctx, `window.ev.length`)
+	}
+
+	bob.reloadSDK("bob", ref.RoomID)
+	bob.waitEvent("callResumedListener", `a.roomId === `+strconv.Quote(ref.RoomID)+` && a.usersStatus.length === 3`)
+	for _, u := range []*sdkUser{alice, carol} {
+		u.waitNewVideo(marks[u], "bob@localhost")
+	}
+	for _, u := range all {
+		for _, o := range all {
+			if u != o {
+				u.videoGrows(o.jid)
+			}
+		}
+	}
+	for _, u := range []*sdkUser{alice, carol} {
+		u.waitEvent("callStatusListener", `a.userJid === "bob@localhost" && a.status === "connected"`)
+		u.sawRejoin(marks[u], "bob@localhost")
+	}
 }
