@@ -305,3 +305,23 @@ func TestReloadInGroupCall(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadResumesVoiceCall: a voice call comes back as a voice call, the
+// microphone only, with audio flowing both ways on a new connection.
+func TestReloadResumesVoiceCall(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	ref := connectCall(t, alice, bob, false)
+	alice.waitPackets(t, bob.jid, rtc.KindAudio, 20)
+	old := alice.rec.track(bob.jid, rtc.KindAudio)
+	back := reload(t, srv, bob)
+	res := wait(t, back.rec, "callResumed", func(event.CallResumed) bool { return true })
+	if res.RoomID != ref.RoomID || res.CallType != wire.TypeAudio || res.AudioMuted {
+		t.Fatalf("callResumed %+v", res)
+	}
+	alice.waitNewPackets(t, bob.jid, rtc.KindAudio, old, 20)
+	back.waitNewPackets(t, alice.jid, rtc.KindAudio, nil, 20)
+	if n := count(back.rec, func(v event.UserTrack) bool { return v.TrackType == rtc.KindVideo }); n != 0 {
+		t.Fatalf("a resumed voice call reported %d video tracks", n)
+	}
+}
