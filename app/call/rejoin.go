@@ -45,7 +45,8 @@ func (e *Engine) SavedSession() (SavedSession, bool) {
 // server's), and a new peer connection to every other participant replaces
 // the one the old page had (the reset handshake). A session the server no
 // longer knows (grace over) signs in as ConnectToken does. It returns the
-// signed-in user and the resumed call, if any.
+// signed-in user and the resumed call, if any: none also when the devices
+// could not be opened (mediaErrorListener reports it; the call is left).
 func (e *Engine) ConnectResume(ctx context.Context, s SavedSession) (wire.User, *wire.Call, error) {
 	if s.Token == "" {
 		return wire.User{}, nil, wire.Unauthorized("There is no saved session; sign in.")
@@ -60,13 +61,15 @@ func (e *Engine) ConnectResume(ctx context.Context, s SavedSession) (wire.User, 
 	// call being made: adopt runs them after the reply's snapshot.
 	hold := &callState{peers: map[string]*peerState{}, resetPeers: true}
 	e.mu.Lock()
+	if e.inCallLocked() { // a makeCall still opening the devices
+		e.mu.Unlock()
+		return wire.User{}, nil, wire.Conflict("A call is being set up on this page; end it first.")
+	}
 	e.stopped = false
 	e.connGen++
 	gen := e.connGen
 	e.seq = s.LastSeq
-	if !e.inCallLocked() {
-		e.call = hold
-	}
+	e.call = hold
 	e.mu.Unlock()
 	conn, err := e.dial(ctx, gen)
 	if err != nil {
@@ -111,7 +114,9 @@ func (e *Engine) ConnectResume(ctx context.Context, s SavedSession) (wire.User, 
 	}
 	snap := cloneCall(*res.Call)
 	if err := e.rejoin(ctx, hold, snap, s); err != nil {
-		return u, nil, err
+		// Signed in, but out of the call (mediaErrorListener said why).
+		e.log.Info("resumed call left", "room", snap.RoomID, "err", err)
+		return u, nil, nil
 	}
 	return u, &snap, nil
 }

@@ -25,8 +25,9 @@ type Engine interface {
 	SavedTab() (TabSession, bool)
 	// ResumeTab signs in with a session kept by SavedTab: when the server
 	// still has it in a call, the engine comes back into that call
-	// (event.CallResumed), else it signs in as ConnectToken does.
-	ResumeTab(ctx context.Context, saved TabSession) (wire.User, error)
+	// (event.CallResumed) and inCall is true, else it signs in as
+	// ConnectToken does.
+	ResumeTab(ctx context.Context, saved TabSession) (u wire.User, inCall bool, err error)
 	Logout(ctx context.Context) error
 	// MakeCall calls userJIDs (JIDs or bare usernames), with video or voice
 	// only; groupID ("" for none) names a group call.

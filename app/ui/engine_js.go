@@ -30,10 +30,10 @@ func (c callEngine) SavedTab() (TabSession, bool) {
 		AudioMuted: s.AudioMuted, VideoMuted: s.VideoMuted}, ok
 }
 
-func (c callEngine) ResumeTab(ctx context.Context, t TabSession) (wire.User, error) {
-	u, _, err := c.ConnectResume(ctx, call.SavedSession{Token: t.Token, Session: t.Session, LastSeq: t.LastSeq,
+func (c callEngine) ResumeTab(ctx context.Context, t TabSession) (wire.User, bool, error) {
+	u, resumed, err := c.ConnectResume(ctx, call.SavedSession{Token: t.Token, Session: t.Session, LastSeq: t.LastSeq,
 		RoomID: t.RoomID, AudioMuted: t.AudioMuted, VideoMuted: t.VideoMuted})
-	return u, err
+	return u, resumed != nil, err
 }
 
 func (c callEngine) CreateMeetLink(ctx context.Context, video, open bool) (string, error) {

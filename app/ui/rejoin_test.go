@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,11 +30,15 @@ func (f *fakeEngine) SavedTab() (TabSession, bool) {
 	return t, true
 }
 
-func (f *fakeEngine) ResumeTab(ctx context.Context, t TabSession) (wire.User, error) {
+func (f *fakeEngine) ResumeTab(ctx context.Context, t TabSession) (wire.User, bool, error) {
 	if err := f.fail("ResumeTab"); err != nil {
-		return wire.User{}, err
+		return wire.User{}, false, err
 	}
 	u, err := f.ConnectToken(ctx, t.Token)
+	if strings.HasPrefix(u.Username, "guest-") {
+		u.Guest = true
+		f.user.Guest = true
+	}
 	f.mu.Lock()
 	f.resumedAs = t
 	c := f.resumable
@@ -44,11 +49,13 @@ func (f *fakeEngine) ResumeTab(ctx context.Context, t TabSession) (wire.User, er
 		f.call = c
 	}
 	f.mu.Unlock()
-	if c != nil && f.call == c {
+	in := c != nil && f.call == c
+	if in {
 		f.sink(event.CallResumed{RoomID: c.RoomID, CallType: c.Type, CallMode: c.Mode,
 			AudioMuted: t.AudioMuted, VideoMuted: t.VideoMuted, UsersStatus: statusesOfFake(c)})
+		f.sink(event.CallStatus{UserJID: u.JID, LocalUser: true, Status: wire.StatusConnected, RoomID: c.RoomID})
 	}
-	return u, err
+	return u, in, err
 }
 
 func statusesOfFake(c *wire.Call) []event.UserStatus {
@@ -72,11 +79,23 @@ func memTab(m map[string]string) tabStore {
 // a reloaded page does.
 func reloadHarness(t *testing.T, f *fakeEngine, tab map[string]string) *harness {
 	t.Helper()
-	if err := browser.StorageSet(tokenKey, "tok-alice"); err != nil {
-		t.Fatal(err)
+	return reloadHarnessAt(t, f, tab, "tok-alice", "")
+}
+
+// reloadHarnessAt is reloadHarness with the account token saved in
+// localStorage ("" for none: a guest) and, with a link code, on that call
+// link's page.
+func reloadHarnessAt(t *testing.T, f *fakeEngine, tab map[string]string, token, code string) *harness {
+	t.Helper()
+	browser.StorageRemove(tokenKey)
+	if token != "" {
+		if err := browser.StorageSet(tokenKey, token); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() { browser.StorageRemove(tokenKey) })
 	s := newSession(f)
+	s.join.code = code
 	s.tab = memTab(tab)
 	s.ended.wait = 10 * time.Millisecond
 	e := app.NewTestEngine()
@@ -165,6 +184,51 @@ func TestReloadWithoutSavedCall(t *testing.T) {
 		h.do(0, func(ctx app.Context) { h.s.signOut(ctx) })
 		if _, ok := tab[tabKey]; ok {
 			t.Fatal("tab session kept after signing out")
+		}
+	})
+}
+
+// TestReloadBackIntoLinkCall: on a call link's page, a member and a guest
+// (whose identity is kept only in the tab) come back into the call they
+// joined by the link instead of the join page; a guest whose call ended
+// meanwhile is signed out and sees the join page.
+func TestReloadBackIntoLinkCall(t *testing.T) {
+	room := func(me string) *wire.Call {
+		return &wire.Call{RoomID: "room1", Type: wire.TypeVideo, Mode: wire.ModeOneToMany, State: wire.CallStateActive, Meet: true,
+			Participants: []wire.Participant{
+				{JID: "bob@localhost", DisplayName: "Bob Marley", Status: wire.StatusConnected, Initiator: true},
+				{JID: me, DisplayName: "Me", Status: wire.StatusConnected}}}
+	}
+	for _, tc := range []struct {
+		name, token, user string
+	}{
+		{"member", "tok-alice", "alice"},
+		{"guest", "", "guest-ab12cd34ef56"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}, resumable: room(tc.user + "@localhost")}
+			tab := map[string]string{tabKey: savedJSON(t, TabSession{Token: "tok-" + tc.user, Session: "s1", RoomID: "room1"})}
+			h := reloadHarnessAt(t, f, tab, tc.token, "abc-defg-hij")
+			h.until("back in the call", func() bool { return h.s.phase == phaseInCall })
+			if f.called("SubscribeCall") || h.s.page.notice != "" {
+				t.Fatalf("the join page took over: notice %q", h.s.page.notice)
+			}
+			if !h.s.call.viaLink || h.s.account.user.JID != tc.user+"@localhost" {
+				t.Fatalf("viaLink %v, user %+v", h.s.call.viaLink, h.s.account.user)
+			}
+			if tok, _ := browser.StorageGet(tokenKey); tok != tc.token {
+				t.Fatalf("saved account token %q, want %q (a guest's is never saved)", tok, tc.token)
+			}
+		})
+	}
+	t.Run("guest whose call ended", func(t *testing.T) {
+		f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}}
+		tab := map[string]string{tabKey: savedJSON(t, TabSession{Token: "tok-guest-ab12cd34ef56", Session: "s1", RoomID: "room1"})}
+		h := reloadHarnessAt(t, f, tab, "", "abc-defg-hij")
+		h.until("the join page", func() bool { return h.s.phase == phaseJoin })
+		h.until("signed out", func() bool { return f.called("Logout") })
+		if h.s.account.user.JID != "" {
+			t.Fatalf("still signed in as %+v", h.s.account.user)
 		}
 	})
 }

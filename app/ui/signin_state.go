@@ -36,6 +36,10 @@ func (s *session) useAnotherAccount() {
 // start signs back in with the saved token, or shows the sign-in screen.
 func (s *session) start(ctx app.Context) {
 	token, ok := browser.StorageGet(tokenKey)
+	if saved, reloaded := s.savedTab(token); reloaded {
+		s.resumeTab(ctx, saved) // reloaded during a call (rejoin_state.go)
+		return
+	}
 	if !ok || token == "" {
 		s.phase = phaseSignedOut
 		if s.join.code != "" {
@@ -44,12 +48,9 @@ func (s *session) start(ctx app.Context) {
 		return
 	}
 	s.phase = phaseResuming
-	connect := func(c context.Context) (wire.User, error) { return s.eng.ConnectToken(c, token) }
-	if saved, ok := s.savedTab(token); ok && s.join.code == "" {
-		// Reloaded during a call: back into it (rejoin_state.go).
-		connect = func(c context.Context) (wire.User, error) { return s.eng.ResumeTab(c, saved) }
-	}
-	run(s, 20*time.Second, connect, func(ctx app.Context, u wire.User, err error) {
+	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
+		return s.eng.ConnectToken(c, token)
+	}, func(ctx app.Context, u wire.User, err error) {
 		if err != nil && code(err) == wire.CodeUnreachable && s.join.code == "" && s.phase == phaseResuming {
 			// Offline: keep the saved session and sign back in once the
 			// server answers, instead of asking for the password again.
@@ -66,7 +67,6 @@ func (s *session) start(ctx app.Context) {
 		}
 		s.account.offline = false
 		if err != nil {
-			s.tab.remove(tabKey)
 			if code(err) == wire.CodeUnauthorized {
 				browser.StorageRemove(tokenKey)
 			}
