@@ -362,3 +362,75 @@ func TestSDKReloadInGroupCall(t *testing.T) {
 		u.sawRejoin(marks[u], "bob@localhost")
 	}
 }
+
+// remoteTrackIDsExpr lists the track of every remote video, as one string.
+const remoteTrackIDsExpr = `[...document.querySelectorAll('.remote-video')].map(v => v.srcObject ? v.srcObject.getVideoTracks()[0].id : '').sort().join(',')`
+
+// guestTileExpr names the guest's tiles on the call screen.
+const guestTileExpr = `[...document.querySelectorAll('.tile[data-user^="guest-"]')].map(e => e.dataset.user).join(',')`
+
+// TestPWAGuestReloadDuringCall: a guest let into a call by its link reloads
+// the page: they come back into the same call as the same guest (not to the
+// join page, not as a new guest), and the others saw their tile go
+// reconnecting and come back, never leave.
+func TestPWAGuestReloadDuringCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "desktop")
+	guest := newPWAUser(t, b, "guest", "Carol Guest", "desktop")
+	startPWAVideoCall(t, srv.URL, alice, bob)
+	click(t, alice.ctx, "#copy-call-link")
+	alice.wait(`document.querySelector('#call-link-text') && document.querySelector('#call-link-text').textContent.includes('/join/')`, 10*time.Second)
+	link := eval[string](t, alice.ctx, `document.querySelector('#call-link-text').textContent`)
+	navigate(t, guest.ctx, link)
+	guest.wait(`document.querySelector('#guest-name')`, 60*time.Second)
+	typeText(t, guest.ctx, "#guest-name", guest.display)
+	click(t, guest.ctx, "#guest-continue")
+	guest.wait(`document.querySelector('#join-now')`, 20*time.Second)
+	click(t, guest.ctx, "#join-now")
+	alice.wait(`document.querySelector('.knock-card button[id^="knock-admit-"]')`, 20*time.Second)
+	click(t, alice.ctx, `.knock-card button[id^="knock-admit-"]`)
+	guest.wait(`document.querySelector('.incall')`, 20*time.Second)
+	guest.remoteVideosPlay(2)
+	alice.remoteVideosPlay(2)
+	guestTile := eval[string](t, alice.ctx, guestTileExpr)
+	room := eval[string](t, guest.ctx, savedRoomExpr)
+	if room == "" {
+		t.Fatal("the guest's page keeps no call in sessionStorage")
+	}
+	eval[bool](t, alice.ctx, tileLogJS)
+	before := eval[string](t, alice.ctx, remoteTrackIDsExpr)
+
+	guest.reload()
+	guest.wait(`document.querySelector('.incall')`, 60*time.Second)
+	guest.shot("r03-guest-back")
+	if got := eval[string](t, guest.ctx, savedRoomExpr); got != room {
+		t.Fatalf("after the reload the guest is in room %q, want %q", got, room)
+	}
+	if eval[string](t, guest.ctx, `localStorage.getItem('parley.token') || ''`) != "" {
+		t.Fatal("the guest's token was saved for the account")
+	}
+	guest.remoteVideosPlay(2)
+	alice.wait(remoteTrackIDsExpr+` !== `+strconv.Quote(before), 20*time.Second)
+	alice.remoteVideosPlay(2)
+	if got := eval[string](t, alice.ctx, guestTileExpr); guestTile == "" || got != guestTile {
+		t.Fatalf("alice's guest tile was %q, is %q: not the same guest", guestTile, got)
+	}
+
+	var log []string
+	if err := json.Unmarshal([]byte(eval[string](t, alice.ctx, `JSON.stringify(window.tileLog)`)), &log); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("alice's tiles: %v", log)
+	sawReconnecting := false
+	for _, entry := range log {
+		if strings.Count(entry, ":") != 2 || strings.Contains(entry, ":disconnected") || !strings.Contains(entry, "guest-") {
+			t.Fatalf("alice saw someone leave during the guest's reload: %v", log)
+		}
+		sawReconnecting = sawReconnecting || strings.Contains(entry, ":reconnecting")
+	}
+	if !sawReconnecting || strings.Contains(log[len(log)-1], "reconnecting") {
+		t.Fatalf("alice's tiles went %v, want the guest reconnecting, then connected", log)
+	}
+}
