@@ -325,3 +325,26 @@ func TestReloadResumesVoiceCall(t *testing.T) {
 		t.Fatalf("a resumed voice call reported %d video tracks", n)
 	}
 }
+
+// TestReloadWhileRinging: the caller reloads while the callee's phone still
+// rings; the call comes back still ringing, and when the callee answers the
+// two connect as in any call.
+func TestReloadWhileRinging(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	ref, err := alice.MakeVideoCall(ctx(t), []string{bob.jid}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitIncoming(t)
+	alice.waitStatus(t, bob.jid, wire.StatusRinging)
+	back := reload(t, srv, alice)
+	wait(t, back.rec, "callResumed", func(v event.CallResumed) bool { return v.RoomID == ref.RoomID })
+	back.waitStatus(t, bob.jid, wire.StatusRinging)
+	if err := bob.AnswerCall(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	back.waitStatus(t, bob.jid, wire.StatusConnected)
+	bob.waitPackets(t, alice.jid, rtc.KindVideo, 20)
+	back.waitPackets(t, bob.jid, rtc.KindVideo, 20)
+}
