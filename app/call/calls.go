@@ -26,8 +26,12 @@ type callState struct {
 	muted   [2]bool // audio, video: what this user asked for
 	ended   bool
 	leaving bool // leaveCall ran; guarded by Engine.mu
-	speak   map[string]*speakState
-	stop    chan struct{} // closed when the call ends: stops the speaking monitor
+	// resetPeers: this page came back into the call after a reload
+	// (ConnectResume), so the peers of the first snapshot start with the
+	// reset handshake (rejoin.go). Work queue.
+	resetPeers bool
+	speak      map[string]*speakState
+	stop       chan struct{} // closed when the call ends: stops the speaking monitor
 }
 
 // peerState is the media connection to one other participant. The work queue
@@ -41,6 +45,9 @@ type peerState struct {
 	offerer bool
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind
+	// awaitReset: a reset was sent and not yet answered; what the other
+	// side sends meanwhile is for this session's previous page (rejoin.go).
+	awaitReset bool
 }
 
 // inCallLocked reports whether this device is in a call or dialling one, so

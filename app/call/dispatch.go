@@ -64,7 +64,9 @@ func on[T any](f wire.Frame, handle func(T)) {
 // onIncoming rings this device, once per call.
 func (e *Engine) onIncoming(ev wire.CallEvent) {
 	e.mu.Lock()
-	dup := false
+	// A replayed ring of the call this page is already in (it answered,
+	// then reloaded) rings nothing.
+	dup := e.call != nil && e.call.roomID == ev.Call.RoomID
 	for _, c := range e.incoming {
 		dup = dup || c.RoomID == ev.Call.RoomID
 	}

@@ -18,6 +18,9 @@ func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 		switch {
 		case wire.Joined(p.Status) && ps == nil:
 			ps = e.newPeer(cs, p.JID, me)
+			if ps != nil && cs.resetPeers {
+				e.sendReset(cs, ps)
+			}
 			if ps != nil && ps.offerer {
 				e.sendOffer(cs, ps, false)
 			}
@@ -25,6 +28,7 @@ func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 			e.dropPeer(cs, ps)
 		}
 	}
+	cs.resetPeers = false
 	e.reportMedia(cs)
 }
 
@@ -80,8 +84,14 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 	if cs == nil || cs.ended || cs.roomID != ev.RoomID || cs.snap == nil {
 		return
 	}
+	if e.onReset(cs, ev.From, ev.Payload) {
+		return
+	}
 	me := e.me()
 	ps := cs.peers[ev.From]
+	if ps != nil && ps.awaitReset {
+		return // for this session's previous page: its connection is gone
+	}
 	if ps == nil {
 		p := cs.snap.Participant(ev.From)
 		if p == nil || !wire.Joined(p.Status) {

@@ -125,12 +125,14 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 	for _, ps := range cs.peers {
 		e.dropPeer(cs, ps)
 	}
-	for _, t := range []rtc.Track{cs.local.Audio(), cs.local.Video()} {
-		if t != nil {
-			e.emitTrack(cs, me, true, t.Kind(), nil)
+	if cs.local != nil { // nil: ConnectResume's placeholder, devices never opened
+		for _, t := range []rtc.Track{cs.local.Audio(), cs.local.Video()} {
+			if t != nil {
+				e.emitTrack(cs, me, true, t.Kind(), nil)
+			}
 		}
+		cs.local.Stop()
 	}
-	cs.local.Stop()
 	var ss *string
 	if sessionStatus != "" {
 		ss = &sessionStatus

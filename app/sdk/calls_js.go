@@ -48,6 +48,18 @@ func (s *sdk) connect(args []js.Value) any {
 	if !ok1 || !ok2 {
 		return badRequest("connect takes a username and a password (strings).")
 	}
+	// A page reloaded during a call goes back into it (resume_js.go).
+	if u, resumed, handled, err := s.resume(context.Background(), user); handled {
+		if err != nil {
+			return fail(err)
+		}
+		data := map[string]string{"userJid": u.JID}
+		if resumed != nil {
+			data["resumedRoomId"] = resumed.RoomID
+			return ok("Connected, back in the call.", data)
+		}
+		return ok("Connected.", data)
+	}
 	u, err := s.engine.Connect(context.Background(), user, pass)
 	if err != nil {
 		return fail(err)

@@ -50,6 +50,7 @@ func (s *sdk) methods() map[string]method {
 		"register":      s.register,
 		"connect":       s.connect,
 		"logout": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			browser.TabRemove(sdkTabKey)
 			return result(e.Logout(ctx), "Logged out.")
 		}),
 		"makeVoiceCall": s.makeCall(false),
@@ -163,6 +164,7 @@ func (s *sdk) initializeSDK(args []js.Value) any {
 	s.listeners = listeners
 	if s.engine == nil {
 		s.engine = call.New(call.Config{ServerURL: server})
+		browser.OnPageHide(s.saveTab) // for the page's lifetime: never released
 	}
 	s.engine.SetEventSink(s.deliver)
 	if err := s.engine.SetICEPolicy(policy); err != nil {
@@ -191,6 +193,7 @@ func (s *sdk) call(name string, args ...any) {
 // payload as a plain object, except a track (the MediaStreamTrack itself) and
 // custom data (the value and its sender, as two arguments).
 func (s *sdk) deliver(ev event.Event) {
+	s.watchTab(ev)
 	switch v := ev.(type) {
 	case event.UserTrack:
 		o := toJS(v).(js.Value)

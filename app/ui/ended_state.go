@@ -22,6 +22,7 @@ type endedState struct {
 func (s *session) endCall(ctx app.Context) {
 	s.ended.text = s.endedSentence()
 	s.clearCall()
+	s.tab.remove(tabKey)
 	s.phase = phaseEnded
 	s.ended.gen++
 	if s.account.user.Guest {

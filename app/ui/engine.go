@@ -20,6 +20,14 @@ type Engine interface {
 	ConnectToken(ctx context.Context, token string) (wire.User, error)
 	// Token is the session token after a successful sign-in.
 	Token() string
+	// SavedTab is this tab's session and call as they stand, to keep for
+	// ResumeTab after a reload; false when signed out.
+	SavedTab() (TabSession, bool)
+	// ResumeTab signs in with a session kept by SavedTab: when the server
+	// still has it in a call, the engine comes back into that call
+	// (event.CallResumed) and inCall is true, else it signs in as
+	// ConnectToken does.
+	ResumeTab(ctx context.Context, saved TabSession) (u wire.User, inCall bool, err error)
 	Logout(ctx context.Context) error
 	// MakeCall calls userJIDs (JIDs or bare usernames), with video or voice
 	// only; groupID ("" for none) names a group call.

@@ -25,10 +25,14 @@ func (s *session) apply(ctx app.Context, ev event.Event) {
 		s.onIncoming(ctx, ev)
 	case event.CallStatus:
 		s.onStatus(ctx, ev)
+		s.saveTab()
+	case event.CallResumed:
+		s.onCallResumed(ctx, ev)
 	case event.UserTrack:
 		s.onTrack(ctx, ev)
 	case event.MuteStatus:
 		s.onMute(ev)
+		s.saveTab()
 	case event.MissedCall:
 		s.onMissed(ctx, ev)
 	case event.MediaError:

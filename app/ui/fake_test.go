@@ -34,6 +34,9 @@ type fakeEngine struct {
 
 	sessions []wire.SessionInfo // what GetSessions lists (sessions_test.go)
 	knock    chan error         // when set, JoinCall knocks and waits for its outcome here
+
+	resumable *wire.Call // the call ResumeTab comes back into (rejoin_test.go)
+	resumedAs TabSession // what ResumeTab was given
 }
 
 func (f *fakeEngine) fail(method string) error {

@@ -35,6 +35,7 @@ const (
 type session struct {
 	eng   Engine
 	mount mountState // the mounted Shell, and events waiting for one
+	tab   tabStore   // this tab's own storage (rejoin_state.go)
 
 	phase  phase             // the screen the page shows
 	page   pageState         // what every screen shares: notices, busy, banners
@@ -83,7 +84,7 @@ type pageState struct {
 
 // newSession returns the state of a page over eng (nil when prerendering).
 func newSession(eng Engine) *session {
-	s := &session{eng: eng, names: map[string]string{},
+	s := &session{eng: eng, names: map[string]string{}, tab: browserTabStore(),
 		account: accountState{retry: resumeRetry},
 		logs:    callLogState{page: 1},
 		call:    callState{lastRemote: map[string]string{}},
@@ -104,6 +105,7 @@ func (s *session) attach(ctx app.Context) {
 	s.mount.mu.Unlock()
 	s.settings.notifPerm = browser.NotificationPermission()
 	if s.phase == phaseLoading && s.eng != nil {
+		browser.OnPageHide(s.saveTab) // for the page's lifetime: never released
 		s.start(ctx)
 	}
 	for _, ev := range pending {

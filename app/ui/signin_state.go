@@ -36,6 +36,10 @@ func (s *session) useAnotherAccount() {
 // start signs back in with the saved token, or shows the sign-in screen.
 func (s *session) start(ctx app.Context) {
 	token, ok := browser.StorageGet(tokenKey)
+	if saved, reloaded := s.savedTab(token); reloaded {
+		s.resumeTab(ctx, saved) // reloaded during a call (rejoin_state.go)
+		return
+	}
 	if !ok || token == "" {
 		s.phase = phaseSignedOut
 		if s.join.code != "" {
@@ -140,6 +144,7 @@ func (s *session) signedIn(ctx app.Context, u wire.User) {
 // signOut logs out and forgets the saved token.
 func (s *session) signOut(ctx app.Context) {
 	browser.StorageRemove(tokenKey)
+	s.tab.remove(tabKey)
 	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
 		return struct{}{}, s.eng.Logout(c)
 	}, func(app.Context, struct{}, error) {})
@@ -169,6 +174,7 @@ func (s *session) onConnection(ev event.ConnectionStatus) {
 		s.page.conn = ""
 	case event.AuthFail:
 		browser.StorageRemove(tokenKey)
+		s.tab.remove(tabKey)
 		if s.phase != phaseSignedOut {
 			s.reset()
 			s.page.notice = "Your session has ended. Sign in again."

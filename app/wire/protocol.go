@@ -319,11 +319,19 @@ type SignalEvent struct {
 }
 
 // Payload is what peers exchange to negotiate media: a session description, an
-// ICE candidate, or a request that the other side restart ICE with a new offer.
+// ICE candidate, a request that the other side restart ICE with a new offer, or
+// the reset handshake of a page that came back into its call after a reload.
 type Payload struct {
 	SDP       *SessionDescription `json:"sdp,omitempty"`
 	Candidate *Candidate          `json:"candidate,omitempty"`
 	Restart   bool                `json:"restart,omitempty"`
+	// Reset says the sender has a new peer connection to the receiver (its
+	// page reloaded): the receiver drops its own, starts a new one and
+	// answers with ResetDone before anything else it sends.
+	Reset bool `json:"reset,omitempty"`
+	// ResetDone answers Reset: every payload after it belongs to the
+	// sender's new peer connection.
+	ResetDone bool `json:"resetDone,omitempty"`
 }
 
 // SessionDescription is an SDP offer or answer.

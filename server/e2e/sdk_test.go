@@ -38,7 +38,7 @@ const sdkRig = `(async (initOptions) => {
   window.RTCPeerConnection.prototype = Orig.prototype;
   const rec = (name) => (...args) => window.ev.push({name, at: Date.now(), args: JSON.parse(JSON.stringify(args.map((a) => a && a.track !== undefined ? {...a, track: a.track ? a.track.kind : null} : a)))});
   const names = ["incomingCallListener", "callStatusListener", "muteStatusListener", "missedCallListener",
-    "mediaErrorListener", "connectionListener", "callJoinRequestListener"];
+    "mediaErrorListener", "connectionListener", "callJoinRequestListener", "callResumedListener"];
   const listeners = {};
   names.forEach((n) => listeners[n] = rec(n));
   listeners.userTrackListener = (t) => {

@@ -426,8 +426,8 @@ func (k *core) media(fx *effects, id string, req wire.MediaRequest) *wire.Error 
 
 // checkPayload validates a call.signal payload.
 func checkPayload(p wire.Payload) *wire.Error {
-	if p.SDP == nil && p.Candidate == nil && !p.Restart {
-		return wire.BadRequest("A signal payload carries an sdp, a candidate or a restart request.")
+	if p.SDP == nil && p.Candidate == nil && !p.Restart && !p.Reset && !p.ResetDone {
+		return wire.BadRequest("A signal payload carries an sdp, a candidate, a restart request or a reset.")
 	}
 	if p.SDP != nil {
 		switch p.SDP.Type {

@@ -42,6 +42,7 @@ func (CallUserJoined) Listener() string   { return "callUserJoinedListener" }
 func (CallUserLeft) Listener() string     { return "callUserLeftListener" }
 func (Speaking) Listener() string         { return "callSpeakingListener" }
 func (CallJoinRequest) Listener() string  { return "callJoinRequestListener" }
+func (CallResumed) Listener() string      { return "callResumedListener" }
 
 // Listeners lists every listener name, in the SDK contract's order.
 func Listeners() []string {
@@ -50,7 +51,7 @@ func Listeners() []string {
 		MissedCall{}.Listener(), MediaError{}.Listener(), ConnectionStatus{}.Listener(), CallSwitch{}.Listener(),
 		InviteUsers{}.Listener(), CustomData{}.Listener(), CallUsersUpdate{}.Listener(),
 		CallUserJoined{}.Listener(), CallUserLeft{}.Listener(), Speaking{}.Listener(),
-		CallJoinRequest{}.Listener(),
+		CallJoinRequest{}.Listener(), CallResumed{}.Listener(),
 	}
 }
 
@@ -242,6 +243,22 @@ type CallJoinRequest struct {
 	// LocalUser marks this device's own request (joinCall waiting, then
 	// its outcome) rather than someone asking to join your call.
 	LocalUser bool `json:"localUser"`
+}
+
+// CallResumed is the payload of callResumedListener: this page signed in
+// again into a session that is still joined in a call (the page was reloaded
+// during it), and the engine took the call back up: devices reopened with the
+// saved mute state, new peer connections to every other participant. The
+// call's statuses, tracks and mutes then follow on the other listeners as for
+// any call; endCall leaves it.
+type CallResumed struct {
+	RoomID      string       `json:"roomId"`
+	RoomLink    string       `json:"roomLink"`
+	CallType    string       `json:"callType"` // "audio" or "video"
+	CallMode    string       `json:"callMode"` // "onetoone" or "onetomany"
+	AudioMuted  bool         `json:"audioMuted"`
+	VideoMuted  bool         `json:"videoMuted"`
+	UsersStatus []UserStatus `json:"usersStatus"`
 }
 
 // Join request statuses (CallJoinRequest.Status).
