@@ -41,6 +41,7 @@ type peerState struct {
 	offerer bool
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind
+	ice     iceRestart           // ICE restart schedule (iceRestart.go)
 }
 
 // inCallLocked reports whether this device is in a call or dialling one, so
