@@ -80,15 +80,18 @@ func (e *Engine) watchICE(cs *callState, ps *peerState, s string) {
 		}
 	case rtc.StateFailed:
 		if r.timer == nil || r.grace {
-			e.restartICE(cs, ps)
+			e.restartICE(cs, ps, false)
 		}
 	}
 }
 
 // restartICE makes a restart offer (offerer) or asks the other side for one,
 // then schedules the next attempt in case the peer does not connect (work
-// queue).
-func (e *Engine) restartICE(cs *callState, ps *peerState) {
+// queue). Unless force is set (the backoff ran out), the offerer makes no
+// new offer while one of its offers still waits for an answer: a second
+// offer crossing the first one's answer would pair the answer with the
+// wrong ICE credentials and cost a whole backoff.
+func (e *Engine) restartICE(cs *callState, ps *peerState, force bool) {
 	if e.noICERestart {
 		return
 	}
@@ -104,7 +107,7 @@ func (e *Engine) restartICE(cs *callState, ps *peerState) {
 	r.last = now
 	r.count++
 	if ps.offerer {
-		e.sendOffer(cs, ps, true)
+		e.sendRestartOffer(cs, ps, force)
 	} else {
 		go e.relay(cs.roomID, ps.jid, wire.Payload{Restart: true})
 	}
@@ -118,8 +121,26 @@ func (e *Engine) restartICE(cs *callState, ps *peerState) {
 // queue). Only the offerer of the pair makes offers.
 func (e *Engine) onRestartAsked(cs *callState, ps *peerState) {
 	if ps.offerer {
-		e.restartICE(cs, ps)
+		e.restartICE(cs, ps, false)
 	}
+}
+
+// sendRestartOffer makes an ICE restart offer to ps and sends it, on the
+// peer's negotiation queue; without force, not while an earlier offer waits
+// for its answer.
+func (e *Engine) sendRestartOffer(cs *callState, ps *peerState, force bool) {
+	room, peer := cs.roomID, ps.peer
+	ps.neg.push(func() {
+		if !force && peer.AwaitingAnswer() {
+			return
+		}
+		offer, err := peer.Offer(true)
+		if err != nil {
+			e.log.Error("ICE restart offer", "peer", ps.jid, "err", err)
+			return
+		}
+		go e.relay(room, ps.jid, wire.Payload{SDP: &offer})
+	})
 }
 
 // armICETimer (re)starts ps's restart timer to fire after d.
@@ -155,5 +176,5 @@ func (e *Engine) onICETimer(cs *callState, ps *peerState, gen int) {
 		r.backoff, r.count = 0, 0
 		return
 	}
-	e.restartICE(cs, ps)
+	e.restartICE(cs, ps, true)
 }

@@ -132,6 +132,12 @@ func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
 	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
 }
 
+// AwaitingAnswer reports whether an offer of this peer waits for its answer
+// (signaling state have-local-offer).
+func (p *Peer) AwaitingAnswer() bool {
+	return p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+}
+
 // Accept applies a remote description. For an offer it returns the answer,
 // already set as the local description; for an answer it returns nil.
 func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, error) {
