@@ -178,3 +178,22 @@ func (e *Engine) onICETimer(cs *callState, ps *peerState, gen int) {
 	}
 	e.restartICE(cs, ps, true)
 }
+
+// updatePeersICE gives every peer of the current call the engine's current
+// ICE servers and credentials, for the candidates of its next restart (work
+// queue). The credentials a peer was made with may have expired by the time
+// its path dies: a restart gathering with them would get no relay.
+func (e *Engine) updatePeersICE() {
+	e.mu.Lock()
+	cs := e.call
+	e.mu.Unlock()
+	if cs == nil || cs.ended || len(cs.peers) == 0 {
+		return
+	}
+	cfg := e.rtcConfig()
+	for _, ps := range cs.peers {
+		if err := ps.peer.SetConfig(cfg); err != nil {
+			e.log.Warn("update ICE servers", "peer", ps.jid, "err", err)
+		}
+	}
+}

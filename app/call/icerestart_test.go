@@ -139,6 +139,37 @@ func TestICERestartAfterPathDies(t *testing.T) {
 	t.Logf("recovered after %d ICE restart offers", offers.restarts())
 }
 
+// TestICERestartGathersWithFreshCredentials: the TURN credentials a call's
+// peer connections were made with have expired (the engine has fresh ones
+// from ice.refresh) when the relay dies. The restart must gather with the
+// fresh ones, or the new relay refuses the allocations and the call stays
+// silent.
+func TestICERestartGathersWithFreshCredentials(t *testing.T) {
+	relay := turntest.Start(t)
+	srv := startServer(t, hub.Config{ICE: relay.ProviderTTL(wire.ICEPolicyRelay, 3*time.Second)})
+	a := register(t, srv, "alice")
+	b := register(t, srv, "bob")
+	connectCall(t, a, b, true)
+	a.waitPackets(t, b.jid, rtc.KindVideo, 20)
+	b.waitPackets(t, a.jid, rtc.KindVideo, 20)
+	// TURN REST usernames carry their expiry in whole seconds: wait until
+	// the credentials of both peers' allocations are past it.
+	made := max(a.ICE().Expires, b.ICE().Expires)
+	waitFor(t, "the call's first credentials to expire", func() bool { return time.Now().UnixMilli() > made+1500 })
+
+	markA, markB := a.rec.mark(), b.rec.mark()
+	relay.Kill()
+	relay.Restart()
+	start := time.Now()
+	markA = a.statusSince(t, markA, b.jid, wire.StatusReconnecting)
+	markB = b.statusSince(t, markB, a.jid, wire.StatusReconnecting)
+	a.statusSince(t, markA, b.jid, wire.StatusConnected)
+	b.statusSince(t, markB, a.jid, wire.StatusConnected)
+	t.Logf("connected again %v after the relay died", time.Since(start).Round(time.Millisecond))
+	a.waitPackets(t, b.jid, rtc.KindVideo, 20)
+	b.waitPackets(t, a.jid, rtc.KindVideo, 20)
+}
+
 // waitFor polls cond until it holds, failing the test after 30 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -132,6 +132,16 @@ func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
 	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
 }
 
+// SetConfig replaces the peer's ICE servers and transport policy. They take
+// effect at the next ICE restart, whose candidates are then gathered with
+// them (fresh TURN credentials, for a call that outlives its first ones).
+func (p *Peer) SetConfig(cfg Config) error {
+	if err := p.pc.SetConfiguration(cfg.configuration()); err != nil {
+		return fmt.Errorf("rtc: set configuration: %w", err)
+	}
+	return nil
+}
+
 // AwaitingAnswer reports whether an offer of this peer waits for its answer
 // (signaling state have-local-offer).
 func (p *Peer) AwaitingAnswer() bool {

@@ -61,7 +61,14 @@ func (r *Relay) URL() string { return "turn:" + r.Addr() + "?transport=udp" }
 // through it); it is a hub.ICEProvider.
 func (r *Relay) Provider(policy string) *turn.Provider {
 	r.t.Helper()
-	p, err := turn.NewProvider(turn.Signer{Secret: r.secret}, []string{r.URL()}, policy)
+	return r.ProviderTTL(policy, 0)
+}
+
+// ProviderTTL is Provider with credentials that expire after ttl (the
+// relay refuses them for new allocations after that).
+func (r *Relay) ProviderTTL(policy string, ttl time.Duration) *turn.Provider {
+	r.t.Helper()
+	p, err := turn.NewProvider(turn.Signer{Secret: r.secret, TTL: ttl}, []string{r.URL()}, policy)
 	if err != nil {
 		r.t.Fatalf("turntest: provider: %v", err)
 	}
