@@ -85,7 +85,8 @@ type Engine struct {
 	// signalHook, set only by tests, sees every call.signal payload from
 	// another participant on the work queue, before it is applied.
 	signalHook func(from string, p wire.Payload)
-	// noICERestart, set only by tests, turns ICE restarts off (iceRestart.go).
+	// noICERestart, set only by tests, stops this engine restarting ICE on
+	// its own (iceRestart.go); an offerer still answers requests for one.
 	noICERestart bool
 }
 

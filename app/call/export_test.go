@@ -10,5 +10,6 @@ func SetCreatedHook(e *Engine, f func()) { e.createdHook = f }
 // queue before it is applied (f must not block).
 func SetSignalHook(e *Engine, f func(from string, p wire.Payload)) { e.signalHook = f }
 
-// DisableICERestart turns e's ICE restarts off, to show what they are for.
+// DisableICERestart stops e restarting ICE on its own, to show what that is
+// for; as an offerer it still makes a restart offer when asked.
 func DisableICERestart(e *Engine) { e.noICERestart = true }

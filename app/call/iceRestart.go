@@ -68,6 +68,9 @@ func nextICEBackoff(d time.Duration) time.Duration {
 
 // watchICE follows the connection state s of ps for restarts (work queue).
 func (e *Engine) watchICE(cs *callState, ps *peerState, s string) {
+	if e.noICERestart {
+		return
+	}
 	r := &ps.ice
 	switch s {
 	case rtc.StateConnected:
@@ -92,9 +95,6 @@ func (e *Engine) watchICE(cs *callState, ps *peerState, s string) {
 // offer crossing the first one's answer would pair the answer with the
 // wrong ICE credentials and cost a whole backoff.
 func (e *Engine) restartICE(cs *callState, ps *peerState, force bool) {
-	if e.noICERestart {
-		return
-	}
 	r := &ps.ice
 	now := time.Now()
 	if since := now.Sub(r.last); !r.last.IsZero() && since < iceRestartGap {
@@ -172,7 +172,7 @@ func (e *Engine) onICETimer(cs *callState, ps *peerState, gen int) {
 	}
 	r.timer = nil
 	r.grace = false
-	if ps.state == rtc.StateConnected {
+	if ps.state == rtc.StateConnected || e.noICERestart {
 		r.backoff, r.count = 0, 0
 		return
 	}

@@ -5,6 +5,7 @@ package call_test
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,6 +169,39 @@ func TestICERestartGathersWithFreshCredentials(t *testing.T) {
 	t.Logf("connected again %v after the relay died", time.Since(start).Round(time.Millisecond))
 	a.waitPackets(t, b.jid, rtc.KindVideo, 20)
 	b.waitPackets(t, a.jid, rtc.KindVideo, 20)
+}
+
+// TestICERestartAskedByAnswerer: the offerer of the pair (alice) does not
+// restart on its own; the answerer's requests ({"restart": true}) alone
+// bring the call back after the relay dies.
+func TestICERestartAskedByAnswerer(t *testing.T) {
+	relay := turntest.Start(t)
+	srv := startServer(t, hub.Config{ICE: relay.Provider(wire.ICEPolicyRelay)})
+	a := register(t, srv, "alice")
+	b := register(t, srv, "bob")
+	call.DisableICERestart(a.Engine)
+	var asked atomic.Int64
+	call.SetSignalHook(a.Engine, func(_ string, p wire.Payload) {
+		if p.Restart {
+			asked.Add(1)
+		}
+	})
+	offers := watchOffers(b.Engine)
+	connectCall(t, a, b, true)
+	a.waitPackets(t, b.jid, rtc.KindVideo, 20)
+
+	markA, markB := a.rec.mark(), b.rec.mark()
+	relay.Kill()
+	relay.Restart()
+	markA = a.statusSince(t, markA, b.jid, wire.StatusReconnecting)
+	markB = b.statusSince(t, markB, a.jid, wire.StatusReconnecting)
+	a.statusSince(t, markA, b.jid, wire.StatusConnected)
+	b.statusSince(t, markB, a.jid, wire.StatusConnected)
+	a.waitPackets(t, b.jid, rtc.KindVideo, 20)
+	b.waitPackets(t, a.jid, rtc.KindVideo, 20)
+	if asked.Load() == 0 || offers.restarts() == 0 {
+		t.Fatalf("bob asked %d times and alice made %d restart offers; want both", asked.Load(), offers.restarts())
+	}
 }
 
 // waitFor polls cond until it holds, failing the test after 30 s.
