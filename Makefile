@@ -78,7 +78,7 @@ bench: build
 	$(GO) test -run '^$$' -bench RelayThroughput -benchtime 200000x ./server/turn
 	for t in udp tcp; do PARLEY_BENCH=1 PARLEY_BENCH_RELAY=$$t $(GO) test -count=1 -v -timeout 5m -run 'TestBenchAnswerToFirstFrame' ./server/e2e | grep -E 'answerCall'; done
 	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'
-	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit|joinCall'
+	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit|joinCall|path dead|reload|kill -9'
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 5m -run 'TestBenchReconnectAfterRestart' ./app/call | grep -E 'clients'
 
 clean:

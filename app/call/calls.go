@@ -45,6 +45,7 @@ type peerState struct {
 	offerer bool
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind
+	ice     iceRestart           // ICE restart schedule (iceRestart.go)
 	// awaitReset: a reset was sent and not yet answered; what the other
 	// side sends meanwhile is for this session's previous page (rejoin.go).
 	awaitReset bool

@@ -82,6 +82,12 @@ type Engine struct {
 	// createdHook, set only by tests, runs when the server has answered a
 	// makeCall and before the engine takes the reply in.
 	createdHook func()
+	// signalHook, set only by tests, sees every call.signal payload from
+	// another participant on the work queue, before it is applied.
+	signalHook func(from string, p wire.Payload)
+	// noICERestart, set only by tests, stops this engine restarting ICE on
+	// its own (iceRestart.go); an offerer still answers requests for one.
+	noICERestart bool
 }
 
 // New returns an Engine that is not yet signed in.

@@ -1,5 +1,15 @@
 package call
 
+import "parley/app/wire"
+
 // SetCreatedHook makes f run when the server has answered a makeCall and
 // before the engine takes the reply in, so a test can act in that window.
 func SetCreatedHook(e *Engine, f func()) { e.createdHook = f }
+
+// SetSignalHook makes f see every call.signal payload e receives, on e's work
+// queue before it is applied (f must not block).
+func SetSignalHook(e *Engine, f func(from string, p wire.Payload)) { e.signalHook = f }
+
+// DisableICERestart stops e restarting ICE on its own, to show what that is
+// for; as an offerer it still makes a restart offer when asked.
+func DisableICERestart(e *Engine) { e.noICERestart = true }

@@ -27,6 +27,7 @@ const minICERefresh = time.Second
 // e.mu held.
 func (e *Engine) setICE(ice wire.ICEConfig) {
 	e.ice = ice
+	e.work.push(e.updatePeersICE) // a restart gathers with the fresh credentials
 }
 
 // ICE returns the ICE configuration new peer connections use: the server's

@@ -101,6 +101,9 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 			return
 		}
 	}
+	if e.signalHook != nil {
+		e.signalHook(ev.From, ev.Payload)
+	}
 	room, peer := cs.roomID, ps.peer
 	switch {
 	case ev.Payload.SDP != nil:
@@ -123,9 +126,7 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 			}
 		})
 	case ev.Payload.Restart:
-		if ps.offerer {
-			e.sendOffer(cs, ps, true)
-		}
+		e.onRestartAsked(cs, ps)
 	}
 }
 
@@ -135,14 +136,7 @@ func (e *Engine) onPeerState(cs *callState, ps *peerState, s string) {
 		return
 	}
 	ps.state = s
-	if s == rtc.StateFailed {
-		// Ask for (or make) a fresh offer with new ICE credentials.
-		if ps.offerer {
-			e.sendOffer(cs, ps, true)
-		} else {
-			go e.relay(cs.roomID, ps.jid, wire.Payload{Restart: true})
-		}
-	}
+	e.watchICE(cs, ps, s) // a dead path gets an ICE restart (iceRestart.go)
 	e.reportMedia(cs)
 }
 
@@ -201,6 +195,7 @@ func (e *Engine) emitTrack(cs *callState, jid string, local bool, kind string, t
 
 func (e *Engine) dropPeer(cs *callState, ps *peerState) {
 	delete(cs.peers, ps.jid)
+	e.stopICETimer(ps)
 	ps.neg.close() // what is queued still runs, against a closed peer
 	_ = ps.peer.Close()
 	for kind := range ps.tracks {

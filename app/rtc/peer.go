@@ -3,6 +3,7 @@ package rtc
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -132,6 +133,22 @@ func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
 	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
 }
 
+// SetConfig replaces the peer's ICE servers and transport policy. They take
+// effect at the next ICE restart, whose candidates are then gathered with
+// them (fresh TURN credentials, for a call that outlives its first ones).
+func (p *Peer) SetConfig(cfg Config) error {
+	if err := p.pc.SetConfiguration(cfg.configuration()); err != nil {
+		return fmt.Errorf("rtc: set configuration: %w", err)
+	}
+	return nil
+}
+
+// AwaitingAnswer reports whether an offer of this peer waits for its answer
+// (signaling state have-local-offer).
+func (p *Peer) AwaitingAnswer() bool {
+	return p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+}
+
 // Accept applies a remote description. For an offer it returns the answer,
 // already set as the local description; for an answer it returns nil.
 func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, error) {
@@ -156,11 +173,19 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 		p.audio, p.video = audio, video
 		p.mu.Unlock()
 	}
+	ufrag := descriptionUfrag(desc.SDP)
 	p.mu.Lock()
-	queued := p.queued
-	p.queued = nil
+	var ready, later []wire.Candidate
+	for _, c := range p.queued {
+		if cu := candidateUfrag(c.Candidate); cu == "" || cu == ufrag {
+			ready = append(ready, c)
+		} else if len(later) < maxQueuedCandidates {
+			later = append(later, c) // an older generation's, or a newer one's still on its way
+		}
+	}
+	p.queued = later
 	p.mu.Unlock()
-	for _, c := range queued {
+	for _, c := range ready {
 		if err := p.addCandidate(c); err != nil {
 			return nil, err
 		}
@@ -181,16 +206,56 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	return &wire.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
 }
 
+// maxQueuedCandidates bounds the remote candidates held for a description
+// that has not arrived.
+const maxQueuedCandidates = 256
+
 // AddCandidate adds a remote ICE candidate, holding it until the remote
-// description is known.
+// description it belongs to is applied. After an ICE restart the other side
+// gathers (and sends) its new candidates while its offer or answer is still
+// on its way: applied now, they would be dropped for naming ICE credentials
+// (ufrag) the current remote description does not have, and the restart
+// would find no path.
 func (p *Peer) AddCandidate(c wire.Candidate) error {
-	if p.pc.RemoteDescription() == nil {
+	rd := p.pc.RemoteDescription()
+	if rd == nil || !matchesUfrag(c.Candidate, rd.SDP) {
 		p.mu.Lock()
-		p.queued = append(p.queued, c)
+		if len(p.queued) < maxQueuedCandidates {
+			p.queued = append(p.queued, c)
+		}
 		p.mu.Unlock()
 		return nil
 	}
 	return p.addCandidate(c)
+}
+
+// matchesUfrag reports whether a candidate line belongs to the description
+// sdp: it names no ufrag, or the description's.
+func matchesUfrag(candidate, sdp string) bool {
+	cu := candidateUfrag(candidate)
+	return cu == "" || cu == descriptionUfrag(sdp)
+}
+
+// candidateUfrag is the "ufrag" extension of a candidate line (RFC 8839), ""
+// when it has none.
+func candidateUfrag(candidate string) string {
+	f := strings.Fields(candidate)
+	for i := 8; i+1 < len(f); i += 2 { // extensions follow "... typ <type>", in name/value pairs
+		if f[i] == "ufrag" {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
+// descriptionUfrag is the first a=ice-ufrag of a session description.
+func descriptionUfrag(sdp string) string {
+	for line := range strings.SplitSeq(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func (p *Peer) addCandidate(c wire.Candidate) error {

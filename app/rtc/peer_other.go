@@ -33,6 +33,12 @@ func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error)
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICETimeouts(2*time.Second, 4*time.Second, 500*time.Millisecond)
+	if cfg.ICETransportPolicy == webrtc.ICETransportPolicyRelay {
+		// Relayed candidates only: there is no better pair to wait for, and
+		// pion would otherwise hold back a working relay pair for 2 s at
+		// every connection and every ICE restart.
+		se.SetRelayAcceptanceMinWait(0)
+	}
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
