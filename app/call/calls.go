@@ -46,6 +46,7 @@ type peerState struct {
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind
 	ice     iceRestart           // ICE restart schedule (iceRestart.go)
+	stall   stallWatch           // media arriving or not (stall.go)
 	// awaitReset: a reset was sent and not yet answered; what the other
 	// side sends meanwhile is for this session's previous page (rejoin.go).
 	awaitReset bool
@@ -182,6 +183,7 @@ func (e *Engine) adopt(cs *callState, snap wire.Call) {
 	cs.stop = make(chan struct{})
 	e.mu.Unlock()
 	go e.speakingMonitor(cs, cs.stop)
+	go e.stallMonitor(cs, cs.stop)
 	e.apply(cs, snap, "")
 	for _, f := range early {
 		e.handleEvent(f)

@@ -172,7 +172,7 @@ func (e *Engine) onICETimer(cs *callState, ps *peerState, gen int) {
 	}
 	r.timer = nil
 	r.grace = false
-	if ps.state == rtc.StateConnected || e.noICERestart {
+	if ps.state == rtc.StateConnected && !ps.stall.stalled || e.noICERestart {
 		r.backoff, r.count = 0, 0
 		return
 	}
@@ -186,8 +186,9 @@ func (e *Engine) onICETimer(cs *callState, ps *peerState, gen int) {
 func (e *Engine) updatePeersICE() {
 	e.mu.Lock()
 	cs := e.call
+	ended := cs == nil || cs.ended // written under e.mu by dropHold
 	e.mu.Unlock()
-	if cs == nil || cs.ended || len(cs.peers) == 0 {
+	if ended || len(cs.peers) == 0 {
 		return
 	}
 	cfg := e.rtcConfig()

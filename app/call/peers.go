@@ -147,9 +147,11 @@ func (e *Engine) reportMedia(cs *callState) {
 	}
 	status := wire.StatusConnected
 	for _, ps := range cs.peers {
-		switch ps.state {
-		case rtc.StateConnected:
-		case rtc.StateDisconnected, rtc.StateFailed:
+		switch st := ps.state; {
+		case ps.stall.stalled:
+			status = wire.StatusReconnecting
+		case st == rtc.StateConnected:
+		case st == rtc.StateDisconnected, st == rtc.StateFailed:
 			status = wire.StatusReconnecting
 		default:
 			if status == wire.StatusConnected {

@@ -203,3 +203,31 @@ func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
 	cb.Release()
 	return level, ok
 }
+
+// BytesReceived is how many bytes this connection's transports received,
+// all media and control included; false when the browser cannot tell. It
+// waits for a promise: call it from a goroutine.
+func (p *Peer) BytesReceived() (n uint64, ok bool) {
+	defer func() {
+		if recover() != nil {
+			n, ok = 0, false
+		}
+	}()
+	stats, err := Await(p.pc.JSValue().Call("getStats"))
+	if err != nil {
+		return 0, false
+	}
+	var cb js.Func
+	cb = js.FuncOf(func(this js.Value, args []js.Value) any {
+		s := args[0]
+		if s.Get("type").String() == "transport" {
+			if b := s.Get("bytesReceived"); b.Type() == js.TypeNumber {
+				n, ok = n+uint64(b.Float()), true
+			}
+		}
+		return nil
+	})
+	stats.Call("forEach", cb)
+	cb.Release()
+	return n, ok
+}

@@ -122,3 +122,8 @@ func (p *Peer) AudioLevel() (level float64, ok bool) { return 0, false }
 // LocalAudioLevel is the level of the microphone this peer sends (0 to 1).
 // Native peers do not measure levels: ok is false.
 func (p *Peer) LocalAudioLevel() (level float64, ok bool) { return 0, false }
+
+// BytesReceived reports no count natively: pion's GetStats races with a
+// connection closing under it (a data race inside pion), and pion notices a
+// dead path by itself within seconds. The browser build counts (peer_js.go).
+func (p *Peer) BytesReceived() (n uint64, ok bool) { return 0, false }
