@@ -18,23 +18,24 @@ import (
 // back into the same call by themselves, and every call method must work in
 // it afterwards.
 
-// gapMonitor follows every remote video element of an SDK page with
-// requestVideoFrameCallback and keeps, per user, the longest time between two
-// decoded frames since window.gaps was last reset.
+// gapMonitor reads every 20 ms how many frames each remote video element of
+// an SDK page has decoded, and keeps, per user, the longest time the count
+// did not grow since window.gaps was last reset (requestVideoFrameCallback
+// would stop in a page that is not painted).
 const gapMonitor = `(() => {
-  window.gaps = {}; window.lastFrame = {};
+  window.gaps = {}; const seen = {};
   setInterval(() => document.querySelectorAll("#media video").forEach((v) => {
-    if (v.id.startsWith("local-") || v.dataset.mon) return;
-    v.dataset.mon = "1";
+    if (v.id.startsWith("local-")) return;
     const jid = v.id.slice(0, -"-video".length);
-    const cb = () => {
-      const t = performance.now();
-      if (window.lastFrame[jid] !== undefined) window.gaps[jid] = Math.max(window.gaps[jid] || 0, t - window.lastFrame[jid]);
-      window.lastFrame[jid] = t;
-      v.requestVideoFrameCallback(cb);
-    };
-    v.requestVideoFrameCallback(cb);
-  }), 50);
+    const n = v.getVideoPlaybackQuality().totalVideoFrames, t = performance.now();
+    const s = seen[jid];
+    if (!s || n !== s.n) {
+      if (s) window.gaps[jid] = Math.max(window.gaps[jid] || 0, t - s.t);
+      seen[jid] = {n, t};
+    } else {
+      window.gaps[jid] = Math.max(window.gaps[jid] || 0, t - s.t);
+    }
+  }), 20);
   return true;
 })()`
 
@@ -44,14 +45,21 @@ type restartRig struct {
 	srv   *server
 	users []*sdkUser
 	room  string
+	voice bool // a voice call: no frames to follow
 }
 
 func newRestartRig(t *testing.T, n int, args ...string) *restartRig {
 	t.Helper()
+	return newRestartRigOf(t, n, false, args...)
+}
+
+// newRestartRigOf is newRestartRig for a voice call when voice is set.
+func newRestartRigOf(t *testing.T, n int, voice bool, args ...string) *restartRig {
+	t.Helper()
 	srv := startServerWith(t, serverOptions{Args: args})
 	b := newBrowser(t)
 	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"}[:n]
-	r := &restartRig{srv: srv}
+	r := &restartRig{srv: srv, voice: voice}
 	for _, name := range names {
 		r.users = append(r.users, newGroupUser(t, b, srv.URL, name))
 	}
@@ -63,11 +71,21 @@ func newRestartRig(t *testing.T, n int, args ...string) *restartRig {
 	if n > 2 {
 		group = `, "team"`
 	}
-	r.users[0].ok(`Parley.makeVideoCall([` + strings.Join(to, ",") + `]` + group + `)`)
+	method := "makeVideoCall"
+	if voice {
+		method = "makeVoiceCall"
+	}
+	r.users[0].ok(`Parley.` + method + `([` + strings.Join(to, ",") + `]` + group + `)`)
 	for _, u := range r.users[1:] {
 		in := u.waitEvent("incomingCallListener", `true`)
 		r.room, _ = in["roomId"].(string)
 		u.ok(`Parley.answerCall()`)
+	}
+	if voice {
+		for _, u := range r.users {
+			u.waitEvent("callStatusListener", `a.status === "connected" && a.localUser`)
+		}
+		return r
 	}
 	r.framesFlow(t)
 	for _, u := range r.users {
@@ -106,6 +124,9 @@ func (r *restartRig) quietGap(t *testing.T, d time.Duration) time.Duration {
 // window.gaps was reset, checking that every page follows every other.
 func (r *restartRig) longestGap(t *testing.T) (gap time.Duration) {
 	t.Helper()
+	if r.voice {
+		return 0
+	}
 	for _, u := range r.users {
 		var gaps map[string]float64
 		if err := json.Unmarshal([]byte(eval[string](t, u.ctx, `JSON.stringify(window.gaps)`)), &gaps); err != nil {
@@ -232,8 +253,18 @@ func TestBenchRestart(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
 	}
-	for _, n := range []int{2, 4} {
-		r := newRestartRig(t, n)
+	sizes := []int{2, 4}
+	if s := os.Getenv("PARLEY_BENCH_PARTIES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 2 || n > 8 {
+			t.Fatalf("PARLEY_BENCH_PARTIES=%q: want 2 to 8", s)
+		}
+		sizes = []int{n}
+	}
+	for _, n := range sizes {
+		voice := os.Getenv("PARLEY_BENCH_VOICE") != ""
+		r := newRestartRigOf(t, n, voice)
+		quiet := r.quietGap(t, 5*time.Second)
 		var gaps, all, worst []time.Duration
 		for range 10 {
 			gap, resumed := r.outage(t, true)
@@ -244,8 +275,9 @@ func TestBenchRestart(t *testing.T) {
 		slices.Sort(gaps)
 		slices.Sort(all)
 		slices.Sort(worst)
-		t.Logf("%d-party video call, kill -9 and restart 1 s later, 10 times: longest frame gap median %v (min %v, max %v); page resumed after the server listened: median %v, worst %v; last page of a restart: median %v, worst %v",
-			n, gaps[5].Round(time.Millisecond), gaps[0].Round(time.Millisecond), gaps[9].Round(time.Millisecond),
+		kind := map[bool]string{false: "video", true: "voice (no frame gaps: resume times only)"}[voice]
+		t.Logf("%d-party %s call, kill -9 and restart 1 s later, 10 times: longest frame gap median %v (min %v, max %v; %v over 5 quiet seconds before); page resumed after the server listened: median %v, worst %v; last page of a restart: median %v, worst %v",
+			n, kind, gaps[5].Round(time.Millisecond), gaps[0].Round(time.Millisecond), gaps[9].Round(time.Millisecond), quiet.Round(time.Millisecond),
 			all[len(all)/2], all[len(all)-1], worst[5], worst[9])
 	}
 }
