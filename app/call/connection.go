@@ -213,6 +213,7 @@ func (e *Engine) takeResumedCall(snap *wire.Call) {
 	}
 	if snap != nil && snap.RoomID == room {
 		e.apply(cs, *snap, "")
+		e.restartCutOff(cs)
 		return
 	}
 	e.endCallState(cs, "")

@@ -198,3 +198,19 @@ func (e *Engine) updatePeersICE() {
 		}
 	}
 }
+
+// restartCutOff restarts ICE at once for every peer whose path is down when
+// signalling comes back (work queue). A network change often takes both
+// away: the restart offers and requests made meanwhile could not be sent,
+// and the backoff would wait up to iceRestartMax before the next one.
+func (e *Engine) restartCutOff(cs *callState) {
+	if e.noICERestart || cs.ended {
+		return
+	}
+	for _, ps := range cs.peers {
+		switch {
+		case ps.stall.stalled, ps.state == rtc.StateDisconnected, ps.state == rtc.StateFailed:
+			e.restartICE(cs, ps, true)
+		}
+	}
+}
