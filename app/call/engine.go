@@ -230,8 +230,17 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 		_ = conn.Close()
 		return wire.User{}, wire.Conflict("Another sign-in replaced this one.")
 	}
+	return e.signedInLocked(conn, res), nil
+}
+
+// signedInLocked makes conn and the sign-in result res this engine's,
+// releases e.mu (held by the caller), reports CONNECTED and starts the
+// connection's keepalive and ICE refresh. It returns the signed-in user.
+func (e *Engine) signedInLocked(conn *wire.Conn, res wire.AuthResult) wire.User {
 	e.conn = conn
-	e.seq = 0
+	if !res.Resumed {
+		e.seq = 0
+	}
 	u := res.User
 	e.user = &u
 	e.limits = res.Limits.OrDefault()
@@ -242,7 +251,7 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 	e.emit(event.ConnectionStatus{Status: event.Connected})
 	go e.keepAlive(conn)
 	go e.refreshICE(conn)
-	return u, nil
+	return u
 }
 
 func (e *Engine) String() string {

@@ -94,20 +94,7 @@ func (e *Engine) ConnectResume(ctx context.Context, s SavedSession) (wire.User, 
 		e.dropHold(hold)
 		return wire.User{}, nil, wire.Conflict("Another sign-in replaced this one.")
 	}
-	e.conn = conn
-	if !res.Resumed {
-		e.seq = 0
-	}
-	u := res.User
-	e.user = &u
-	e.limits = res.Limits.OrDefault()
-	e.setICE(res.ICE)
-	e.token = res.Token
-	e.session = res.Session
-	e.mu.Unlock()
-	e.emit(event.ConnectionStatus{Status: event.Connected})
-	go e.keepAlive(conn)
-	go e.refreshICE(conn)
+	u := e.signedInLocked(conn, res)
 	if !res.Resumed || res.Call == nil || res.Call.State == wire.CallStateEnded {
 		e.dropHold(hold)
 		return u, nil, nil

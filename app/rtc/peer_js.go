@@ -176,31 +176,38 @@ func (p *Peer) AudioLevel() (level float64, ok bool) {
 	return level, ok
 }
 
-// LocalAudioLevel is the level of the microphone this peer sends (0 to 1),
-// from the connection's media-source statistics. It waits for a promise: call
-// it from a goroutine.
-func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
+// eachStat calls f with every report of the connection's statistics; false
+// when they cannot be read. It waits for a promise: call it from a goroutine.
+func (p *Peer) eachStat(f func(s js.Value)) (ok bool) {
 	defer func() {
 		if recover() != nil {
-			level, ok = 0, false
+			ok = false
 		}
 	}()
 	stats, err := Await(p.pc.JSValue().Call("getStats"))
 	if err != nil {
-		return 0, false
+		return false
 	}
-	var cb js.Func
-	cb = js.FuncOf(func(this js.Value, args []js.Value) any {
-		s := args[0]
+	cb := js.FuncOf(func(this js.Value, args []js.Value) any {
+		f(args[0])
+		return nil
+	})
+	stats.Call("forEach", cb)
+	cb.Release()
+	return true
+}
+
+// LocalAudioLevel is the level of the microphone this peer sends (0 to 1),
+// from the connection's media-source statistics. It waits for a promise: call
+// it from a goroutine.
+func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
+	p.eachStat(func(s js.Value) {
 		if s.Get("type").String() == "media-source" && s.Get("kind").String() == KindAudio {
 			if l := s.Get("audioLevel"); l.Type() == js.TypeNumber {
 				level, ok = l.Float(), true
 			}
 		}
-		return nil
 	})
-	stats.Call("forEach", cb)
-	cb.Release()
 	return level, ok
 }
 
@@ -208,26 +215,12 @@ func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
 // all media and control included; false when the browser cannot tell. It
 // waits for a promise: call it from a goroutine.
 func (p *Peer) BytesReceived() (n uint64, ok bool) {
-	defer func() {
-		if recover() != nil {
-			n, ok = 0, false
-		}
-	}()
-	stats, err := Await(p.pc.JSValue().Call("getStats"))
-	if err != nil {
-		return 0, false
-	}
-	var cb js.Func
-	cb = js.FuncOf(func(this js.Value, args []js.Value) any {
-		s := args[0]
+	p.eachStat(func(s js.Value) {
 		if s.Get("type").String() == "transport" {
 			if b := s.Get("bytesReceived"); b.Type() == js.TypeNumber {
 				n, ok = n+uint64(b.Float()), true
 			}
 		}
-		return nil
 	})
-	stats.Call("forEach", cb)
-	cb.Release()
 	return n, ok
 }
