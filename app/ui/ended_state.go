@@ -23,6 +23,7 @@ func (s *session) endCall(ctx app.Context) {
 	s.ended.text = s.endedSentence()
 	s.clearCall()
 	s.tab.remove(tabKey)
+	s.resumedSince = time.Time{}
 	s.phase = phaseEnded
 	s.ended.gen++
 	if s.account.user.Guest {

@@ -148,7 +148,7 @@ func (s *session) refreshCall(ctx app.Context) {
 		s.call.everJoined = true
 		if s.phase != phaseInCall {
 			s.phase = phaseInCall
-			s.call.connectedAt = time.Now()
+			s.call.connectedAt = s.connectedSince()
 			s.page.notice, s.page.info = "", ""
 		}
 		return
@@ -157,7 +157,7 @@ func (s *session) refreshCall(ctx app.Context) {
 		s.phase = phaseOutgoing
 	} else if s.phase != phaseInCall {
 		s.phase = phaseInCall
-		s.call.connectedAt = time.Now()
+		s.call.connectedAt = s.connectedSince()
 	}
 }
 

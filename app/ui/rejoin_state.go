@@ -30,6 +30,9 @@ type TabSession struct {
 	RoomID     string `json:"roomId"`
 	AudioMuted bool   `json:"audioMuted,omitempty"`
 	VideoMuted bool   `json:"videoMuted,omitempty"`
+	// ConnectedAt is when this device saw the call connect (its own
+	// clock, Unix ms): the call timer goes on from there after a reload.
+	ConnectedAt int64 `json:"connectedAt,omitempty"`
 }
 
 // tabStore is the tab's own storage: sessionStorage in the browser, a map in
@@ -55,6 +58,9 @@ func (s *session) saveTab() {
 	if !ok || t.RoomID == "" || t.Session == "" {
 		s.tab.remove(tabKey)
 		return
+	}
+	if !s.call.connectedAt.IsZero() {
+		t.ConnectedAt = s.call.connectedAt.UnixMilli()
 	}
 	b, err := json.Marshal(t)
 	if err == nil {
@@ -93,11 +99,17 @@ type tabResume struct {
 // paths: a failed resume forgets the kept session and starts again.
 func (s *session) resumeTab(ctx app.Context, saved TabSession) {
 	s.phase = phaseResuming
+	if saved.ConnectedAt > 0 {
+		s.resumedSince = time.UnixMilli(saved.ConnectedAt)
+	}
 	run(s, 20*time.Second, func(c context.Context) (tabResume, error) {
 		u, in, err := s.eng.ResumeTab(c, saved)
 		return tabResume{u, in}, err
 	}, func(ctx app.Context, r tabResume, err error) {
 		s.tab.remove(tabKey) // saved again from the call's events
+		if !r.inCall || err != nil {
+			s.resumedSince = time.Time{}
+		}
 		switch {
 		case err != nil:
 			if token, _ := browser.StorageGet(tokenKey); code(err) == wire.CodeUnauthorized && token == saved.Token {
@@ -129,6 +141,16 @@ func (s *session) resumeTab(ctx app.Context, saved TabSession) {
 		}
 		s.saveTab()
 	})
+}
+
+// connectedSince is when the call now on screen connected: now, or for a
+// call a reloaded page came back into, when it first connected here (until
+// that call ends: endCall forgets it).
+func (s *session) connectedSince() time.Time {
+	if t := s.resumedSince; !t.IsZero() {
+		return t
+	}
+	return time.Now()
 }
 
 // onCallResumed handles callResumedListener: the reloaded page is back in its

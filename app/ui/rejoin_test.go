@@ -122,7 +122,9 @@ func TestReloadBackIntoCall(t *testing.T) {
 			{JID: "alice@localhost", DisplayName: "Alice", Status: wire.StatusConnected},
 			{JID: "bob@localhost", DisplayName: "Bob Marley", Status: wire.StatusConnected}}}
 	f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}, resumable: room}
-	saved := TabSession{Token: "tok-alice", Session: "sess-alice", LastSeq: 41, RoomID: "room1", AudioMuted: true}
+	since := time.Now().Add(-95 * time.Second).Truncate(time.Millisecond)
+	saved := TabSession{Token: "tok-alice", Session: "sess-alice", LastSeq: 41, RoomID: "room1", AudioMuted: true,
+		ConnectedAt: since.UnixMilli()}
 	tab := map[string]string{tabKey: savedJSON(t, saved)}
 	h := reloadHarness(t, f, tab)
 	h.until("back in the call", func() bool { return h.s.phase == phaseInCall })
@@ -135,8 +137,11 @@ func TestReloadBackIntoCall(t *testing.T) {
 	if h.s.displayName("bob@localhost") != "Bob Marley" {
 		t.Errorf("names not learnt from the resumed call: %q", h.s.displayName("bob@localhost"))
 	}
+	if !h.s.call.connectedAt.Equal(since) {
+		t.Errorf("the call timer starts at %v after the reload, want %v (when it first connected)", h.s.call.connectedAt, since)
+	}
 	var kept TabSession
-	if err := json.Unmarshal([]byte(tab[tabKey]), &kept); err != nil || kept.RoomID != "room1" || !kept.AudioMuted {
+	if err := json.Unmarshal([]byte(tab[tabKey]), &kept); err != nil || kept.RoomID != "room1" || !kept.AudioMuted || kept.ConnectedAt != since.UnixMilli() {
 		t.Fatalf("tab storage during the call: %q (%v)", tab[tabKey], err)
 	}
 

@@ -36,6 +36,9 @@ type session struct {
 	eng   Engine
 	mount mountState // the mounted Shell, and events waiting for one
 	tab   tabStore   // this tab's own storage (rejoin_state.go)
+	// resumedSince is when the call a reloaded page is resuming first
+	// connected on this device; the call timer goes on from there.
+	resumedSince time.Time
 
 	phase  phase             // the screen the page shows
 	page   pageState         // what every screen shares: notices, busy, banners
