@@ -56,7 +56,7 @@ func knock(t *testing.T, joiner *call.Engine, member *client) (event.CallJoinReq
 // JoinCall with its code and leave the call as it was (media still flows
 // between its two members); a guest cannot admit.
 func TestKnockDenyTimeoutCancel(t *testing.T) {
-	srv := startServer(t, hub.Config{KnockTimeout: 400 * time.Millisecond})
+	srv := startServer(t, hub.Config{KnockTimeout: time.Second})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	ref := connectCall(t, alice, bob, false)
 	if ref.RoomLink != "" {

@@ -13,7 +13,7 @@ import (
 )
 
 func TestVideoSwitch(t *testing.T) {
-	srv := startServer(t, hub.Config{SwitchTimeout: 300 * time.Millisecond})
+	srv := startServer(t, hub.Config{SwitchTimeout: time.Second})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	connectCall(t, alice, bob, false)
 

@@ -254,7 +254,7 @@ func knockIn(t testing.TB, joiner, member *client, req wire.LinkRequest) wire.Ca
 // media signals to the admitted guest, the guest flag in every snapshot,
 // and a knock that times out.
 func TestKnockOverTheWire(t *testing.T) {
-	e := newEnv(t, Config{KnockTimeout: 200 * time.Millisecond})
+	e := newEnv(t, Config{KnockTimeout: 600 * time.Millisecond})
 	alice, bob := e.register("alice"), e.register("bob")
 	call := create(t, alice, wire.TypeVideo, "bob")
 	if call.Link != "" {

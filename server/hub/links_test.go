@@ -270,7 +270,7 @@ func TestMeetIdle(t *testing.T) {
 // TestLinkJoinPendingAndRejoin: a callee being rung who joins by link is
 // answering; someone who left comes back by link in their old place.
 func TestLinkJoinPendingAndRejoin(t *testing.T) {
-	e := newEnv(t, Config{RingTimeout: 300 * time.Millisecond})
+	e := newEnv(t, Config{RingTimeout: time.Second})
 	alice, bob, carol := e.register("alice"), e.register("bob"), e.register("carol")
 	bob2 := e.tab(bob, "bob-2")
 	call := create(t, alice, wire.TypeAudio, "bob", "carol")

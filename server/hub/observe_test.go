@@ -163,7 +163,7 @@ func TestMetricsAnsweredCall(t *testing.T) {
 
 func TestMetricsOutcomes(t *testing.T) {
 	m := newFakeMetrics()
-	e := newEnv(t, Config{Metrics: m, RingTimeout: 100 * time.Millisecond})
+	e := newEnv(t, Config{Metrics: m, RingTimeout: 400 * time.Millisecond})
 	alice, bob, carol, dave := e.register("alice"), e.register("bob"), e.register("carol"), e.register("dave")
 
 	// Declined: a 1:1 nobody answered.

@@ -193,7 +193,7 @@ func TestRestartKeepsCall(t *testing.T) {
 // after a restart leave, as a dropped tab's member does; the call goes on
 // for those who came back, and ends, logged, when too few are left.
 func TestRestartMembersNeverReturn(t *testing.T) {
-	e := newEnv(t, Config{ResumeGrace: 300 * time.Millisecond})
+	e := newEnv(t, Config{ResumeGrace: time.Second})
 	alice, bob, carol := e.register("alice"), e.register("bob"), e.register("carol")
 	call := create(t, alice, wire.TypeVideo, "bob", "carol")
 	bob.must(wire.TypeCallAnswer, room(call), nil)

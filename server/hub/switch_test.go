@@ -10,7 +10,9 @@ import (
 
 // TestSwitch: the voice-to-video switch of a 1:1 call.
 func TestSwitch(t *testing.T) {
-	e := newEnv(t, Config{SwitchTimeout: 150 * time.Millisecond})
+	// Long enough that a loaded machine answers the requests below before the
+	// timeout, which the end of the test then waits for.
+	e := newEnv(t, Config{SwitchTimeout: time.Second})
 	alice, bob, carol := e.register("alice"), e.register("bob"), e.register("carol")
 	call := create(t, alice, wire.TypeAudio, "bob")
 	sw := func(c *client, action string) *wire.Error {

@@ -16,9 +16,11 @@ import (
 // password checks than the account's budget: a guess takes its budget
 // before its password is hashed.
 func TestLoginThrottleConcurrentGuesses(t *testing.T) {
-	// Hashes dear enough (8 MiB, one at a time) that the guesses overlap.
+	// Hashes dear enough (2 MiB, one at a time) that the guesses overlap,
+	// and cheap enough that the budget's worth of them, one after another,
+	// is answered within the wait on a loaded machine.
 	e := newEnvStore(t, Config{}, store.WithMaxConcurrentHashes(1),
-		store.WithPasswordParams(store.PasswordParams{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
+		store.WithPasswordParams(store.PasswordParams{Memory: 2 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
 	e.register("alice")
 	const guessers = 2 * LoginAccountBurst
 	conns := make([]*client, guessers)
