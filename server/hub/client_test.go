@@ -102,6 +102,8 @@ type client struct {
 
 	auth wire.AuthResult
 	done chan struct{}
+	// patience, when set, replaces waitTimeout for this client's waits.
+	patience time.Duration
 }
 
 type ev struct {
@@ -189,7 +191,11 @@ func (c *client) readLoop() {
 // wait blocks until cond (called with c.mu held) is true.
 func (c *client) wait(what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.NewTimer(waitTimeout)
+	limit := waitTimeout
+	if c.patience > 0 {
+		limit = c.patience
+	}
+	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	for {
 		c.mu.Lock()
