@@ -249,7 +249,7 @@ func TestMeet(t *testing.T) {
 
 // TestMeetIdle: a meet nobody joins ends after the idle timeout.
 func TestMeetIdle(t *testing.T) {
-	e := newEnv(t, Config{MeetIdleTimeout: 150 * time.Millisecond})
+	e := newEnv(t, Config{MeetIdleTimeout: 600 * time.Millisecond}) // the subscribe below must beat it
 	alice, bob := e.register("alice"), e.register("bob")
 	var res wire.CallResult
 	alice.must(wire.TypeMeetCreate, wire.MeetRequest{Type: wire.TypeAudio}, &res)
@@ -261,7 +261,7 @@ func TestMeetIdle(t *testing.T) {
 	alice.must(wire.TypeMeetCreate, wire.MeetRequest{Type: wire.TypeAudio}, &res)
 	alice.must(wire.TypeLinkJoin, wire.LinkRequest{Link: res.Call.Link}, nil)
 	done := make(chan struct{})
-	time.AfterFunc(300*time.Millisecond, func() { close(done) })
+	time.AfterFunc(1200*time.Millisecond, func() { close(done) }) // past the idle timeout
 	<-done
 	knockIn(t, bob, alice, wire.LinkRequest{Link: res.Call.Link})
 	alice.update(statusIs("bob", wire.StatusConnecting))
