@@ -292,13 +292,29 @@ func (r *recorder) sink(ev event.Event) {
 // wait returns the first event (from the start) for which match is true.
 func wait[T any](t *testing.T, r *recorder, what string, match func(T) bool) T {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	v, _ := waitAt(t, r, 0, what, match)
+	return v
+}
+
+// mark is how many events r holds now: a waitAt from it looks only at the
+// events that come after.
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+// waitAt returns the first event at index from or later for which match is
+// true, and the index just past it.
+func waitAt[T any](t *testing.T, r *recorder, from int, what string, match func(T) bool) (T, int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
 	for {
 		r.mu.Lock()
-		for _, ev := range r.events {
-			if v, ok := ev.(T); ok && match(v) {
+		for i := from; i < len(r.events); i++ {
+			if v, ok := r.events[i].(T); ok && match(v) {
 				r.mu.Unlock()
-				return v
+				return v, i + 1
 			}
 		}
 		wake := r.wake
@@ -308,7 +324,7 @@ func wait[T any](t *testing.T, r *recorder, what string, match func(T) bool) T {
 		case <-deadline:
 			var zero T
 			t.Fatalf("timed out waiting for %s; events: %s", what, r.dump())
-			return zero
+			return zero, 0
 		}
 	}
 }

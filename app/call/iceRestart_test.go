@@ -60,35 +60,12 @@ func iceUfrag(sdp string) string {
 	return ""
 }
 
-// mark is where a test's interest in r's events starts.
-func (r *recorder) mark() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events)
-}
-
 // waitSince waits for the first event after mark for which match is true
 // and returns the index just past it.
 func waitSince[T any](t *testing.T, r *recorder, mark int, what string, match func(T) bool) int {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		r.mu.Lock()
-		for i := mark; i < len(r.events); i++ {
-			if v, ok := r.events[i].(T); ok && match(v) {
-				r.mu.Unlock()
-				return i + 1
-			}
-		}
-		wake := r.wake
-		r.mu.Unlock()
-		select {
-		case <-wake:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s; events: %s", what, r.dump())
-			return 0
-		}
-	}
+	_, next := waitAt(t, r, mark, what, match)
+	return next
 }
 
 // statusSince waits for c to report jid's status after mark and returns the

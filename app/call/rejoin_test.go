@@ -15,13 +15,6 @@ import (
 	"parley/server/hub"
 )
 
-// mark is how many events r holds now: waitFrom looks only after it.
-func mark(r *recorder) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events)
-}
-
 // events is a copy of r's events after index from.
 func events(r *recorder, from int) []any {
 	r.mu.Lock()
@@ -43,25 +36,8 @@ func countIn[T any](evs []any, match func(T) bool) int {
 // waitFrom returns the first event after index from for which match is true.
 func waitFrom[T any](t *testing.T, r *recorder, from int, what string, match func(T) bool) T {
 	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		r.mu.Lock()
-		for _, ev := range r.events[from:] {
-			if v, ok := ev.(T); ok && match(v) {
-				r.mu.Unlock()
-				return v
-			}
-		}
-		wake := r.wake
-		r.mu.Unlock()
-		select {
-		case <-wake:
-		case <-deadline:
-			var zero T
-			t.Fatalf("timed out waiting for %s; events: %s", what, r.dump())
-			return zero
-		}
-	}
+	v, _ := waitAt(t, r, from, what, match)
+	return v
 }
 
 // reload stands for reloading c's page: the engine goes away without leaving
@@ -132,7 +108,7 @@ func TestReloadResumesCall(t *testing.T) {
 				return v.UserJID == reloaded.jid && v.TrackType == rtc.KindAudio && v.IsMuted
 			})
 			oldVideo := other.rec.track(reloaded.jid, rtc.KindVideo)
-			from := mark(other.rec)
+			from := other.rec.mark()
 
 			back := reload(t, srv, reloaded)
 

@@ -89,6 +89,22 @@ func (u *pwaUser) remoteVideoPlays() {
 	u.wait(`(() => { const a = document.querySelector('.tile audio'); return a && a.srcObject && !a.muted && !a.paused && a.srcObject.getAudioTracks().length === 1 })()`, 10*time.Second)
 }
 
+// startPWAVideoCall signs alice and bob up and has alice call bob with video
+// until both see the other's video play.
+func startPWAVideoCall(t *testing.T, origin string, alice, bob *pwaUser) {
+	t.Helper()
+	alice.signUp(origin)
+	bob.signUp(origin)
+	typeText(t, alice.ctx, "#dial-to", bob.name)
+	click(t, alice.ctx, "#call-video")
+	bob.wait(`document.querySelector('#answer-call')`, 15*time.Second)
+	click(t, bob.ctx, "#answer-call")
+	alice.wait(`document.querySelector('.incall')`, 20*time.Second)
+	bob.wait(`document.querySelector('.incall')`, 20*time.Second)
+	alice.remoteVideoPlays()
+	bob.remoteVideoPlays()
+}
+
 // TestPWAOneToOneVideoCall walks through a whole 1:1 video call in the PWA by
 // clicks, as two people in two isolated browser contexts: sign up, dial,
 // incoming card, answer, video both ways, remote mute shown, hang up, call log.

@@ -34,17 +34,7 @@ func TestCallSurvivesServerRestart(t *testing.T) {
 	b := newBrowser(t)
 	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
 	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
-	alice.signUp(srv.URL)
-	bob.signUp(srv.URL)
-
-	typeText(t, alice.ctx, "#dial-to", "bob")
-	click(t, alice.ctx, "#call-video")
-	bob.wait(`document.querySelector('#answer-call')`, 15*time.Second)
-	click(t, bob.ctx, "#answer-call")
-	for _, u := range []*pwaUser{alice, bob} {
-		u.wait(`document.querySelector('.incall')`, 20*time.Second)
-		u.remoteVideoPlays()
-	}
+	startPWAVideoCall(t, srv.URL, alice, bob)
 
 	// The remote video element is marked: the notice must not make the page
 	// rebuild it (a blink, and its decoder starting over).

@@ -38,22 +38,6 @@ func (u *pwaUser) reload() {
 	run(u.t, u.ctx, "reload", chromedp.Reload())
 }
 
-// startPWAVideoCall signs alice and bob up and has alice call bob with video
-// until both see the other's video play.
-func startPWAVideoCall(t *testing.T, origin string, alice, bob *pwaUser) {
-	t.Helper()
-	alice.signUp(origin)
-	bob.signUp(origin)
-	typeText(t, alice.ctx, "#dial-to", bob.name)
-	click(t, alice.ctx, "#call-video")
-	bob.wait(`document.querySelector('#answer-call')`, 15*time.Second)
-	click(t, bob.ctx, "#answer-call")
-	alice.wait(`document.querySelector('.incall')`, 20*time.Second)
-	bob.wait(`document.querySelector('.incall')`, 20*time.Second)
-	alice.remoteVideoPlays()
-	bob.remoteVideoPlays()
-}
-
 // TestPWAReloadDuringCall: in a 1:1 video call alice mutes her microphone and
 // reloads the page. She comes back to the call screen in the same call
 // without doing anything, still muted; bob saw her tile go reconnecting and
