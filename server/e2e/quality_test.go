@@ -185,18 +185,20 @@ func TestCallQualityPoorLine(t *testing.T) {
 	if fr := eval[string](t, alice.ctx, senderParams("video", "maxFramerate")); fr != "10" {
 		t.Errorf("alice's video on a poor line: maxFramerate %s, want 10", fr)
 	}
-	alice.wait(sentVideoWidth+` <= `+strconv.Itoa(fullWidth/4), 30*time.Second)
+	alice.wait(`(await `+sentVideoWidth+`) <= `+strconv.Itoa(fullWidth/4), 30*time.Second)
 	alice.waitQuality(mark, bob.jid, `a.sentScale === 4`, 30*time.Second)
 	// Audio is not what gives: it keeps arriving.
 	before := eval[int](t, bob.ctx, inboundAudioPackets)
-	bob.wait(inboundAudioPackets+` > `+strconv.Itoa(before+20), 10*time.Second)
+	bob.wait(`(await `+inboundAudioPackets+`) > `+strconv.Itoa(before+20), 10*time.Second)
 	dropped, passed := proxy.Counts()
 	t.Logf("proxy: %d datagrams dropped, %d passed; alice sends %d wide (was %d), reported poor %d ms after the loss began",
 		dropped, passed, eval[int](t, alice.ctx, sentVideoWidth), fullWidth, poor.At-lossAt)
 
 	proxy.SetLoss(0)
 	alice.waitQuality(alice.evMark(), bob.jid, `a.quality === "good"`, 30*time.Second)
-	alice.wait(senderParams("video", "scaleResolutionDownBy")+` === "1"`, 60*time.Second)
+	// Back step by step: half size first, then full size.
+	alice.wait(senderParams("video", "scaleResolutionDownBy")+` === "2"`, 30*time.Second)
+	alice.wait(senderParams("video", "scaleResolutionDownBy")+` === "1"`, 30*time.Second)
 	if fr := eval[string](t, alice.ctx, senderParams("video", "maxFramerate")); fr != "-" {
 		t.Errorf("alice's video after the line recovered: maxFramerate %s, want none", fr)
 	}
