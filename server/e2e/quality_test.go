@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,4 +210,42 @@ func TestCallQualityPoorLine(t *testing.T) {
 		}
 	}
 	t.Logf("alice's sent scale as reported: %v", steps)
+}
+
+// TestPWAQualityBars: in the PWA's video call the other person's tile shows
+// three lit bars labelled "Connection: good" with the numbers in its
+// tooltip; when the only path (a relay behind a lossy proxy) loses packets
+// they drop to one bar, "Connection: poor". Screenshots of both go to
+// test-artifacts.
+func TestPWAQualityBars(t *testing.T) {
+	b := newBrowser(t)
+	relay := turntest.Start(t)
+	proxy := turntest.NewLossyProxy(t, relay.Addr())
+	srv := startServerWith(t, serverOptions{Args: []string{
+		"-turn-secret", relay.Secret(), "-turn-url", "turn:" + proxy.Addr() + "?transport=udp", "-ice-transport-policy", "relay"}})
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "desktop")
+	startPWAVideoCall(t, srv.URL, alice, bob)
+
+	const bars = `document.querySelector('#quality-bob_localhost')`
+	alice.wait(bars+` && `+bars+`.getAttribute('aria-label') === 'Connection: good'`, 30*time.Second)
+	if n := eval[int](t, alice.ctx, bars+`.querySelectorAll('.qbar-on').length`); n != 3 {
+		t.Errorf("a good line lights %d bars, want 3", n)
+	}
+	if title := eval[string](t, alice.ctx, bars+`.title`); !strings.Contains(title, "round trip") || !strings.Contains(title, "loss") {
+		t.Errorf("the bars' tooltip %q lacks the numbers", title)
+	}
+	if role := eval[string](t, alice.ctx, bars+`.getAttribute('role')`); role != "img" {
+		t.Errorf("the bars' role is %q, want img", role)
+	}
+	alice.shot("quality-good")
+
+	proxy.SetLoss(0.2)
+	alice.wait(bars+`.getAttribute('aria-label') === 'Connection: poor'`, 30*time.Second)
+	if n := eval[int](t, alice.ctx, bars+`.querySelectorAll('.qbar-on').length`); n != 1 {
+		t.Errorf("a poor line lights %d bars, want 1", n)
+	}
+	t.Logf("poor line tooltip: %s", eval[string](t, alice.ctx, bars+`.title`))
+	alice.shot("quality-poor")
+	proxy.SetLoss(0)
 }
