@@ -189,3 +189,17 @@ func TestLineVideoSteps(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLineObserve is the engine's work per peer and sample (every 2 s)
+// once the browser's statistics are read.
+func BenchmarkLineObserve(b *testing.B) {
+	l := newLine()
+	for i := 0; b.Loop(); i++ {
+		loss := 0.0
+		if i%7 == 0 {
+			loss = 0.3
+		}
+		l.sample(loss, 20)
+		l.got = l.got[:0]
+	}
+}
