@@ -150,3 +150,25 @@ func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) 
 	}
 	return nil
 }
+
+// preferAudio asks, without waiting, for tr's sender (the audio one of a
+// new peer) to have high priority, as PrioritizeAudio does; the call
+// engine's line monitor makes sure of it later. A refusal is ignored
+// (Boolean is a function that throws nothing: the promise's catch handler).
+func preferAudio(tr *webrtc.RTPTransceiver) {
+	defer func() { _ = recover() }()
+	if tr == nil {
+		return
+	}
+	sender := tr.Sender().JSValue()
+	params := sender.Call("getParameters")
+	encs := params.Get("encodings")
+	if encs.Type() != js.TypeObject || encs.Length() == 0 {
+		return
+	}
+	for i := 0; i < encs.Length(); i++ {
+		encs.Index(i).Set("priority", "high")
+		encs.Index(i).Set("networkPriority", "high")
+	}
+	sender.Call("setParameters", params).Call("catch", js.Global().Get("Boolean"))
+}

@@ -5,6 +5,8 @@ package rtc
 import (
 	"errors"
 	"fmt"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // LineStats reports nothing natively: pion's GetStats races with a
@@ -26,3 +28,6 @@ func (p *Peer) LimitVideo(VideoLimit) error {
 func (p *Peer) PrioritizeAudio() error {
 	return fmt.Errorf("rtc: prioritize audio: %w", errors.ErrUnsupported)
 }
+
+// preferAudio does nothing natively (see PrioritizeAudio).
+func preferAudio(*webrtc.RTPTransceiver) {}
