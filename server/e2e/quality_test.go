@@ -239,6 +239,7 @@ func TestPWAQualityBars(t *testing.T) {
 		t.Errorf("the bars' role is %q, want img", role)
 	}
 	alice.shot("quality-good")
+	alice.a11y("in-call screen with quality bars")
 
 	proxy.SetLoss(0.2)
 	alice.wait(bars+`.getAttribute('aria-label') === 'Connection: poor'`, 30*time.Second)
