@@ -47,6 +47,7 @@ type peerState struct {
 	tracks  map[string]rtc.Track // remote tracks by kind
 	ice     iceRestart           // ICE restart schedule (iceRestart.go)
 	stall   stallWatch           // media arriving or not (stall.go)
+	line    lineWatch            // line quality (quality.go)
 	// awaitReset: a reset was sent and not yet answered; what the other
 	// side sends meanwhile is for this session's previous page (rejoin.go).
 	awaitReset bool
@@ -184,6 +185,7 @@ func (e *Engine) adopt(cs *callState, snap wire.Call) {
 	e.mu.Unlock()
 	go e.speakingMonitor(cs, cs.stop)
 	go e.stallMonitor(cs, cs.stop)
+	go e.qualityMonitor(cs, cs.stop)
 	e.apply(cs, snap, "")
 	for _, f := range early {
 		e.handleEvent(f)

@@ -95,6 +95,7 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 			_ = pc.Close()
 			return nil, fmt.Errorf("rtc: add transceivers: %w", err)
 		}
+		preferAudio(p.audio)
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if h.State == nil {
@@ -164,6 +165,7 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP}); err != nil {
 		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
 	}
+	adopted := false
 	if audio, _ := p.transceivers(); typ == webrtc.SDPTypeOffer && audio == nil {
 		audio, video, err := adoptTransceivers(p.pc, p.local)
 		if err != nil {
@@ -172,6 +174,7 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 		p.mu.Lock()
 		p.audio, p.video = audio, video
 		p.mu.Unlock()
+		adopted = true
 	}
 	ufrag := descriptionUfrag(desc.SDP)
 	p.mu.Lock()
@@ -199,6 +202,9 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	}
 	if err := p.pc.SetLocalDescription(answer); err != nil {
 		return nil, fmt.Errorf("rtc: set local answer: %w", err)
+	}
+	if adopted {
+		preferAudio(p.audio) // its encodings exist once the answer is set
 	}
 	if ld := p.pc.LocalDescription(); ld != nil {
 		answer = *ld

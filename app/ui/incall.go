@@ -6,6 +6,7 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"parley/app/browser"
+	"parley/app/call/event"
 	"parley/app/wire"
 )
 
@@ -112,6 +113,8 @@ type Remote struct {
 	VideoMuted bool
 	HasVideo   bool
 	Speaking   bool
+	// Quality is the line to them (zero before the first report).
+	Quality event.CallQuality
 }
 
 // InCall is the screen of a call in progress: remote video (or an avatar),
@@ -330,6 +333,7 @@ func (c *InCall) renderRemote(r Remote) app.UI {
 				return app.Span().Class("tile-status").Text(" · " + statusText(r.Status))
 			}),
 			app.Range(badges).Slice(func(i int) app.UI { return badges[i] }),
+			qualityIndicator(r.ElemID, r.Quality),
 		),
 	)
 }
@@ -354,6 +358,7 @@ func (c *Shell) inCall() app.UI {
 			JID: p.JID, ElemID: elemID(p.JID), Name: s.displayName(p.JID), Status: p.Status,
 			AudioMuted: s.muted(p, "audio"), VideoMuted: s.muted(p, "video"),
 			HasVideo: video && hasVideo, Speaking: s.media.speaking[p.JID],
+			Quality: s.media.quality[p.JID],
 		})
 	}
 	if me := s.call.snap.Participant(s.account.user.JID); me != nil && me.Status == wire.StatusReconnecting {

@@ -20,6 +20,9 @@ type mediaState struct {
 	localAudio bool            // local microphone muted
 	localVideo bool            // local camera muted
 	speaking   map[string]bool // JID -> speaking now
+
+	// quality is the line to each other participant, by JID (quality_state.go).
+	quality map[string]event.CallQuality
 }
 
 // onTrack handles userTrackListener: a track to attach, or one gone.
@@ -102,7 +105,9 @@ func elemID(jid string) string {
 
 // newMediaState is the media state of a page without a call.
 func newMediaState() mediaState {
-	return mediaState{tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}}
+	m := mediaState{tracks: map[string]any{}, mutes: map[string]bool{}, speaking: map[string]bool{}}
+	m.quality = map[string]event.CallQuality{}
+	return m
 }
 
 // applyDevices hands the microphone and camera chosen on the settings screen

@@ -43,6 +43,7 @@ func (CallUserLeft) Listener() string     { return "callUserLeftListener" }
 func (Speaking) Listener() string         { return "callSpeakingListener" }
 func (CallJoinRequest) Listener() string  { return "callJoinRequestListener" }
 func (CallResumed) Listener() string      { return "callResumedListener" }
+func (CallQuality) Listener() string      { return "callQualityListener" }
 
 // Listeners lists every listener name, in the SDK contract's order.
 func Listeners() []string {
@@ -52,6 +53,7 @@ func Listeners() []string {
 		InviteUsers{}.Listener(), CustomData{}.Listener(), CallUsersUpdate{}.Listener(),
 		CallUserJoined{}.Listener(), CallUserLeft{}.Listener(), Speaking{}.Listener(),
 		CallJoinRequest{}.Listener(), CallResumed{}.Listener(),
+		CallQuality{}.Listener(),
 	}
 }
 
@@ -265,3 +267,38 @@ type CallResumed struct {
 const (
 	JoinWaiting = "waiting"
 )
+
+// Line quality levels (CallQuality.Quality).
+const (
+	QualityGood = "good"
+	QualityFair = "fair"
+	QualityPoor = "poor"
+)
+
+// CallQuality is the payload of callQualityListener: how good the line to
+// one other participant is, from the browser's statistics of the peer
+// connection to them, sampled every 2 s. It is delivered when Quality
+// changes, and otherwise at most every 10 s with fresh numbers.
+type CallQuality struct {
+	UserJID string `json:"userJid"`
+	RoomID  string `json:"roomId"`
+	// Quality is QualityGood, QualityFair or QualityPoor.
+	Quality string `json:"quality"`
+	// RTT is the round-trip time in milliseconds (-1: not known yet).
+	RTT float64 `json:"rtt"`
+	// Loss is the fraction (0 to 1) of packets lost over the last sample,
+	// the worse of what we receive from them and what they receive from us.
+	Loss float64 `json:"loss"`
+	// Jitter is the jitter of their audio in milliseconds.
+	Jitter float64 `json:"jitter"`
+	// Width, Height and FPS describe their video as received (0: none).
+	Width  int     `json:"width"`
+	Height int     `json:"height"`
+	FPS    float64 `json:"fps"`
+	// SentScale is how much the video we send them is scaled down (1: full
+	// size; 2 and 4 while the line is poor), SentWidth and SentHeight its
+	// frame size as sent.
+	SentScale  float64 `json:"sentScale"`
+	SentWidth  int     `json:"sentWidth"`
+	SentHeight int     `json:"sentHeight"`
+}

@@ -1,0 +1,278 @@
+package call
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"parley/app/call/event"
+	"parley/app/rtc"
+)
+
+// Line quality. Every qualityCheck the engine reads the statistics of the
+// peer connection to each other participant (rtc.Peer.LineStats) and grades
+// the line good, fair or poor from its packet loss and round-trip time:
+//
+//   - poor: loss > 10 % or RTT > 400 ms
+//   - fair: loss > 2 % or RTT > 200 ms
+//   - good: otherwise
+//
+// Loss is the worse of the packets lost on the way to us over the last
+// sample and the fraction the other side reports losing of ours. A line gets
+// worse at the first sample over a threshold, but better only after
+// qualityRecover samples in a row under the better level's thresholds scaled
+// by qualityMargin, so that a line on a threshold does not flap.
+// callQualityListener hears of every change of level, and otherwise at most
+// every qualityRepeat with fresh numbers. Jitter and the received video's
+// size and frame rate are reported, not graded.
+//
+// While the line is poor, the video we send that peer steps down one
+// videoStep a sample (half the size at 15 fps, then a quarter at 10 fps with
+// a lower bit rate), before its audio suffers; once the line has been good
+// for qualityRestore samples in a row it steps back up one step, and so on.
+// A fair line holds the current step. Audio has high priority (bandwidth
+// share and DSCP) on every peer connection from its first reading.
+//
+// Browser only: natively LineStats reports nothing (see package rtc), so
+// the monitor idles; the grading and stepping below are tested natively.
+const (
+	// qualityCheck is how often each peer's statistics are read.
+	qualityCheck = 2 * time.Second
+	// qualityRepeat is the longest time between two reports of a peer's
+	// line when its level does not change.
+	qualityRepeat = 10 * time.Second
+	// poorLoss and poorRTT (ms) make a line poor, fairLoss and fairRTT fair.
+	poorLoss, poorRTT = 0.10, 400.0
+	fairLoss, fairRTT = 0.02, 200.0
+	// qualityMargin scales the thresholds a line must be under to get
+	// better (hysteresis).
+	qualityMargin = 0.75
+	// qualityRecover is how many samples in a row must be better before
+	// the level rises.
+	qualityRecover = 2
+	// qualityRestore is how many good samples in a row bring the sent video
+	// one step back up.
+	qualityRestore = 3
+	// qualityMinPackets is the fewest packets a sample needs for its own
+	// loss to count (fewer say nothing about loss).
+	qualityMinPackets = 20
+)
+
+// Quality levels, worse upwards; levelNone before the first sample.
+const (
+	levelNone = iota
+	levelGood
+	levelFair
+	levelPoor
+)
+
+// levelName is the listener's name for a level.
+func levelName(l int) string {
+	switch l {
+	case levelFair:
+		return event.QualityFair
+	case levelPoor:
+		return event.QualityPoor
+	default:
+		return event.QualityGood
+	}
+}
+
+// gradeLine is the level of a line with this loss (0 to 1) and rtt (ms; <0
+// unknown), against the thresholds scaled by margin.
+func gradeLine(loss, rtt, margin float64) int {
+	switch {
+	case loss > poorLoss*margin || rtt > poorRTT*margin:
+		return levelPoor
+	case loss > fairLoss*margin || rtt > fairRTT*margin:
+		return levelFair
+	default:
+		return levelGood
+	}
+}
+
+// maxVideoStep is the lowest video a poor line brings the sender down to.
+const maxVideoStep = 2
+
+// videoStep is the limit on the sent video at step n (0: none).
+func videoStep(n int) rtc.VideoLimit {
+	switch {
+	case n <= 0:
+		return rtc.VideoLimit{}
+	case n == 1:
+		return rtc.VideoLimit{ScaleDown: 2, MaxFramerate: 15, MaxBitrate: 500_000}
+	default:
+		return rtc.VideoLimit{ScaleDown: 4, MaxFramerate: 10, MaxBitrate: 150_000}
+	}
+}
+
+// lineWatch is one peer's line quality, owned by the work queue.
+type lineWatch struct {
+	last     rtc.LineStats // previous reading
+	have     bool          // last is set
+	level    int           // current level
+	better   int           // samples in a row better than level
+	reported time.Time     // last report
+	step     int           // video step asked for
+	applied  int           // video step the sender has
+	good     int           // good samples in a row since the step last changed
+	audioHi  bool          // audio has high priority
+}
+
+// lineSample is what one reading of a peer's statistics decided.
+type lineSample struct {
+	loss   float64 // the sample's loss
+	report bool    // tell the listener
+	step   int     // video step to send at
+}
+
+// observe takes reading s at at and decides the line's level, whether to
+// report it, and the video step.
+func (w *lineWatch) observe(s rtc.LineStats, at time.Time) lineSample {
+	loss := 0.0
+	if w.have && s.PacketsReceived >= w.last.PacketsReceived && s.PacketsLost >= w.last.PacketsLost {
+		got, lost := s.PacketsReceived-w.last.PacketsReceived, s.PacketsLost-w.last.PacketsLost
+		if got+lost >= qualityMinPackets {
+			loss = float64(lost) / float64(got+lost)
+		}
+	}
+	if s.SentLoss > loss {
+		loss = s.SentLoss
+	}
+	w.last, w.have = s, true
+
+	prev := w.level
+	switch worse, better := gradeLine(loss, s.RTT, 1), gradeLine(loss, s.RTT, qualityMargin); {
+	case w.level == levelNone || worse > w.level:
+		w.level, w.better = worse, 0
+	case better < w.level:
+		w.better++
+		if w.better >= qualityRecover {
+			w.level, w.better = better, 0
+		}
+	default:
+		w.better = 0
+	}
+
+	switch w.level {
+	case levelPoor:
+		w.good = 0
+		if w.step < maxVideoStep {
+			w.step++
+		}
+	case levelGood:
+		w.good++
+		if w.step > 0 && w.good >= qualityRestore {
+			w.step--
+			w.good = 0
+		}
+	default:
+		w.good = 0
+	}
+
+	report := w.level != prev || at.Sub(w.reported) >= qualityRepeat
+	if report {
+		w.reported = at
+	}
+	return lineSample{loss: loss, report: report, step: w.step}
+}
+
+// qualityMonitor reads every peer's line statistics while cs lasts, reports
+// them (callQualityListener) and limits the video sent on a poor line.
+func (e *Engine) qualityMonitor(cs *callState, stop <-chan struct{}) {
+	t := time.NewTicker(qualityCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		type probe struct {
+			ps      *peerState
+			peer    *rtc.Peer
+			audioHi bool
+		}
+		var probes []probe
+		e.sync(func() {
+			if cs.ended {
+				return
+			}
+			for _, ps := range cs.peers {
+				probes = append(probes, probe{ps, ps.peer, ps.line.audioHi})
+			}
+		})
+		for _, p := range probes {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if !p.audioHi {
+				err := p.peer.PrioritizeAudio() // waits for a promise: not on the work queue
+				if err == nil {
+					e.work.push(func() { p.ps.line.audioHi = true })
+				} else if !errors.Is(err, errors.ErrUnsupported) {
+					e.log.Debug("audio priority", "peer", p.ps.jid, "err", err)
+				}
+			}
+			s, ok := p.peer.LineStats()
+			if !ok {
+				continue
+			}
+			at := time.Now()
+			var limit *rtc.VideoLimit
+			e.sync(func() { limit = e.onLineStats(cs, p.ps, p.peer, s, at) })
+			if limit == nil {
+				continue
+			}
+			if err := p.peer.LimitVideo(*limit); err != nil {
+				e.log.Info("limit video", "peer", p.ps.jid, "err", err)
+				continue
+			}
+			step := *limit
+			e.work.push(func() { p.ps.line.applied = stepOf(step) })
+		}
+	}
+}
+
+// stepOf is the step number of a video limit.
+func stepOf(l rtc.VideoLimit) int {
+	for n := 0; n <= maxVideoStep; n++ {
+		if videoStep(n) == l {
+			return n
+		}
+	}
+	return 0
+}
+
+// onLineStats follows ps's line with reading s taken at at (work queue): it
+// reports the line when it should and returns the video limit to apply when
+// the step changed (nil otherwise).
+func (e *Engine) onLineStats(cs *callState, ps *peerState, peer *rtc.Peer, s rtc.LineStats, at time.Time) *rtc.VideoLimit {
+	if cs.ended || cs.peers[ps.jid] != ps || ps.peer != peer {
+		return nil
+	}
+	w := &ps.line
+	d := w.observe(s, at)
+	if d.report {
+		scale := videoStep(w.applied).ScaleDown
+		if scale < 1 {
+			scale = 1
+		}
+		e.emit(event.CallQuality{
+			UserJID: ps.jid, RoomID: cs.roomID, Quality: levelName(w.level),
+			RTT: round1(s.RTT), Loss: round3(d.loss), Jitter: round1(s.Jitter),
+			Width: s.Width, Height: s.Height, FPS: round1(s.FPS),
+			SentScale: scale, SentWidth: s.SentWidth, SentHeight: s.SentHeight,
+		})
+	}
+	if d.step == w.applied {
+		return nil
+	}
+	l := videoStep(d.step)
+	return &l
+}
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }

@@ -1,0 +1,174 @@
+//go:build js && wasm
+
+package rtc
+
+import (
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// LineStats reads the connection's statistics (getStats): round-trip time,
+// packets received and lost, the loss the other side reports on what we
+// send, audio jitter, and the size and rate of the video received and sent;
+// false when they cannot be read. It waits for a promise: call it from a
+// goroutine.
+func (p *Peer) LineStats() (s LineStats, ok bool) {
+	s.RTT, s.SentLoss = -1, -1
+	pairRTT := map[string]float64{}
+	selected := ""
+	reportRTT := -1.0
+	num := func(v js.Value, name string) (float64, bool) {
+		f := v.Get(name)
+		if f.Type() != js.TypeNumber {
+			return 0, false
+		}
+		return f.Float(), true
+	}
+	read := p.eachStat(func(r js.Value) {
+		switch r.Get("type").String() {
+		case "transport":
+			if id := r.Get("selectedCandidatePairId"); id.Type() == js.TypeString {
+				selected = id.String()
+			}
+		case "candidate-pair":
+			if rtt, ok := num(r, "currentRoundTripTime"); ok {
+				pairRTT[r.Get("id").String()] = rtt * 1000
+			}
+		case "remote-inbound-rtp":
+			if rtt, ok := num(r, "roundTripTime"); ok && rtt*1000 > reportRTT {
+				reportRTT = rtt * 1000
+			}
+			if fl, ok := num(r, "fractionLost"); ok && fl > s.SentLoss {
+				s.SentLoss = fl
+			}
+		case "inbound-rtp":
+			if n, ok := num(r, "packetsReceived"); ok && n > 0 {
+				s.PacketsReceived += uint64(n)
+			}
+			if n, ok := num(r, "packetsLost"); ok && n > 0 {
+				s.PacketsLost += uint64(n)
+			}
+			switch r.Get("kind").String() {
+			case KindAudio:
+				if j, ok := num(r, "jitter"); ok {
+					s.Jitter = j * 1000
+				}
+			case KindVideo:
+				w, _ := num(r, "frameWidth")
+				h, _ := num(r, "frameHeight")
+				fps, _ := num(r, "framesPerSecond")
+				if int(w)*int(h) > s.Width*s.Height {
+					s.Width, s.Height, s.FPS = int(w), int(h), fps
+				}
+			}
+		case "outbound-rtp":
+			if r.Get("kind").String() == KindVideo {
+				w, _ := num(r, "frameWidth")
+				h, _ := num(r, "frameHeight")
+				if int(w)*int(h) > s.SentWidth*s.SentHeight {
+					s.SentWidth, s.SentHeight = int(w), int(h)
+				}
+			}
+		}
+	})
+	if !read {
+		return LineStats{}, false
+	}
+	if rtt, ok := pairRTT[selected]; ok {
+		s.RTT = rtt
+	} else {
+		s.RTT = reportRTT
+	}
+	return s, true
+}
+
+// LimitVideo sets the video sender's encoding parameters to l: a scaled
+// down resolution, a frame rate cap and a bit rate cap, or none of them for
+// the zero VideoLimit. It waits for a promise: call it from a goroutine.
+func (p *Peer) LimitVideo(l VideoLimit) error {
+	_, video := p.transceivers()
+	return setEncodings(video, "limit video", func(enc js.Value) {
+		scale := l.ScaleDown
+		if scale < 1 {
+			scale = 1
+		}
+		enc.Set("scaleResolutionDownBy", scale)
+		if l.MaxFramerate > 0 {
+			enc.Set("maxFramerate", l.MaxFramerate)
+		} else {
+			enc.Delete("maxFramerate")
+		}
+		if l.MaxBitrate > 0 {
+			enc.Set("maxBitrate", l.MaxBitrate)
+		} else {
+			enc.Delete("maxBitrate")
+		}
+	})
+}
+
+// PrioritizeAudio gives the audio sender's encoding a high priority, both
+// for the bandwidth the browser shares out between our streams (priority)
+// and for the network's queues (networkPriority, DSCP), so that a
+// congested line drops video before voice. It waits for a promise: call it
+// from a goroutine.
+func (p *Peer) PrioritizeAudio() error {
+	audio, _ := p.transceivers()
+	return setEncodings(audio, "prioritize audio", func(enc js.Value) {
+		enc.Set("priority", "high")
+		enc.Set("networkPriority", "high")
+	})
+}
+
+// errNoEncodings: the sender has no encodings yet (not negotiated).
+var errNoEncodings = errors.New("the sender has no encodings yet")
+
+// setEncodings changes every encoding of tr's sender with f and applies the
+// parameters (getParameters, then setParameters).
+func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rtc: %s: %v", what, r)
+		}
+	}()
+	if tr == nil {
+		return fmt.Errorf("rtc: %s: no transceiver yet", what)
+	}
+	sender := tr.Sender().JSValue()
+	params := sender.Call("getParameters")
+	encs := params.Get("encodings")
+	if encs.Type() != js.TypeObject || encs.Length() == 0 {
+		return fmt.Errorf("rtc: %s: %w", what, errNoEncodings)
+	}
+	for i := 0; i < encs.Length(); i++ {
+		f(encs.Index(i))
+	}
+	if _, err := Await(sender.Call("setParameters", params)); err != nil {
+		return fmt.Errorf("rtc: %s: setParameters: %w", what, err)
+	}
+	return nil
+}
+
+// preferAudio asks, without waiting, for tr's sender (the audio one of a
+// new peer) to have high priority, as PrioritizeAudio does; the call
+// engine's line monitor makes sure of it later. A refusal is ignored
+// (Boolean is a function that throws nothing: the promise's catch handler).
+func preferAudio(tr *webrtc.RTPTransceiver) {
+	defer func() { _ = recover() }()
+	if tr == nil {
+		return
+	}
+	sender := tr.Sender().JSValue()
+	params := sender.Call("getParameters")
+	encs := params.Get("encodings")
+	if encs.Type() != js.TypeObject || encs.Length() == 0 {
+		return
+	}
+	for i := 0; i < encs.Length(); i++ {
+		encs.Index(i).Set("priority", "high")
+		encs.Index(i).Set("networkPriority", "high")
+	}
+	sender.Call("setParameters", params).Call("catch", js.Global().Get("Boolean"))
+}
