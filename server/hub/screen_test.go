@@ -32,7 +32,7 @@ func TestScreenShare(t *testing.T) {
 	dave.fails(wire.TypeCallScreen, screenReq(call, true), wire.CodeNotInCall, wire.ReasonNotInCall)  // not in the call
 	other := e.tab(alice, "alice-tab2")
 	other.fails(wire.TypeCallScreen, screenReq(call, true), wire.CodeNotInCall, wire.ReasonNotInCall) // not the tab that joined
-	alice.fails(wire.TypeCallScreen, screenReq(call, false), wire.CodeConflict, wire.ReasonConflict) // nothing to stop
+	alice.fails(wire.TypeCallScreen, screenReq(call, false), wire.CodeConflict, wire.ReasonConflict)  // nothing to stop
 	alice.settle()
 	bob.settle()
 
