@@ -66,6 +66,7 @@ type Peer struct {
 	h      PeerHandlers
 	audio  *webrtc.RTPTransceiver
 	video  *webrtc.RTPTransceiver
+	screen *webrtc.RTPTransceiver // the third, video transceiver for a shared screen (screen.go)
 	plat   peerPlatform
 	local  *LocalMedia
 	mu     sync.Mutex
@@ -84,12 +85,15 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 	}
 	p := &Peer{pc: pc, h: h, local: local}
 	if offerer || !answererAdopts {
-		var audio, video Track
+		var audio, video, screen Track
 		if local != nil {
-			audio, video = local.Audio(), local.Video()
+			audio, video, screen = local.Audio(), local.Video(), local.Screen()
 		}
 		if p.audio, err = addTransceiver(pc, webrtc.RTPCodecTypeAudio, audio); err == nil {
 			p.video, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, video)
+		}
+		if err == nil {
+			p.screen, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, screen)
 		}
 		if err != nil {
 			_ = pc.Close()
@@ -165,12 +169,12 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
 	}
 	if audio, _ := p.transceivers(); typ == webrtc.SDPTypeOffer && audio == nil {
-		audio, video, err := adoptTransceivers(p.pc, p.local)
+		audio, video, screen, err := adoptTransceivers(p.pc, p.local)
 		if err != nil {
 			return nil, err
 		}
 		p.mu.Lock()
-		p.audio, p.video = audio, video
+		p.audio, p.video, p.screen = audio, video, screen
 		p.mu.Unlock()
 	}
 	ufrag := descriptionUfrag(desc.SDP)
@@ -267,12 +271,17 @@ func (p *Peer) addCandidate(c wire.Candidate) error {
 	return nil
 }
 
-// SetTrack sends t (nil to send nothing) on the transceiver of its kind without
-// renegotiating.
+// SetTrack sends t (nil to send nothing) on the transceiver of kind
+// (KindAudio, KindVideo or KindScreen) without renegotiating.
 func (p *Peer) SetTrack(kind string, t Track) error {
 	tr, video := p.transceivers()
-	if kind == KindVideo {
+	switch kind {
+	case KindVideo:
 		tr = video
+	case KindScreen:
+		p.mu.Lock()
+		tr = p.screen
+		p.mu.Unlock()
 	}
 	if tr == nil {
 		return errors.New("rtc: no " + kind + " transceiver yet")
