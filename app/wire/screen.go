@@ -13,7 +13,7 @@ const (
 
 // CodeScreenDenied is the status code of a screen capture the user refused
 // or cancelled (the browser's picker); the engine's error, not the server's.
-const CodeScreenDenied = 100611
+const CodeScreenDenied = 100615
 
 // ScreenRequest is the payload of TypeCallScreen. Sharing is required.
 type ScreenRequest struct {
