@@ -59,5 +59,7 @@ func (s *session) apply(ctx app.Context, ev event.Event) {
 		s.onConnection(ev)
 	case event.CallJoinRequest:
 		s.onJoinRequest(ctx, ev)
+	case event.ScreenShare:
+		s.onScreenShare(ctx, ev)
 	}
 }
