@@ -11,9 +11,10 @@ import (
 
 // shareButton starts or stops sharing this user's screen.
 func (c *InCall) shareButton() app.UI {
-	label, text := "Share your screen", "Share screen"
+	// The accessible name is the visible text (WCAG label in name).
+	label, text := "Share screen", "Share screen"
 	if c.Presenting {
-		label, text = "Stop sharing your screen", "Stop sharing"
+		label, text = "Stop sharing screen", "Stop sharing"
 	}
 	return app.Button().ID("toggle-screen").Class(map[bool]string{true: "btn btn-toggle on", false: "btn btn-toggle"}[c.Presenting]).
 		Type("button").Aria("pressed", boolAttr(c.Presenting)).Aria("label", label).Aria("keyshortcuts", "S").
