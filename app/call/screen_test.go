@@ -163,3 +163,30 @@ func TestScreenShareDenied(t *testing.T) {
 	}
 	erin.waitPackets(t, alice.jid, rtc.KindScreen, 10)
 }
+
+// TestScreenShareEndsOnReload: a sharer's page reloads into the call; the new
+// page has no capture, so it ends the share the server still names it for,
+// and then can share again, which the other side receives.
+func TestScreenShareEndsOnReload(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	connectCall(t, alice, bob, true)
+	if err := bob.ShareScreen(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitPackets(t, bob.jid, rtc.KindScreen, 10)
+	from := alice.rec.mark()
+	bob2 := reload(t, srv, bob)
+	waitAt(t, alice.rec, from, "alice sees bob's share end", sharing(bob.jid, false))
+	wait(t, bob2.rec, "the reloaded page hears its old share end", func(v event.ScreenShare) bool {
+		return v.UserJID == bob.jid && v.LocalUser && !v.Sharing
+	})
+	if c, _ := bob2.CurrentCall(); c.ScreenSharer != "" {
+		t.Fatalf("sharer %q after the reload", c.ScreenSharer)
+	}
+	if err := bob2.ShareScreen(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitAt(t, alice.rec, from, "alice sees bob share again", sharing(bob.jid, true))
+	alice.waitNewPackets(t, bob.jid, rtc.KindScreen, nil, 10)
+}
