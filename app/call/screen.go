@@ -13,6 +13,10 @@ import (
 type screenShare struct {
 	// busy: this device shares, or is starting to (guarded by Engine.mu).
 	busy bool
+	// confirmed: a snapshot has named this device the sharer since its
+	// share started, so a later one naming someone else (or nobody) ends
+	// this share, not an earlier one whose end arrives late (Engine.mu).
+	confirmed bool
 	// shown is the participant whose remote screen track was last reported
 	// on userTrackListener, and track that track (work queue).
 	shown string
@@ -42,7 +46,7 @@ func (e *Engine) ShareScreen(ctx context.Context) error {
 		e.mu.Unlock()
 		return wire.Conflict("You are already sharing your screen.")
 	}
-	cs.screen.busy = true
+	cs.screen.busy, cs.screen.confirmed = true, false
 	e.mu.Unlock()
 	fail := func(err error) error {
 		e.mu.Lock()
@@ -87,7 +91,7 @@ func (e *Engine) StopScreenShare(ctx context.Context) error {
 		e.mu.Unlock()
 		return wire.Conflict("You are not sharing your screen.")
 	}
-	cs.screen.busy = false
+	cs.screen.busy, cs.screen.confirmed = false, false
 	e.mu.Unlock()
 	e.work.push(func() { e.stopSharing(cs) })
 	err = e.send(ctx, wire.TypeCallScreen, wire.ScreenRequest{RoomID: room, Sharing: new(false)}, nil)
@@ -138,9 +142,10 @@ func (e *Engine) stopSharing(cs *callState) {
 
 // applyScreen reports a change of sharer between snapshots old (nil for the
 // first) and nc on screenShareListener, ends this device's share when the
-// server says it is over (someone replaced it), tells the server when it
-// still names this device although it does not share (a reloaded page), and
-// shows the sharer's screen track (work queue, after the peers are in line).
+// server says it is over (someone replaced it), tells the server when its
+// first snapshot names this device although it does not share (a reloaded
+// page), and shows the sharer's screen track (work queue, after the peers
+// are in line).
 func (e *Engine) applyScreen(cs *callState, old, nc *wire.Call, me string) {
 	was, now := "", nc.ScreenSharer
 	if old != nil {
@@ -156,14 +161,20 @@ func (e *Engine) applyScreen(cs *callState, old, nc *wire.Call, me string) {
 	}
 	e.mu.Lock()
 	busy := cs.screen.busy
-	if was == me && now != me && busy {
-		cs.screen.busy = false // replaced
+	if busy && now == me {
+		cs.screen.confirmed = true
+	}
+	// The server ended this share (replaced): not the late end of an
+	// earlier share, which comes before this one is confirmed.
+	ended := busy && cs.screen.confirmed && now != me
+	if ended {
+		cs.screen.busy, cs.screen.confirmed = false, false
 	}
 	e.mu.Unlock()
 	switch {
-	case was == me && now != me && busy:
+	case ended:
 		e.stopSharing(cs)
-	case now == me && !busy:
+	case old == nil && now == me && !busy:
 		room := nc.RoomID
 		go func() {
 			if err := e.send(context.Background(), wire.TypeCallScreen, wire.ScreenRequest{RoomID: room, Sharing: new(false)}, nil); err != nil {

@@ -12,16 +12,19 @@ import (
 	"parley/server/hub"
 )
 
-// flowing waits until the remote track c last got for jid/kind receives n
-// more packets.
+// flowing waits until c has a remote track of jid/kind and the latest one
+// receives n more packets.
 func (c *client) flowing(t *testing.T, jid, kind string, n uint64) {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	rt := c.rec.track(jid, kind)
-	if rt == nil {
-		t.Fatalf("%s has no %s track from %s; events: %s", c.name, kind, jid, c.rec.dump())
+	for ; rt == nil; rt = c.rec.track(jid, kind) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no %s track from %s; events: %s", c.name, kind, jid, c.rec.dump())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	start := rt.Packets()
-	deadline := time.Now().Add(10 * time.Second)
 	for rt.Packets() < start+n {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: only %d %s packets from %s", c.name, rt.Packets()-start, kind, jid)
@@ -121,10 +124,10 @@ func TestScreenShareGroup(t *testing.T) {
 
 	// Bob shares again (the same sender, a new capture), then leaves: the
 	// share ends with him.
+	from := carol.rec.mark()
 	if err := bob.ShareScreen(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	from := carol.rec.mark()
 	waitAt(t, carol.rec, from, "carol hears bob shares again", sharing(bob.jid, true))
 	carol.flowing(t, bob.jid, rtc.KindScreen, 20)
 	if err := bob.EndCall(ctx(t)); err != nil {
@@ -189,4 +192,36 @@ func TestScreenShareEndsOnReload(t *testing.T) {
 	}
 	waitAt(t, alice.rec, from, "alice sees bob share again", sharing(bob.jid, true))
 	alice.waitNewPackets(t, bob.jid, rtc.KindScreen, nil, 10)
+}
+
+// TestScreenShareQuickToggles: sharing right after stopping is not undone
+// by the late snapshot of the stop (which names nobody): each share stays
+// on until stopped, and its stop succeeds.
+func TestScreenShareQuickToggles(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	connectCall(t, alice, bob, true)
+	for i := 0; i < 10; i++ {
+		if err := bob.ShareScreen(ctx(t)); err != nil {
+			t.Fatalf("share %d: %v", i, err)
+		}
+		if err := bob.StopScreenShare(ctx(t)); err != nil {
+			t.Fatalf("stop %d: %v", i, err)
+		}
+	}
+	if err := bob.ShareScreen(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Something else changes the call: bob's share is still on after it.
+	if err := alice.MuteAudio(ctx(t), true); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, bob.rec, "bob sees alice muted", func(v event.MuteStatus) bool { return v.UserJID == alice.jid && v.IsMuted })
+	if c, _ := bob.CurrentCall(); c.ScreenSharer != bob.jid {
+		t.Fatalf("sharer %q after the toggles, want bob", c.ScreenSharer)
+	}
+	alice.flowing(t, bob.jid, rtc.KindScreen, 10)
+	if err := bob.StopScreenShare(ctx(t)); err != nil {
+		t.Fatalf("the last stop: %v", err)
+	}
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -28,6 +30,9 @@ const screenRig = `(() => {
     }
     el.srcObject = new MediaStream([t.track]);
     el.play().catch(() => {});
+    if (!t.localUser && el.requestVideoFrameCallback) {
+      el.requestVideoFrameCallback(() => { window.screenFrame = window.screenFrame || {}; window.screenFrame[t.userJid] = Date.now(); });
+    }
   };
   return true;
 })()`
@@ -114,4 +119,31 @@ func TestSDKScreenShare(t *testing.T) {
 	ann.ok(`Parley.stopScreenShare()`)
 	sam.waitEvent("screenShareListener", `a.userJid === "ann@localhost" && !a.sharing`)
 	waitJS(t, ann.ctx, `window.localScreen.readyState === "ended"`, 10*time.Second)
+}
+
+// TestBenchShareToFirstFrame measures, in Chromium on loopback, how long
+// from calling shareScreen() (the fake capture answers at once: no picker
+// time) until the other side presents the first frame of the shared screen,
+// over 10 shares in one call (stopScreenShare between them).
+//
+//	PARLEY_BENCH=1 go test -count=1 -v -run TestBenchShareToFirstFrame ./server/e2e
+func TestBenchShareToFirstFrame(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	srv := startServer(t)
+	b := newBrowser(t)
+	sam, tom := newScreenUser(t, b, srv.URL, "sam"), newScreenUser(t, b, srv.URL, "tom")
+	videoCall(sam, tom)
+	var ms []int
+	for i := 0; i < 10; i++ {
+		eval[bool](t, sam.ctx, `(window.screenFrame = {}, true)`)
+		start := eval[int](t, tom.ctx, `(async () => { const t = Date.now(); const r = await Parley.shareScreen(); if (r.statusCode !== 200) throw new Error(r.message); return t; })()`)
+		waitJS(t, sam.ctx, `window.screenFrame["tom@localhost"]`, 30*time.Second)
+		ms = append(ms, eval[int](t, sam.ctx, `window.screenFrame["tom@localhost"]`)-start)
+		tom.ok(`Parley.stopScreenShare()`)
+		waitJS(t, sam.ctx, `!document.getElementById("tom@localhost-screen")`, 10*time.Second)
+	}
+	sort.Ints(ms)
+	t.Logf("shareScreen -> first presented remote screen frame over 10 shares: median %d ms (min %d, max %d)", (ms[4]+ms[5])/2, ms[0], ms[9])
 }
