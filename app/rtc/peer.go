@@ -58,8 +58,9 @@ func (cfg Config) configuration() webrtc.Configuration {
 }
 
 // Peer is the media connection to one remote participant. Both sides always
-// negotiate one audio and one video transceiver, so that turning video on later
-// is a track replacement, not a renegotiation. Exactly one side of each pair
+// negotiate one audio and two video transceivers (the camera, then the shared
+// screen), so that turning video on or sharing the screen later is a track
+// replacement, not a renegotiation. Exactly one side of each pair
 // makes offers (see the call engine), so offers never collide.
 type Peer struct {
 	pc     *webrtc.PeerConnection

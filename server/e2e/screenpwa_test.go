@@ -18,7 +18,7 @@ func TestPWAScreenShare(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
 	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
-	bob := newPWAUser(t, b, "bob", "Bob Marley", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
 	startPWAVideoCall(t, srv.URL, alice, bob)
 
 	click(t, alice.ctx, "#toggle-screen")
