@@ -32,6 +32,7 @@ type callState struct {
 	resetPeers bool
 	speak      map[string]*speakState
 	stop       chan struct{} // closed when the call ends: stops the speaking monitor
+	screen     screenShare   // screen.go
 }
 
 // peerState is the media connection to one other participant. The work queue

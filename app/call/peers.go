@@ -179,6 +179,11 @@ func (e *Engine) onRemoteTrack(cs *callState, ps *peerState, t rtc.Track) {
 	if cs.ended || cs.peers[ps.jid] != ps {
 		return
 	}
+	if rtc.IsScreen(t) {
+		ps.tracks[rtc.KindScreen] = t
+		e.showScreen(cs) // once the snapshot says ps shares
+		return
+	}
 	ps.tracks[t.Kind()] = t
 	if t.Kind() == rtc.KindVideo && !cs.video {
 		return // a voice call negotiates video too, but shows none
@@ -201,9 +206,13 @@ func (e *Engine) dropPeer(cs *callState, ps *peerState) {
 	ps.neg.close() // what is queued still runs, against a closed peer
 	_ = ps.peer.Close()
 	for kind := range ps.tracks {
-		if kind == rtc.KindVideo && !cs.video {
+		if kind == rtc.KindVideo && !cs.video || kind == rtc.KindScreen {
 			continue
 		}
 		e.emitTrack(cs, ps.jid, false, kind, nil)
+	}
+	if cs.screen.shown == ps.jid {
+		e.emitTrack(cs, ps.jid, false, rtc.KindScreen, nil)
+		cs.screen.shown, cs.screen.track = "", nil
 	}
 }

@@ -31,14 +31,14 @@ func (e *Engine) apply(cs *callState, c wire.Call, reason string) {
 		if was == nil && old == nil && !local && p.Status == wire.StatusRinging {
 			// The first snapshot may already say ringing: the caller still
 			// hears "calling" first, as on a phone.
-			st := event.CallStatus{Status: wire.StatusCalling, UserJID: p.JID, UsersStatus: users, RoomID: nc.RoomID}
+			st := event.CallStatus{Status: wire.StatusCalling, UserJID: p.JID, UsersStatus: users, RoomID: nc.RoomID, ScreenSharer: nc.ScreenSharer}
 			e.emit(st)
 		}
 		if was == nil || was.Status != p.Status {
 			// Our own leaving and everyone's final "ended" are reported once,
 			// as this device's ended event, by endCallState.
 			if !(local && p.Status == wire.StatusDisconnected) && p.Status != wire.StatusEnded {
-				st := event.CallStatus{Status: p.Status, UserJID: p.JID, LocalUser: local, UsersStatus: users, RoomID: nc.RoomID}
+				st := event.CallStatus{Status: p.Status, UserJID: p.JID, LocalUser: local, UsersStatus: users, RoomID: nc.RoomID, ScreenSharer: nc.ScreenSharer}
 				e.emit(st)
 			}
 		}
@@ -76,6 +76,7 @@ func (e *Engine) apply(cs *callState, c wire.Call, reason string) {
 	if nc.Type == wire.TypeVideo && !cs.video {
 		e.switchToVideo(cs)
 	}
+	e.applyScreen(cs, old, &nc, me)
 }
 
 func statusIf(closed bool) string {
@@ -130,6 +131,9 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 			if t != nil {
 				e.emitTrack(cs, me, true, t.Kind(), nil)
 			}
+		}
+		if cs.local.Screen() != nil {
+			e.emitTrack(cs, me, true, rtc.KindScreen, nil)
 		}
 		cs.local.Stop()
 	}

@@ -8,6 +8,9 @@ import "sync"
 type LocalMedia struct {
 	mu           sync.Mutex
 	audio, video *LocalTrack
+	// screen is the shared screen, nil when not sharing; lastScreen is the
+	// one shared before (natively, a new share continues its RTP sequence).
+	screen, lastScreen *LocalTrack
 }
 
 // Audio is the microphone track, or nil.
@@ -47,7 +50,7 @@ func (m *LocalMedia) SetEnabled(kind string, on bool) {
 func (m *LocalMedia) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, t := range []*LocalTrack{m.audio, m.video} {
+	for _, t := range []*LocalTrack{m.audio, m.video, m.screen} {
 		if t != nil {
 			t.end()
 		}

@@ -145,8 +145,12 @@ func stopStream(s js.Value) {
 	}
 }
 
-// LocalTrack is a local MediaStreamTrack.
-type LocalTrack struct{ v js.Value }
+// LocalTrack is a local MediaStreamTrack. onEnded, when set, is the
+// listener of its "ended" event (a shared screen's), released by end.
+type LocalTrack struct {
+	v       js.Value
+	onEnded *js.Func
+}
 
 // Kind is KindAudio or KindVideo.
 func (t *LocalTrack) Kind() string { return t.v.Get("kind").String() }
@@ -164,7 +168,49 @@ func (t *LocalTrack) setEnabled(on bool) { t.v.Set("enabled", on) }
 func (t *LocalTrack) isEnabled() bool { return t.v.Get("enabled").Bool() }
 
 // end stops the track, which releases the device (the camera light goes off).
-func (t *LocalTrack) end() { t.v.Call("stop") }
+func (t *LocalTrack) end() {
+	if t.onEnded != nil {
+		t.v.Call("removeEventListener", "ended", *t.onEnded)
+		t.onEnded.Release()
+		t.onEnded = nil
+	}
+	t.v.Call("stop")
+}
+
+// OpenScreen implements ScreenCapturer with getDisplayMedia: the browser
+// asks the user what to share. The track is sent with content hint
+// "detail" (text and lines stay sharp, at the cost of frame rate). ended
+// runs when the user stops sharing from the browser's own controls.
+func (b BrowserMedia) OpenScreen(m *LocalMedia, ended func()) (Track, error) {
+	md := js.Global().Get("navigator").Get("mediaDevices")
+	if md.IsUndefined() || md.Get("getDisplayMedia").IsUndefined() {
+		return nil, fmt.Errorf("getDisplayMedia is not available: %w", ErrScreenDenied)
+	}
+	opts := js.Global().Get("Object").New()
+	opts.Set("video", true)
+	opts.Set("audio", false)
+	stream, err := Await(md.Call("getDisplayMedia", opts))
+	if err != nil {
+		return nil, fmt.Errorf("getDisplayMedia: %v: %w", err, ErrScreenDenied)
+	}
+	list := stream.Call("getVideoTracks")
+	if list.Length() == 0 {
+		stopStream(stream)
+		return nil, fmt.Errorf("getDisplayMedia gave no video: %w", ErrScreenDenied)
+	}
+	v := list.Index(0)
+	v.Set("contentHint", "detail")
+	f := js.FuncOf(func(this js.Value, args []js.Value) any {
+		if ended != nil {
+			go ended()
+		}
+		return nil
+	})
+	v.Call("addEventListener", "ended", f)
+	t := &LocalTrack{v: v, onEnded: &f}
+	m.setScreen(t)
+	return t, nil
+}
 
 // Await waits for a JavaScript promise. It must not be called on the
 // JavaScript event loop's goroutine (a js.FuncOf callback): start a goroutine.

@@ -19,6 +19,8 @@ import (
 // DenyMic and DenyCamera make Open fail as a user's refusal would.
 type SyntheticMedia struct {
 	DenyMic, DenyCamera bool
+	// DenyScreen makes OpenScreen fail as a cancelled screen picker would.
+	DenyScreen bool
 }
 
 // DefaultMedia is the platform's Media: synthetic natively, getUserMedia in the browser.
@@ -172,4 +174,27 @@ func (t *LocalTrack) pump(every time.Duration, frame []byte, samples uint32) {
 			}
 		}
 	}
+}
+
+// OpenScreen implements ScreenCapturer with a synthetic video track; it
+// fails with ErrScreenDenied when DenyScreen is set, as a user cancelling
+// the picker would. A synthetic screen never ends by itself.
+func (s SyntheticMedia) OpenScreen(m *LocalMedia, _ func()) (Track, error) {
+	if s.DenyScreen {
+		return nil, ErrScreenDenied
+	}
+	// The same sender sends every share of the call: a new share continues
+	// the RTP sequence of the one before (see Replace).
+	m.mu.Lock()
+	var seq rtp.Sequencer
+	if m.lastScreen != nil {
+		seq = m.lastScreen.seq
+	}
+	m.mu.Unlock()
+	t, err := newLocalTrack(KindVideo, seq)
+	if err != nil {
+		return nil, err
+	}
+	m.setScreen(t)
+	return t, nil
 }

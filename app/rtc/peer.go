@@ -58,14 +58,16 @@ func (cfg Config) configuration() webrtc.Configuration {
 }
 
 // Peer is the media connection to one remote participant. Both sides always
-// negotiate one audio and one video transceiver, so that turning video on later
-// is a track replacement, not a renegotiation. Exactly one side of each pair
+// negotiate one audio and two video transceivers (the camera, then the shared
+// screen), so that turning video on or sharing the screen later is a track
+// replacement, not a renegotiation. Exactly one side of each pair
 // makes offers (see the call engine), so offers never collide.
 type Peer struct {
 	pc     *webrtc.PeerConnection
 	h      PeerHandlers
 	audio  *webrtc.RTPTransceiver
 	video  *webrtc.RTPTransceiver
+	screen *webrtc.RTPTransceiver // the third, video transceiver for a shared screen (screen.go)
 	plat   peerPlatform
 	local  *LocalMedia
 	mu     sync.Mutex
@@ -84,12 +86,15 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 	}
 	p := &Peer{pc: pc, h: h, local: local}
 	if offerer || !answererAdopts {
-		var audio, video Track
+		var audio, video, screen Track
 		if local != nil {
-			audio, video = local.Audio(), local.Video()
+			audio, video, screen = local.Audio(), local.Video(), local.Screen()
 		}
 		if p.audio, err = addTransceiver(pc, webrtc.RTPCodecTypeAudio, audio); err == nil {
 			p.video, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, video)
+		}
+		if err == nil {
+			p.screen, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, screen)
 		}
 		if err != nil {
 			_ = pc.Close()
@@ -167,12 +172,12 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	}
 	adopted := false
 	if audio, _ := p.transceivers(); typ == webrtc.SDPTypeOffer && audio == nil {
-		audio, video, err := adoptTransceivers(p.pc, p.local)
+		audio, video, screen, err := adoptTransceivers(p.pc, p.local)
 		if err != nil {
 			return nil, err
 		}
 		p.mu.Lock()
-		p.audio, p.video = audio, video
+		p.audio, p.video, p.screen = audio, video, screen
 		p.mu.Unlock()
 		adopted = true
 	}
@@ -273,12 +278,17 @@ func (p *Peer) addCandidate(c wire.Candidate) error {
 	return nil
 }
 
-// SetTrack sends t (nil to send nothing) on the transceiver of its kind without
-// renegotiating.
+// SetTrack sends t (nil to send nothing) on the transceiver of kind
+// (KindAudio, KindVideo or KindScreen) without renegotiating.
 func (p *Peer) SetTrack(kind string, t Track) error {
 	tr, video := p.transceivers()
-	if kind == KindVideo {
+	switch kind {
+	case KindVideo:
 		tr = video
+	case KindScreen:
+		p.mu.Lock()
+		tr = p.screen
+		p.mu.Unlock()
 	}
 	if tr == nil {
 		return errors.New("rtc: no " + kind + " transceiver yet")

@@ -29,9 +29,11 @@ func (p peerPlatform) release() {
 // the offer, and adoptTransceivers makes them send our tracks.
 const answererAdopts = true
 
-// adoptTransceivers takes the audio and video transceivers that applying an
-// offer created, makes them send and receive, and attaches local's tracks.
-func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, video *webrtc.RTPTransceiver, err error) {
+// adoptTransceivers takes the audio, video and screen transceivers that
+// applying an offer created (in the offer's order: the first video section is
+// the camera, the second the screen), makes them send and receive, and
+// attaches local's tracks. An offer without a screen section leaves screen nil.
+func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, video, screen *webrtc.RTPTransceiver, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("rtc: adopt transceivers: %v", r)
@@ -45,30 +47,40 @@ func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, vid
 				audio = tr
 			}
 		case KindVideo:
-			if video == nil {
+			switch {
+			case video == nil:
 				video = tr
+			case screen == nil:
+				screen = tr
 			}
 		}
 	}
 	if audio == nil || video == nil {
-		return nil, nil, fmt.Errorf("rtc: the offer lacks an audio or a video section")
+		return nil, nil, nil, fmt.Errorf("rtc: the offer lacks an audio or a video section")
 	}
-	for _, tr := range []*webrtc.RTPTransceiver{audio, video} {
-		tr.JSValue().Set("direction", "sendrecv")
+	for _, tr := range []*webrtc.RTPTransceiver{audio, video, screen} {
+		if tr != nil {
+			tr.JSValue().Set("direction", "sendrecv")
+		}
 	}
 	if local != nil {
 		if t := local.Audio(); t != nil {
 			if err := replaceTrack(audio, t); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 		if t := local.Video(); t != nil {
 			if err := replaceTrack(video, t); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
+			}
+		}
+		if t := local.Screen(); t != nil && screen != nil {
+			if err := replaceTrack(screen, t); err != nil {
+				return nil, nil, nil, err
 			}
 		}
 	}
-	return audio, video, nil
+	return audio, video, screen, nil
 }
 
 func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
@@ -137,14 +149,42 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 	})
 	listen("track", func(ev js.Value) {
 		if h.Track != nil {
-			go h.Track(&RemoteTrack{v: ev.Get("track")})
+			go h.Track(&RemoteTrack{v: ev.Get("track"), screen: isScreenTransceiver(p.target, ev.Get("transceiver"))})
 		}
 	})
 	return p
 }
 
-// RemoteTrack is a remote MediaStreamTrack.
-type RemoteTrack struct{ v js.Value }
+// isScreenTransceiver reports whether tr is the connection's second video
+// transceiver: the one a shared screen arrives on.
+func isScreenTransceiver(pc, tr js.Value) bool {
+	if tr.IsUndefined() || tr.IsNull() {
+		return false
+	}
+	list := pc.Call("getTransceivers")
+	videos := 0
+	for i := 0; i < list.Length(); i++ {
+		t := list.Index(i)
+		if t.Get("receiver").Get("track").Get("kind").String() != KindVideo {
+			continue
+		}
+		videos++
+		if t.Equal(tr) {
+			return videos == 2
+		}
+	}
+	return false
+}
+
+// RemoteTrack is a remote MediaStreamTrack; screen marks a shared screen.
+type RemoteTrack struct {
+	v      js.Value
+	screen bool
+}
+
+// Screen reports whether the track is a shared screen (it came on the
+// screen transceiver).
+func (t *RemoteTrack) Screen() bool { return t.screen }
 
 // Kind is KindAudio or KindVideo.
 func (t *RemoteTrack) Kind() string { return t.v.Get("kind").String() }

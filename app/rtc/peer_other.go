@@ -17,8 +17,8 @@ import (
 // added up front to the offer's media sections.
 const answererAdopts = false
 
-func adoptTransceivers(*webrtc.PeerConnection, *LocalMedia) (audio, video *webrtc.RTPTransceiver, err error) {
-	return nil, nil, errors.New("rtc: native peers add their transceivers up front")
+func adoptTransceivers(*webrtc.PeerConnection, *LocalMedia) (audio, video, screen *webrtc.RTPTransceiver, err error) {
+	return nil, nil, nil, errors.New("rtc: native peers add their transceivers up front")
 }
 
 type peerPlatform struct{}
@@ -74,8 +74,8 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 		init := c.ToJSON()
 		h.Candidate(wire.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex})
 	})
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		rt := &RemoteTrack{kind: tr.Kind().String(), id: tr.ID()}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, rec *webrtc.RTPReceiver) {
+		rt := &RemoteTrack{kind: tr.Kind().String(), id: tr.ID(), screen: isScreenReceiver(pc, rec)}
 		go rt.read(tr)
 		if h.Track != nil {
 			h.Track(rt)
@@ -84,13 +84,34 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 	return peerPlatform{}
 }
 
+// isScreenReceiver reports whether rec is the receiver of pc's second video
+// transceiver: the one a shared screen arrives on.
+func isScreenReceiver(pc *webrtc.PeerConnection, rec *webrtc.RTPReceiver) bool {
+	videos := 0
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		videos++
+		if tr.Receiver() == rec {
+			return videos == 2
+		}
+	}
+	return false
+}
+
 // RemoteTrack is a remote track received natively. It counts the RTP packets
 // and payload bytes that arrive, which is what native tests assert on.
 type RemoteTrack struct {
 	kind, id string
+	screen   bool
 	packets  atomic.Uint64
 	bytes    atomic.Uint64
 }
+
+// Screen reports whether the track is a shared screen (it came on the
+// screen transceiver).
+func (t *RemoteTrack) Screen() bool { return t.screen }
 
 // Kind is KindAudio or KindVideo.
 func (t *RemoteTrack) Kind() string { return t.kind }

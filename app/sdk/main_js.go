@@ -105,6 +105,12 @@ func (s *sdk) methods() map[string]method {
 			(*call.Engine).AdmitUser)),
 		"denyUser": s.withEngine(withString("denyUser takes the userJid of who asked to join.", "Not let in.",
 			(*call.Engine).DenyUser)),
+		"shareScreen": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.ShareScreen(ctx), "Sharing your screen.")
+		}),
+		"stopScreenShare": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
+			return result(e.StopScreenShare(ctx), "Stopped sharing your screen.")
+		}),
 	}
 }
 

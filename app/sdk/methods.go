@@ -23,4 +23,6 @@ var methodNames = []string{
 	"getCallUsername", "showCallNotification", "createMeetLink",
 	// admission
 	"admitUser", "denyUser",
+	// screen sharing
+	"shareScreen", "stopScreenShare",
 }

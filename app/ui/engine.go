@@ -86,6 +86,11 @@ type Engine interface {
 	// (event.CallJoinRequest); DenyUser refuses them.
 	AdmitUser(ctx context.Context, userJID string) error
 	DenyUser(ctx context.Context, userJID string) error
+	// ShareScreen shares this user's screen in the current call (the
+	// browser asks what to share); StopScreenShare stops. Who shares is the
+	// snapshot's ScreenSharer, and changes come as event.ScreenShare.
+	ShareScreen(ctx context.Context) error
+	StopScreenShare(ctx context.Context) error
 	// Limits are the server's limits (participants per call, name lengths,
 	// custom data size) from the last sign-in result.
 	Limits() wire.Limits

@@ -61,5 +61,7 @@ func (s *session) apply(ctx app.Context, ev event.Event) {
 		s.onJoinRequest(ctx, ev)
 	case event.CallQuality:
 		s.onQuality(ev)
+	case event.ScreenShare:
+		s.onScreenShare(ctx, ev)
 	}
 }

@@ -401,3 +401,27 @@ func (h *harness) settle(n int) {
 	}
 	h.eng.ConsumeAll()
 }
+
+func (f *fakeEngine) ShareScreen(context.Context) error {
+	if err := f.fail("ShareScreen"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if f.call != nil {
+		f.call.ScreenSharer = f.user.JID
+	}
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeEngine) StopScreenShare(context.Context) error {
+	if err := f.fail("StopScreenShare"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	if f.call != nil {
+		f.call.ScreenSharer = ""
+	}
+	f.mu.Unlock()
+	return nil
+}

@@ -138,6 +138,11 @@ type InCall struct {
 	ByLink     bool   // joined by link or a link call: nobody is rung
 	Link       string // the call link, once asked for
 	LinkCopied bool
+	// Sharer is the JID of who shares their screen ("" for nobody),
+	// SharerName their name; Presenting: this user shares (screen.go).
+	Sharer     string
+	SharerName string
+	Presenting bool
 	// Rev changes at every render of the Shell, so that the parts read from
 	// the session (chat.go, switch.go, invite.go...) are always current.
 	Rev int
@@ -227,6 +232,7 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 			c.headButtons(),
 		),
 		c.statusLine(),
+		app.If(c.Presenting, func() app.UI { return c.presentingBar() }),
 		c.knockCards(),
 		app.If(c.Link != "", func() app.UI {
 			return app.Div().ID("call-link-box").Class("call-link").Role("status").Body(
@@ -254,50 +260,65 @@ func (c *InCall) callMain(title, elapsed string) app.UI {
 		app.If(c.Notice != "", func() app.UI {
 			return app.P().Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(c.Notice))
 		}),
-		app.Div().Class(map[bool]string{true: "stage", false: "stage stage-grid"}[len(c.Remotes) <= 1]).Body(
-			app.Range(c.Remotes).Slice(func(i int) app.UI { return c.renderRemote(c.Remotes[i]) }),
-			app.If(len(c.Remotes) == 0, func() app.UI {
-				text := "Connecting…"
-				if c.ByLink {
-					text = "Waiting for others to join. Share the call link to invite them."
-				}
-				return app.Div().Class("tile tile-wait").Body(app.P().Class("muted").Role("status").Text(text))
-			}),
-			app.If(c.Video, func() app.UI {
-				selfCls := "self"
-				if !c.HasLocalVideo || c.CamMuted {
-					selfCls += " self-off"
-				}
-				return app.Div().Class(selfCls).Body(
-					app.Video().ID("self-view").Class("self-video").AutoPlay(true).Muted(true).
-						Attr("playsinline", true).Aria("label", "Your camera"),
-					app.If(!c.HasLocalVideo || c.CamMuted, func() app.UI {
-						return app.Div().Class("avatar avatar-s").Role("img").Aria("label", "Your camera is off").Text(initials(c.MyName))
-					}),
-				)
-			}),
-			app.Div().Class("my-reactions").Body(c.reactionsFor("")),
-		),
+		app.If(c.Sharer != "", func() app.UI { return c.shareStage() }),
+		app.If(c.Sharer == "", func() app.UI { return c.stage() }),
 		c.reactionBar(),
-		app.Div().Class("call-controls").Role("group").Aria("label", "Call controls").Body(
-			app.Button().ID("toggle-mic").Class(map[bool]string{true: "btn btn-toggle off", false: "btn btn-toggle"}[c.MicMuted]).
-				Type("button").Aria("pressed", map[bool]string{true: "true", false: "false"}[c.MicMuted]).
-				Aria("label", map[bool]string{true: "Unmute microphone", false: "Mute microphone"}[c.MicMuted]).
-				Body(icon(map[bool]string{true: "mic-off", false: "mic"}[c.MicMuted]),
-					app.Span().Text(map[bool]string{true: "Unmute", false: "Mute"}[c.MicMuted])).
-				OnClick(func(ctx app.Context, e app.Event) { c.S.toggleMic(ctx) }),
-			app.If(c.Video, func() app.UI {
-				return app.Button().ID("toggle-cam").Class(map[bool]string{true: "btn btn-toggle off", false: "btn btn-toggle"}[c.CamMuted]).
-					Type("button").Aria("pressed", map[bool]string{true: "true", false: "false"}[c.CamMuted]).
-					Body(icon(map[bool]string{true: "cam-off", false: "cam"}[c.CamMuted]),
-						app.Span().Text(map[bool]string{true: "Start video", false: "Stop video"}[c.CamMuted])).
-					OnClick(func(ctx app.Context, e app.Event) { c.S.toggleCam(ctx) })
-			}),
-			app.If(!c.Video, func() app.UI { return c.switchControl() }),
-			app.Button().ID("end-call").Class("btn btn-end").Type("button").Aria("label", "End call").
-				Body(icon("hangup"), app.Span().Text("End")).
-				OnClick(func(ctx app.Context, e app.Event) { c.S.hangUp(ctx) }),
-		),
+		c.controls(),
+	)
+}
+
+// stage shows everyone's camera (or avatar) and the self-view.
+func (c *InCall) stage() app.UI {
+	return app.Div().Class(map[bool]string{true: "stage", false: "stage stage-grid"}[len(c.Remotes) <= 1]).Body(
+		app.Range(c.Remotes).Slice(func(i int) app.UI { return c.renderRemote(c.Remotes[i]) }),
+		app.If(len(c.Remotes) == 0, func() app.UI {
+			text := "Connecting…"
+			if c.ByLink {
+				text = "Waiting for others to join. Share the call link to invite them."
+			}
+			return app.Div().Class("tile tile-wait").Body(app.P().Class("muted").Role("status").Text(text))
+		}),
+		app.If(c.Video, func() app.UI { return c.selfView() }),
+		app.Div().Class("my-reactions").Body(c.reactionsFor("")),
+	)
+}
+
+// selfView is this user's own camera, small.
+func (c *InCall) selfView() app.UI {
+	selfCls := "self"
+	if !c.HasLocalVideo || c.CamMuted {
+		selfCls += " self-off"
+	}
+	return app.Div().Class(selfCls).Body(
+		app.Video().ID("self-view").Class("self-video").AutoPlay(true).Muted(true).
+			Attr("playsinline", true).Aria("label", "Your camera"),
+		app.If(!c.HasLocalVideo || c.CamMuted, func() app.UI {
+			return app.Div().Class("avatar avatar-s").Role("img").Aria("label", "Your camera is off").Text(initials(c.MyName))
+		}),
+	)
+}
+
+// controls are the call's main buttons.
+func (c *InCall) controls() app.UI {
+	return app.Div().Class("call-controls").Role("group").Aria("label", "Call controls").Body(
+		app.Button().ID("toggle-mic").Class(map[bool]string{true: "btn btn-toggle off", false: "btn btn-toggle"}[c.MicMuted]).
+			Type("button").Aria("pressed", map[bool]string{true: "true", false: "false"}[c.MicMuted]).
+			Aria("label", map[bool]string{true: "Unmute microphone", false: "Mute microphone"}[c.MicMuted]).
+			Body(icon(map[bool]string{true: "mic-off", false: "mic"}[c.MicMuted]),
+				app.Span().Text(map[bool]string{true: "Unmute", false: "Mute"}[c.MicMuted])).
+			OnClick(func(ctx app.Context, e app.Event) { c.S.toggleMic(ctx) }),
+		app.If(c.Video, func() app.UI {
+			return app.Button().ID("toggle-cam").Class(map[bool]string{true: "btn btn-toggle off", false: "btn btn-toggle"}[c.CamMuted]).
+				Type("button").Aria("pressed", map[bool]string{true: "true", false: "false"}[c.CamMuted]).
+				Body(icon(map[bool]string{true: "cam-off", false: "cam"}[c.CamMuted]),
+					app.Span().Text(map[bool]string{true: "Start video", false: "Stop video"}[c.CamMuted])).
+				OnClick(func(ctx app.Context, e app.Event) { c.S.toggleCam(ctx) })
+		}),
+		app.If(!c.Video, func() app.UI { return c.switchControl() }),
+		c.shareButton(),
+		app.Button().ID("end-call").Class("btn btn-end").Type("button").Aria("label", "End call").
+			Body(icon("hangup"), app.Span().Text("End")).
+			OnClick(func(ctx app.Context, e app.Event) { c.S.hangUp(ctx) }),
 	)
 }
 
@@ -368,7 +389,8 @@ func (c *Shell) inCall() app.UI {
 	// clock only, so a device whose clock is off still shows the right time.
 	started := s.call.connectedAt
 	_, hasLocal := s.media.tracks["local:video"]
-	return &InCall{S: s, Video: video, Remotes: remotes, Started: started,
+	sharer := s.sharer()
+	return &InCall{Sharer: sharer, SharerName: s.displayName(sharer), Presenting: s.presenting(), S: s, Video: video, Remotes: remotes, Started: started,
 		MicMuted: s.media.localAudio, CamMuted: s.media.localVideo, HasLocalVideo: video && hasLocal,
 		Reconnecting: reconnecting && !serverAway, ServerAway: serverAway, Notice: s.page.notice, MyName: s.account.user.DisplayName,
 		ByLink: s.call.viaLink || s.call.snap.Meet, Link: s.call.link, LinkCopied: s.call.linkCopied, Rev: s.page.rev}

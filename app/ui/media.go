@@ -36,7 +36,7 @@ func (s *session) onTrack(ctx app.Context, ev event.UserTrack) {
 	} else {
 		s.media.tracks[key] = ev.Track
 	}
-	if ev.TrackType == "video" && s.phase == phaseInCall {
+	if (ev.TrackType == "video" || ev.TrackType == "screen") && s.phase == phaseInCall {
 		s.refresh(ctx) // a switch to video changes the call's type
 	}
 }
@@ -63,8 +63,8 @@ func (s *session) onSpeaking(ev event.Speaking) {
 
 // onMediaError handles mediaErrorListener.
 func (s *session) onMediaError(ev event.MediaError) {
-	if s.phase == phaseJoin {
-		return // SubscribeCall's error says it on the join page
+	if s.phase == phaseJoin || ev.Device == "screen" {
+		return // SubscribeCall's error says it on the join page; toggleScreen's in a note
 	}
 	s.page.notice = mediaErrorSentence(ev.StatusCode, ev.Device, browser.SecureContext())
 }
@@ -84,6 +84,9 @@ func (s *session) syncMedia() {
 		browser.AttachTrack("audio-"+id, s.media.tracks[p.JID+":audio"], false)
 	}
 	browser.AttachTrack("self-view", s.media.tracks["local:video"], true)
+	if sh := s.sharer(); sh != "" && !s.presenting() {
+		browser.AttachTrack("screen-view", s.media.tracks[sh+":screen"], true)
+	}
 	if spk, _ := browser.StorageGet(browser.SpeakerKey); spk != "" || s.settings.speakerSet {
 		browser.SetSpeaker(".tile audio", spk)
 	}

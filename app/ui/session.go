@@ -63,6 +63,7 @@ type session struct {
 	settings   settingsState // devices and notifications (settings_state.go)
 	blocked    blockedState  // the block list (blocked_state.go)
 	signIns    signInsState  // where the account is signed in (sessions_state.go)
+	screen     screenState   // screen sharing (screen_state.go)
 }
 
 // mountState hands engine events and request continuations to the mounted

@@ -13,6 +13,7 @@ func (c *InCall) helpDialog() app.UI {
 		{"M", "Mute or unmute your microphone"},
 		{"V", "Turn your camera off or on (video calls)"},
 		{"C", "Open or close messages"},
+		{"S", "Share your screen or stop sharing"},
 		{"Esc", "Close a dialog or the messages panel"},
 		{"?", "Show these shortcuts"},
 	}

@@ -32,6 +32,8 @@ func (s *session) onKey(ctx app.Context, k browser.Key) {
 		}
 	case "c", "C":
 		s.togglePanel(ctx)
+	case "s", "S":
+		s.toggleScreen(ctx)
 	case "?":
 		s.call.helpOpen = true
 		s.deferFocus(ctx, "help-dialog")

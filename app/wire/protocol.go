@@ -422,6 +422,9 @@ type Call struct {
 	Open bool `json:"open,omitempty"`
 	// Participants in the order they were added; the initiator first.
 	Participants []Participant `json:"participants"`
+	// ScreenSharer is the JID of the joined participant sharing their screen
+	// (TypeCallScreen), "" when nobody is.
+	ScreenSharer string `json:"screenSharer,omitempty"`
 }
 
 // Participant is one user's part in a call.

@@ -252,6 +252,7 @@ func (k *core) becomeGroup(fx *effects, cl *call) {
 func (k *core) leave(fx *effects, cl *call, p *part, now int64) {
 	cl.setStatus(p, wire.StatusDisconnected)
 	k.finishPart(fx, cl, p, now)
+	k.endShare(cl, p)
 	if sw := cl.sw; sw != nil && (sw.from == p || sw.to == p) {
 		k.stopSwitch(fx, cl)
 	}

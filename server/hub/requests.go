@@ -189,6 +189,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleShare
 	case wire.TypeCallAdmit, wire.TypeCallDeny:
 		return (*Hub).handleAdmission
+	case wire.TypeCallScreen:
+		return (*Hub).handleScreen
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ func (Speaking) Listener() string         { return "callSpeakingListener" }
 func (CallJoinRequest) Listener() string  { return "callJoinRequestListener" }
 func (CallResumed) Listener() string      { return "callResumedListener" }
 func (CallQuality) Listener() string      { return "callQualityListener" }
+func (ScreenShare) Listener() string      { return "screenShareListener" }
 
 // Listeners lists every listener name, in the SDK contract's order.
 func Listeners() []string {
@@ -54,6 +55,7 @@ func Listeners() []string {
 		CallUserJoined{}.Listener(), CallUserLeft{}.Listener(), Speaking{}.Listener(),
 		CallJoinRequest{}.Listener(), CallResumed{}.Listener(),
 		CallQuality{}.Listener(),
+		ScreenShare{}.Listener(),
 	}
 }
 
@@ -110,6 +112,9 @@ type CallStatus struct {
 	UsersStatus   []UserStatus `json:"usersStatus"`
 	RoomID        string       `json:"roomId"`
 	Reason        string       `json:"reason,omitempty"`
+	// ScreenSharer is the JID of who shares their screen in the call, ""
+	// when nobody does.
+	ScreenSharer string `json:"screenSharer"`
 }
 
 // Closed reports whether the call is over for everyone (SessionStatus "closed").
@@ -301,4 +306,21 @@ type CallQuality struct {
 	SentScale  float64 `json:"sentScale"`
 	SentWidth  int     `json:"sentWidth"`
 	SentHeight int     `json:"sentHeight"`
+}
+
+// ScreenShare is the payload of screenShareListener: UserJID started
+// (Sharing) or stopped sharing their screen. One participant shares at a
+// time: a share that replaced another has Replacing, the replaced one's end
+// has Replaced and ReplacedBy. A participant who joins a call while someone
+// shares gets Sharing for them.
+type ScreenShare struct {
+	RoomID    string `json:"roomId"`
+	UserJID   string `json:"userJid"`
+	LocalUser bool   `json:"localUser"`
+	Sharing   bool   `json:"sharing"`
+	// Replaced: this share ended because ReplacedBy started one.
+	Replaced   bool   `json:"replaced"`
+	ReplacedBy string `json:"replacedBy,omitempty"`
+	// Replacing is whose share this one replaced.
+	Replacing string `json:"replacing,omitempty"`
 }
