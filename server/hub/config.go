@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"parley/app/wire"
+	"parley/server/push"
 	"parley/server/store"
 )
 
@@ -107,6 +108,9 @@ type Config struct {
 	// Metrics receives counts and timings of what the hub does (see
 	// Metrics); nil records nothing.
 	Metrics Metrics
+	// Push sends Web Push messages to ring users with no open tab (push.go);
+	// nil turns push off (push.key answers 404).
+	Push *push.Sender
 
 	// checkSaved, set by tests, is told when a live call changed without
 	// being marked for saving (a change a restart would lose): the hub then

@@ -90,6 +90,8 @@ type Hub struct {
 	abuse    *abuseLimits   // rings and registrations (limits.go)
 
 	revoked map[string]time.Time // store session IDs revoked lately, by when (sessions.go)
+
+	pushq pushQueue // Web Push messages waiting to be sent (push.go)
 }
 
 // session is one tab's signed-in state on the transport side: its

@@ -189,6 +189,12 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleShare
 	case wire.TypeCallAdmit, wire.TypeCallDeny:
 		return (*Hub).handleAdmission
+	case wire.TypePushKey:
+		return (*Hub).handlePushKey
+	case wire.TypePushRegister:
+		return (*Hub).handlePushRegister
+	case wire.TypePushUnregister:
+		return (*Hub).handlePushUnregister
 	}
 	return nil
 }
@@ -199,7 +205,8 @@ func registeredOnly(typ string) bool {
 	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
 		wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList,
 		wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers,
-		wire.TypeCallAdmit, wire.TypeCallDeny:
+		wire.TypeCallAdmit, wire.TypeCallDeny,
+		wire.TypePushRegister:
 		return true
 	}
 	return false
