@@ -111,6 +111,9 @@ type Config struct {
 	// Push sends Web Push messages to ring users with no open tab (push.go);
 	// nil turns push off (push.key answers 404).
 	Push *push.Sender
+	// PushAllowHTTP accepts push subscriptions with plain http:// endpoints
+	// (a local push service in tests); otherwise they must be https://.
+	PushAllowHTTP bool
 
 	// checkSaved, set by tests, is told when a live call changed without
 	// being marked for saving (a change a restart would lose): the hub then

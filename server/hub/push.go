@@ -198,15 +198,16 @@ func errPushOff() *wire.Error {
 	return wire.NotFound("Web Push is turned off on this server.")
 }
 
-// checkSubscription validates a push.register payload and decodes its keys.
-func checkSubscription(req wire.PushSubscriptionJSON) (store.PushSubscription, *wire.Error) {
+// checkSubscription validates a push.register payload and decodes its keys;
+// allowHTTP accepts http:// endpoints besides https://.
+func checkSubscription(req wire.PushSubscriptionJSON, allowHTTP bool) (store.PushSubscription, *wire.Error) {
 	var sub store.PushSubscription
 	if req.Endpoint == "" || len(req.Endpoint) > wire.MaxPushEndpointLen {
 		return sub, wire.BadRequest("endpoint must be a URL of at most %d bytes.", wire.MaxPushEndpointLen)
 	}
 	u, err := url.Parse(req.Endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return sub, wire.BadRequest("endpoint must be an http(s) URL.")
+	if err != nil || !(u.Scheme == "https" || (allowHTTP && u.Scheme == "http")) || u.Host == "" || u.User != nil {
+		return sub, wire.BadRequest("endpoint must be an https URL.")
 	}
 	dec := func(s string) ([]byte, error) {
 		return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
@@ -233,7 +234,7 @@ func (h *Hub) handlePushRegister(c *conn, f wire.Frame) {
 			if sender == nil {
 				return errPushOff()
 			}
-			sub, e := checkSubscription(*req)
+			sub, e := checkSubscription(*req, h.cfg.PushAllowHTTP)
 			if e != nil {
 				return e
 			}

@@ -33,6 +33,7 @@ func newPushEnv(t *testing.T, cfg Config) *pushEnv {
 		t.Fatal(err)
 	}
 	cfg.Push = push.New(push.Config{Keys: keys, Subject: "mailto:ops@example.com"})
+	cfg.PushAllowHTTP = true // the fake push service is plain HTTP on loopback
 	e := newEnv(t, cfg)
 	dec := httptest.NewServer(e.hub.PushDeclineHandler())
 	t.Cleanup(dec.Close)
