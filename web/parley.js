@@ -26,7 +26,8 @@
     "acceptVideoCallSwitchRequest", "declineVideoCallSwitchRequest",
     "sendCustomData", "getCallLink", "subscribeCall", "joinCall", "unsubscribeCall",
     "getCallUsername", "showCallNotification", "createMeetLink",
-    "admitUser", "denyUser"
+    "admitUser", "denyUser",
+    "getPushPublicKey", "registerPushSubscription", "unregisterPushSubscription"
   ];
   var UNREACHABLE = 100620, INTERNAL = 500;
 

@@ -105,6 +105,10 @@ func (s *sdk) methods() map[string]method {
 			(*call.Engine).AdmitUser)),
 		"denyUser": s.withEngine(withString("denyUser takes the userJid of who asked to join.", "Not let in.",
 			(*call.Engine).DenyUser)),
+		// push_js.go
+		"getPushPublicKey":           s.withEngine(s.getPushPublicKey),
+		"registerPushSubscription":   s.withEngine(s.registerPushSubscription),
+		"unregisterPushSubscription": s.withEngine(s.unregisterPushSubscription),
 	}
 }
 

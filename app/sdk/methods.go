@@ -23,4 +23,6 @@ var methodNames = []string{
 	"getCallUsername", "showCallNotification", "createMeetLink",
 	// admission
 	"admitUser", "denyUser",
+	// ringing a closed app (Web Push)
+	"getPushPublicKey", "registerPushSubscription", "unregisterPushSubscription",
 }
