@@ -63,6 +63,8 @@ type session struct {
 	settings   settingsState // devices and notifications (settings_state.go)
 	blocked    blockedState  // the block list (blocked_state.go)
 	signIns    signInsState  // where the account is signed in (sessions_state.go)
+	push       pushState     // ringing this device while closed (push_state.go)
+	pushDev    pushDevice    // the browser's push, a fake in tests
 }
 
 // mountState hands engine events and request continuations to the mounted
@@ -92,7 +94,7 @@ func newSession(eng Engine) *session {
 		logs:    callLogState{page: 1},
 		call:    callState{lastRemote: map[string]string{}},
 		media:   newMediaState(),
-		ended:   endedState{wait: endedFor}}
+		ended:   endedState{wait: endedFor}, pushDev: browserPush{}}
 	if eng != nil {
 		eng.SetEventSink(s.post)
 	}
@@ -108,6 +110,7 @@ func (s *session) attach(ctx app.Context) {
 	s.mount.mu.Unlock()
 	s.settings.notifPerm = browser.NotificationPermission()
 	if s.phase == phaseLoading && s.eng != nil {
+		s.answerFromURL(ctx.Page().URL().Query().Get("answer"))
 		browser.OnPageHide(s.saveTab) // for the page's lifetime: never released
 		s.start(ctx)
 	}
