@@ -47,8 +47,10 @@ type pushDevice interface {
 // browserPush is pushDevice on the browser package.
 type browserPush struct{}
 
-func (browserPush) Permission() string                 { return browser.NotificationPermission() }
-func (browserPush) RequestPermission() (string, error) { return browser.RequestNotificationPermission() }
+func (browserPush) Permission() string { return browser.NotificationPermission() }
+func (browserPush) RequestPermission() (string, error) {
+	return browser.RequestNotificationPermission()
+}
 func (browserPush) Subscribe(key string) (string, error) {
 	return browser.PushSubscribe(key)
 }
