@@ -8,7 +8,7 @@ import (
 // ringing this device while Parley is closed (push_state.go).
 func pushSetting(s *session) app.UI {
 	p := &s.push
-	return app.Div().ID("push-setting").Body(
+	return app.Div().ID("push-setting").Style("margin-top", "1.5rem").Body(
 		app.H3().ID("push-title").Text("Ring when Parley is closed"),
 		app.P().Class("field-hint").Text("Calls ring this device with a notification you can answer or decline, even when no Parley tab is open."),
 		app.Div().Class("dial-buttons").Body(

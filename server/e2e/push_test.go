@@ -258,3 +258,30 @@ func TestPushRingsClosedApp(t *testing.T) {
 		t.Fatalf("stop push after answer: %+v", stop)
 	}
 }
+
+// TestPushSetting: Settings offers to ring this device while Parley is
+// closed; with notifications allowed, a click subscribes through the real
+// service worker. Here the browser's push service is out of reach, so the
+// subscription fails: the screen says so and nothing is registered.
+func TestPushSetting(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	setPermission(t, bob.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
+	bob.signUp(srv.URL)
+	waitJS(t, bob.ctx, `navigator.serviceWorker.getRegistration().then(r => r && r.active && r.active.state === 'activated')`, 30*time.Second)
+	navigate(t, bob.ctx, srv.URL+"/settings")
+	bob.wait(`document.querySelector('#push-on')`, 60*time.Second)
+	bob.shot("p10-settings-push")
+	click(t, bob.ctx, "#push-on")
+	bob.wait(`document.querySelector('#push-status')`, 90*time.Second)
+	msg := eval[string](t, bob.ctx, `document.querySelector('#push-status').textContent`)
+	t.Logf("push setting without a reachable push service: %q", msg)
+	bob.shot("p11-settings-push-result")
+	if !strings.Contains(msg, "couldn't set up ringing") {
+		t.Fatalf("push setting said %q", msg)
+	}
+	if eval[string](t, bob.ctx, `localStorage.getItem('parley.push') || ''`) != "" {
+		t.Fatal("the setting was kept although the subscription failed")
+	}
+}
