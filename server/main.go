@@ -59,6 +59,7 @@
 //	-vapid-key        PARLEY_VAPID_KEY        VAPID private key PEM file, generated if missing (<data>/vapid.pem)
 //	-vapid-subject    PARLEY_VAPID_SUBJECT    contact URL for push services (mailto:admin@<domain>)
 //	-push-allow-http  PARLEY_PUSH_ALLOW_HTTP  accept http:// push endpoints, for tests (false)
+//	-push-when-hidden PARLEY_PUSH_WHEN_HIDDEN also push when every open tab is hidden (false)
 //
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
@@ -349,6 +350,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		return err
 	}
 	hcfg.PushAllowHTTP = cfg.push.insecureHTTP
+	hcfg.PushWhenHidden = cfg.push.whenHidden
 	h := hub.New(hcfg, st)
 	restored, err := h.Restore(ctx)
 	if err != nil {

@@ -15,6 +15,7 @@ type pushConfig struct {
 	keyFile      string // "" is <data>/vapid.pem
 	subject      string // "" is mailto:admin@<domain>
 	insecureHTTP bool
+	whenHidden   bool
 }
 
 // registerPushFlags defines the push flags on fs, with defaults from the
@@ -37,6 +38,8 @@ func registerPushFlags(fs *flag.FlagSet, envOr func(key, def string) string, pc 
 		"mailto: or https: `URL` push services may contact the operator at (PARLEY_VAPID_SUBJECT, default mailto:admin@<domain>)")
 	fs.BoolVar(&pc.insecureHTTP, "push-allow-http", boolEnv("PARLEY_PUSH_ALLOW_HTTP", false),
 		"accept plain http:// push endpoints, for tests with a local push service (PARLEY_PUSH_ALLOW_HTTP)")
+	fs.BoolVar(&pc.whenHidden, "push-when-hidden", boolEnv("PARLEY_PUSH_WHEN_HIDDEN", false),
+		"also ring by push a user whose open tabs are all hidden (PARLEY_PUSH_WHEN_HIDDEN)")
 }
 
 // sender returns the Web Push sender, its keys loaded from (or generated

@@ -88,3 +88,19 @@ func base64URL(buf js.Value) string {
 	js.CopyBytesToGo(b, u8)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// OnVisibilityChange calls f with document.hidden whenever the page is
+// hidden or shown. f runs inside the event and must not block. The returned
+// release removes the listener.
+func OnVisibilityChange(f func(hidden bool)) (release func()) {
+	doc := js.Global().Get("document")
+	fn := js.FuncOf(func(js.Value, []js.Value) any {
+		f(doc.Get("hidden").Bool())
+		return nil
+	})
+	doc.Call("addEventListener", "visibilitychange", fn)
+	return func() {
+		doc.Call("removeEventListener", "visibilitychange", fn)
+		fn.Release()
+	}
+}

@@ -10,3 +10,6 @@ func PushUnsubscribe() error { return ErrUnsupported }
 
 // TellWorker returns ErrUnsupported outside a browser.
 func TellWorker(msg map[string]string) error { return ErrUnsupported }
+
+// OnVisibilityChange does nothing outside a browser.
+func OnVisibilityChange(f func(hidden bool)) (release func()) { return func() {} }

@@ -54,3 +54,10 @@ func (e *Engine) PushSession() map[string]string {
 	server = strings.Replace(strings.Replace(server, "wss://", "https://", 1), "ws://", "http://", 1)
 	return map[string]string{"type": "parley.push.session", "server": strings.TrimRight(server, "/"), "token": token}
 }
+
+// ReportVisibility tells the server whether this tab's page is hidden (a
+// background tab, a minimized window): with its -push-when-hidden, a user
+// whose open tabs are all hidden is also rung by Web Push.
+func (e *Engine) ReportVisibility(ctx context.Context, hidden bool) error {
+	return e.send(ctx, wire.TypeTabVisibility, wire.TabVisibilityRequest{Hidden: hidden}, nil)
+}

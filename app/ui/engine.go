@@ -95,6 +95,8 @@ type Engine interface {
 	RegisterPush(ctx context.Context, sub wire.PushSubscriptionJSON) error
 	UnregisterPush(ctx context.Context) (bool, error)
 	PushSession() map[string]string
+	// ReportVisibility tells the server whether this page is hidden.
+	ReportVisibility(ctx context.Context, hidden bool) error
 	// SetEventSink sets the function that receives every engine event. It is
 	// called on an engine goroutine, never on the UI goroutine.
 	SetEventSink(func(event.Event))

@@ -159,6 +159,9 @@ func (s *session) turnOffPush(ctx app.Context) {
 // pushAfterSignIn registers this device again for the new session when it
 // rang while closed before, without asking anything.
 func (s *session) pushAfterSignIn() {
+	if browser.DocumentHidden() {
+		s.reportVisibility(true)
+	}
 	if s.account.user.Guest {
 		return
 	}
@@ -181,6 +184,21 @@ func (s *session) pushAfterSignOut() {
 	go func() {
 		_ = dev.Unsubscribe()
 		_ = dev.TellWorker(map[string]string{"type": "parley.push.session", "token": ""})
+	}()
+}
+
+// reportVisibility tells the server whether this page is hidden, so that
+// a user whose tabs are all hidden can be rung by push as well (the
+// server's -push-when-hidden). Not on the UI goroutine: it must not block.
+func (s *session) reportVisibility(hidden bool) {
+	eng := s.eng
+	go func() {
+		if _, ok := eng.User(); !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = eng.ReportVisibility(ctx, hidden)
 	}()
 }
 

@@ -208,3 +208,7 @@ func TestPushSettingAndSignIn(t *testing.T) {
 		t.Fatal("the setting outlived sign-out")
 	}
 }
+
+func (f *fakeEngine) ReportVisibility(_ context.Context, hidden bool) error {
+	return f.fail("ReportVisibility")
+}

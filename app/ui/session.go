@@ -111,7 +111,8 @@ func (s *session) attach(ctx app.Context) {
 	s.settings.notifPerm = browser.NotificationPermission()
 	if s.phase == phaseLoading && s.eng != nil {
 		s.answerFromURL(ctx.Page().URL().Query().Get("answer"))
-		browser.OnPageHide(s.saveTab) // for the page's lifetime: never released
+		browser.OnPageHide(s.saveTab)                  // for the page's lifetime: never released
+		browser.OnVisibilityChange(s.reportVisibility) // likewise
 		s.start(ctx)
 	}
 	for _, ev := range pending {

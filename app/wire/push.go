@@ -16,7 +16,17 @@ const (
 	// TypePushUnregister removes this session's subscription; result
 	// PushUnregisterResult.
 	TypePushUnregister = "push.unregister"
+	// TypeTabVisibility reports whether this tab's page is hidden
+	// (TabVisibilityRequest); no result data. With the server's
+	// -push-when-hidden, a user whose online tabs are all hidden is rung by
+	// push as well.
+	TypeTabVisibility = "tab.visibility"
 )
+
+// TabVisibilityRequest is the payload of TypeTabVisibility.
+type TabVisibilityRequest struct {
+	Hidden bool `json:"hidden"`
+}
 
 // PushKey is the result of TypePushKey.
 type PushKey struct {

@@ -285,3 +285,41 @@ func TestPushSetting(t *testing.T) {
 		t.Fatal("the setting was kept although the subscription failed")
 	}
 }
+
+// TestPushWhenHidden: with -push-when-hidden, the PWA reports its page
+// hidden (a minimized window) and a call to Bob is pushed to his devices
+// although his tab is open; once the window is back, calls ring the tab only.
+func TestPushWhenHidden(t *testing.T) {
+	svc := pushtest.New()
+	defer svc.Close()
+	srv := startServerWith(t, serverOptions{RingTimeout: 60 * time.Second, Args: []string{"-push-allow-http", "-push-when-hidden"}})
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	alice.signUp(srv.URL)
+	bob.signUp(srv.URL)
+
+	// Another device of Bob's registers for push, then closes.
+	dev, err := svc.NewDevice("bob-phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newSDKUser(t, b, srv.URL)
+	other.ok(`Parley.connect("bob", "correct horse battery")`)
+	other.ok(fmt.Sprintf(`Parley.registerPushSubscription({endpoint: %q, keys: {p256dh: %q, auth: %q}})`, dev.Endpoint, dev.P256dh, dev.Auth))
+	navigate(t, other.ctx, srv.URL+"/web/sdk.html")
+
+	setWindowState(t, bob.ctx, cdpbrowser.WindowStateMinimized)
+	bob.wait(`document.visibilityState === 'hidden'`, 10*time.Second)
+	typeText(t, alice.ctx, "#dial-to", "bob")
+	click(t, alice.ctx, "#call-video")
+	bob.wait(`document.querySelector('#incoming-card')`, 15*time.Second)
+	pm, _ := nextPush(t, svc, wire.PushRing)
+	if pm.Title != "Alice Liddell is calling (video)" {
+		t.Fatalf("ring push %+v", pm)
+	}
+	click(t, alice.ctx, "#cancel-call")
+	if stop, _ := nextPush(t, svc, wire.PushStop); stop.RoomID != pm.RoomID {
+		t.Fatalf("stop push %+v", stop)
+	}
+}

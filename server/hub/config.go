@@ -114,6 +114,10 @@ type Config struct {
 	// PushAllowHTTP accepts push subscriptions with plain http:// endpoints
 	// (a local push service in tests); otherwise they must be https://.
 	PushAllowHTTP bool
+	// PushWhenHidden also rings by push a user whose online tabs all
+	// reported their page hidden (tab.visibility), not only one with no
+	// online tab.
+	PushWhenHidden bool
 
 	// checkSaved, set by tests, is told when a live call changed without
 	// being marked for saving (a change a restart would lose): the hub then

@@ -54,6 +54,8 @@ type coreConfig struct {
 	MaxMeetLinksPerUser int
 	MaxMeetLinksPerIP   int
 	KnockTimeout        time.Duration
+	// PushWhenHidden: see Config.
+	PushWhenHidden bool
 }
 
 func newCore(cfg coreConfig, log *slog.Logger) *core {
@@ -93,6 +95,7 @@ type tab struct {
 	subName string
 	knock   *knock // this tab's knock on a call (link.join waiting), if any
 	removed bool
+	hidden  bool // the page reported itself hidden (tab.visibility; push.go)
 }
 
 // call is one live call. snap is the authoritative state sent to clients;

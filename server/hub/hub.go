@@ -244,7 +244,7 @@ func New(cfg Config, st Store) *Hub {
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
 			MaxMeetLinksPerUser: cfg.MaxMeetLinksPerUser, MaxMeetLinksPerIP: cfg.MaxMeetLinksPerIP,
-			KnockTimeout: cfg.KnockTimeout,
+			KnockTimeout: cfg.KnockTimeout, PushWhenHidden: cfg.PushWhenHidden,
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),

@@ -74,7 +74,7 @@ func (k *core) withPush(pushable map[string]bool, f func()) {
 // ring before it tells anyone.
 func (k *core) ringByPush(fx *effects, cl *call, pending []*part) {
 	for _, p := range pending {
-		if p.pushed || p.u.online() || !k.pushable[p.u.name] {
+		if p.pushed || k.seesCalls(p.u) || !k.pushable[p.u.name] {
 			continue
 		}
 		if cl.status(p) == wire.StatusCalling {
@@ -90,6 +90,27 @@ func (k *core) ringByPush(fx *effects, cl *call, pending []*part) {
 		msg.Body = "Tap Answer to join the call."
 		fx.pushes = append(fx.pushes, pushOut{uid: p.u.id, msg: msg, ttl: k.cfg.RingTimeout})
 	}
+}
+
+// seesCalls reports whether u has an online tab that shows an incoming call
+// (with PushWhenHidden, one whose page is not hidden).
+func (k *core) seesCalls(u *user) bool {
+	for _, t := range u.tabs {
+		if t.online && (!k.cfg.PushWhenHidden || !t.hidden) {
+			return true
+		}
+	}
+	return false
+}
+
+// setHidden records whether tab id's page is hidden.
+func (k *core) setHidden(id string, hidden bool) *wire.Error {
+	t := k.tabOf(id)
+	if t == nil {
+		return errUnauthorized()
+	}
+	t.hidden = hidden
+	return nil
 }
 
 // stopPush tells a user rung by push that the ringing of p stopped; called
@@ -178,6 +199,15 @@ func (h *Hub) pushable(callees []store.User) (map[string]bool, *wire.Error) {
 		}
 	}
 	return out, nil
+}
+
+// handleTabVisibility serves tab.visibility.
+func (h *Hub) handleTabVisibility(c *conn, f wire.Frame) {
+	handle(h, c, f, handler[wire.TabVisibilityRequest]{
+		apply: func(_ *batch, _ *effects, s *session, req wire.TabVisibilityRequest) (any, *wire.Error) {
+			return nil, h.core.setHidden(s.id, req.Hidden)
+		},
+	})
 }
 
 // handlePushKey serves push.key.

@@ -303,3 +303,40 @@ func bobID(t *testing.T, pe *pushEnv) int64 {
 	}
 	return u.ID
 }
+
+// TestPushWhenHidden: with PushWhenHidden, a callee whose open tabs all
+// reported their page hidden is rung on the tabs and by push; once a tab is
+// visible again, only on the tabs. Without it, hidden tabs get no push.
+func TestPushWhenHidden(t *testing.T) {
+	for _, when := range []bool{true, false} {
+		t.Run(map[bool]string{true: "on", false: "off"}[when], func(t *testing.T) {
+			pe := newPushEnv(t, Config{PushWhenHidden: when, PairRingBurst: 10})
+			alice := pe.register("alice")
+			bob := pe.register("bob")
+			pe.subscribe(t, bob, "bob")
+			bob.must(wire.TypeTabVisibility, wire.TabVisibilityRequest{Hidden: true}, nil)
+			c1 := create(t, alice, wire.TypeVideo, jid("bob"))
+			bob.callEvent(wire.EventIncoming) // the hidden tab still rings
+			alice.must(wire.TypeCallEnd, room(c1), nil)
+			bob.must(wire.TypeTabVisibility, wire.TabVisibilityRequest{Hidden: false}, nil)
+			c2 := create(t, alice, wire.TypeVideo, jid("bob"))
+			alice.must(wire.TypeCallEnd, room(c2), nil)
+			// A sync point: with no tab at all, bob is rung by push.
+			pe.offline(t, bob, "bob")
+			c3 := create(t, alice, wire.TypeVideo, jid("bob"))
+			_, pm := pe.next(t)
+			if when {
+				if pm.Type != wire.PushRing || pm.RoomID != c1.RoomID {
+					t.Fatalf("first push %+v, want the ring of the call to the hidden tab", pm)
+				}
+				if _, pm = pe.next(t); pm.Type != wire.PushStop || pm.RoomID != c1.RoomID {
+					t.Fatalf("second push %+v, want its stop", pm)
+				}
+				_, pm = pe.next(t) // nothing for c2, whose tab was visible
+			}
+			if pm.Type != wire.PushRing || pm.RoomID != c3.RoomID {
+				t.Fatalf("push %+v, want the ring of the call with no tab open", pm)
+			}
+		})
+	}
+}

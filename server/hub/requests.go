@@ -195,6 +195,8 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handlePushRegister
 	case wire.TypePushUnregister:
 		return (*Hub).handlePushUnregister
+	case wire.TypeTabVisibility:
+		return (*Hub).handleTabVisibility
 	}
 	return nil
 }
