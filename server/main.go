@@ -380,7 +380,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
-	mux.Handle("POST "+hub.PushDeclinePath, h.PushDeclineHandler())
+	decline := pushDeclineCORS(h.PushDeclineHandler(), cfg.allowedOrigins)
+	mux.Handle("POST "+hub.PushDeclinePath, decline)
+	mux.Handle("OPTIONS "+hub.PushDeclinePath, decline)
 	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

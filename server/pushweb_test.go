@@ -3,6 +3,7 @@ package main
 import (
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -50,5 +51,35 @@ func TestPushWorker(t *testing.T) {
 	bad := fstest.MapFS{pushWorkerFile: {Data: []byte("let x = {{.Nope}};")}}
 	if _, err := withPushWorker("a\n"+workerPushMarker, bad); err == nil {
 		t.Error("a push worker with {{ was accepted")
+	}
+}
+
+// TestPushDeclineCORS: an allowed origin's worker gets its preflight and
+// POST granted; another origin gets no grant; the request still reaches the
+// endpoint (which checks the token) only for POST.
+func TestPushDeclineCORS(t *testing.T) {
+	reached := 0
+	h := pushDeclineCORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached++
+		w.WriteHeader(http.StatusUnauthorized)
+	}), []string{"app.example"})
+	do := func(method, origin string) *http.Response {
+		req := httptest.NewRequest(method, "/api/push/decline", nil)
+		req.Header.Set("Origin", origin)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	pre := do(http.MethodOptions, "https://app.example")
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Authorization") || reached != 0 {
+		t.Fatalf("preflight of an allowed origin: %d %v (reached %d)", pre.StatusCode, pre.Header, reached)
+	}
+	if res := do(http.MethodPost, "https://app.example"); res.StatusCode != 401 || res.Header.Get("Access-Control-Allow-Origin") == "" || reached != 1 {
+		t.Fatalf("POST of an allowed origin: %d %v", res.StatusCode, res.Header)
+	}
+	if res := do(http.MethodOptions, "https://evil.example"); res.Header.Get("Access-Control-Allow-Origin") != "" ||
+		res.Header.Get("Access-Control-Allow-Headers") != "" {
+		t.Fatalf("preflight of another origin granted: %v", res.Header)
 	}
 }
