@@ -340,3 +340,22 @@ func TestPushWhenHidden(t *testing.T) {
 		})
 	}
 }
+
+// TestPushInvite: a user invited into a call while no tab of theirs is open
+// is rung by push and shows as ringing to the members.
+func TestPushInvite(t *testing.T) {
+	pe := newPushEnv(t, Config{})
+	alice := pe.register("alice")
+	carol := pe.register("carol")
+	bob := pe.register("bob")
+	pe.subscribe(t, bob, "bob")
+	pe.offline(t, bob, "bob")
+	c := create(t, alice, wire.TypeAudio, jid("carol"))
+	carol.callEvent(wire.EventIncoming)
+	answer(t, carol, c)
+	alice.must(wire.TypeCallInvite, wire.InviteRequest{RoomID: c.RoomID, To: []string{jid("bob")}}, nil)
+	alice.update(statusIs("bob", wire.StatusRinging))
+	if _, pm := pe.next(t); pm.Type != wire.PushRing || pm.RoomID != c.RoomID || pm.Title != "alice is calling (voice)" {
+		t.Fatalf("ring push for the invite: %+v", pm)
+	}
+}
