@@ -76,6 +76,12 @@ func deliverPush(t *testing.T, ctx context.Context, origin string, reg servicewo
 // and returns its decrypted payload.
 func nextPush(t *testing.T, svc *pushtest.Service, typ string) (wire.PushMessage, []byte) {
 	t.Helper()
+	return nextPushTTL(t, svc, typ, 60)
+}
+
+// nextPushTTL is nextPush for a server whose ring timeout is ttl seconds.
+func nextPushTTL(t *testing.T, svc *pushtest.Service, typ string, ttl int) (wire.PushMessage, []byte) {
+	t.Helper()
 	m, err := svc.Wait(30 * time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +90,7 @@ func nextPush(t *testing.T, svc *pushtest.Service, typ string) (wire.PushMessage
 		t.Fatalf("push request: %v", m.Err)
 	}
 	var pm wire.PushMessage
-	if err := json.Unmarshal(m.Plain, &pm); err != nil || pm.Type != typ || m.Urgency != "high" || m.TTL != 60 {
+	if err := json.Unmarshal(m.Plain, &pm); err != nil || pm.Type != typ || m.Urgency != "high" || m.TTL != ttl {
 		t.Fatalf("push %s (TTL %d, urgency %q): %v; want a %s", m.Plain, m.TTL, m.Urgency, err, typ)
 	}
 	return pm, m.Plain
@@ -131,56 +137,8 @@ func TestPushRingsClosedApp(t *testing.T) {
 	b := newBrowser(t)
 	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
 	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
-	setPermission(t, bob.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
 	alice.signUp(srv.URL)
-	bob.signUp(srv.URL)
-	waitJS(t, bob.ctx, `navigator.serviceWorker.getRegistration().then(r => r && r.active && r.active.state === 'activated')`, 30*time.Second)
-	reg := swRegistration(t, bob.ctx, srv.URL)
-	// Bob closes the app: signed out, no socket. His worker stays.
-	click(t, bob.ctx, "#sign-out")
-	bob.wait(`document.querySelector('#auth-form') && localStorage.getItem('parley.token') === null`, 10*time.Second)
-
-	// Bob's device registers for push through the SDK (as an integrator's
-	// page would), with the fake push service's endpoint: the browser's own
-	// push service is out of reach here.
-	dev, err := svc.NewDevice("bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
-	bobSDK := &sdkUser{t: t, ctx: bob.ctx}
-	if env := bobSDK.call(sdkRigWith("{}")); env.StatusCode != 200 {
-		t.Fatalf("initializeSDK: %+v", env)
-	}
-	bobSDK.ok(`Parley.connect("bob", "correct horse battery")`)
-	key := bobSDK.ok(`Parley.getPushPublicKey()`)
-	if !strings.Contains(string(key.Data), `"publicKey":"B`) {
-		t.Fatalf("getPushPublicKey: %s", key.Data)
-	}
-	for _, bad := range []string{`"nope"`, `42`, `{endpoint: "https://push.example/x", keys: {p256dh: "AAAA", auth: "BBBB"}}`,
-		`{endpoint: "ftp://push.example/x", keys: {p256dh: "` + dev.P256dh + `", auth: "` + dev.Auth + `"}}`} {
-		if env := bobSDK.call(`Parley.registerPushSubscription(` + bad + `)`); env.StatusCode != 400 || env.Message == "" {
-			t.Errorf("registerPushSubscription(%s): %+v, want 400", bad, env)
-		}
-	}
-	sub := fmt.Sprintf(`{endpoint: %q, expirationTime: null, keys: {p256dh: %q, auth: %q}}`, dev.Endpoint, dev.P256dh, dev.Auth)
-	regEnv := bobSDK.ok(`Parley.registerPushSubscription(` + sub + `)`)
-	var session map[string]string
-	if err := json.Unmarshal(regEnv.Data, &session); err != nil || session["type"] != "parley.push.session" || session["token"] == "" ||
-		session["server"] != srv.URL {
-		t.Fatalf("registerPushSubscription data %s: %v", regEnv.Data, err)
-	}
-	// Hand the worker the session it declines with, and close the app:
-	// a fresh page of this origin with nothing signed in.
-	if res := eval[string](t, bob.ctx, `new Promise((resolve) => {
-  const ch = new MessageChannel();
-  ch.port1.onmessage = (e) => resolve(JSON.stringify(e.data));
-  navigator.serviceWorker.ready.then((r) => r.active.postMessage(`+string(regEnv.Data)+`, [ch.port2]));
-})`); res != `{"ok":true}` {
-		t.Fatalf("the worker kept the session: %s", res)
-	}
-	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
-	bob.wait(`navigator.serviceWorker.controller`, 10*time.Second)
+	reg := closeAppWithPush(t, bob, srv, svc)
 
 	call := func() {
 		t.Helper()
@@ -321,5 +279,99 @@ func TestPushWhenHidden(t *testing.T) {
 	click(t, alice.ctx, "#cancel-call")
 	if stop, _ := nextPush(t, svc, wire.PushStop); stop.RoomID != pm.RoomID {
 		t.Fatalf("stop push %+v", stop)
+	}
+}
+
+// closeAppWithPush signs bob up in the PWA (which installs the service
+// worker, notifications allowed), signs him out (no socket: the app is
+// closed), registers a device of the fake push service for him through the
+// SDK (as an integrator's page would; the browser's own push service is out
+// of reach here), hands the worker the session, and leaves a blank page of
+// the origin open. It returns the worker's registration ID.
+func closeAppWithPush(t *testing.T, bob *pwaUser, srv *server, svc *pushtest.Service) serviceworker.RegistrationID {
+	t.Helper()
+	setPermission(t, bob.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
+	bob.signUp(srv.URL)
+	waitJS(t, bob.ctx, `navigator.serviceWorker.getRegistration().then(r => r && r.active && r.active.state === 'activated')`, 30*time.Second)
+	reg := swRegistration(t, bob.ctx, srv.URL)
+	// Bob closes the app: signed out, no socket. His worker stays.
+	click(t, bob.ctx, "#sign-out")
+	bob.wait(`document.querySelector('#auth-form') && localStorage.getItem('parley.token') === null`, 10*time.Second)
+
+	// Bob's device registers for push through the SDK (as an integrator's
+	// page would), with the fake push service's endpoint: the browser's own
+	// push service is out of reach here.
+	dev, err := svc.NewDevice("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
+	bobSDK := &sdkUser{t: t, ctx: bob.ctx}
+	if env := bobSDK.call(sdkRigWith("{}")); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK: %+v", env)
+	}
+	bobSDK.ok(`Parley.connect("bob", "correct horse battery")`)
+	key := bobSDK.ok(`Parley.getPushPublicKey()`)
+	if !strings.Contains(string(key.Data), `"publicKey":"B`) {
+		t.Fatalf("getPushPublicKey: %s", key.Data)
+	}
+	for _, bad := range []string{`"nope"`, `42`, `{endpoint: "https://push.example/x", keys: {p256dh: "AAAA", auth: "BBBB"}}`,
+		`{endpoint: "ftp://push.example/x", keys: {p256dh: "` + dev.P256dh + `", auth: "` + dev.Auth + `"}}`} {
+		if env := bobSDK.call(`Parley.registerPushSubscription(` + bad + `)`); env.StatusCode != 400 || env.Message == "" {
+			t.Errorf("registerPushSubscription(%s): %+v, want 400", bad, env)
+		}
+	}
+	sub := fmt.Sprintf(`{endpoint: %q, expirationTime: null, keys: {p256dh: %q, auth: %q}}`, dev.Endpoint, dev.P256dh, dev.Auth)
+	regEnv := bobSDK.ok(`Parley.registerPushSubscription(` + sub + `)`)
+	var session map[string]string
+	if err := json.Unmarshal(regEnv.Data, &session); err != nil || session["type"] != "parley.push.session" || session["token"] == "" ||
+		session["server"] != srv.URL {
+		t.Fatalf("registerPushSubscription data %s: %v", regEnv.Data, err)
+	}
+	// Hand the worker the session it declines with, and close the app:
+	// a fresh page of this origin with nothing signed in.
+	if res := eval[string](t, bob.ctx, `new Promise((resolve) => {
+  const ch = new MessageChannel();
+  ch.port1.onmessage = (e) => resolve(JSON.stringify(e.data));
+  navigator.serviceWorker.ready.then((r) => r.active.postMessage(`+string(regEnv.Data)+`, [ch.port2]));
+})`); res != `{"ok":true}` {
+		t.Fatalf("the worker kept the session: %s", res)
+	}
+	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
+	bob.wait(`navigator.serviceWorker.controller`, 10*time.Second)
+
+	return reg
+}
+
+// TestPushMissedCall: nobody answers within the ring timeout: the second
+// push closes the ringing notification and shows "Missed call from Alice
+// Liddell" instead.
+func TestPushMissedCall(t *testing.T) {
+	svc := pushtest.New()
+	defer svc.Close()
+	srv := startServerWith(t, serverOptions{RingTimeout: 4 * time.Second, Args: []string{"-push-allow-http"}})
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	alice.signUp(srv.URL)
+	reg := closeAppWithPush(t, bob, srv, svc)
+
+	typeText(t, alice.ctx, "#dial-to", "bob")
+	click(t, alice.ctx, "#call-video")
+	pm, plain := nextPushTTL(t, svc, wire.PushRing, 4)
+	deliverPush(t, bob.ctx, srv.URL, reg, plain)
+	bob.wait(notificationsExpr+`.then((s) => JSON.parse(s).length === 1)`, 10*time.Second)
+	stop, plain := nextPushTTL(t, svc, wire.PushStop, 4)
+	if stop.Reason != wire.PushReasonMissed || stop.RoomID != pm.RoomID {
+		t.Fatalf("stop push after the ring timeout: %+v", stop)
+	}
+	deliverPush(t, bob.ctx, srv.URL, reg, plain)
+	bob.wait(notificationsExpr+`.then((s) => JSON.parse(s).length === 1 && JSON.parse(s)[0].tag === "parley-missed-`+pm.RoomID+`")`, 10*time.Second)
+	var shown []shownNotification
+	if err := json.Unmarshal([]byte(eval[string](t, bob.ctx, notificationsExpr)), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if n := shown[0]; n.Title != "Missed call from Alice Liddell" || n.RequireInteraction || len(n.Actions) != 0 {
+		t.Fatalf("missed-call notification %+v", n)
 	}
 }
