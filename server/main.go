@@ -58,7 +58,7 @@
 //	-push             PARLEY_PUSH             ring users with no open tab by Web Push (true)
 //	-vapid-key        PARLEY_VAPID_KEY        VAPID private key PEM file, generated if missing (<data>/vapid.pem)
 //	-vapid-subject    PARLEY_VAPID_SUBJECT    contact URL for push services (mailto:admin@<domain>)
-//	-push-allow-http  PARLEY_PUSH_ALLOW_HTTP  accept http:// push endpoints, for tests (false)
+//	-push-allow-http  PARLEY_PUSH_ALLOW_HTTP  accept http:// and private-address push endpoints, for tests (false)
 //	-push-when-hidden PARLEY_PUSH_WHEN_HIDDEN also push when every open tab is hidden (false)
 //
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),

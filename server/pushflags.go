@@ -37,7 +37,7 @@ func registerPushFlags(fs *flag.FlagSet, envOr func(key, def string) string, pc 
 	fs.StringVar(&pc.subject, "vapid-subject", envOr("PARLEY_VAPID_SUBJECT", ""),
 		"mailto: or https: `URL` push services may contact the operator at (PARLEY_VAPID_SUBJECT, default mailto:admin@<domain>)")
 	fs.BoolVar(&pc.insecureHTTP, "push-allow-http", boolEnv("PARLEY_PUSH_ALLOW_HTTP", false),
-		"accept plain http:// push endpoints, for tests with a local push service (PARLEY_PUSH_ALLOW_HTTP)")
+		"accept plain http:// push endpoints on loopback and private addresses, for tests with a local push service (PARLEY_PUSH_ALLOW_HTTP)")
 	fs.BoolVar(&pc.whenHidden, "push-when-hidden", boolEnv("PARLEY_PUSH_WHEN_HIDDEN", false),
 		"also ring by push a user whose open tabs are all hidden (PARLEY_PUSH_WHEN_HIDDEN)")
 }
@@ -60,5 +60,5 @@ func (pc pushConfig) sender(dataDir, domain string) (*push.Sender, error) {
 	if sub == "" {
 		sub = "mailto:admin@" + domain
 	}
-	return push.New(push.Config{Keys: keys, Subject: sub}), nil
+	return push.New(push.Config{Keys: keys, Subject: sub, AllowPrivate: pc.insecureHTTP}), nil
 }

@@ -32,7 +32,7 @@ func newPushEnv(t *testing.T, cfg Config) *pushEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Push = push.New(push.Config{Keys: keys, Subject: "mailto:ops@example.com"})
+	cfg.Push = push.New(push.Config{Keys: keys, Subject: "mailto:ops@example.com", AllowPrivate: true})
 	cfg.PushAllowHTTP = true // the fake push service is plain HTTP on loopback
 	e := newEnv(t, cfg)
 	dec := httptest.NewServer(e.hub.PushDeclineHandler())

@@ -30,11 +30,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -119,8 +122,14 @@ type Config struct {
 	// push service's operator can reach this server's, e.g.
 	// "mailto:ops@example.com".
 	Subject string
-	// Client sends the requests; default a client with a 10s timeout.
+	// Client sends the requests; default a client with a 10s timeout that
+	// refuses to connect to loopback, private, link-local and unspecified
+	// addresses (endpoints come from users: the server must not be made to
+	// post into its own network), unless AllowPrivate.
 	Client *http.Client
+	// AllowPrivate lets the default client reach loopback and private
+	// addresses (a push service on loopback in tests).
+	AllowPrivate bool
 }
 
 // Sender sends Web Push messages. It is safe for concurrent use.
@@ -134,13 +143,39 @@ type Sender struct {
 func New(cfg Config) *Sender {
 	c := cfg.Client
 	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		if !cfg.AllowPrivate {
+			d.Control = publicOnly
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = d.DialContext
+		tr.Proxy = nil
+		c = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	sub := cfg.Subject
 	if sub == "" {
 		sub = "mailto:admin@localhost"
 	}
 	return &Sender{keys: cfg.Keys, subject: sub, client: c}
+}
+
+// ErrPrivateAddress is returned (wrapped) by Send for an endpoint that
+// resolves to a loopback, private, link-local or unspecified address.
+var ErrPrivateAddress = errors.New("push: endpoint address is not public")
+
+// publicOnly is the dialer's Control: it refuses connections to addresses
+// that are not public.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("push: dial %s: %w", address, err)
+	}
+	a := ap.Addr().Unmap()
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("push: dial %s: %w", address, ErrPrivateAddress)
+	}
+	return nil
 }
 
 // PublicKey returns the VAPID public key (see Keys.PublicKey).

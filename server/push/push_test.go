@@ -22,7 +22,7 @@ func TestSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := push.New(push.Config{Keys: keys, Subject: "mailto:ops@example.com"})
+	s := push.New(push.Config{Keys: keys, Subject: "mailto:ops@example.com", AllowPrivate: true})
 	d, err := svc.NewDevice("a")
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +57,22 @@ func TestSend(t *testing.T) {
 	}
 	if err := s.Send(context.Background(), push.Subscription{Endpoint: "ftp://x", P256dh: sub.P256dh, Auth: sub.Auth}, msg); err == nil {
 		t.Fatal("sent to a non-http endpoint")
+	}
+	// Without AllowPrivate, loopback (like any private address) is refused
+	// before a connection is made: users choose endpoints.
+	for range 2 { // the 410 and 500 requests above
+		if _, err := svc.Wait(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	strict := push.New(push.Config{Keys: keys})
+	if err := strict.Send(context.Background(), sub, msg); !errors.Is(err, push.ErrPrivateAddress) {
+		t.Fatalf("Send to a loopback endpoint: %v, want ErrPrivateAddress", err)
+	}
+	select {
+	case m := <-svc.Got:
+		t.Fatalf("a loopback endpoint was reached: %+v", m)
+	default:
 	}
 }
 
@@ -132,7 +148,7 @@ func BenchmarkSend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := push.New(push.Config{Keys: keys})
+	s := push.New(push.Config{Keys: keys, AllowPrivate: true})
 	d, err := svc.NewDevice("bench")
 	if err != nil {
 		b.Fatal(err)
