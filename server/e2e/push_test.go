@@ -235,6 +235,7 @@ func TestPushSetting(t *testing.T) {
 	bob.wait(`document.querySelector('#push-status')`, 90*time.Second)
 	msg := eval[string](t, bob.ctx, `document.querySelector('#push-status').textContent`)
 	t.Logf("push setting without a reachable push service: %q", msg)
+	eval[bool](t, bob.ctx, `(document.querySelector('#push-status').scrollIntoView({block: "center"}), true)`)
 	bob.shot("p11-settings-push-result")
 	if !strings.Contains(msg, "couldn't set up ringing") {
 		t.Fatalf("push setting said %q", msg)
