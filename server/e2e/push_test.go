@@ -299,45 +299,7 @@ func closeAppWithPush(t *testing.T, bob *pwaUser, srv *server, svc *pushtest.Ser
 	click(t, bob.ctx, "#sign-out")
 	bob.wait(`document.querySelector('#auth-form') && localStorage.getItem('parley.token') === null`, 10*time.Second)
 
-	// Bob's device registers for push through the SDK (as an integrator's
-	// page would), with the fake push service's endpoint: the browser's own
-	// push service is out of reach here.
-	dev, err := svc.NewDevice("bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
-	bobSDK := &sdkUser{t: t, ctx: bob.ctx}
-	if env := bobSDK.call(sdkRigWith("{}")); env.StatusCode != 200 {
-		t.Fatalf("initializeSDK: %+v", env)
-	}
-	bobSDK.ok(`Parley.connect("bob", "correct horse battery")`)
-	key := bobSDK.ok(`Parley.getPushPublicKey()`)
-	if !strings.Contains(string(key.Data), `"publicKey":"B`) {
-		t.Fatalf("getPushPublicKey: %s", key.Data)
-	}
-	for _, bad := range []string{`"nope"`, `42`, `{endpoint: "https://push.example/x", keys: {p256dh: "AAAA", auth: "BBBB"}}`,
-		`{endpoint: "ftp://push.example/x", keys: {p256dh: "` + dev.P256dh + `", auth: "` + dev.Auth + `"}}`} {
-		if env := bobSDK.call(`Parley.registerPushSubscription(` + bad + `)`); env.StatusCode != 400 || env.Message == "" {
-			t.Errorf("registerPushSubscription(%s): %+v, want 400", bad, env)
-		}
-	}
-	sub := fmt.Sprintf(`{endpoint: %q, expirationTime: null, keys: {p256dh: %q, auth: %q}}`, dev.Endpoint, dev.P256dh, dev.Auth)
-	regEnv := bobSDK.ok(`Parley.registerPushSubscription(` + sub + `)`)
-	var session map[string]string
-	if err := json.Unmarshal(regEnv.Data, &session); err != nil || session["type"] != "parley.push.session" || session["token"] == "" ||
-		session["server"] != srv.URL {
-		t.Fatalf("registerPushSubscription data %s: %v", regEnv.Data, err)
-	}
-	// Hand the worker the session it declines with, and close the app:
-	// a fresh page of this origin with nothing signed in.
-	if res := eval[string](t, bob.ctx, `new Promise((resolve) => {
-  const ch = new MessageChannel();
-  ch.port1.onmessage = (e) => resolve(JSON.stringify(e.data));
-  navigator.serviceWorker.ready.then((r) => r.active.postMessage(`+string(regEnv.Data)+`, [ch.port2]));
-})`); res != `{"ok":true}` {
-		t.Fatalf("the worker kept the session: %s", res)
-	}
+	registerPushViaSDK(t, bob.ctx, srv, svc)
 	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
 	bob.wait(`navigator.serviceWorker.controller`, 10*time.Second)
 
@@ -375,4 +337,93 @@ func TestPushMissedCall(t *testing.T) {
 	if n := shown[0]; n.Title != "Missed call from Alice Liddell" || n.RequireInteraction || len(n.Actions) != 0 {
 		t.Fatalf("missed-call notification %+v", n)
 	}
+}
+
+// registerPushViaSDK signs bob in through the SDK on a page of the tab ctx
+// (a new session), registers a device of the fake push service for it (as
+// an integrator's page would; the browser's own push service is out of
+// reach here), checks that bad subscriptions are refused, and hands the
+// service worker the session it declines with.
+func registerPushViaSDK(t *testing.T, ctx context.Context, srv *server, svc *pushtest.Service) {
+	t.Helper()
+	// Bob's device registers for push through the SDK (as an integrator's
+	// page would), with the fake push service's endpoint: the browser's own
+	// push service is out of reach here.
+	dev, err := svc.NewDevice("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, ctx, srv.URL+"/web/sdk.html")
+	bobSDK := &sdkUser{t: t, ctx: ctx}
+	if env := bobSDK.call(sdkRigWith("{}")); env.StatusCode != 200 {
+		t.Fatalf("initializeSDK: %+v", env)
+	}
+	bobSDK.ok(`Parley.connect("bob", "correct horse battery")`)
+	key := bobSDK.ok(`Parley.getPushPublicKey()`)
+	if !strings.Contains(string(key.Data), `"publicKey":"B`) {
+		t.Fatalf("getPushPublicKey: %s", key.Data)
+	}
+	for _, bad := range []string{`"nope"`, `42`, `{endpoint: "https://push.example/x", keys: {p256dh: "AAAA", auth: "BBBB"}}`,
+		`{endpoint: "ftp://push.example/x", keys: {p256dh: "` + dev.P256dh + `", auth: "` + dev.Auth + `"}}`} {
+		if env := bobSDK.call(`Parley.registerPushSubscription(` + bad + `)`); env.StatusCode != 400 || env.Message == "" {
+			t.Errorf("registerPushSubscription(%s): %+v, want 400", bad, env)
+		}
+	}
+	sub := fmt.Sprintf(`{endpoint: %q, expirationTime: null, keys: {p256dh: %q, auth: %q}}`, dev.Endpoint, dev.P256dh, dev.Auth)
+	regEnv := bobSDK.ok(`Parley.registerPushSubscription(` + sub + `)`)
+	var session map[string]string
+	if err := json.Unmarshal(regEnv.Data, &session); err != nil || session["type"] != "parley.push.session" || session["token"] == "" ||
+		session["server"] != srv.URL {
+		t.Fatalf("registerPushSubscription data %s: %v", regEnv.Data, err)
+	}
+	// Hand the worker the session it declines with.
+	if res := eval[string](t, ctx, `new Promise((resolve) => {
+  const ch = new MessageChannel();
+  ch.port1.onmessage = (e) => resolve(JSON.stringify(e.data));
+  navigator.serviceWorker.ready.then((r) => r.active.postMessage(`+string(regEnv.Data)+`, [ch.port2]));
+})`); res != `{"ok":true}` {
+		t.Fatalf("the worker kept the session: %s", res)
+	}
+}
+
+// TestPushAnswerSignedIn: Bob leaves the app while staying signed in;
+// Answer on the notification opens the app at /?answer=<room>, which signs
+// in with its saved session by itself and answers: the call connects.
+func TestPushAnswerSignedIn(t *testing.T) {
+	svc := pushtest.New()
+	defer svc.Close()
+	srv := startServerWith(t, serverOptions{RingTimeout: 60 * time.Second, Args: []string{"-push-allow-http"}})
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	setPermission(t, bob.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
+	alice.signUp(srv.URL)
+	bob.signUp(srv.URL)
+	waitJS(t, bob.ctx, `navigator.serviceWorker.getRegistration().then(r => r && r.active && r.active.state === 'activated')`, 30*time.Second)
+
+	reg := swRegistration(t, bob.ctx, srv.URL)
+
+	// Bob leaves the app signed in (the page must not linger in the
+	// back/forward cache with its socket open: an unload listener keeps it
+	// out); a page of the origin registers his device through the SDK.
+	eval[bool](t, bob.ctx, `(addEventListener("unload", () => {}), true)`)
+	registerPushViaSDK(t, bob.ctx, srv, svc)
+	navigate(t, bob.ctx, srv.URL+"/web/sdk.html")
+	bob.wait(`navigator.serviceWorker.controller`, 10*time.Second)
+
+	typeText(t, alice.ctx, "#dial-to", "bob")
+	click(t, alice.ctx, "#call-video")
+	pm, plain := nextPush(t, svc, wire.PushRing)
+	deliverPush(t, bob.ctx, srv.URL, reg, plain)
+	bob.wait(notificationsExpr+`.then((s) => JSON.parse(s).length === 1)`, 10*time.Second)
+	eval[bool](t, bob.ctx, fmt.Sprintf(`navigator.serviceWorker.ready.then((r) => {
+  r.active.postMessage({type: "parley.push.action", roomId: %q, action: "answer"});
+  return true;
+})`, pm.RoomID))
+	bob.wait(`location.search === '?answer=`+pm.RoomID+`'`, 15*time.Second)
+	bob.wait(`document.querySelector('.incall')`, 60*time.Second)
+	alice.wait(`document.querySelector('.incall')`, 20*time.Second)
+	alice.remoteVideoPlays()
+	bob.remoteVideoPlays()
+	bob.shot("p03-answered-signed-in")
 }
