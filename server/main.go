@@ -53,6 +53,14 @@
 //	-turn-credential-ttl PARLEY_TURN_CREDENTIAL_TTL how long TURN credentials last (12h)
 //	-ice-transport-policy PARLEY_ICE_TRANSPORT_POLICY all, or relay to hide participants' IPs (all)
 //
+// Web Push, to ring users whose app is closed (see server/push):
+//
+//	-push             PARLEY_PUSH             ring users with no open tab by Web Push (true)
+//	-vapid-key        PARLEY_VAPID_KEY        VAPID private key PEM file, generated if missing (<data>/vapid.pem)
+//	-vapid-subject    PARLEY_VAPID_SUBJECT    contact URL for push services (mailto:admin@<domain>)
+//	-push-allow-http  PARLEY_PUSH_ALLOW_HTTP  accept http:// and private-address push endpoints, for tests (false)
+//	-push-when-hidden PARLEY_PUSH_WHEN_HIDDEN also push when every open tab is hidden (false)
+//
 // SIGINT or SIGTERM shut it down gracefully: open calls end (and are logged),
 // connections close with code 4010, then the HTTP server and the database close.
 package main
@@ -115,6 +123,7 @@ type config struct {
 	ops             opsConfig // -metrics-addr, -log-format, -log-level (ops.go)
 	turn            turnConfig
 	limits          limitsConfig // abuse limits (limitflags.go)
+	push            pushConfig   // Web Push ringing (pushflags.go)
 }
 
 // connLimits bound what the whole server holds for its clients
@@ -213,6 +222,7 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	registerOpsFlags(fs, &cfg.ops, envOr, bad)
 	registerTURNFlags(fs, envOr, &cfg.turn, bad)
 	registerLimitFlags(fs, envOr, &cfg.limits, bad)
+	registerPushFlags(fs, envOr, &cfg.push, bad)
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
 	}
@@ -336,6 +346,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		ICE:                 ice,
 	}
 	cfg.limits.apply(&hcfg)
+	if hcfg.Push, err = cfg.push.sender(cfg.dataDir, cfg.domain); err != nil {
+		return err
+	}
+	hcfg.PushAllowHTTP = cfg.push.insecureHTTP
+	hcfg.PushWhenHidden = cfg.push.whenHidden
 	h := hub.New(hcfg, st)
 	restored, err := h.Restore(ctx)
 	if err != nil {
@@ -365,6 +380,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
+	decline := pushDeclineCORS(h.PushDeclineHandler(), cfg.allowedOrigins)
+	mux.Handle("POST "+hub.PushDeclinePath, decline)
+	mux.Handle("OPTIONS "+hub.PushDeclinePath, decline)
 	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -73,6 +74,9 @@ func webHandler(version string, files fs.FS, sdkOrigins []string) (http.Handler,
 	if err != nil {
 		return nil, err
 	}
+	if worker, err = withPushWorker(worker, files); err != nil {
+		return nil, err
+	}
 	if version == "" {
 		version = "dev"
 		if f, ok := st.files["app.wasm"]; ok {
@@ -115,7 +119,8 @@ func webHandler(version string, files fs.FS, sdkOrigins []string) (http.Handler,
 	st.stampVersion("parley.js", version)
 	mux.Handle("GET /wasm_exec.js", sdkFile(st.file("wasm_exec.js"), version, sdkOrigins))
 	mux.Handle("GET /parley.js", sdkFile(st.file("parley.js"), version, sdkOrigins))
-	for _, name := range []string{"sdk.wasm", "wasm_exec.js", "parley.js"} {
+	mux.Handle("GET /"+pushWorkerFile, sdkFile(st.file(pushWorkerFile), version, sdkOrigins))
+	for _, name := range []string{"sdk.wasm", "wasm_exec.js", "parley.js", pushWorkerFile} {
 		mux.Handle("GET /web/"+name, sdkFile(http.StripPrefix("/web/", st), version, sdkOrigins))
 	}
 	mux.Handle("GET /web/", http.StripPrefix("/web/", st))
@@ -128,6 +133,33 @@ func webHandler(version string, files fs.FS, sdkOrigins []string) (http.Handler,
 	mux.HandleFunc("GET /ads.txt", http.NotFound)
 	mux.Handle("/", pageFilter{pwa})
 	return securityHeaders(mux), nil
+}
+
+// pushWorkerFile is the Web Push part of the service worker (web/), which
+// rings a closed app: Parley's worker includes it, and integrators import it
+// into theirs from /parley-push-sw.js.
+const pushWorkerFile = "parley-push-sw.js"
+
+// withPushWorker puts web/parley-push-sw.js into the worker template ahead
+// of go-app's push part, so its listeners run first and keep Parley's pushes
+// and notifications to themselves.
+func withPushWorker(worker string, files fs.FS) (string, error) {
+	b, err := fs.ReadFile(files, pushWorkerFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return worker, nil // a file set without it (tests of other parts); TestPushWorker holds web/ to it
+	}
+	if err != nil {
+		return "", fmt.Errorf("web: %w", err)
+	}
+	if strings.Contains(string(b), "{{") {
+		return "", fmt.Errorf("web: %s must not contain {{ (the worker is a Go template)", pushWorkerFile)
+	}
+	i := strings.Index(worker, workerPushMarker)
+	if i < 0 {
+		return "", fmt.Errorf("web: the service worker template has no push part")
+	}
+	return worker[:i] + "// -----------------------------------------------------------------------------\n// Parley Web Push (" + pushWorkerFile + ")\n" +
+		"// -----------------------------------------------------------------------------\n" + string(b) + "\n" + worker[i:], nil
 }
 
 // workerPushMarker starts the push-notification part of go-app's service

@@ -29,6 +29,7 @@ func testWebHandler(t *testing.T) http.Handler {
 		"icon.svg":              {Data: []byte("<svg/>")},
 		"embed.go":              {Data: []byte("package web")},
 		"sdk.html":              {Data: []byte("<!doctype html>")},
+		pushWorkerFile:          {Data: pushWorkerJS(t)},
 	}
 	h, err := webHandler("test-version", files, nil)
 	if err != nil {

@@ -27,7 +27,8 @@
     "sendCustomData", "getCallLink", "subscribeCall", "joinCall", "unsubscribeCall",
     "getCallUsername", "showCallNotification", "createMeetLink",
     "admitUser", "denyUser",
-    "shareScreen", "stopScreenShare"
+    "shareScreen", "stopScreenShare",
+    "getPushPublicKey", "registerPushSubscription", "unregisterPushSubscription"
   ];
   var UNREACHABLE = 100620, INTERNAL = 500;
 

@@ -111,6 +111,10 @@ func (s *sdk) methods() map[string]method {
 		"stopScreenShare": s.withEngine(func(ctx context.Context, e *call.Engine, _ []js.Value) any {
 			return result(e.StopScreenShare(ctx), "Stopped sharing your screen.")
 		}),
+		// push_js.go
+		"getPushPublicKey":           s.withEngine(s.getPushPublicKey),
+		"registerPushSubscription":   s.withEngine(s.registerPushSubscription),
+		"unregisterPushSubscription": s.withEngine(s.unregisterPushSubscription),
 	}
 }
 

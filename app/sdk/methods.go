@@ -25,4 +25,6 @@ var methodNames = []string{
 	"admitUser", "denyUser",
 	// screen sharing
 	"shareScreen", "stopScreenShare",
+	// ringing a closed app (Web Push)
+	"getPushPublicKey", "registerPushSubscription", "unregisterPushSubscription",
 }

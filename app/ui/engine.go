@@ -94,6 +94,14 @@ type Engine interface {
 	// Limits are the server's limits (participants per call, name lengths,
 	// custom data size) from the last sign-in result.
 	Limits() wire.Limits
+	// PushPublicKey, RegisterPush, UnregisterPush and PushSession ring this
+	// device by Web Push while the app is closed (push_state.go).
+	PushPublicKey(ctx context.Context) (string, error)
+	RegisterPush(ctx context.Context, sub wire.PushSubscriptionJSON) error
+	UnregisterPush(ctx context.Context) (bool, error)
+	PushSession() map[string]string
+	// ReportVisibility tells the server whether this page is hidden.
+	ReportVisibility(ctx context.Context, hidden bool) error
 	// SetEventSink sets the function that receives every engine event. It is
 	// called on an engine goroutine, never on the UI goroutine.
 	SetEventSink(func(event.Event))

@@ -67,6 +67,7 @@ func (s *session) onIncoming(ctx app.Context, ev event.IncomingCall) {
 		s.ring.kind = ev.CallType
 		s.notify(ctx, ev)
 	}
+	s.autoAnswer(ctx)
 }
 
 // refreshRing reads the engine's snapshot of the incoming call: the card

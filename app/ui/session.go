@@ -64,6 +64,8 @@ type session struct {
 	blocked    blockedState  // the block list (blocked_state.go)
 	signIns    signInsState  // where the account is signed in (sessions_state.go)
 	screen     screenState   // screen sharing (screen_state.go)
+	push       pushState     // ringing this device while closed (push_state.go)
+	pushDev    pushDevice    // the browser's push, a fake in tests
 }
 
 // mountState hands engine events and request continuations to the mounted
@@ -93,7 +95,7 @@ func newSession(eng Engine) *session {
 		logs:    callLogState{page: 1},
 		call:    callState{lastRemote: map[string]string{}},
 		media:   newMediaState(),
-		ended:   endedState{wait: endedFor}}
+		ended:   endedState{wait: endedFor}, pushDev: browserPush{}}
 	if eng != nil {
 		eng.SetEventSink(s.post)
 	}
@@ -109,7 +111,9 @@ func (s *session) attach(ctx app.Context) {
 	s.mount.mu.Unlock()
 	s.settings.notifPerm = browser.NotificationPermission()
 	if s.phase == phaseLoading && s.eng != nil {
-		browser.OnPageHide(s.saveTab) // for the page's lifetime: never released
+		s.answerFromURL(ctx.Page().URL().Query().Get("answer"))
+		browser.OnPageHide(s.saveTab)                  // for the page's lifetime: never released
+		browser.OnVisibilityChange(s.reportVisibility) // likewise
 		s.start(ctx)
 	}
 	for _, ev := range pending {

@@ -88,6 +88,7 @@ func (c *Settings) Render() app.UI {
 				}
 				return app.P().ID("notif-result").Class(cls).Role(role).Text(st.notifMsg)
 			}),
+			app.If(!s.account.user.Guest && s.account.user.JID != "", func() app.UI { return pushSetting(s) }),
 		),
 		blockedSection(s),
 		app.If(!s.account.user.Guest && s.account.user.JID != "", func() app.UI {

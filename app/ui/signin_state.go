@@ -136,6 +136,7 @@ func (s *session) signedIn(ctx app.Context, u wire.User) {
 	s.phase = phaseHome
 	s.refresh(ctx)
 	s.loadLogs(ctx, 1)
+	s.pushAfterSignIn()
 	if s.join.code != "" {
 		s.enterJoin(ctx)
 	}
@@ -143,6 +144,7 @@ func (s *session) signedIn(ctx app.Context, u wire.User) {
 
 // signOut logs out and forgets the saved token.
 func (s *session) signOut(ctx app.Context) {
+	s.pushAfterSignOut()
 	browser.StorageRemove(tokenKey)
 	s.tab.remove(tabKey)
 	run(s, 10*time.Second, func(c context.Context) (struct{}, error) {
@@ -173,6 +175,7 @@ func (s *session) onConnection(ev event.ConnectionStatus) {
 	case event.Connected:
 		s.page.conn = ""
 	case event.AuthFail:
+		s.pushAfterSignOut()
 		browser.StorageRemove(tokenKey)
 		s.tab.remove(tabKey)
 		if s.phase != phaseSignedOut {

@@ -157,6 +157,7 @@ func (k *core) ring(fx *effects, cl *call, pending []*part) {
 	if len(pending) == 0 {
 		return
 	}
+	k.ringByPush(fx, cl, pending)
 	incoming := mustJSON(wire.CallEvent{Call: cl.snap})
 	for _, p := range pending {
 		for _, t := range p.u.tabs {

@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"parley/app/wire"
+	"parley/server/push"
 	"parley/server/store"
 )
 
@@ -107,6 +108,16 @@ type Config struct {
 	// Metrics receives counts and timings of what the hub does (see
 	// Metrics); nil records nothing.
 	Metrics Metrics
+	// Push sends Web Push messages to ring users with no open tab (push.go);
+	// nil turns push off (push.key answers 404).
+	Push *push.Sender
+	// PushAllowHTTP accepts push subscriptions with plain http:// endpoints
+	// (a local push service in tests); otherwise they must be https://.
+	PushAllowHTTP bool
+	// PushWhenHidden also rings by push a user whose online tabs all
+	// reported their page hidden (tab.visibility), not only one with no
+	// online tab.
+	PushWhenHidden bool
 
 	// checkSaved, set by tests, is told when a live call changed without
 	// being marked for saving (a change a restart would lose): the hub then

@@ -37,6 +37,10 @@ type core struct {
 	// dirty holds the calls a request may have changed since their state
 	// was last saved (restore.go); the transport drains it after each one.
 	dirty map[*call]struct{}
+
+	// pushable names the users the request being served may ring by Web
+	// Push (push.go); nil outside withPush.
+	pushable map[string]bool
 }
 
 // coreConfig is the part of Config the state machine needs.
@@ -50,6 +54,8 @@ type coreConfig struct {
 	MaxMeetLinksPerUser int
 	MaxMeetLinksPerIP   int
 	KnockTimeout        time.Duration
+	// PushWhenHidden: see Config.
+	PushWhenHidden bool
 }
 
 func newCore(cfg coreConfig, log *slog.Logger) *core {
@@ -89,6 +95,7 @@ type tab struct {
 	subName string
 	knock   *knock // this tab's knock on a call (link.join waiting), if any
 	removed bool
+	hidden  bool // the page reported itself hidden (tab.visibility; push.go)
 }
 
 // call is one live call. snap is the authoritative state sent to clients;
@@ -135,6 +142,7 @@ type part struct {
 	ringEnd  int64  // when the running ring timer fires (epoch ms)
 	replace  bool   // invited or joined again after an earlier part: its log replaces the earlier one
 	silent   bool   // engaged because its user blocked the one ringing: no log, no events (blocks.go)
+	pushed   bool   // rung by Web Push: a stop push follows when the ring stops (push.go)
 }
 
 func (c *call) status(p *part) string       { return c.snap.Participants[p.idx].Status }
@@ -183,7 +191,8 @@ type effects struct {
 	events []delivery
 	logs   []store.CallLog
 	timers []timer
-	notes  []note // lifecycle events for the log and metrics (observe.go)
+	notes  []note    // lifecycle events for the log and metrics (observe.go)
+	pushes []pushOut // Web Push messages to send (push.go)
 }
 
 // delivery is one event for one tab.
@@ -264,6 +273,7 @@ func (k *core) dismissOthers(fx *effects, cl *call, p *part, except *tab, reason
 
 // stopRing stops p's ring timer, if it runs; a timer already firing is stale.
 func (k *core) stopRing(fx *effects, cl *call, p *part) {
+	k.stopPush(fx, cl, p)
 	p.ringGen++
 	if p.ringing {
 		p.ringing = false

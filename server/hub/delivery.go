@@ -33,6 +33,7 @@ func (h *Hub) deliver(b *batch, fx *effects) {
 	for _, t := range fx.timers {
 		h.setTimer(t)
 	}
+	h.sendPushes(fx.pushes)
 }
 
 // setTimer starts or stops a timer the core asked for; one that fires goes

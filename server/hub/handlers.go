@@ -135,6 +135,7 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 	var (
 		callees   []store.User
 		blockedBy map[string]bool
+		pushable  map[string]bool
 	)
 	handle(h, c, f, handler[wire.CallCreateRequest]{
 		prepare: func(s *session, req *wire.CallCreateRequest) *wire.Error {
@@ -145,7 +146,10 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 			if callees, e = h.lookupUsers(names); e != nil { // outside the lock
 				return e
 			}
-			blockedBy, e = h.blockers(s.uid, callees)
+			if blockedBy, e = h.blockers(s.uid, callees); e != nil {
+				return e
+			}
+			pushable, e = h.pushable(callees)
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.CallCreateRequest) (any, *wire.Error) {
@@ -153,7 +157,11 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 				h.cfg.Metrics.RateLimited(LimitRings)
 				return nil, tooManyRings(wait)
 			}
-			cl, e := h.core.create(fx, s.id, req, callees, blockedBy)
+			var (
+				cl wire.Call
+				e  *wire.Error
+			)
+			h.core.withPush(pushable, func() { cl, e = h.core.create(fx, s.id, req, callees, blockedBy) })
 			if e != nil {
 				return nil, e
 			}
@@ -247,6 +255,7 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 	var (
 		accounts  []store.User
 		blockedBy map[string]bool
+		pushable  map[string]bool
 	)
 	handle(h, c, f, handler[wire.InviteRequest]{
 		prepare: func(s *session, req *wire.InviteRequest) *wire.Error {
@@ -264,7 +273,10 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 			if accounts, e = h.lookupUsers(names); e != nil { // outside the lock
 				return e
 			}
-			blockedBy, e = h.blockers(s.uid, accounts)
+			if blockedBy, e = h.blockers(s.uid, accounts); e != nil {
+				return e
+			}
+			pushable, e = h.pushable(accounts)
 			return e
 		},
 		apply: func(_ *batch, fx *effects, s *session, req wire.InviteRequest) (any, *wire.Error) {
@@ -273,7 +285,9 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 				h.cfg.Metrics.RateLimited(LimitRings)
 				return nil, tooManyRings(wait)
 			}
-			if e := h.core.invite(fx, s.id, req.RoomID, accounts, blockedBy); e != nil {
+			var e *wire.Error
+			h.core.withPush(pushable, func() { e = h.core.invite(fx, s.id, req.RoomID, accounts, blockedBy) })
+			if e != nil {
 				return nil, e
 			}
 			h.abuse.rang(s.user.Username, rung)

@@ -90,6 +90,8 @@ type Hub struct {
 	abuse    *abuseLimits   // rings and registrations (limits.go)
 
 	revoked map[string]time.Time // store session IDs revoked lately, by when (sessions.go)
+
+	pushq pushQueue // Web Push messages waiting to be sent (push.go)
 }
 
 // session is one tab's signed-in state on the transport side: its
@@ -242,7 +244,7 @@ func New(cfg Config, st Store) *Hub {
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
 			MaxMeetLinksPerUser: cfg.MaxMeetLinksPerUser, MaxMeetLinksPerIP: cfg.MaxMeetLinksPerIP,
-			KnockTimeout: cfg.KnockTimeout,
+			KnockTimeout: cfg.KnockTimeout, PushWhenHidden: cfg.PushWhenHidden,
 		}, cfg.Logger),
 		conns:    make(map[*conn]struct{}),
 		sessions: make(map[string]*session),

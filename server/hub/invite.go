@@ -67,6 +67,7 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User, blo
 			fx.emitRaw(p.tab, wire.EventInvited, invited)
 		}
 	}
+	k.ringByPush(fx, cl, rung) // before the broadcast: they show as ringing
 	k.broadcast(fx, cl, t.u.jid, "")
 	k.ring(fx, cl, rung)
 	return nil

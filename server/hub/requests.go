@@ -191,6 +191,14 @@ func handlerFor(typ string) func(*Hub, *conn, wire.Frame) {
 		return (*Hub).handleAdmission
 	case wire.TypeCallScreen:
 		return (*Hub).handleScreen
+	case wire.TypePushKey:
+		return (*Hub).handlePushKey
+	case wire.TypePushRegister:
+		return (*Hub).handlePushRegister
+	case wire.TypePushUnregister:
+		return (*Hub).handlePushUnregister
+	case wire.TypeTabVisibility:
+		return (*Hub).handleTabVisibility
 	}
 	return nil
 }
@@ -201,7 +209,8 @@ func registeredOnly(typ string) bool {
 	case wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallInvite, wire.TypeMeetCreate,
 		wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList,
 		wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers,
-		wire.TypeCallAdmit, wire.TypeCallDeny:
+		wire.TypeCallAdmit, wire.TypeCallDeny,
+		wire.TypePushRegister:
 		return true
 	}
 	return false

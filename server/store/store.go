@@ -170,6 +170,19 @@ var migrations = []string{
 		state    BLOB    NOT NULL,
 		saved_at INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// Web Push subscriptions (push.go): one per signed-in device, gone with
+	// its session; vapid_key is the server key it was made for.
+	`CREATE TABLE push_subscriptions (
+		endpoint   TEXT    PRIMARY KEY,
+		p256dh     BLOB    NOT NULL,
+		auth       BLOB    NOT NULL,
+		user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		token_hash BLOB    NOT NULL REFERENCES sessions(token_hash) ON DELETE CASCADE,
+		vapid_key  TEXT    NOT NULL,
+		created_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+	CREATE INDEX push_subscriptions_token ON push_subscriptions(token_hash);`,
 }
 
 // Open opens (creating if needed) the database file at path and brings its

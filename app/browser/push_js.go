@@ -1,0 +1,106 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"encoding/base64"
+	"syscall/js"
+)
+
+// PushSubscribe subscribes this browser to Web Push through the page's
+// service worker, with publicKey (base64url) as the applicationServerKey,
+// and returns the subscription as JSON (PushSubscription.toJSON()). An
+// existing subscription made with another key is dropped first. It blocks:
+// call it from a goroutine. Errors: ErrUnsupported without service workers
+// or push; a *NotificationError when the browser refuses (no permission,
+// no push service reachable).
+func PushSubscribe(publicKey string) (string, error) {
+	reg, err := workerRegistration()
+	if err != nil {
+		return "", err
+	}
+	pm := reg.Get("pushManager")
+	if !pm.Truthy() {
+		return "", ErrUnsupported
+	}
+	if old, err := await(pm.Call("getSubscription")); err == nil && old.Truthy() {
+		key := old.Get("options").Get("applicationServerKey")
+		if !key.Truthy() || base64URL(key) != publicKey {
+			_, _ = await(old.Call("unsubscribe"))
+		}
+	}
+	sub, err := await(pm.Call("subscribe", map[string]any{"userVisibleOnly": true, "applicationServerKey": publicKey}))
+	if err != nil {
+		return "", err
+	}
+	return js.Global().Get("JSON").Call("stringify", sub).String(), nil
+}
+
+// PushUnsubscribe drops this browser's push subscription, if any.
+func PushUnsubscribe() error {
+	reg, err := workerRegistration()
+	if err != nil {
+		return err
+	}
+	pm := reg.Get("pushManager")
+	if !pm.Truthy() {
+		return ErrUnsupported
+	}
+	sub, err := await(pm.Call("getSubscription"))
+	if err != nil || !sub.Truthy() {
+		return err
+	}
+	_, err = await(sub.Call("unsubscribe"))
+	return err
+}
+
+// TellWorker posts msg to the page's active service worker (for example
+// {type: "parley.push.session", server, token}).
+func TellWorker(msg map[string]string) error {
+	reg, err := workerRegistration()
+	if err != nil {
+		return err
+	}
+	active := reg.Get("active")
+	if !active.Truthy() {
+		return ErrUnsupported
+	}
+	m := map[string]any{}
+	for k, v := range msg {
+		m[k] = v
+	}
+	return catch(func() { active.Call("postMessage", m) })
+}
+
+// workerRegistration waits for the page's service worker registration.
+func workerRegistration() (js.Value, error) {
+	sw := js.Global().Get("navigator").Get("serviceWorker")
+	if !sw.Truthy() {
+		return js.Value{}, ErrUnsupported
+	}
+	return await(sw.Get("ready"))
+}
+
+// base64URL encodes an ArrayBuffer as base64url without padding.
+func base64URL(buf js.Value) string {
+	u8 := js.Global().Get("Uint8Array").New(buf)
+	b := make([]byte, u8.Length())
+	js.CopyBytesToGo(b, u8)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// OnVisibilityChange calls f with document.hidden whenever the page is
+// hidden or shown. f runs inside the event and must not block. The returned
+// release removes the listener.
+func OnVisibilityChange(f func(hidden bool)) (release func()) {
+	doc := js.Global().Get("document")
+	fn := js.FuncOf(func(js.Value, []js.Value) any {
+		f(doc.Get("hidden").Bool())
+		return nil
+	})
+	doc.Call("addEventListener", "visibilitychange", fn)
+	return func() {
+		doc.Call("removeEventListener", "visibilitychange", fn)
+		fn.Release()
+	}
+}
