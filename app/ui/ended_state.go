@@ -21,6 +21,7 @@ type endedState struct {
 // endCall shows "Call ended" for a moment, then goes home.
 func (s *session) endCall(ctx app.Context) {
 	s.ended.text = s.endedSentence()
+	hadCall := s.call.everJoined
 	s.clearCall()
 	s.tab.remove(tabKey)
 	s.resumedSince = time.Time{}
@@ -31,6 +32,9 @@ func (s *session) endCall(ctx app.Context) {
 	}
 	gen := s.ended.gen
 	s.loadLogs(ctx, 1)
+	if hadCall {
+		s.offerPushAfterCall()
+	}
 	wait := s.ended.wait
 	go func() {
 		time.Sleep(wait)

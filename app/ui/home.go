@@ -45,7 +45,7 @@ func (c *Home) Render() app.UI {
 						app.Span().Text(map[bool]string{true: "Copied", false: "Copy"}[c.copied])).
 					OnClick(c.onCopy),
 			),
-			app.If(c.NotifPerm == browser.PermissionDefault, func() app.UI {
+			app.If(c.NotifPerm == browser.PermissionDefault && !c.S.push.offer, func() app.UI {
 				return app.P().Class("hint").Body(
 					app.Span().Text("Get notified of calls while Parley is in the background. "),
 					app.Button().ID("enable-notifications").Class("linklike").Type("button").
@@ -54,6 +54,7 @@ func (c *Home) Render() app.UI {
 				)
 			}),
 		),
+		app.If(c.S.push.offer, func() app.UI { return pushOffer(c.S) }),
 		app.Section().Class("card").Aria("labelledby", "dial-title").Body(
 			app.H2().ID("dial-title").Text("Make a call"),
 			notice(c.Notice, c.Info),

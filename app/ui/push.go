@@ -32,3 +32,21 @@ func pushSetting(s *session) app.UI {
 		}),
 	)
 }
+
+// pushOffer is home's card after this device's first call: ring it when
+// Parley is closed? The browser's permission prompt comes only from its
+// button (offerPushAfterCall).
+func pushOffer(s *session) app.UI {
+	return app.Section().ID("push-offer").Class("card").Aria("labelledby", "push-offer-title").Body(
+		app.H2().ID("push-offer-title").Text("Hear calls when Parley is closed?"),
+		app.P().Class("field-hint").Text("This device can ring with a notification you can answer or decline, even when no Parley tab is open. Your browser will ask to allow notifications."),
+		app.Div().Class("dial-buttons").Body(
+			app.Button().ID("push-offer-on").Class("btn btn-call").Type("button").Disabled(s.push.busy).
+				Body(icon("bell"), app.Span().Text("Ring this device")).
+				OnClick(func(ctx app.Context, e app.Event) { s.turnOnPush(ctx) }),
+			app.Button().ID("push-offer-no").Class("btn btn-quiet").Type("button").Disabled(s.push.busy).
+				Text("Not now").
+				OnClick(func(ctx app.Context, e app.Event) { s.settleOffer(false) }),
+		),
+	)
+}

@@ -24,6 +24,10 @@ import (
 // pushPrefKey marks (in local storage) that this device rings when closed.
 const pushPrefKey = "parley.push"
 
+// pushOfferKey marks (in local storage) that the offer after a first call
+// was answered, either way: it is made once per device.
+const pushOfferKey = "parley.push.offered"
+
 // pushState is the state of Web Push ringing on this page.
 type pushState struct {
 	answerRoom string // ?answer=<room>: answer this call when it rings here
@@ -31,6 +35,9 @@ type pushState struct {
 	busy       bool
 	msg        string // the outcome of the last change, for Settings
 	err        bool
+	// offer: home asks once, after this device's first call, whether to
+	// ring it when Parley is closed (offerPushAfterCall).
+	offer bool
 }
 
 // pushDevice is what ringing by push needs from the browser; browserPush in
@@ -131,6 +138,14 @@ func (s *session) turnOnPush(ctx app.Context) {
 	}, func(_ app.Context, msg string, err error) {
 		s.push.busy, s.push.msg, s.push.err = false, msg, err != nil
 		s.push.on = err == nil
+		if s.push.offer { // answered from home's offer: say so there
+			s.settleOffer(err == nil)
+			if err != nil {
+				s.page.notice, s.page.info = msg, ""
+			} else {
+				s.page.info, s.page.notice = msg, ""
+			}
+		}
 		if s.push.on {
 			_ = browser.StorageSet(pushPrefKey, "on")
 		}
@@ -217,4 +232,41 @@ func (s *session) autoAnswer(ctx app.Context) {
 	}
 	s.push.answerRoom = ""
 	s.answer(ctx)
+}
+
+// offerPushAfterCall makes home offer, once per device, to ring this device
+// when Parley is closed: after a call in which someone joined, the moment
+// the user has just seen what a call is, never on a first visit. It asks the
+// browser nothing; only the offer's button does. Nothing is offered to a
+// guest, when the device rings already, when notifications are blocked or
+// missing, when
+// the offer was answered before, or when the server does not push.
+func (s *session) offerPushAfterCall() {
+	if s.account.user.Guest || s.push.on || s.push.offer || s.pushDev == nil {
+		return
+	}
+	if perm := s.pushDev.Permission(); perm == browser.PermissionDenied || perm == browser.PermissionUnsupported {
+		return
+	}
+	for _, key := range []string{pushPrefKey, pushOfferKey} {
+		if v, _ := browser.StorageGet(key); v != "" {
+			return
+		}
+	}
+	run(s, 30*time.Second, func(c context.Context) (string, error) {
+		return s.eng.PushPublicKey(c) // push off on the server: no offer
+	}, func(_ app.Context, _ string, err error) {
+		s.push.offer = err == nil && !s.push.on
+	})
+}
+
+// settleOffer puts the offer after a first call away for good; turnedOn
+// says how it was answered.
+func (s *session) settleOffer(turnedOn bool) {
+	s.push.offer = false
+	answer := "no"
+	if turnedOn {
+		answer = "yes"
+	}
+	_ = browser.StorageSet(pushOfferKey, answer)
 }

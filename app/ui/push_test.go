@@ -212,3 +212,98 @@ func TestPushSettingAndSignIn(t *testing.T) {
 func (f *fakeEngine) ReportVisibility(_ context.Context, hidden bool) error {
 	return f.fail("ReportVisibility")
 }
+
+// TestPushOfferAfterFirstCall: home offers to ring this device when Parley
+// is closed after a call someone joined, not before and not after a call
+// nobody joined; the browser is asked only from the offer's button, and the
+// offer is made once per device (either answer puts it away for good).
+func TestPushOfferAfterFirstCall(t *testing.T) {
+	for _, k := range []string{pushPrefKey, pushOfferKey} {
+		browser.StorageRemove(k)
+	}
+	t.Cleanup(func() {
+		for _, k := range []string{pushPrefKey, pushOfferKey} {
+			browser.StorageRemove(k)
+		}
+	})
+	h := newHarness(t)
+	s := h.s
+	dev := &fakePush{perm: browser.PermissionDefault, answer: browser.PermissionGranted}
+	s.pushDev = dev
+	h.do(2, func(ctx app.Context) { s.signIn(ctx, "alice", "secret-password") })
+	home := func() *Home {
+		v, ok := (&Shell{s: s}).screen().(*Home)
+		if !ok {
+			t.Fatalf("not at home: phase %v", s.phase)
+		}
+		return v
+	}
+	offered := func() bool { return home().S.push.offer }
+	if offered() {
+		t.Fatal("offered on the first visit")
+	}
+
+	call := func(answer bool) {
+		t.Helper()
+		h.do(1, func(ctx app.Context) { s.dial(ctx, "bob", true) })
+		if answer {
+			h.f.setStatus("bob@localhost", wire.StatusConnected)
+			h.settle(1)
+			h.do(1, func(ctx app.Context) { s.hangUp(ctx) })
+		} else {
+			h.f.setStatus("bob@localhost", wire.StatusDeclined)
+			h.f.setCall(nil)
+			h.f.sink(event.CallStatus{UserJID: "alice@localhost", LocalUser: true, Status: wire.StatusEnded, RoomID: "room1"})
+		}
+		h.until("home after the call", func() bool { return s.phase == phaseHome })
+	}
+	asked := func() bool { // whether the server was asked for its key since the last look
+		h.f.mu.Lock()
+		defer h.f.mu.Unlock()
+		defer func() { h.f.calls = nil }()
+		return slices.Contains(h.f.calls, "PushPublicKey")
+	}
+	asked()
+	call(false)
+	if offered() || asked() {
+		t.Fatal("offered after a call nobody joined")
+	}
+	call(true)
+	h.until("the offer after the first call", func() bool { return s.push.offer })
+	if dev.asked != 0 {
+		t.Fatal("the browser was asked before the offer's button")
+	}
+	h.do(1, func(ctx app.Context) { s.turnOnPush(ctx) })
+	if !s.push.on || s.push.offer || dev.asked != 1 || s.page.info != pushOnSentence {
+		t.Fatalf("after the offer's button: %+v asked %d info %q", s.push, dev.asked, s.page.info)
+	}
+	if v, _ := browser.StorageGet(pushOfferKey); v != "yes" {
+		t.Fatalf("offer answer kept as %q", v)
+	}
+
+	// Once answered, never again: not after the next call, nor after a
+	// sign-in on this device (turned off, or answered "Not now").
+	h.do(1, func(ctx app.Context) { s.turnOffPush(ctx) })
+	asked()
+	call(true)
+	if offered() || asked() {
+		t.Fatal("offered again after it was answered")
+	}
+
+	// A device where "Not now" was said, and a server that does not push.
+	browser.StorageRemove(pushOfferKey)
+	call(true)
+	h.until("offered on a fresh device", func() bool { return s.push.offer })
+	s.settleOffer(false)
+	if v, _ := browser.StorageGet(pushOfferKey); v != "no" || s.push.offer {
+		t.Fatalf("Not now kept as %q, offer %v", v, s.push.offer)
+	}
+	browser.StorageRemove(pushOfferKey)
+	h.f.errs["PushPublicKey"] = &wire.Error{Code: wire.CodeNotFound, Reason: wire.ReasonNotFound, Message: "push off"}
+	asked()
+	call(true)
+	h.until("the server asked for its key", asked)
+	if offered() {
+		t.Fatal("offered by a server that does not push")
+	}
+}

@@ -427,3 +427,53 @@ func TestPushAnswerSignedIn(t *testing.T) {
 	bob.remoteVideoPlays()
 	bob.shot("p03-answered-signed-in")
 }
+
+// TestPushOfferAfterCall: after the first call, home offers to ring the
+// device when Parley is closed, once: Alice takes it (the browser has no
+// reachable push service here, so it says it could not, on home), Bob says
+// "Not now"; neither is offered again after the next call.
+func TestPushOfferAfterCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	setPermission(t, alice.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
+	startPWAVideoCall(t, srv.URL, alice, bob)
+	if eval[bool](t, alice.ctx, `!!document.querySelector('#push-offer')`) {
+		t.Fatal("offered during the call")
+	}
+	click(t, alice.ctx, "#end-call")
+	for _, u := range []*pwaUser{alice, bob} {
+		u.wait(`document.querySelector('#push-offer-on')`, 20*time.Second)
+	}
+	alice.shot("p20-push-offer")
+	bob.shot("p20-push-offer")
+
+	click(t, bob.ctx, "#push-offer-no")
+	bob.wait(`!document.querySelector('#push-offer') && localStorage.getItem('parley.push.offered') === 'no'`, 10*time.Second)
+
+	click(t, alice.ctx, "#push-offer-on")
+	alice.wait(`!document.querySelector('#push-offer') && localStorage.getItem('parley.push.offered') === 'no'`, 90*time.Second)
+	if msg := eval[string](t, alice.ctx, `(document.querySelector('.notice') || {}).textContent || ''`); !strings.Contains(msg, "couldn't set up ringing") {
+		t.Fatalf("home after the offer's button says %q", msg)
+	}
+	alice.shot("p21-push-offer-result")
+
+	// The next call offers nothing.
+	clearText(t, alice.ctx, "#dial-to")
+	typeText(t, alice.ctx, "#dial-to", bob.name)
+	click(t, alice.ctx, "#call-video")
+	bob.wait(`document.querySelector('#answer-call')`, 15*time.Second)
+	click(t, bob.ctx, "#answer-call")
+	alice.wait(`document.querySelector('.incall')`, 20*time.Second)
+	click(t, alice.ctx, "#end-call")
+	for _, u := range []*pwaUser{alice, bob} {
+		u.wait(`document.querySelector('#dial-to') && !document.querySelector('#call-ended')`, 20*time.Second)
+	}
+	time.Sleep(time.Second) // room for an offer that should not come (the server's key is asked in 1 ms on loopback)
+	for _, u := range []*pwaUser{alice, bob} {
+		if eval[bool](t, u.ctx, `!!document.querySelector('#push-offer')`) {
+			t.Fatalf("%s was offered again", u.name)
+		}
+	}
+}
