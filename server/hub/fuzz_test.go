@@ -5,6 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"unicode/utf8"
@@ -21,7 +26,10 @@ var fuzzTypes = []string{
 	wire.TypeLogout, wire.TypeICERefresh, wire.TypeCallLogs, wire.TypeCallCreate, wire.TypeCallAnswer,
 	wire.TypeCallDecline, wire.TypeCallEnd, wire.TypeCallSignal, wire.TypeCallMute, wire.TypeCallMedia,
 	wire.TypeCallInvite, wire.TypeCallSwitch, wire.TypeCallData, wire.TypeLinkSubscribe, wire.TypeLinkJoin,
-	wire.TypeLinkUnsubscribe, wire.TypeMeetCreate, "no.such.type",
+	wire.TypeLinkUnsubscribe, wire.TypeMeetCreate, wire.TypeBlockAdd, wire.TypeBlockRemove, wire.TypeBlockList,
+	wire.TypeSessionList, wire.TypeSessionRevoke, wire.TypeSessionRevokeOthers, wire.TypeCallShare,
+	wire.TypeCallAdmit, wire.TypeCallDeny, wire.TypeCallScreen, wire.TypePushKey, wire.TypePushRegister,
+	wire.TypePushUnregister, wire.TypeTabVisibility, "no.such.type",
 }
 
 // TestFuzzTypesDispatched: every type in fuzzTypes but the last is one the
@@ -39,6 +47,72 @@ func TestFuzzTypesDispatched(t *testing.T) {
 	if handlerFor(fuzzTypes[len(fuzzTypes)-1]) != nil {
 		t.Errorf("the last fuzz type must be unknown to the hub")
 	}
+	for _, typ := range dispatchedTypes(t) {
+		if !slices.Contains(fuzzTypes, typ) {
+			t.Errorf("the hub serves %s but FuzzRequest never sends it: add it to fuzzTypes", typ)
+		}
+	}
+}
+
+// dispatchedTypes are the values of the wire.Type* constants that
+// handlerFor's cases name, read from the sources, so that a request type
+// added to the hub without its fuzz entry fails TestFuzzTypesDispatched.
+func dispatchedTypes(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	values := map[string]string{} // wire constant name -> value
+	wireFiles, err := filepath.Glob("../../app/wire/*.go")
+	if err != nil || len(wireFiles) == 0 {
+		t.Fatalf("wire sources: %v", err)
+	}
+	for _, name := range wireFiles {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if vs, ok := n.(*ast.ValueSpec); ok {
+				for i, id := range vs.Names {
+					if i < len(vs.Values) {
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							values[id.Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	f, err := parser.ParseFile(fset, "requests.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		fd, ok := n.(*ast.FuncDecl)
+		if !ok || fd.Name.Name != "handlerFor" {
+			return true
+		}
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if cc, ok := n.(*ast.CaseClause); ok {
+				for _, e := range cc.List {
+					if sel, ok := e.(*ast.SelectorExpr); ok {
+						v, ok := values[sel.Sel.Name]
+						if !ok {
+							t.Fatalf("handlerFor names %s, not a wire string constant", sel.Sel.Name)
+						}
+						types = append(types, v)
+					}
+				}
+			}
+			return true
+		})
+		return false
+	})
+	if len(types) < 20 {
+		t.Fatalf("found only %d request types in handlerFor", len(types))
+	}
+	return types
 }
 
 // fuzzConn is a bare WebSocket client for FuzzRequest: one request at a
