@@ -13,10 +13,24 @@ import (
 // LineStats reads the connection's statistics (getStats): round-trip time,
 // packets received and lost, the loss the other side reports on what we
 // send, audio jitter, and the size and rate of the video received and sent;
-// false when they cannot be read. It waits for a promise: call it from a
+// false when they cannot be read. The video sizes and rate are the
+// camera's: a shared screen's stream (the third transceiver, its own mid)
+// counts for loss but not for them. It waits for a promise: call it from a
 // goroutine.
 func (p *Peer) LineStats() (s LineStats, ok bool) {
 	s.RTT, s.SentLoss = -1, -1
+	screenMid := ""
+	p.mu.Lock()
+	if p.screen != nil {
+		if mid := p.screen.JSValue().Get("mid"); mid.Type() == js.TypeString {
+			screenMid = mid.String()
+		}
+	}
+	p.mu.Unlock()
+	isScreen := func(r js.Value) bool {
+		mid := r.Get("mid")
+		return screenMid != "" && mid.Type() == js.TypeString && mid.String() == screenMid
+	}
 	pairRTT := map[string]float64{}
 	selected := ""
 	reportRTT := -1.0
@@ -57,6 +71,9 @@ func (p *Peer) LineStats() (s LineStats, ok bool) {
 					s.Jitter = j * 1000
 				}
 			case KindVideo:
+				if isScreen(r) {
+					break
+				}
 				w, _ := num(r, "frameWidth")
 				h, _ := num(r, "frameHeight")
 				fps, _ := num(r, "framesPerSecond")
@@ -65,7 +82,7 @@ func (p *Peer) LineStats() (s LineStats, ok bool) {
 				}
 			}
 		case "outbound-rtp":
-			if r.Get("kind").String() == KindVideo {
+			if r.Get("kind").String() == KindVideo && !isScreen(r) {
 				w, _ := num(r, "frameWidth")
 				h, _ := num(r, "frameHeight")
 				if int(w)*int(h) > s.SentWidth*s.SentHeight {
