@@ -89,7 +89,7 @@ func (k *core) parseUsers(self string, to []string) ([]string, *wire.Error) {
 // create starts a call from tab id to the callees (accounts already looked
 // up, in the order called; see checkCreate). Those named in blockedBy
 // blocked the caller: they are engaged, silently (see blocks.go).
-func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callees []store.User, blockedBy map[string]bool) (wire.Call, *wire.Error) {
+func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callees []store.User, blockedBy, pushable map[string]bool) (wire.Call, *wire.Error) {
 	t := k.tabOf(id)
 	if t == nil {
 		return wire.Call{}, errUnauthorized()
@@ -144,7 +144,7 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 		fx.note(cl, noteRingEnded, OutcomeBusy, 0, "call busy", "user", p.u.name)
 		k.finishPart(fx, cl, p, now)
 	}
-	k.ring(fx, cl, pending)
+	k.ring(fx, cl, pending, pushable)
 	if !k.checkEnd(fx, cl, now) {
 		k.broadcast(fx, cl, t.u.jid, "")
 	}
@@ -152,12 +152,13 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 }
 
 // ring sends call.incoming to every tab of the pending parts and starts
-// their ring timers.
-func (k *core) ring(fx *effects, cl *call, pending []*part) {
+// their ring timers; those named in pushable with no tab to ring are rung
+// by Web Push (ringByPush).
+func (k *core) ring(fx *effects, cl *call, pending []*part, pushable map[string]bool) {
 	if len(pending) == 0 {
 		return
 	}
-	k.ringByPush(fx, cl, pending)
+	k.ringByPush(fx, cl, pending, pushable)
 	incoming := mustJSON(wire.CallEvent{Call: cl.snap})
 	for _, p := range pending {
 		for _, t := range p.u.tabs {

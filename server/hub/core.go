@@ -37,10 +37,6 @@ type core struct {
 	// dirty holds the calls a request may have changed since their state
 	// was last saved (restore.go); the transport drains it after each one.
 	dirty map[*call]struct{}
-
-	// pushable names the users the request being served may ring by Web
-	// Push (push.go); nil outside withPush.
-	pushable map[string]bool
 }
 
 // coreConfig is the part of Config the state machine needs.

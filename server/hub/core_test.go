@@ -92,7 +92,7 @@ func createCall(tab, typ string, to ...string) act {
 		for _, n := range to {
 			callees = append(callees, account(n))
 		}
-		c, e := w.k.create(fx, tab, wire.CallCreateRequest{To: to, Type: typ}, callees, nil)
+		c, e := w.k.create(fx, tab, wire.CallCreateRequest{To: to, Type: typ}, callees, nil, nil)
 		if e == nil {
 			w.room, w.cl = c.RoomID, w.k.calls[c.RoomID]
 			if w.cl == nil { // it ended at once
@@ -143,7 +143,7 @@ func inviteUsers(tab string, to ...string) act {
 		for _, n := range to {
 			accounts = append(accounts, account(n))
 		}
-		return w.k.invite(fx, tab, w.room, accounts, nil)
+		return w.k.invite(fx, tab, w.room, accounts, nil, nil)
 	}
 }
 

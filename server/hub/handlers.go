@@ -161,7 +161,7 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 				cl wire.Call
 				e  *wire.Error
 			)
-			h.core.withPush(pushable, func() { cl, e = h.core.create(fx, s.id, req, callees, blockedBy) })
+			cl, e = h.core.create(fx, s.id, req, callees, blockedBy, pushable)
 			if e != nil {
 				return nil, e
 			}
@@ -286,7 +286,7 @@ func (h *Hub) handleInvite(c *conn, f wire.Frame) {
 				return nil, tooManyRings(wait)
 			}
 			var e *wire.Error
-			h.core.withPush(pushable, func() { e = h.core.invite(fx, s.id, req.RoomID, accounts, blockedBy) })
+			e = h.core.invite(fx, s.id, req.RoomID, accounts, blockedBy, pushable)
 			if e != nil {
 				return nil, e
 			}

@@ -11,7 +11,8 @@ import (
 // id, which must be joined in it. Users already joined or pending are
 // skipped; those whose part is over are rung again. Those named in
 // blockedBy blocked the inviter: they are engaged, silently (see blocks.go).
-func (k *core) invite(fx *effects, id, roomID string, accounts []store.User, blockedBy map[string]bool) *wire.Error {
+// Those named in pushable may be rung by Web Push (push.go).
+func (k *core) invite(fx *effects, id, roomID string, accounts []store.User, blockedBy, pushable map[string]bool) *wire.Error {
 	t, cl, _, e := k.memberOf(id, roomID)
 	if e != nil {
 		return e
@@ -67,8 +68,8 @@ func (k *core) invite(fx *effects, id, roomID string, accounts []store.User, blo
 			fx.emitRaw(p.tab, wire.EventInvited, invited)
 		}
 	}
-	k.ringByPush(fx, cl, rung) // before the broadcast: they show as ringing
+	k.ringByPush(fx, cl, rung, pushable) // before the broadcast: they show as ringing
 	k.broadcast(fx, cl, t.u.jid, "")
-	k.ring(fx, cl, rung)
+	k.ring(fx, cl, rung, pushable)
 	return nil
 }

@@ -60,21 +60,13 @@ func (h *Hub) pusher() (*push.Sender, PushStore) {
 
 // ---- the core's side ----
 
-// withPush runs f (a request that may ring) with the users named in
-// pushable reachable by push: ring treats them as rung although they have
-// no open tab.
-func (k *core) withPush(pushable map[string]bool, f func()) {
-	k.pushable = pushable
-	defer func() { k.pushable = nil }()
-	f()
-}
-
 // ringByPush marks the pending parts whose users have no open tab but can be
-// rung by push: they show as ringing, and a ring push goes out. Called by
-// ring before it tells anyone.
-func (k *core) ringByPush(fx *effects, cl *call, pending []*part) {
+// rung by push (named in pushable, looked up by the transport before the
+// request: Hub.pushable): they show as ringing, and a ring push goes out.
+// Called by ring before it tells anyone.
+func (k *core) ringByPush(fx *effects, cl *call, pending []*part, pushable map[string]bool) {
 	for _, p := range pending {
-		if p.pushed || k.seesCalls(p.u) || !k.pushable[p.u.name] {
+		if p.pushed || k.seesCalls(p.u) || !pushable[p.u.name] {
 			continue
 		}
 		if cl.status(p) == wire.StatusCalling {

@@ -430,7 +430,7 @@ func FuzzRestoreCall(f *testing.F) {
 	w.k.addTab(&effects{}, account("alice"), "alice")
 	w.k.addTab(&effects{}, account("bob"), "bob")
 	cl, e := w.k.create(&effects{}, "alice", wire.CallCreateRequest{To: []string{jid("bob")}, Type: wire.TypeAudio},
-		[]store.User{account("bob")}, nil)
+		[]store.User{account("bob")}, nil, nil)
 	if e != nil {
 		f.Fatal(e)
 	}
