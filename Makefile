@@ -76,9 +76,11 @@ bench: build
 	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./server/hub
 	$(GO) test -run '^$$' -bench IdleConnections -benchtime 1x ./server/hub
 	$(GO) test -run '^$$' -bench RelayThroughput -benchtime 200000x ./server/turn
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/push
+	$(GO) test -run '^$$' -bench LineObserve -benchmem ./app/call
 	for t in udp tcp; do PARLEY_BENCH=1 PARLEY_BENCH_RELAY=$$t $(GO) test -count=1 -v -timeout 5m -run 'TestBenchAnswerToFirstFrame' ./server/e2e | grep -E 'answerCall'; done
 	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'
-	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit|joinCall|path dead|reload|kill -9'
+	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit|joinCall|path dead|reload|kill -9|shareScreen'
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 5m -run 'TestBenchReconnectAfterRestart' ./app/call | grep -E 'clients'
 
 clean:
