@@ -180,35 +180,20 @@ func (w *lineWatch) observe(s rtc.LineStats, at time.Time) lineSample {
 // qualityMonitor reads every peer's line statistics while cs lasts, reports
 // them (callQualityListener) and limits the video sent on a poor line.
 func (e *Engine) qualityMonitor(cs *callState, stop <-chan struct{}) {
-	t := time.NewTicker(qualityCheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		type probe struct {
-			ps      *peerState
-			peer    *rtc.Peer
-			audioHi bool
-		}
-		var probes []probe
+	e.everyTick(cs, stop, qualityCheck, func(probes []peerProbe) {
+		audioHi := make([]bool, len(probes))
 		e.sync(func() {
-			if cs.ended {
-				return
-			}
-			for _, ps := range cs.peers {
-				probes = append(probes, probe{ps, ps.peer, ps.line.audioHi})
+			for i, p := range probes {
+				audioHi[i] = p.ps.line.audioHi
 			}
 		})
-		for _, p := range probes {
+		for i, p := range probes {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			if !p.audioHi {
+			if !audioHi[i] {
 				err := p.peer.PrioritizeAudio() // waits for a promise: not on the work queue
 				if err == nil {
 					e.work.push(func() { p.ps.line.audioHi = true })
@@ -233,7 +218,7 @@ func (e *Engine) qualityMonitor(cs *callState, stop <-chan struct{}) {
 			step := *limit
 			e.work.push(func() { p.ps.line.applied = stepOf(step) })
 		}
-	}
+	})
 }
 
 // stepOf is the step number of a video limit.

@@ -33,9 +33,18 @@ type stallWatch struct {
 	stalled bool      // nothing arrived for stallAfter while busy
 }
 
-// stallMonitor reads the bytes received on every peer while cs lasts.
-func (e *Engine) stallMonitor(cs *callState, stop <-chan struct{}) {
-	t := time.NewTicker(stallCheck)
+// peerProbe is one peer of a call as a monitor reads it off the work queue:
+// its state (touched only on the work queue) and its connection then.
+type peerProbe struct {
+	ps   *peerState
+	peer *rtc.Peer
+}
+
+// everyTick calls read with the peers of cs every period until stop is
+// closed, off the work queue (reading statistics waits for the browser):
+// the monitors of stall.go and quality.go.
+func (e *Engine) everyTick(cs *callState, stop <-chan struct{}, period time.Duration, read func([]peerProbe)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -43,19 +52,22 @@ func (e *Engine) stallMonitor(cs *callState, stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		type probe struct {
-			ps   *peerState
-			peer *rtc.Peer
-		}
-		var probes []probe
+		var probes []peerProbe
 		e.sync(func() {
 			if cs.ended {
 				return
 			}
 			for _, ps := range cs.peers {
-				probes = append(probes, probe{ps, ps.peer})
+				probes = append(probes, peerProbe{ps, ps.peer})
 			}
 		})
+		read(probes)
+	}
+}
+
+// stallMonitor reads the bytes received on every peer while cs lasts.
+func (e *Engine) stallMonitor(cs *callState, stop <-chan struct{}) {
+	e.everyTick(cs, stop, stallCheck, func(probes []peerProbe) {
 		for _, p := range probes {
 			n, ok := p.peer.BytesReceived() // waits for the stats: not on the work queue
 			if !ok {
@@ -65,7 +77,7 @@ func (e *Engine) stallMonitor(cs *callState, stop <-chan struct{}) {
 			ps := p.ps
 			e.work.push(func() { e.onBytesReceived(cs, ps, n, at) })
 		}
-	}
+	})
 }
 
 // onBytesReceived follows ps's receive counter n read at at (work queue).
