@@ -261,9 +261,7 @@ func (h *Hub) handlePushRegister(c *conn, f wire.Frame) {
 				return e
 			}
 			sub.VAPIDKey = sender.PublicKey()
-			h.mu.Lock()
-			token := s.token
-			h.mu.Unlock()
+			token := h.tokenOf(s)
 			ctx, cancel := h.opCtx()
 			defer cancel()
 			var err error
@@ -290,9 +288,7 @@ func (h *Hub) handlePushUnregister(c *conn, f wire.Frame) {
 			if ps == nil {
 				return errPushOff()
 			}
-			h.mu.Lock()
-			token := s.token
-			h.mu.Unlock()
+			token := h.tokenOf(s)
 			ctx, cancel := h.opCtx()
 			defer cancel()
 			var err error

@@ -349,15 +349,20 @@ func (h *Hub) resume(c *conn, id uint64, s *session, token string, lastSeq uint6
 	h.commit(b)
 }
 
+// tokenOf is the sign-in token of session s (guarded by h.mu).
+func (h *Hub) tokenOf(s *session) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return s.token
+}
+
 // handleLogout revokes the session's token, leaves its calls and closes the
 // connection with wire.CloseLoggedOut.
 func (h *Hub) handleLogout(c *conn, f wire.Frame) {
 	handle(h, c, f, handler[struct{}]{
 		noPayload: true,
 		prepare: func(s *session, _ *struct{}) *wire.Error {
-			h.mu.Lock()
-			token := s.token
-			h.mu.Unlock()
+			token := h.tokenOf(s)
 			ctx, cancel := h.opCtx()
 			defer cancel()
 			var err error

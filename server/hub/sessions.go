@@ -170,9 +170,7 @@ func (h *Hub) handleSessionRevoke(c *conn, f wire.Frame) {
 			if req.SessionID == "" || len(req.SessionID) > wire.MaxSessionIDLen {
 				return wire.BadRequest("session.revoke needs the sessionId of one of your sessions (from session.list).")
 			}
-			h.mu.Lock()
-			token := s.token
-			h.mu.Unlock()
+			token := h.tokenOf(s)
 			if req.SessionID == store.SessionID(token) {
 				return wire.BadRequest("That is the session you are using; to end it, log out.")
 			}
@@ -211,9 +209,7 @@ func (h *Hub) handleSessionRevokeOthers(c *conn, f wire.Frame) {
 	handle(h, c, f, handler[struct{}]{
 		noPayload: true,
 		prepare: func(s *session, _ *struct{}) *wire.Error {
-			h.mu.Lock()
-			token := s.token
-			h.mu.Unlock()
+			token := h.tokenOf(s)
 			var err error
 			onOwnStack(func() {
 				ctx, cancel := h.opCtx()
