@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/app/call/event"
 	"parley/server/turn/turntest"
 )
 
@@ -32,20 +33,11 @@ func senderParams(kind, param string) string {
 // open peer connection(s), the widest.
 const sentVideoWidth = `(async () => { let w = 0; for (const pc of window.pcs) { if (pc.connectionState === "closed") continue; (await pc.getStats()).forEach((s) => { if (s.type === "outbound-rtp" && s.kind === "video" && s.frameWidth > w) w = s.frameWidth; }); } return w; })()`
 
-// qualityReport is a callQualityListener payload.
+// qualityReport is a callQualityListener payload, with the time (Unix ms)
+// the page heard it.
 type qualityReport struct {
-	UserJID    string  `json:"userJid"`
-	Quality    string  `json:"quality"`
-	RTT        float64 `json:"rtt"`
-	Loss       float64 `json:"loss"`
-	Jitter     float64 `json:"jitter"`
-	Width      int     `json:"width"`
-	Height     int     `json:"height"`
-	FPS        float64 `json:"fps"`
-	SentScale  float64 `json:"sentScale"`
-	SentWidth  int     `json:"sentWidth"`
-	SentHeight int     `json:"sentHeight"`
-	At         int64   `json:"-"`
+	event.CallQuality
+	At int64 `json:"at"`
 }
 
 // qualityReports are every callQualityListener call u's page had about jid,
@@ -53,17 +45,9 @@ type qualityReport struct {
 func (u *sdkUser) qualityReports(jid string) []qualityReport {
 	u.t.Helper()
 	s := eval[string](u.t, u.ctx, `JSON.stringify(window.ev.filter((e) => e.name === "callQualityListener" && e.args[0].userJid === `+strconv.Quote(jid)+`).map((e) => ({...e.args[0], at: e.at})))`)
-	var raw []struct {
-		qualityReport
-		At int64 `json:"at"`
-	}
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+	var out []qualityReport
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		u.t.Fatalf("quality reports %s: %v", s, err)
-	}
-	out := make([]qualityReport, len(raw))
-	for i, r := range raw {
-		out[i] = r.qualityReport
-		out[i].At = r.At
 	}
 	return out
 }
@@ -75,15 +59,10 @@ func (u *sdkUser) waitQuality(mark int, jid, pred string, timeout time.Duration)
 	find := `window.ev.slice(` + strconv.Itoa(mark) + `).find((e) => e.name === "callQualityListener" && ((a) => a.userJid === ` +
 		strconv.Quote(jid) + ` && (` + pred + `))(e.args[0]))`
 	waitJS(u.t, u.ctx, find, timeout)
-	var raw struct {
-		qualityReport
-		At int64 `json:"at"`
-	}
-	if err := json.Unmarshal([]byte(eval[string](u.t, u.ctx, `JSON.stringify(((e) => ({...e.args[0], at: e.at}))(`+find+`))`)), &raw); err != nil {
+	var q qualityReport
+	if err := json.Unmarshal([]byte(eval[string](u.t, u.ctx, `JSON.stringify(((e) => ({...e.args[0], at: e.at}))(`+find+`))`)), &q); err != nil {
 		u.t.Fatal(err)
 	}
-	q := raw.qualityReport
-	q.At = raw.At
 	return q
 }
 
