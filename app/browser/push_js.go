@@ -104,3 +104,29 @@ func OnVisibilityChange(f func(hidden bool)) (release func()) {
 		fn.Release()
 	}
 }
+
+// OnPushOpen calls f with the room and the action ("answer", or "open" for
+// a notification clicked elsewhere) when the service worker asks this
+// window to act on a call notification because it could not navigate it (a
+// window it does not control, e.g. after a hard reload). f runs inside the
+// event and must not block.
+func OnPushOpen(f func(roomID, action string)) {
+	sw := js.Global().Get("navigator").Get("serviceWorker")
+	if sw.IsUndefined() {
+		return
+	}
+	sw.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		d := args[0].Get("data")
+		if d.Type() != js.TypeObject || d.Get("type").String() != "parley.push.open" {
+			return nil
+		}
+		room, action := d.Get("roomId"), d.Get("action")
+		if room.Type() == js.TypeString && action.Type() == js.TypeString {
+			f(room.String(), action.String())
+		}
+		return nil
+	}))
+}

@@ -13,3 +13,6 @@ func TellWorker(msg map[string]string) error { return ErrUnsupported }
 
 // OnVisibilityChange does nothing outside a browser.
 func OnVisibilityChange(f func(hidden bool)) (release func()) { return func() {} }
+
+// OnPushOpen does nothing outside a browser.
+func OnPushOpen(f func(roomID, action string)) {}

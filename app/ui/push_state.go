@@ -224,6 +224,19 @@ func (s *session) answerFromURL(room string) {
 	}
 }
 
+// pushOpen acts on a call notification's Answer that the service worker
+// could not turn into a navigation (a window it does not control): the
+// same as opening /?answer=<room>, in this page.
+func (s *session) pushOpen(room, action string) {
+	if action != "answer" {
+		return
+	}
+	s.dispatch(func(ctx app.Context) {
+		s.answerFromURL(room)
+		s.autoAnswer(ctx)
+	})
+}
+
 // autoAnswer answers the ringing call when a notification's Answer opened
 // the app for it.
 func (s *session) autoAnswer(ctx app.Context) {

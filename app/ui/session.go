@@ -114,6 +114,7 @@ func (s *session) attach(ctx app.Context) {
 		s.answerFromURL(ctx.Page().URL().Query().Get("answer"))
 		browser.OnPageHide(s.saveTab)                  // for the page's lifetime: never released
 		browser.OnVisibilityChange(s.reportVisibility) // likewise
+		browser.OnPushOpen(s.pushOpen)                 // likewise
 		s.start(ctx)
 	}
 	for _, ev := range pending {
