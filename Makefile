@@ -57,7 +57,7 @@ server/e2e/testdata/node_modules/.package-lock.json: server/e2e/testdata/package
 
 test: vet build e2e-deps
 	mkdir -p test-artifacts
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Every fuzz target of client input, one after the other, FUZZTIME each
 # (e.g. make fuzz FUZZTIME=30s). Plain `go test` runs their seed corpora.
