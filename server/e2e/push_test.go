@@ -72,6 +72,19 @@ func deliverPush(t *testing.T, ctx context.Context, origin string, reg servicewo
 	}
 }
 
+// pushRig starts a fake push service, a server that may post to it (with
+// ringTimeout and the extra flags), a browser, and Alice's and Bob's PWA
+// pages in it: the cast of the Web Push tests. The service stops with the
+// test.
+func pushRig(t *testing.T, ringTimeout time.Duration, flags ...string) (*pushtest.Service, *server, *browser, *pwaUser, *pwaUser) {
+	t.Helper()
+	svc := pushtest.New()
+	t.Cleanup(svc.Close)
+	srv := startServerWith(t, serverOptions{RingTimeout: ringTimeout, Args: append([]string{"-push-allow-http"}, flags...)})
+	b := newBrowser(t)
+	return svc, srv, b, newPWAUser(t, b, "alice", "Alice Liddell", "desktop"), newPWAUser(t, b, "bob", "Bob Marley", "phone")
+}
+
 // pushShows delivers a push payload to the user's service worker until
 // its notifications (notificationsExpr) satisfy cond (a JS predicate over
 // their JSON text s). A push the browser accepted but whose event never
@@ -155,12 +168,7 @@ type shownNotification struct {
 // over HTTP without a window; cancelling closes the notification; Answer
 // opens the app, which signs in and answers: the call connects.
 func TestPushRingsClosedApp(t *testing.T) {
-	svc := pushtest.New()
-	defer svc.Close()
-	srv := startServerWith(t, serverOptions{RingTimeout: 60 * time.Second, Args: []string{"-push-allow-http", "-pair-ring-burst", "10"}})
-	b := newBrowser(t)
-	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
-	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	svc, srv, _, alice, bob := pushRig(t, 60*time.Second, "-pair-ring-burst", "10")
 	alice.signUp(srv.URL)
 	reg := closeAppWithPush(t, bob, srv, svc)
 
@@ -271,12 +279,7 @@ func TestPushSetting(t *testing.T) {
 // hidden (a minimized window) and a call to Bob is pushed to his devices
 // although his tab is open; once the window is back, calls ring the tab only.
 func TestPushWhenHidden(t *testing.T) {
-	svc := pushtest.New()
-	defer svc.Close()
-	srv := startServerWith(t, serverOptions{RingTimeout: 60 * time.Second, Args: []string{"-push-allow-http", "-push-when-hidden"}})
-	b := newBrowser(t)
-	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
-	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	svc, srv, b, alice, bob := pushRig(t, 60*time.Second, "-push-when-hidden")
 	alice.signUp(srv.URL)
 	bob.signUp(srv.URL)
 
@@ -332,12 +335,7 @@ func closeAppWithPush(t *testing.T, bob *pwaUser, srv *server, svc *pushtest.Ser
 // push closes the ringing notification and shows "Missed call from Alice
 // Liddell" instead.
 func TestPushMissedCall(t *testing.T) {
-	svc := pushtest.New()
-	defer svc.Close()
-	srv := startServerWith(t, serverOptions{RingTimeout: 4 * time.Second, Args: []string{"-push-allow-http"}})
-	b := newBrowser(t)
-	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
-	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	svc, srv, _, alice, bob := pushRig(t, 4*time.Second)
 	alice.signUp(srv.URL)
 	reg := closeAppWithPush(t, bob, srv, svc)
 
@@ -410,12 +408,7 @@ func registerPushViaSDK(t *testing.T, ctx context.Context, srv *server, svc *pus
 // Answer on the notification opens the app at /?answer=<room>, which signs
 // in with its saved session by itself and answers: the call connects.
 func TestPushAnswerSignedIn(t *testing.T) {
-	svc := pushtest.New()
-	defer svc.Close()
-	srv := startServerWith(t, serverOptions{RingTimeout: 60 * time.Second, Args: []string{"-push-allow-http"}})
-	b := newBrowser(t)
-	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
-	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	svc, srv, _, alice, bob := pushRig(t, 60*time.Second)
 	setPermission(t, bob.ctx, srv.URL, "notifications", cdpbrowser.PermissionSettingGranted)
 	alice.signUp(srv.URL)
 	bob.signUp(srv.URL)
@@ -503,12 +496,7 @@ func TestPushOfferAfterCall(t *testing.T) {
 // navigate it to /?answer=<room>; it asks the window instead, and the app
 // answers the call in place.
 func TestPushAnswerInUncontrolledWindow(t *testing.T) {
-	svc := pushtest.New()
-	defer svc.Close()
-	srv := startServerWith(t, serverOptions{RingTimeout: 60 * time.Second, Args: []string{"-push-allow-http", "-push-when-hidden"}})
-	b := newBrowser(t)
-	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
-	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
+	svc, srv, _, alice, bob := pushRig(t, 60*time.Second, "-push-when-hidden")
 	alice.signUp(srv.URL)
 	reg := closeAppWithPush(t, bob, srv, svc)
 
