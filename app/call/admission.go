@@ -30,7 +30,7 @@ func (e *Engine) awaitAdmission(ctx context.Context, cs *callState, kw *knockWai
 		e.stopWaiting(cs, kw)
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = e.send(cctx, wire.TypeLinkUnsubscribe, nil, nil)
+		_ = e.sendNow(cctx, wire.TypeLinkUnsubscribe, nil, nil)
 		return wire.Errorf(wire.CodeNotAdmitted, wire.ReasonNotAdmitted, "Stopped waiting to be let in: %v.", ctx.Err())
 	}
 	switch ev.Outcome {

@@ -154,7 +154,7 @@ func (e *Engine) makeCall(ctx context.Context, jids []string, groupID string, vi
 	if gone {
 		// endCall ran while the call was being created: it could not name the
 		// room, so end it on the server now, or the callees would ring on.
-		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
+		_ = e.sendNow(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
 		local.Stop()
 		return CallRef{}, wire.CallEnded("The call was ended before it was set up.")
 	}
@@ -359,7 +359,7 @@ func (e *Engine) leaveCall(ctx context.Context) {
 	if room != "" {
 		// The call ends here whatever the server says: a failure to reach it
 		// still leaves us out of the call (the server drops us on its own).
-		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: room}, nil)
+		_ = e.sendNow(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: room}, nil)
 	}
 	e.sync(func() { e.endCallState(cs, "") })
 }

@@ -57,18 +57,66 @@ func (e *Engine) request(ctx context.Context, conn *wire.Conn, typ string, paylo
 	}
 }
 
-// send is request on the current connection, for a signed-in user.
+// send is request on the current connection, for a signed-in user. What
+// the user asks for while the engine is reconnecting (a blip, a server
+// restart, a sign-in that failed and brought the previous session back)
+// waits for the session to be back, up to the request timeout, rather than
+// fail at once: a call placed 200 ms into a blip goes through.
 func (e *Engine) send(ctx context.Context, typ string, payload, out any) error {
-	e.mu.Lock()
-	conn, user := e.conn, e.user
-	e.mu.Unlock()
-	if user == nil {
-		return wire.Unauthorized("Sign in first.")
+	return e.sendOn(ctx, true, typ, payload, out)
+}
+
+// sendNow is send that fails at once (100620) while the engine is
+// reconnecting: for what is stale by the time the session is back
+// (negotiation relayed to a peer, a media status), and for leaving a call,
+// which ends here whatever the server says.
+func (e *Engine) sendNow(ctx context.Context, typ string, payload, out any) error {
+	return e.sendOn(ctx, false, typ, payload, out)
+}
+
+func (e *Engine) sendOn(ctx context.Context, wait bool, typ string, payload, out any) error {
+	var timeout <-chan time.Time
+	for {
+		e.mu.Lock()
+		conn, user := e.conn, e.user
+		if user == nil {
+			e.mu.Unlock()
+			return wire.Unauthorized("Sign in first.")
+		}
+		if conn != nil {
+			e.mu.Unlock()
+			return e.request(ctx, conn, typ, payload, out)
+		}
+		if !wait || e.stopped {
+			e.mu.Unlock()
+			return unreachable(errors.New("reconnecting"))
+		}
+		if e.connBack == nil {
+			e.connBack = make(chan struct{})
+		}
+		back := e.connBack
+		e.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(e.cfg.RequestTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-back:
+		case <-ctx.Done():
+			return unreachable(errors.New("reconnecting"))
+		case <-timeout:
+			return unreachable(errors.New("still reconnecting"))
+		}
 	}
-	if conn == nil {
-		return unreachable(errors.New("reconnecting"))
+}
+
+// connChangedLocked wakes the requests waiting for a connection (e.mu held).
+func (e *Engine) connChangedLocked() {
+	if e.connBack != nil {
+		close(e.connBack)
+		e.connBack = nil
 	}
-	return e.request(ctx, conn, typ, payload, out)
 }
 
 func (e *Engine) keepAlive(conn *wire.Conn) {
@@ -175,6 +223,7 @@ func (e *Engine) resume(ctx context.Context, gen int) (over bool) {
 		return true
 	}
 	e.conn = conn
+	e.connChangedLocked()
 	e.session = res.Session
 	if !res.Resumed {
 		e.seq = 0
@@ -232,6 +281,7 @@ func (e *Engine) signOut(ev event.ConnectionStatus) {
 	e.token = ""
 	e.session = ""
 	e.conn = nil
+	e.connChangedLocked()
 	e.incoming = nil
 	e.mu.Unlock()
 	e.cancelKnock()
@@ -295,6 +345,7 @@ func (e *Engine) Close() {
 	}
 	e.closed = true
 	e.stopped = true
+	e.connChangedLocked() // requests waiting for a reconnect give up
 	e.mu.Unlock()
 	e.dropConnection()
 	e.Flush()

@@ -61,7 +61,8 @@ type Engine struct {
 	devices   [2]string // chosen microphone and camera
 	sink      func(event.Event)
 	conn      *wire.Conn
-	connGen   int // which connection is current; older ones' callbacks are ignored
+	connGen   int           // which connection is current; older ones' callbacks are ignored
+	connBack  chan struct{} // closed and cleared when a connection becomes current or the user signs out (send waits on it)
 	user      *wire.User
 	limits    wire.Limits    // the server's, from the last sign-in
 	ice       wire.ICEConfig // STUN/TURN servers from the last sign-in or refresh
@@ -238,6 +239,7 @@ func (e *Engine) signIn(ctx context.Context, typ string, req any) (wire.User, er
 // connection's keepalive and ICE refresh. It returns the signed-in user.
 func (e *Engine) signedInLocked(conn *wire.Conn, res wire.AuthResult) wire.User {
 	e.conn = conn
+	e.connChangedLocked()
 	if !res.Resumed {
 		e.seq = 0
 	}

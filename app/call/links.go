@@ -66,7 +66,7 @@ func (e *Engine) SubscribeCall(ctx context.Context, link, displayName string) er
 	video := prev.Type == wire.TypeVideo
 	local, err := e.openMedia("subscribeCall", video)
 	if err != nil {
-		_ = e.send(ctx, wire.TypeLinkUnsubscribe, nil, nil)
+		_ = e.sendNow(ctx, wire.TypeLinkUnsubscribe, nil, nil)
 		return err
 	}
 	s := &subscription{link: code, name: name, roomID: prev.RoomID, video: video, users: prev.Users, local: local}
@@ -197,7 +197,7 @@ func (e *Engine) releaseSubscription(ctx context.Context) {
 	if s == nil {
 		return
 	}
-	_ = e.send(ctx, wire.TypeLinkUnsubscribe, nil, nil)
+	_ = e.sendNow(ctx, wire.TypeLinkUnsubscribe, nil, nil)
 	e.sync(func() { e.stopPreview(s) })
 }
 

@@ -71,7 +71,7 @@ func (e *Engine) sendOffer(cs *callState, ps *peerState, restart bool) {
 
 // relay sends a negotiation payload to one participant through the server.
 func (e *Engine) relay(room, to string, p wire.Payload) {
-	if err := e.send(context.Background(), wire.TypeCallSignal, wire.SignalRequest{RoomID: room, To: to, Payload: p}, nil); err != nil {
+	if err := e.sendNow(context.Background(), wire.TypeCallSignal, wire.SignalRequest{RoomID: room, To: to, Payload: p}, nil); err != nil {
 		e.log.Debug("relay", "to", to, "err", err)
 	}
 }
@@ -168,7 +168,7 @@ func (e *Engine) reportMedia(cs *callState) {
 	cs.media = status
 	room := cs.roomID
 	go func() {
-		if err := e.send(context.Background(), wire.TypeCallMedia, wire.MediaRequest{RoomID: room, Status: status}, nil); err != nil {
+		if err := e.sendNow(context.Background(), wire.TypeCallMedia, wire.MediaRequest{RoomID: room, Status: status}, nil); err != nil {
 			e.log.Debug("report media", "err", err)
 		}
 	}()

@@ -233,3 +233,31 @@ func TestServerRestartKeepsCall(t *testing.T) {
 	}
 	callStillWorks(t, alice, bob, ref, track)
 }
+
+// TestRequestWaitsOutReconnect: what the user asks for while the engine is
+// reconnecting (the server away for a moment) goes through once the session
+// is back, instead of failing at once with 100620.
+func TestRequestWaitsOutReconnect(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice := register(t, srv, "alice")
+
+	srv.stop(t)
+	wait(t, alice.rec, "alice reconnecting", func(v event.ConnectionStatus) bool { return v.Status == event.Reconnecting })
+	logs := make(chan error, 1)
+	go func() {
+		_, err := alice.GetCallLogs(ctx(t), 1)
+		logs <- err
+	}()
+	// The request is made while the server is away; it must not have failed
+	// by the time the server is back (it used to, at once).
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-logs:
+		t.Fatalf("the request ended while the server was away: %v", err)
+	default:
+	}
+	srv.start(t)
+	if err := <-logs; err != nil {
+		t.Fatalf("the request made while reconnecting: %v", err)
+	}
+}

@@ -138,7 +138,7 @@ func (e *Engine) rejoin(ctx context.Context, cs *callState, snap wire.Call, s Sa
 	if err != nil {
 		// Without devices this page cannot take part: leave the call rather
 		// than sit in it silent and unseen.
-		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
+		_ = e.sendNow(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
 		e.dropHold(cs)
 		return err
 	}
@@ -155,7 +155,7 @@ func (e *Engine) rejoin(ctx context.Context, cs *callState, snap wire.Call, s Sa
 	e.mu.Unlock()
 	if gone { // endCall or a sign-out while the devices opened
 		local.Stop()
-		_ = e.send(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
+		_ = e.sendNow(ctx, wire.TypeCallEnd, wire.RoomRequest{RoomID: snap.RoomID}, nil)
 		return wire.CallEnded("The call was left before it was taken up again.")
 	}
 	for i, kind := range []string{rtc.KindAudio, rtc.KindVideo} {

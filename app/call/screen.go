@@ -177,7 +177,7 @@ func (e *Engine) applyScreen(cs *callState, old, nc *wire.Call, me string) {
 	case old == nil && now == me && !busy:
 		room := nc.RoomID
 		go func() {
-			if err := e.send(context.Background(), wire.TypeCallScreen, wire.ScreenRequest{RoomID: room, Sharing: new(false)}, nil); err != nil {
+			if err := e.sendNow(context.Background(), wire.TypeCallScreen, wire.ScreenRequest{RoomID: room, Sharing: new(false)}, nil); err != nil {
 				e.log.Debug("end a share this page does not have", "err", err)
 			}
 		}()
