@@ -179,10 +179,16 @@ func TestPWAInCallFeatures(t *testing.T) {
 	}
 
 	// Carol reacts: the thumbs up floats over her tile for alice and bob.
+	// It floats for 3.5 s only, and one page is looked at after the other
+	// (with a screenshot between): each page notes it the moment it shows.
+	const sawThumbsUp = `(() => { const r = document.querySelector('.tile[data-user^="carol"] .reaction'); return !!r && r.dataset.emoji === '👍' })()`
+	for _, u := range []*pwaUser{alice, bob} {
+		eval[bool](t, u.ctx, `(window.sawReaction = false, new MutationObserver(() => { if (`+sawThumbsUp+`) window.sawReaction = true; }).observe(document.body, {subtree: true, childList: true, attributes: true}), true)`)
+	}
 	click(t, carol.ctx, "#react-0")
 	carol.wait(`document.querySelector('.my-reactions .reaction')`, 5*time.Second)
 	for _, u := range []*pwaUser{alice, bob} {
-		u.wait(`(() => { const r = document.querySelector('.tile[data-user^="carol"] .reaction'); return r && r.dataset.emoji === '👍' })()`, 10*time.Second)
+		u.wait(`window.sawReaction`, 10*time.Second)
 		u.shot("29-reaction")
 	}
 	carol.shot("29-reaction")
