@@ -108,7 +108,9 @@ const (
 	TypeICERefresh = "ice.refresh"
 	// TypeCallCreate starts a call: CallCreateRequest -> CallResult.
 	TypeCallCreate = "call.create"
-	// TypeCallAnswer answers a ringing call on this tab: RoomRequest -> CallResult.
+	// TypeCallAnswer answers a ringing call on this tab: AnswerRequest ->
+	// CallResult. Its signals (the answers to offers that came while the call
+	// rang) are relayed as call.signal events right after the answer.
 	TypeCallAnswer = "call.answer"
 	// TypeCallDecline declines a ringing call on every tab: RoomRequest -> nothing.
 	TypeCallDecline = "call.decline"
@@ -299,6 +301,27 @@ type RoomRequest struct {
 	RoomID string `json:"roomId"`
 }
 
+// AnswerRequest is the payload of TypeCallAnswer. Signals are payloads for
+// joined participants, relayed as SignalEvents once the answer is applied and
+// before the call.update announcing it, so that an offer made while the call
+// rang (a pre-offer) is answered in the same round trip. An answer with a
+// signal that cannot be relayed (not a joined participant, an empty payload)
+// fails as a whole and changes nothing.
+type AnswerRequest struct {
+	RoomID  string  `json:"roomId"`
+	Signals []Relay `json:"signals,omitempty"`
+}
+
+// Relay is one signal payload for participant To (see AnswerRequest).
+type Relay struct {
+	To      string  `json:"to"`
+	Payload Payload `json:"payload"`
+}
+
+// MaxAnswerSignals bounds the signals one call.answer carries: an answer and
+// its candidates for each other participant.
+const MaxAnswerSignals = 256
+
 // CallResult is the reply to TypeCallCreate and TypeCallAnswer.
 type CallResult struct {
 	Call Call `json:"call"`
@@ -432,10 +455,17 @@ type Participant struct {
 	JID         string `json:"userJid"`
 	DisplayName string `json:"displayName"`
 	Status      string `json:"status"`
-	AudioMuted  bool   `json:"audioMuted"`
-	VideoMuted  bool   `json:"videoMuted"`
-	Initiator   bool   `json:"callInitiator"`
-	Invited     bool   `json:"invited,omitempty"`
+	// JoinOrder numbers the participants in the order they joined (1 for the
+	// caller), 0 while they have not. Of two participants, the one with the
+	// lower order makes the media offers; a joined participant also offers
+	// to one still ringing (a pre-offer the callee applies while it rings and
+	// answers with call.answer). Equal orders (a call saved before orders
+	// existed) fall back to the JIDs' order.
+	JoinOrder  int  `json:"joinOrder,omitempty"`
+	AudioMuted bool `json:"audioMuted"`
+	VideoMuted bool `json:"videoMuted"`
+	Initiator  bool `json:"callInitiator"`
+	Invited    bool `json:"invited,omitempty"`
 	// InvitedBy is the JID of who invited this participant (set with Invited).
 	InvitedBy string `json:"invitedBy,omitempty"`
 	// Guest marks a guest (signed in with TypeGuest, no account): clients

@@ -116,6 +116,7 @@ func (k *core) create(fx *effects, id string, req wire.CallCreateRequest, callee
 	}
 	caller := cl.addPart(t.u, wire.StatusConnecting)
 	caller.tab = t
+	cl.snap.Participants[caller.idx].JoinOrder = 1
 	cl.joined = []string{t.u.jid}
 
 	var engaged, pending []*part
@@ -216,6 +217,7 @@ func (k *core) ringTimeout(fx *effects, cl *call, p *part) {
 func (k *core) join(fx *effects, cl *call, p *part, t *tab, now int64) {
 	k.stopRing(fx, cl, p)
 	cl.setStatus(p, wire.StatusConnecting)
+	cl.snap.Participants[p.idx].JoinOrder = cl.nextJoinOrder()
 	p.tab, p.answered, p.started, p.prev = t, true, now, ""
 	if !slices.Contains(cl.joined, t.u.jid) {
 		cl.joined = append(cl.joined, t.u.jid)
@@ -295,8 +297,8 @@ func (k *core) partOf(id, roomID string, forbidden bool) (*tab, *call, *part, *w
 }
 
 // answer answers the call roomID on tab id.
-func (k *core) answer(fx *effects, id, roomID string) (wire.Call, *wire.Error) {
-	t, cl, p, e := k.partOf(id, roomID, false)
+func (k *core) answer(fx *effects, id string, req wire.AnswerRequest) (wire.Call, *wire.Error) {
+	t, cl, p, e := k.partOf(id, req.RoomID, false)
 	if e != nil {
 		return wire.Call{}, e
 	}
@@ -306,11 +308,54 @@ func (k *core) answer(fx *effects, id, roomID string) (wire.Call, *wire.Error) {
 	if joinedElsewhere(t.u, cl) {
 		return wire.Call{}, wire.Conflict("You are already in another call; end it first.")
 	}
+	// The prepared answers go to participants joined now; check them all
+	// before anything changes.
+	out := make([]*tab, len(req.Signals))
+	data := make([][]byte, len(req.Signals))
+	for i, r := range req.Signals {
+		name, e := wire.ParseJID(r.To, k.cfg.Domain)
+		if e != nil {
+			return wire.Call{}, e
+		}
+		tp := cl.byName[name]
+		if tp == nil || tp == p || tp.done || !wire.Joined(cl.status(tp)) || tp.tab == nil {
+			return wire.Call{}, wire.Forbidden("%s is not another joined participant of this call.", truncate(r.To, 80))
+		}
+		if data[i], e = signalEvent(req.RoomID, t.u.jid, r.Payload); e != nil {
+			return wire.Call{}, e
+		}
+		out[i] = tp.tab
+	}
 	k.join(fx, cl, p, t, k.now())
 	fx.note(cl, noteRingEnded, OutcomeAnswered, 0, "call answered", "user", t.u.name)
 	k.dismissOthers(fx, cl, p, t, wire.ReasonAnsweredElsewhere)
+	for i := range out {
+		fx.emitRaw(out[i], wire.EventSignal, data[i])
+	}
 	k.broadcast(fx, cl, t.u.jid, "")
 	return cl.snapshot(), nil
+}
+
+// nextJoinOrder is the join order of the next participant to join cl: one
+// more than any so far (wire.Participant.JoinOrder).
+func (cl *call) nextJoinOrder() int {
+	n := 0
+	for _, sp := range cl.snap.Participants {
+		n = max(n, sp.JoinOrder)
+	}
+	return n + 1
+}
+
+// signalEvent encodes a relayed signal, which must fit the receiver's frame
+// limit: it names the sender instead of the receiver, and encoding escapes
+// <, > and & (six bytes each), so it can be larger than the request was.
+func signalEvent(roomID, from string, p wire.Payload) ([]byte, *wire.Error) {
+	data := mustJSON(wire.SignalEvent{RoomID: roomID, From: from, Payload: p})
+	if len(data)+eventEnvelope > wire.MaxFrameBytes {
+		return nil, wire.Errorf(wire.CodeTooLarge, wire.ReasonTooLarge,
+			"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, wire.MaxFrameBytes)
+	}
+	return data, nil
 }
 
 // decline declines the call roomID on every tab of tab id's user.
@@ -358,7 +403,8 @@ func (k *core) mediaMember(id, roomID, what string) (*tab, *call, *part, *wire.E
 	return t, cl, p, nil
 }
 
-// signal relays a signal payload from tab id to another joined participant.
+// signal relays a signal payload from tab id to another joined participant,
+// or to every tab of a participant still ringing (a pre-offer).
 func (k *core) signal(fx *effects, id string, req wire.SignalRequest) *wire.Error {
 	defer k.readOnly(req.RoomID)()
 	t, cl, p, e := k.mediaMember(id, req.RoomID, "signal")
@@ -370,16 +416,21 @@ func (k *core) signal(fx *effects, id string, req wire.SignalRequest) *wire.Erro
 		return e
 	}
 	tp := cl.byName[name]
-	if tp == nil || tp == p || tp.done || !wire.Joined(cl.status(tp)) || tp.tab == nil {
-		return wire.Forbidden("%s is not another joined participant of this call.", truncate(req.To, 80))
+	pending := tp != nil && !tp.done && wire.Pending(cl.status(tp))
+	if tp == nil || tp == p || tp.done || (!pending && (!wire.Joined(cl.status(tp)) || tp.tab == nil)) {
+		return wire.Forbidden("%s is not another joined or ringing participant of this call.", truncate(req.To, 80))
 	}
-	// The event must fit the receiver's frame limit: it names the sender
-	// instead of the receiver, and encoding escapes <, > and & (six bytes
-	// each), so it can be larger than the request was.
-	data := mustJSON(wire.SignalEvent{RoomID: req.RoomID, From: t.u.jid, Payload: req.Payload})
-	if len(data)+eventEnvelope > wire.MaxFrameBytes {
-		return wire.Errorf(wire.CodeTooLarge, wire.ReasonTooLarge,
-			"The relayed signal would be %d bytes, over the %d byte frame limit.", len(data)+eventEnvelope, wire.MaxFrameBytes)
+	data, e := signalEvent(req.RoomID, t.u.jid, req.Payload)
+	if e != nil {
+		return e
+	}
+	if pending {
+		// A pre-offer (or its candidates) for someone still ringing: every
+		// tab of theirs may answer, so each prepares.
+		for _, tt := range tp.u.tabs {
+			fx.emitRaw(tt, wire.EventSignal, data)
+		}
+		return nil
 	}
 	fx.emitRaw(tp.tab, wire.EventSignal, data)
 	return nil

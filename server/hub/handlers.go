@@ -173,10 +173,20 @@ func (h *Hub) handleCreate(c *conn, f wire.Frame) {
 
 // handleAnswer serves call.answer.
 func (h *Hub) handleAnswer(c *conn, f wire.Frame) {
-	handle(h, c, f, handler[wire.RoomRequest]{
-		prepare: func(_ *session, req *wire.RoomRequest) *wire.Error { return needRoom(f.Type, req.RoomID) },
-		apply: func(_ *batch, fx *effects, s *session, req wire.RoomRequest) (any, *wire.Error) {
-			cl, e := h.core.answer(fx, s.id, req.RoomID)
+	handle(h, c, f, handler[wire.AnswerRequest]{
+		prepare: func(_ *session, req *wire.AnswerRequest) *wire.Error {
+			if len(req.Signals) > wire.MaxAnswerSignals {
+				return wire.BadRequest("call.answer carries at most %d signals.", wire.MaxAnswerSignals)
+			}
+			for _, r := range req.Signals {
+				if e := checkPayload(r.Payload); e != nil {
+					return e
+				}
+			}
+			return needRoom(f.Type, req.RoomID)
+		},
+		apply: func(_ *batch, fx *effects, s *session, req wire.AnswerRequest) (any, *wire.Error) {
+			cl, e := h.core.answer(fx, s.id, req)
 			if e != nil {
 				return nil, e
 			}

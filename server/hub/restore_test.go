@@ -435,7 +435,7 @@ func FuzzRestoreCall(f *testing.F) {
 		f.Fatal(e)
 	}
 	f.Add(encodeLive(w.k.calls[cl.RoomID]))
-	if _, e := w.k.answer(&effects{}, "bob", cl.RoomID); e != nil {
+	if _, e := w.k.answer(&effects{}, "bob", wire.AnswerRequest{RoomID: cl.RoomID}); e != nil {
 		f.Fatal(e)
 	}
 	f.Add(encodeLive(w.k.calls[cl.RoomID]))
