@@ -114,7 +114,10 @@ func meet(tab string) act {
 }
 
 func answerCall(tab string) act {
-	return func(w *world, fx *effects) *wire.Error { _, e := w.k.answer(fx, tab, wire.AnswerRequest{RoomID: w.room}); return e }
+	return func(w *world, fx *effects) *wire.Error {
+		_, e := w.k.answer(fx, tab, wire.AnswerRequest{RoomID: w.room})
+		return e
+	}
 }
 
 func declineCall(tab string) act {
