@@ -139,6 +139,55 @@ func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
 	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
 }
 
+// PendingOffer returns the offer of this peer that waits for its answer (with
+// the candidates gathered since), or nil when none does.
+func (p *Peer) PendingOffer() *wire.SessionDescription {
+	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		return nil
+	}
+	ld := p.pc.LocalDescription()
+	if ld == nil {
+		return nil
+	}
+	return &wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
+}
+
+// SplitCandidates returns sdp without its candidate lines (a=candidate and
+// a=end-of-candidates), and those candidates, each named by its section's mid
+// and index: a description applied while its candidates are held back.
+func SplitCandidates(sdp string) (string, []wire.Candidate) {
+	var b strings.Builder
+	var out []wire.Candidate
+	var mids []string // by section
+	for line := range strings.SplitAfterSeq(sdp, "\n") {
+		t := strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(t, "m="):
+			mids = append(mids, "")
+		case strings.HasPrefix(t, "a=mid:") && len(mids) > 0:
+			mids[len(mids)-1] = strings.TrimPrefix(t, "a=mid:")
+		case strings.HasPrefix(t, "a=candidate:"):
+			c := wire.Candidate{Candidate: strings.TrimPrefix(t, "a=")}
+			if len(mids) > 0 {
+				idx := uint16(len(mids) - 1)
+				c.SDPMLineIndex = &idx
+			}
+			out = append(out, c)
+			continue
+		case t == "a=end-of-candidates":
+			continue
+		}
+		b.WriteString(line)
+	}
+	for i := range out { // a section's mid may come after its candidates
+		if idx := out[i].SDPMLineIndex; idx != nil && mids[*idx] != "" {
+			m := mids[*idx]
+			out[i].SDPMid = &m
+		}
+	}
+	return b.String(), out
+}
+
 // SetConfig replaces the peer's ICE servers and transport policy. They take
 // effect at the next ICE restart, whose candidates are then gathered with
 // them (fresh TURN credentials, for a call that outlives its first ones).
