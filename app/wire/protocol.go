@@ -304,9 +304,10 @@ type RoomRequest struct {
 // AnswerRequest is the payload of TypeCallAnswer. Signals are payloads for
 // joined participants, relayed as SignalEvents once the answer is applied and
 // before the call.update announcing it, so that an offer made while the call
-// rang (a pre-offer) is answered in the same round trip. An answer with a
-// signal that cannot be relayed (not a joined participant, an empty payload)
-// fails as a whole and changes nothing.
+// rang (a pre-offer) is answered in the same round trip. Signals for a
+// participant who is not joined (any more) are dropped; an answer with a
+// signal that is wrong in itself (not another participant of the call, an
+// empty payload) fails as a whole and changes nothing.
 type AnswerRequest struct {
 	RoomID  string  `json:"roomId"`
 	Signals []Relay `json:"signals,omitempty"`
@@ -355,6 +356,12 @@ type Payload struct {
 	// ResetDone answers Reset: every payload after it belongs to the
 	// sender's new peer connection.
 	ResetDone bool `json:"resetDone,omitempty"`
+	// Reoffer asks the receiver, which makes the offers of the pair, for its
+	// current offer again: the sender answered a ring on a tab that never
+	// got the offer made while it rang (it signed in later). An offerer
+	// still waiting for an answer sends the same offer again; any other
+	// receiver ignores it.
+	Reoffer bool `json:"reoffer,omitempty"`
 }
 
 // SessionDescription is an SDP offer or answer.

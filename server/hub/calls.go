@@ -318,19 +318,23 @@ func (k *core) answer(fx *effects, id string, req wire.AnswerRequest) (wire.Call
 			return wire.Call{}, e
 		}
 		tp := cl.byName[name]
-		if tp == nil || tp == p || tp.done || !wire.Joined(cl.status(tp)) || tp.tab == nil {
-			return wire.Call{}, wire.Forbidden("%s is not another joined participant of this call.", truncate(r.To, 80))
+		if tp == nil || tp == p {
+			return wire.Call{}, wire.Forbidden("%s is not another participant of this call.", truncate(r.To, 80))
 		}
 		if data[i], e = signalEvent(req.RoomID, t.u.jid, r.Payload); e != nil {
 			return wire.Call{}, e
 		}
-		out[i] = tp.tab
+		if !tp.done && wire.Joined(cl.status(tp)) && tp.tab != nil {
+			out[i] = tp.tab // else they left (or stopped ringing) meanwhile: dropped
+		}
 	}
 	k.join(fx, cl, p, t, k.now())
 	fx.note(cl, noteRingEnded, OutcomeAnswered, 0, "call answered", "user", t.u.name)
 	k.dismissOthers(fx, cl, p, t, wire.ReasonAnsweredElsewhere)
-	for i := range out {
-		fx.emitRaw(out[i], wire.EventSignal, data[i])
+	for i, to := range out {
+		if to != nil {
+			fx.emitRaw(to, wire.EventSignal, data[i])
+		}
 	}
 	k.broadcast(fx, cl, t.u.jid, "")
 	return cl.snapshot(), nil
@@ -426,9 +430,13 @@ func (k *core) signal(fx *effects, id string, req wire.SignalRequest) *wire.Erro
 	}
 	if pending {
 		// A pre-offer (or its candidates) for someone still ringing: every
-		// tab of theirs may answer, so each prepares.
+		// tab of theirs may answer, so each prepares. A tab away (its
+		// connection lost) would only have it replayed, crowding out the
+		// events it must not miss; answering there asks for the offer again.
 		for _, tt := range tp.u.tabs {
-			fx.emitRaw(tt, wire.EventSignal, data)
+			if tt.online {
+				fx.emitRaw(tt, wire.EventSignal, data)
+			}
 		}
 		return nil
 	}
@@ -480,8 +488,8 @@ func (k *core) media(fx *effects, id string, req wire.MediaRequest) *wire.Error 
 
 // checkPayload validates a call.signal payload.
 func checkPayload(p wire.Payload) *wire.Error {
-	if p.SDP == nil && p.Candidate == nil && !p.Restart && !p.Reset && !p.ResetDone {
-		return wire.BadRequest("A signal payload carries an sdp, a candidate, a restart request or a reset.")
+	if p.SDP == nil && p.Candidate == nil && !p.Restart && !p.Reset && !p.ResetDone && !p.Reoffer {
+		return wire.BadRequest("A signal payload carries an sdp, a candidate, a restart or reoffer request or a reset.")
 	}
 	if p.SDP != nil {
 		switch p.SDP.Type {
