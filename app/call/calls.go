@@ -33,6 +33,12 @@ type callState struct {
 	speak      map[string]*speakState
 	stop       chan struct{} // closed when the call ends: stops the speaking monitor
 	screen     screenShare   // screen.go
+	// pre holds the peers offered to participants still ringing, by JID,
+	// until they join (preoffer.go). Work queue.
+	pre map[string]*peerState
+	// answeredRing: this page answered a ring and has not yet asked for the
+	// offers it missed (askReoffers). Work queue.
+	answeredRing bool
 }
 
 // peerState is the media connection to one other participant. The work queue
@@ -52,6 +58,14 @@ type peerState struct {
 	// awaitReset: a reset was sent and not yet answered; what the other
 	// side sends meanwhile is for this session's previous page (rejoin.go).
 	awaitReset bool
+	// live: the peer is in callState.peers. A pre-offered peer (to someone
+	// still ringing) or a prepared one (for a call ringing here) is not yet:
+	// its remote tracks wait in early and its state is only recorded
+	// (preoffer.go).
+	live  bool
+	early []rtc.Track
+	// prep is set on a peer prepared while its call rings here (preoffer.go).
+	prep *prepPeer
 }
 
 // inCallLocked reports whether this device is in a call or dialling one, so
@@ -267,7 +281,7 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cs := &callState{roomID: inc.RoomID, video: video, local: local, peers: map[string]*peerState{}}
+	cs := &callState{roomID: inc.RoomID, video: video, local: local, peers: map[string]*peerState{}, answeredRing: true}
 	e.mu.Lock()
 	if e.inCallLocked() {
 		e.mu.Unlock()
@@ -276,16 +290,25 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	}
 	e.call = cs
 	e.mu.Unlock()
+	// The answers prepared while it rang go with the answer (preoffer.go).
+	signals := e.takePrep(ctx, cs, inc.RoomID)
 	var res wire.CallResult
-	if err := e.send(ctx, wire.TypeCallAnswer, wire.RoomRequest{RoomID: inc.RoomID}, &res); err != nil {
+	if err := e.send(ctx, wire.TypeCallAnswer, wire.AnswerRequest{RoomID: inc.RoomID, Signals: signals}, &res); err != nil {
 		e.mu.Lock()
 		if e.call == cs {
 			e.call = nil
 		}
 		e.mu.Unlock()
+		e.sync(func() {
+			for _, ps := range cs.peers {
+				ps.neg.close()
+				_ = ps.peer.Close()
+			}
+		})
 		local.Stop()
 		return err
 	}
+	e.work.push(func() { e.releasePrep(cs) })
 	e.removeIncoming(inc.RoomID)
 	snap := res.Call
 	e.work.push(func() {
@@ -396,6 +419,7 @@ func (e *Engine) removeIncoming(room string) bool {
 	for i, c := range e.incoming {
 		if c.RoomID == room {
 			e.incoming = append(e.incoming[:i:i], e.incoming[i+1:]...)
+			e.work.push(func() { e.dropPrep(room) }) // unless answered, what was prepared is void
 			return true
 		}
 	}

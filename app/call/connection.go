@@ -284,6 +284,7 @@ func (e *Engine) signOut(ev event.ConnectionStatus) {
 	e.connChangedLocked()
 	e.incoming = nil
 	e.mu.Unlock()
+	e.work.push(func() { e.dropPrep("") })
 	e.cancelKnock()
 	e.emit(ev)
 }

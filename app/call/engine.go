@@ -78,6 +78,9 @@ type Engine struct {
 	knock     *knockWait                 // JoinCall waiting to be let in (admission.go)
 	joinReqs  map[string]wire.KnockEvent // knocks on the current call, by request ID
 	incoming  []wire.Call
+	// prep holds the peers prepared for calls ringing here, by room and
+	// by the JID of who pre-offered (preoffer.go). Work queue.
+	prep map[string]map[string]*peerState
 	cancelRec context.CancelFunc
 
 	// createdHook, set only by tests, runs when the server has answered a

@@ -13,3 +13,29 @@ func SetSignalHook(e *Engine, f func(from string, p wire.Payload)) { e.signalHoo
 // DisableICERestart stops e restarting ICE on its own, to show what that is
 // for; as an offerer it still makes a restart offer when asked.
 func DisableICERestart(e *Engine) { e.noICERestart = true }
+
+// Prepared is how many peers e has prepared, with their answers ready, for
+// the call room ringing on it (preoffer.go).
+func Prepared(e *Engine, room string) int {
+	n := 0
+	var peers []*peerState
+	e.sync(func() {
+		for _, ps := range e.prep[room] {
+			peers = append(peers, ps)
+		}
+	})
+	for _, ps := range peers {
+		done := make(chan struct{})
+		if ps.neg.push(func() { close(done) }) {
+			<-done
+		}
+	}
+	e.sync(func() {
+		for _, ps := range peers {
+			if ps.prep.answer != nil {
+				n++
+			}
+		}
+	})
+	return n
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -376,7 +377,11 @@ func newClient(t *testing.T, srv *testServer, media rtc.Media) (*call.Engine, *r
 func newClientAt(t *testing.T, url string, media rtc.Media) (*call.Engine, *recorder) {
 	t.Helper()
 	rec := newRecorder()
-	e := call.New(call.Config{ServerURL: url, OnEvent: rec.sink, Media: media})
+	cfg := call.Config{ServerURL: url, OnEvent: rec.sink, Media: media}
+	if os.Getenv("PARLEY_TEST_LOG") != "" {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	e := call.New(cfg)
 	t.Cleanup(e.Close)
 	return e, rec
 }

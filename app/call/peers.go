@@ -8,32 +8,50 @@ import (
 	"parley/app/wire"
 )
 
-// reconcilePeers keeps one peer per other joined participant.
+// reconcilePeers keeps one peer per other joined participant, and (once this
+// participant is joined) one pre-offered peer per participant still ringing
+// (preoffer.go).
 func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
+	mine := c.Participant(me)
 	for _, p := range c.Participants {
 		if p.JID == me {
 			continue
 		}
 		ps := cs.peers[p.JID]
 		switch {
+		case wire.Joined(p.Status) && ps == nil && cs.pre[p.JID] != nil:
+			e.promotePre(cs, cs.pre[p.JID])
 		case wire.Joined(p.Status) && ps == nil:
-			ps = e.newPeer(cs, p.JID, me)
+			ps = e.newPeer(cs, p.JID, mine != nil && offers(*mine, p))
 			if ps != nil && cs.resetPeers {
 				e.sendReset(cs, ps)
 			}
 			if ps != nil && ps.offerer {
 				e.sendOffer(cs, ps, false)
 			}
+		case wire.Pending(p.Status) && ps == nil && cs.pre[p.JID] == nil && mine != nil && wire.Joined(mine.Status):
+			e.preOffer(cs, p.JID)
 		case !wire.Joined(p.Status) && ps != nil:
 			e.dropPeer(cs, ps)
 		}
+		if pre := cs.pre[p.JID]; pre != nil && !wire.Pending(p.Status) && !wire.Joined(p.Status) {
+			e.dropPre(cs, pre) // declined, missed or gone: the pre-offer is void
+		}
 	}
+	for _, ps := range cs.peers {
+		if len(ps.early) > 0 {
+			e.flushEarly(cs, ps) // a prepared peer's tracks, from before the answer
+		}
+	}
+	e.askReoffers(cs, c, me)
 	cs.resetPeers = false
 	e.reportMedia(cs)
 }
 
-func (e *Engine) newPeer(cs *callState, jid, me string) *peerState {
-	ps := &peerState{jid: jid, offerer: me < jid, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting}
+// newPeer creates the peer to participant jid in cs, making the offers when
+// offerer is set.
+func (e *Engine) newPeer(cs *callState, jid string, offerer bool) *peerState {
+	ps := &peerState{jid: jid, offerer: offerer, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting, live: true}
 	room := cs.roomID
 	peer, err := rtc.NewPeer(e.rtcConfig(), cs.local, ps.offerer, rtc.PeerHandlers{
 		Candidate: func(c wire.Candidate) {
@@ -81,23 +99,33 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 	e.mu.Lock()
 	cs := e.call
 	e.mu.Unlock()
-	if cs == nil || cs.ended || cs.roomID != ev.RoomID || cs.snap == nil {
+	if cs == nil || cs.roomID != ev.RoomID {
+		e.onPrepSignal(ev) // a pre-offer for a call ringing here
+		return
+	}
+	if cs.ended || cs.snap == nil {
 		return
 	}
 	if e.onReset(cs, ev.From, ev.Payload) {
 		return
 	}
-	me := e.me()
 	ps := cs.peers[ev.From]
 	if ps != nil && ps.awaitReset {
 		return // for this session's previous page: its connection is gone
 	}
 	if ps == nil {
-		p := cs.snap.Participant(ev.From)
-		if p == nil || !wire.Joined(p.Status) {
+		ps = cs.pre[ev.From] // the answer to a pre-offer comes before the update
+	}
+	if ps == nil {
+		p, mine := cs.snap.Participant(ev.From), cs.snap.Participant(e.me())
+		if p == nil || !wire.Joined(p.Status) || ev.Payload.Reoffer {
 			return
 		}
-		if ps = e.newPeer(cs, ev.From, me); ps == nil {
+		offerer := mine != nil && offers(*mine, *p)
+		if ev.Payload.SDP != nil && ev.Payload.SDP.Type == "offer" {
+			offerer = false
+		}
+		if ps = e.newPeer(cs, ev.From, offerer); ps == nil {
 			return
 		}
 	}
@@ -109,6 +137,9 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 	case ev.Payload.SDP != nil:
 		desc := *ev.Payload.SDP
 		ps.neg.push(func() {
+			if desc.Type == "answer" && !peer.AwaitingAnswer() {
+				return // a second answer to an offer sent again (onReoffer)
+			}
 			answer, err := peer.Accept(desc)
 			if err != nil {
 				e.log.Error("accept description", "peer", ev.From, "err", err)
@@ -127,11 +158,17 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 		})
 	case ev.Payload.Restart:
 		e.onRestartAsked(cs, ps)
+	case ev.Payload.Reoffer:
+		e.onReoffer(cs, ps)
 	}
 }
 
 // onPeerState follows one peer's connection state (work queue).
 func (e *Engine) onPeerState(cs *callState, ps *peerState, s string) {
+	if !ps.live {
+		ps.state = s // reported once the peer is promoted (preoffer.go)
+		return
+	}
 	if cs.ended || cs.peers[ps.jid] != ps {
 		return
 	}
@@ -176,6 +213,10 @@ func (e *Engine) reportMedia(cs *callState) {
 
 // onRemoteTrack reports a remote track (work queue).
 func (e *Engine) onRemoteTrack(cs *callState, ps *peerState, t rtc.Track) {
+	if !ps.live {
+		ps.early = append(ps.early, t) // reported once the peer is promoted (preoffer.go)
+		return
+	}
 	if cs.ended || cs.peers[ps.jid] != ps {
 		return
 	}

@@ -225,7 +225,8 @@ func (e *Engine) onReset(cs *callState, from string, p wire.Payload) bool {
 	if ps != nil {
 		e.replacePeer(cs, ps)
 	}
-	if ps = e.newPeer(cs, from, e.me()); ps == nil {
+	mine := cs.snap.Participant(e.me())
+	if ps = e.newPeer(cs, from, mine != nil && offers(*mine, *part)); ps == nil {
 		return true
 	}
 	e.relayFirst(cs, ps, wire.Payload{ResetDone: true})

@@ -126,6 +126,9 @@ func (e *Engine) endCallState(cs *callState, sessionStatus string) {
 	for _, ps := range cs.peers {
 		e.dropPeer(cs, ps)
 	}
+	for _, ps := range cs.pre {
+		e.dropPre(cs, ps)
+	}
 	if cs.local != nil { // nil: ConnectResume's placeholder, devices never opened
 		for _, t := range []rtc.Track{cs.local.Audio(), cs.local.Video()} {
 			if t != nil {

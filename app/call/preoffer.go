@@ -1,0 +1,334 @@
+package call
+
+import (
+	"context"
+
+	"parley/app/rtc"
+	"parley/app/wire"
+)
+
+// This file makes answering fast: the offers travel while the call rings.
+//
+// A joined participant offers to everyone still ringing (a pre-offer: the
+// caller chose to call, so its offer and candidates may go first). A device
+// where the call rings applies the offer and prepares its answer, but sends
+// nothing and adds none of the caller's candidates, so nothing about its
+// network leaves it before the user answers. Answering then opens the
+// devices, puts their tracks on the prepared peers and sends the prepared
+// answers with call.answer: media starts one relay after the click instead
+// of three (answer, offer, answer). Of two joined participants the one who
+// joined first offers (wire.Participant.JoinOrder), so a pre-offer stays the
+// pair's offer after its callee joins.
+
+// offers reports whether me makes the offers to other.
+func offers(me, other wire.Participant) bool {
+	if wire.Pending(other.Status) {
+		return wire.Joined(me.Status)
+	}
+	if me.JoinOrder > 0 && other.JoinOrder > 0 && me.JoinOrder != other.JoinOrder {
+		return me.JoinOrder < other.JoinOrder
+	}
+	return me.JID < other.JID
+}
+
+// preOffer makes a peer to jid, still ringing, and sends it the offer (work
+// queue). The peer waits in cs.pre until jid joins.
+func (e *Engine) preOffer(cs *callState, jid string) {
+	ps := e.newPeer(cs, jid, true)
+	if ps == nil {
+		return
+	}
+	delete(cs.peers, jid)
+	ps.live = false
+	if cs.pre == nil {
+		cs.pre = map[string]*peerState{}
+	}
+	cs.pre[jid] = ps
+	e.sendOffer(cs, ps, false)
+}
+
+// promotePre makes the pre-offered peer ps a peer of the call: its
+// participant joined (work queue). The devices may have changed since the
+// offer was made, so the tracks are set again.
+func (e *Engine) promotePre(cs *callState, ps *peerState) {
+	delete(cs.pre, ps.jid)
+	cs.peers[ps.jid] = ps
+	ps.live = true
+	e.setLocalTracks(ps, cs.local)
+	e.flushEarly(cs, ps)
+}
+
+// dropPre closes a pre-offered peer whose participant stopped ringing.
+func (e *Engine) dropPre(cs *callState, ps *peerState) {
+	delete(cs.pre, ps.jid)
+	ps.neg.close()
+	_ = ps.peer.Close()
+}
+
+// setLocalTracks sends local's tracks on ps (a kind local lacks is left as it
+// is: clearing a sender mid-negotiation fails it).
+func (e *Engine) setLocalTracks(ps *peerState, local *rtc.LocalMedia) {
+	if local == nil {
+		return
+	}
+	for _, kt := range []struct {
+		kind string
+		t    rtc.Track
+	}{{rtc.KindAudio, local.Audio()}, {rtc.KindVideo, local.Video()}, {rtc.KindScreen, local.Screen()}} {
+		if kt.t == nil {
+			continue
+		}
+		if err := ps.peer.SetTrack(kt.kind, kt.t); err != nil {
+			e.log.Debug("set track", "peer", ps.jid, "kind", kt.kind, "err", err)
+		}
+	}
+}
+
+// flushEarly reports the remote tracks ps received before it was promoted.
+func (e *Engine) flushEarly(cs *callState, ps *peerState) {
+	early := ps.early
+	ps.early = nil
+	for _, t := range early {
+		e.onRemoteTrack(cs, ps, t)
+	}
+}
+
+// prepPeer is what a peer prepared for a call ringing here holds back.
+type prepPeer struct {
+	room   string
+	hold   bool                     // our candidates wait in local until the answer is sent
+	local  []wire.Candidate         // ours
+	remote []wire.Candidate         // theirs, added once answered
+	answer *wire.SessionDescription // the prepared answer to their newest offer
+	owner  *callState               // the call it joined, once answered
+}
+
+// onPrepSignal handles a signal for a call that rings here (work queue): an
+// offer is applied and answered in advance, candidates are held.
+func (e *Engine) onPrepSignal(ev wire.SignalEvent) {
+	e.mu.Lock()
+	ringing := false
+	for _, c := range e.incoming {
+		ringing = ringing || c.RoomID == ev.RoomID
+	}
+	max := e.limits.MaxParticipants
+	e.mu.Unlock()
+	if !ringing {
+		return
+	}
+	if e.prep == nil {
+		e.prep = map[string]map[string]*peerState{}
+	}
+	peers := e.prep[ev.RoomID]
+	ps := peers[ev.From]
+	if ps == nil {
+		if len(peers) >= max {
+			return
+		}
+		if ps = e.newPrepPeer(ev.RoomID, ev.From); ps == nil {
+			return
+		}
+		if peers == nil {
+			peers = map[string]*peerState{}
+			e.prep[ev.RoomID] = peers
+		}
+		peers[ev.From] = ps
+	}
+	pp := ps.prep
+	switch {
+	case ev.Payload.SDP != nil && ev.Payload.SDP.Type == "offer":
+		sdp, cands := rtc.SplitCandidates(ev.Payload.SDP.SDP)
+		pp.remote = appendCapped(pp.remote, cands...)
+		desc := wire.SessionDescription{Type: "offer", SDP: sdp}
+		peer := ps.peer
+		ps.neg.push(func() {
+			answer, err := peer.Accept(desc)
+			if err != nil {
+				e.log.Error("prepare answer", "peer", ps.jid, "err", err)
+				return
+			}
+			// On the work queue, where takePrep reads it once this queue
+			// has drained: pushed before its read.
+			e.work.push(func() { pp.answer = answer })
+		})
+	case ev.Payload.Candidate != nil:
+		pp.remote = appendCapped(pp.remote, *ev.Payload.Candidate)
+	}
+}
+
+// appendCapped appends to held candidates, at most maxHeldCandidates.
+func appendCapped(held []wire.Candidate, cs ...wire.Candidate) []wire.Candidate {
+	for _, c := range cs {
+		if len(held) < maxHeldCandidates {
+			held = append(held, c)
+		}
+	}
+	return held
+}
+
+const maxHeldCandidates = 256
+
+// newPrepPeer makes the peer answering jid's pre-offer in room, ringing here.
+func (e *Engine) newPrepPeer(room, jid string) *peerState {
+	ps := &peerState{jid: jid, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting,
+		prep: &prepPeer{room: room, hold: true}}
+	peer, err := rtc.NewPeer(e.rtcConfig(), nil, false, rtc.PeerHandlers{
+		Candidate: func(c wire.Candidate) {
+			e.work.push(func() {
+				if pp := ps.prep; pp.hold {
+					pp.local = appendCapped(pp.local, c)
+				} else {
+					go e.relay(room, jid, wire.Payload{Candidate: &c})
+				}
+			})
+		},
+		State: func(s string) {
+			e.work.push(func() {
+				if cs := ps.prep.owner; cs != nil {
+					e.onPeerState(cs, ps, s)
+				} else {
+					ps.state = s
+				}
+			})
+		},
+		Track: func(t rtc.Track) {
+			e.work.push(func() {
+				if cs := ps.prep.owner; cs != nil {
+					e.onRemoteTrack(cs, ps, t)
+				} else {
+					ps.early = append(ps.early, t)
+				}
+			})
+		},
+	})
+	if err != nil {
+		e.log.Error("create prepared peer", "peer", jid, "err", err)
+		return nil
+	}
+	ps.peer = peer
+	ps.neg = newQueue()
+	return ps
+}
+
+// dropPrep closes the peers prepared for room (it stopped ringing here, or
+// this page signed out: room "" drops them all). Work queue.
+func (e *Engine) dropPrep(room string) {
+	for r, peers := range e.prep {
+		if room != "" && r != room {
+			continue
+		}
+		for _, ps := range peers {
+			ps.neg.close()
+			_ = ps.peer.Close()
+		}
+		delete(e.prep, r)
+	}
+}
+
+// takePrep hands the peers prepared for room to cs, which answers it, and
+// returns the signals for call.answer: each prepared answer and the
+// candidates gathered for it. It waits (up to ctx) for offers still being
+// applied. The prepared peers start sending local's tracks.
+func (e *Engine) takePrep(ctx context.Context, cs *callState, room string) []wire.Relay {
+	var peers []*peerState
+	e.sync(func() {
+		for _, ps := range e.prep[room] {
+			peers = append(peers, ps)
+		}
+		delete(e.prep, room)
+	})
+	if len(peers) == 0 {
+		return nil
+	}
+	for _, ps := range peers {
+		done := make(chan struct{})
+		if !ps.neg.push(func() { close(done) }) {
+			continue
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
+	var out []wire.Relay
+	e.sync(func() {
+		for _, ps := range peers {
+			pp := ps.prep
+			if pp.answer == nil {
+				// The offer could not be applied: the pair negotiates as
+				// if nothing had been prepared.
+				ps.neg.close()
+				_ = ps.peer.Close()
+				continue
+			}
+			e.setLocalTracks(ps, cs.local)
+			out = append(out, wire.Relay{To: ps.jid, Payload: wire.Payload{SDP: pp.answer}})
+			for _, c := range pp.local {
+				out = append(out, wire.Relay{To: ps.jid, Payload: wire.Payload{Candidate: &c}})
+			}
+			pp.local = nil
+			pp.owner = cs
+			ps.live = true
+			cs.peers[ps.jid] = ps
+		}
+	})
+	return out
+}
+
+// releasePrep lets the prepared peers of cs, whose answers the server has
+// taken, send and receive candidates like any other (work queue): theirs
+// are added now, so connectivity checks start only after the answer.
+func (e *Engine) releasePrep(cs *callState) {
+	for _, ps := range cs.peers {
+		pp := ps.prep
+		if pp == nil || !pp.hold {
+			continue
+		}
+		pp.hold = false
+		for _, c := range pp.local { // gathered while call.answer was on its way
+			go e.relay(cs.roomID, ps.jid, wire.Payload{Candidate: &c})
+		}
+		pp.local = nil
+		remote, peer := pp.remote, ps.peer
+		pp.remote = nil
+		ps.neg.push(func() {
+			for _, c := range remote {
+				if err := peer.AddCandidate(c); err != nil {
+					e.log.Debug("add held candidate", "peer", ps.jid, "err", err)
+				}
+			}
+		})
+	}
+}
+
+// askReoffers asks each joined participant that offers to this one, and
+// whose pre-offer this tab did not prepare, for its offer again (work queue):
+// this tab answered a ring without having seen it (it signed in after the
+// ring started), so the offer would never come. One still on its way is
+// answered twice; the offerer drops the second answer.
+func (e *Engine) askReoffers(cs *callState, c *wire.Call, me string) {
+	mine := c.Participant(me)
+	if mine == nil || !cs.answeredRing {
+		return
+	}
+	cs.answeredRing = false // once, for the snapshot the answer returned
+	for _, p := range c.Participants {
+		if ps := cs.peers[p.JID]; p.JID == me || !wire.Joined(p.Status) || (ps != nil && ps.prep != nil) || !offers(p, *mine) {
+			continue
+		}
+		go e.relay(cs.roomID, p.JID, wire.Payload{Reoffer: true})
+	}
+}
+
+// onReoffer sends ps's pending offer again (work queue).
+func (e *Engine) onReoffer(cs *callState, ps *peerState) {
+	if !ps.offerer {
+		return
+	}
+	room, peer := cs.roomID, ps.peer
+	ps.neg.push(func() {
+		if offer := peer.PendingOffer(); offer != nil {
+			go e.relay(room, ps.jid, wire.Payload{SDP: offer})
+		}
+	})
+}
