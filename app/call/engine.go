@@ -80,7 +80,7 @@ type Engine struct {
 	incoming  []wire.Call
 	// prep holds the peers prepared for calls ringing here, by room and
 	// by the JID of who pre-offered (preoffer.go). Work queue.
-	prep map[string]map[string]*peerState
+	prep      map[string]map[string]*peerState
 	cancelRec context.CancelFunc
 
 	// createdHook, set only by tests, runs when the server has answered a
