@@ -2,6 +2,7 @@ package hub
 
 import (
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -420,6 +421,21 @@ func (k *core) signal(fx *effects, id string, req wire.SignalRequest) *wire.Erro
 		return e
 	}
 	tp := cl.byName[name]
+	if kn := cl.knockOf(k.jidOf(req.To)); kn != nil && (tp == nil || tp.done || !wire.Joined(cl.status(tp))) {
+		// A pre-offer for someone waiting to be let in: only its session
+		// description, the member's candidates follow the admission.
+		if req.Payload.SDP == nil || req.Payload.SDP.Type != "offer" || strings.Contains(req.Payload.SDP.SDP, "a=candidate:") {
+			return wire.Forbidden("Only an offer without candidates may go to someone not yet let in.")
+		}
+		data, e := signalEvent(req.RoomID, t.u.jid, req.Payload)
+		if e != nil {
+			return e
+		}
+		if kn.t.online {
+			fx.emitRaw(kn.t, wire.EventSignal, data)
+		}
+		return nil
+	}
 	pending := tp != nil && !tp.done && wire.Pending(cl.status(tp))
 	if tp == nil || tp == p || tp.done || (!pending && (!wire.Joined(cl.status(tp)) || tp.tab == nil)) {
 		return wire.Forbidden("%s is not another joined or ringing participant of this call.", truncate(req.To, 80))

@@ -99,3 +99,50 @@ func TestPreOffer(t *testing.T) {
 	}
 	payload[wire.SignalEvent](t, bob2, wire.EventSignal, func(s wire.SignalEvent) bool { return s.From == jid("carol") })
 }
+
+// TestPreOfferToKnocker: a member may send someone knocking an offer, and
+// nothing else: no candidate, no offer carrying candidates, and the knocker
+// may send nothing back until let in.
+func TestPreOfferToKnocker(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice, bob := e.register("alice"), e.register("bob")
+	call := create(t, alice, wire.TypeVideo, "bob")
+	answer(t, bob, call)
+	link := shareLink(t, bob, call)
+	g := e.dial("gina")
+	var ga wire.AuthResult
+	g.must(wire.TypeGuest, wire.GuestRequest{DisplayName: "Gina"}, &ga)
+	g.auth = ga
+	var res wire.LinkJoinResult
+	g.must(wire.TypeLinkJoin, wire.LinkRequest{Link: link}, &res)
+	if !res.Waiting {
+		t.Fatalf("knock reply %+v", res)
+	}
+	payload[wire.KnockEvent](t, alice, wire.EventKnock, nil)
+
+	alice.must(wire.TypeCallSignal, offer(call.RoomID, ga.User.JID), nil)
+	sig, _ := payload[wire.SignalEvent](t, g, wire.EventSignal, nil)
+	if sig.From != jid("alice") || sig.Payload.SDP == nil || sig.Payload.SDP.Type != "offer" {
+		t.Fatalf("pre-offer to the knocker %+v", sig)
+	}
+	mid, idx := "0", uint16(0)
+	for _, bad := range []wire.Payload{
+		{Candidate: &wire.Candidate{Candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host", SDPMid: &mid, SDPMLineIndex: &idx}},
+		{SDP: &wire.SessionDescription{Type: "offer", SDP: "v=0\r\na=candidate:1 1 udp 1 192.0.2.1 9 typ host\r\n"}},
+		{SDP: &wire.SessionDescription{Type: "answer", SDP: "v=0"}},
+		{Restart: true},
+	} {
+		alice.fails(wire.TypeCallSignal, wire.SignalRequest{RoomID: call.RoomID, To: ga.User.JID, Payload: bad}, wire.CodeForbidden, wire.ReasonForbidden)
+	}
+	g.fails(wire.TypeCallSignal, wire.SignalRequest{RoomID: call.RoomID, To: jid("alice"),
+		Payload: wire.Payload{SDP: &wire.SessionDescription{Type: "answer", SDP: "v=0"}}}, wire.CodeForbidden, wire.ReasonForbidden)
+	g.quiet(wire.EventSignal)
+	alice.quiet(wire.EventSignal)
+
+	// Let in, the guest answers like anyone joined.
+	alice.must(wire.TypeCallAdmit, wire.AdmitRequest{RoomID: call.RoomID, UserJID: ga.User.JID}, nil)
+	payload[wire.AdmissionEvent](t, g, wire.EventAdmission, nil)
+	g.must(wire.TypeCallSignal, wire.SignalRequest{RoomID: call.RoomID, To: jid("alice"),
+		Payload: wire.Payload{SDP: &wire.SessionDescription{Type: "answer", SDP: "v=0"}}}, nil)
+	payload[wire.SignalEvent](t, alice, wire.EventSignal, func(s wire.SignalEvent) bool { return s.From == ga.User.JID })
+}
