@@ -52,6 +52,7 @@ func (e *Engine) stopWaiting(cs *callState, kw *knockWait) {
 	defer e.mu.Unlock()
 	if e.knock == kw {
 		e.knock = nil
+		e.work.push(func() { e.dropPrep(kw.roomID) }) // the members' offers are void
 	}
 	if e.call == cs && !cs.adopted {
 		e.call = nil
@@ -71,6 +72,7 @@ func (e *Engine) cancelKnock() bool {
 	if kw == nil {
 		return false
 	}
+	e.work.push(func() { e.dropPrep(kw.roomID) }) // the members' offers are void
 	select {
 	case kw.done <- wire.AdmissionEvent{RoomID: kw.roomID, Outcome: wire.KnockCanceled}:
 	default:
@@ -126,7 +128,10 @@ func (e *Engine) onAdmission(ev wire.AdmissionEvent) {
 	}
 	e.mu.Unlock()
 	if admitted {
+		e.joinPrepared(cs) // the members' offers, applied while this page knocked
 		e.adopt(cs, *ev.Call)
+	} else {
+		e.dropPrep(ev.RoomID)
 	}
 	e.emit(event.CallJoinRequest{RequestID: ev.RequestID, RoomID: ev.RoomID, UserJID: e.me(), Status: ev.Outcome, LocalUser: true})
 	kw.done <- ev
@@ -137,6 +142,7 @@ func (e *Engine) onKnock(ev wire.KnockEvent) {
 	e.mu.Lock()
 	cs := e.call
 	ok := cs != nil && cs.roomID == ev.RoomID
+	member := ok && cs.adopted && !cs.ended
 	if ok {
 		if e.joinReqs == nil {
 			e.joinReqs = make(map[string]wire.KnockEvent)
@@ -150,6 +156,9 @@ func (e *Engine) onKnock(ev wire.KnockEvent) {
 	}
 	e.mu.Unlock()
 	if ok {
+		if member && cs.peers[ev.UserJID] == nil && cs.pre[ev.UserJID] == nil {
+			e.preOfferKnock(cs, ev.UserJID) // so that, once let in, they connect in one relay
+		}
 		e.emit(event.CallJoinRequest{RequestID: ev.RequestID, RoomID: ev.RoomID, UserJID: ev.UserJID,
 			DisplayName: ev.DisplayName, Guest: ev.Guest, Status: event.JoinWaiting})
 	}
@@ -160,7 +169,13 @@ func (e *Engine) onKnockResolved(ev wire.KnockResolvedEvent) {
 	e.mu.Lock()
 	kn, ok := e.joinReqs[ev.RequestID]
 	delete(e.joinReqs, ev.RequestID)
+	cs := e.call
 	e.mu.Unlock()
+	if cs != nil && cs.roomID == ev.RoomID && ev.Outcome != wire.KnockAdmitted {
+		if ps := cs.pre[ev.UserJID]; ps != nil && ps.knock {
+			e.dropPre(cs, ps) // not let in: the offer made to them is void
+		}
+	}
 	if ok {
 		e.emit(event.CallJoinRequest{RequestID: ev.RequestID, RoomID: ev.RoomID, UserJID: ev.UserJID,
 			DisplayName: kn.DisplayName, Guest: kn.Guest, Status: ev.Outcome, By: ev.By})

@@ -66,6 +66,12 @@ type peerState struct {
 	early []rtc.Track
 	// prep is set on a peer prepared while its call rings here (preoffer.go).
 	prep *prepPeer
+	// hold keeps this peer's own candidates back while it is offered to
+	// someone not yet let in (preoffer.go).
+	hold *candidateHold
+	// knock: pre-offered to someone knocking; dropped when the knock ends
+	// without them let in, whatever the snapshot says of an earlier part.
+	knock bool
 }
 
 // inCallLocked reports whether this device is in a call or dialling one, so

@@ -14,7 +14,8 @@ func (e *Engine) handleEvent(f wire.Frame) {
 		// been answered and adopt has run: an offer may overtake the reply.
 		e.mu.Lock()
 		cs := e.call
-		if cs != nil && !cs.adopted && !cs.ended {
+		knocking := f.Type == wire.EventSignal && e.knock != nil && cs != nil && e.knock.roomID == cs.roomID
+		if cs != nil && !cs.adopted && !cs.ended && !knocking { // a knocker prepares the members' offers at once
 			cs.early = append(cs.early, f)
 			e.mu.Unlock()
 			return

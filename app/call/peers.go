@@ -34,7 +34,7 @@ func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 		case !wire.Joined(p.Status) && ps != nil:
 			e.dropPeer(cs, ps)
 		}
-		if pre := cs.pre[p.JID]; pre != nil && !wire.Pending(p.Status) && !wire.Joined(p.Status) {
+		if pre := cs.pre[p.JID]; pre != nil && !pre.knock && !wire.Pending(p.Status) && !wire.Joined(p.Status) {
 			e.dropPre(cs, pre) // declined, missed or gone: the pre-offer is void
 		}
 	}
@@ -51,10 +51,14 @@ func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 // newPeer creates the peer to participant jid in cs, making the offers when
 // offerer is set.
 func (e *Engine) newPeer(cs *callState, jid string, offerer bool) *peerState {
-	ps := &peerState{jid: jid, offerer: offerer, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting, live: true}
+	ps := &peerState{jid: jid, offerer: offerer, tracks: map[string]rtc.Track{}, state: rtc.StateConnecting, live: true,
+		hold: &candidateHold{}}
 	room := cs.roomID
 	peer, err := rtc.NewPeer(e.rtcConfig(), cs.local, ps.offerer, rtc.PeerHandlers{
 		Candidate: func(c wire.Candidate) {
+			if ps.hold.keep(c) {
+				return
+			}
 			go e.relay(room, jid, wire.Payload{Candidate: &c})
 		},
 		State: func(s string) {
@@ -98,9 +102,10 @@ func (e *Engine) relay(room, to string, p wire.Payload) {
 func (e *Engine) onSignal(ev wire.SignalEvent) {
 	e.mu.Lock()
 	cs := e.call
+	adopted := cs != nil && cs.adopted
 	e.mu.Unlock()
-	if cs == nil || cs.roomID != ev.RoomID {
-		e.onPrepSignal(ev) // a pre-offer for a call ringing here
+	if cs == nil || cs.roomID != ev.RoomID || !adopted {
+		e.onPrepSignal(ev) // a pre-offer for a call ringing here, or knocked on
 		return
 	}
 	if cs.ended || cs.snap == nil {

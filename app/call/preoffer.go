@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"sync"
 
 	"parley/app/rtc"
 	"parley/app/wire"
@@ -47,15 +48,85 @@ func (e *Engine) preOffer(cs *callState, jid string) {
 	e.sendOffer(cs, ps, false)
 }
 
+// preOfferKnock offers to jid, who knocks on the call (work queue). The
+// offer goes without candidates and the peer keeps its own back until jid
+// is let in (promotePre): a stranger learns nothing of this network before a
+// member admits them.
+func (e *Engine) preOfferKnock(cs *callState, jid string) {
+	ps := e.newPeer(cs, jid, true)
+	if ps == nil {
+		return
+	}
+	delete(cs.peers, jid)
+	ps.live, ps.knock = false, true
+	ps.hold.start()
+	if cs.pre == nil {
+		cs.pre = map[string]*peerState{}
+	}
+	cs.pre[jid] = ps
+	room, peer := cs.roomID, ps.peer
+	ps.neg.push(func() {
+		offer, err := peer.Offer(false)
+		if err != nil {
+			e.log.Error("offer to knocker", "peer", jid, "err", err)
+			return
+		}
+		sdp, cands := rtc.SplitCandidates(offer.SDP)
+		for _, c := range cands {
+			ps.hold.keep(c)
+		}
+		offer.SDP = sdp
+		go e.relay(room, jid, wire.Payload{SDP: &offer})
+	})
+}
+
 // promotePre makes the pre-offered peer ps a peer of the call: its
 // participant joined (work queue). The devices may have changed since the
-// offer was made, so the tracks are set again.
+// offer was made, so the tracks are set again; candidates held back for a
+// knocker go now.
 func (e *Engine) promotePre(cs *callState, ps *peerState) {
 	delete(cs.pre, ps.jid)
 	cs.peers[ps.jid] = ps
 	ps.live = true
 	e.setLocalTracks(ps, cs.local)
+	for _, c := range ps.hold.release() {
+		go e.relay(cs.roomID, ps.jid, wire.Payload{Candidate: &c})
+	}
 	e.flushEarly(cs, ps)
+}
+
+// candidateHold keeps a peer's own candidates back while on. The peer's
+// candidate handler runs on the browser's or pion's goroutines.
+type candidateHold struct {
+	mu   sync.Mutex
+	on   bool
+	held []wire.Candidate
+}
+
+func (h *candidateHold) start() {
+	h.mu.Lock()
+	h.on = true
+	h.mu.Unlock()
+}
+
+// keep holds c and reports true while the hold is on.
+func (h *candidateHold) keep(c wire.Candidate) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.on {
+		return false
+	}
+	h.held = appendCapped(h.held, c)
+	return true
+}
+
+// release ends the hold and returns what it kept.
+func (h *candidateHold) release() []wire.Candidate {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	held := h.held
+	h.on, h.held = false, nil
+	return held
 }
 
 // dropPre closes a pre-offered peer whose participant stopped ringing.
@@ -107,7 +178,7 @@ type prepPeer struct {
 // offer is applied and answered in advance, candidates are held.
 func (e *Engine) onPrepSignal(ev wire.SignalEvent) {
 	e.mu.Lock()
-	ringing := false
+	ringing := e.knock != nil && e.knock.roomID == ev.RoomID // knocking: the members' offers
 	for _, c := range e.incoming {
 		ringing = ringing || c.RoomID == ev.RoomID
 	}
@@ -273,6 +344,38 @@ func (e *Engine) takePrep(ctx context.Context, cs *callState, room string) []wir
 		}
 	})
 	return out
+}
+
+// joinPrepared makes the peers prepared while this page knocked the peers of
+// cs, which it was just let into (work queue, before adopt): each sends its
+// answer and the candidates it gathered, then adds the member's.
+func (e *Engine) joinPrepared(cs *callState) {
+	peers := e.prep[cs.roomID]
+	delete(e.prep, cs.roomID)
+	for jid, ps := range peers {
+		pp := ps.prep
+		pp.owner, pp.hold = cs, false
+		ps.live = true
+		cs.peers[jid] = ps
+		e.setLocalTracks(ps, cs.local)
+		local, remote, peer, room := pp.local, pp.remote, ps.peer, cs.roomID
+		pp.local, pp.remote = nil, nil
+		ps.neg.push(func() { // after the offer was applied
+			answer := peer.LocalAnswer()
+			if answer == nil {
+				return
+			}
+			e.relay(room, jid, wire.Payload{SDP: answer})
+			for _, c := range local {
+				go e.relay(room, jid, wire.Payload{Candidate: &c})
+			}
+			for _, c := range remote {
+				if err := peer.AddCandidate(c); err != nil {
+					e.log.Debug("add held candidate", "peer", jid, "err", err)
+				}
+			}
+		})
+	}
 }
 
 // releasePrep lets the prepared peers of cs, whose answers the server has

@@ -206,3 +206,78 @@ func TestDeclinedDropsPrepared(t *testing.T) {
 	}
 	meshFlows(t, rtc.KindAudio, alice, carol)
 }
+
+// TestKnockerPrepared: while a guest knocks, every member already offers to
+// it (without candidates: the server refuses any), the guest prepares its
+// answers and sends nothing; once let in, its answers go at once and nobody
+// offers again. A denied knock leaves nothing prepared on either side.
+func TestKnockerPrepared(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob, carol := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol")
+	ref, err := alice.MakeVideoCall(ctx(t), []string{bob.jid, carol.jid}, "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{bob, carol} {
+		c.waitIncoming(t)
+		if err := c.AnswerCall(ctx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meshFlows(t, rtc.KindVideo, alice, bob, carol)
+	link, err := alice.CallLink(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ge, grec := newClient(t, srv, nil)
+	guest := &client{Engine: ge, rec: grec, name: "guest"}
+	if err := ge.SubscribeCall(ctx(t), link, "Gina"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := ge.User()
+	guest.jid = u.JID
+	atGuest := watchSignals(guest)
+	atMembers := map[*client]*signals{}
+	for _, m := range []*client{alice, bob, carol} {
+		atMembers[m] = watchSignals(m)
+	}
+
+	// Denied: what the members offered is dropped, and the guest's too.
+	req, done := knock(t, ge, alice)
+	waitPrepared(t, guest, ref.RoomID, 2) // alice and bob admit; carol too
+	if err := alice.DenyUser(ctx(t), req.UserJID); err != nil {
+		t.Fatal(err)
+	}
+	isErrCode(t, <-done, wire.CodeNotAdmitted)
+	if n := call.Prepared(ge, ref.RoomID); n != 0 {
+		t.Fatalf("the denied guest still holds %d prepared peers", n)
+	}
+
+	// Let in: the members' offers were applied while it knocked.
+	req, done = knock(t, ge, alice)
+	waitPrepared(t, guest, ref.RoomID, 3)
+	time.Sleep(300 * time.Millisecond) // anything that would leak, leaks now
+	for m, s := range atMembers {
+		if n := s.count(guest.jid, anything); n != 0 {
+			t.Fatalf("%s got %d signals from the guest before it was let in", m.name, n)
+		}
+	}
+	if err := alice.AdmitUser(ctx(t), req.UserJID); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	meshFlows(t, rtc.KindVideo, alice, bob, carol, guest)
+	for m, s := range atMembers {
+		if n := s.count(guest.jid, isOffer); n != 0 {
+			t.Errorf("%s got %d offers from the guest: the pair negotiated again", m.name, n)
+		}
+		if n := s.count(guest.jid, isAnswer); n != 1 {
+			t.Errorf("%s got %d answers from the guest, want its prepared one", m.name, n)
+		}
+		if n := atGuest.count(m.jid, isOffer); n != 0 {
+			t.Errorf("the guest got %d offers from %s after it was let in", n, m.name)
+		}
+	}
+}
