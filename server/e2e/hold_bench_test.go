@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,23 +87,50 @@ type pageSample struct {
 	At     int64                `json:"at"`
 	Peers  map[string]peerMedia `json:"peers"`
 	States []string             `json:"states"`
+	OK     bool                 `json:"-"` // the page answered
 }
 
-func sampleMedia(t *testing.T, u *sdkUser) pageSample {
-	t.Helper()
-	// A loaded machine can take long to gather the statistics of every
-	// peer connection of a page: allow 3 minutes.
-	ctx, cancel := context.WithTimeout(u.ctx, 3*time.Minute)
-	defer cancel()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](mediaSample, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("media sample of %s: %v", u.jid, err)
+// sampleMedia takes a mediaSample of every page at once. A page that does
+// not answer within 3 minutes (a starved renderer: gathering the statistics
+// of every peer connection of a page can take long on a loaded machine) gets
+// a sample with OK false, and its error is returned.
+func sampleMedia(users []*sdkUser) ([]pageSample, []error) {
+	out := make([]pageSample, len(users))
+	errs := make([]error, len(users))
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(u.ctx, 3*time.Minute)
+			defer cancel()
+			raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](mediaSample, chromedp.EvalAwaitPromise))
+			if err == nil {
+				err = json.Unmarshal([]byte(raw), &out[i])
+			}
+			if err != nil {
+				// Tell a page whose main thread is stuck from getStats
+				// promises that never settle.
+				pctx, pcancel := context.WithTimeout(u.ctx, 10*time.Second)
+				defer pcancel()
+				page := "answers a plain evaluation"
+				if _, perr := chromedp.Run(pctx, chromedp.Evaluate[int](`1 + 1`)); perr != nil {
+					page = "does not answer a plain evaluation either"
+				}
+				errs[i] = fmt.Errorf("media sample of %s: %w; the page %s", u.jid, err, page)
+				return
+			}
+			out[i].OK = true
+		}()
 	}
-	var s pageSample
-	if err := json.Unmarshal([]byte(raw), &s); err != nil {
-		t.Fatalf("media sample of %s: %v", u.jid, err)
+	wg.Wait()
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
 	}
-	return s
+	return out, failed
 }
 
 // procStat is one process's line of /proc/<pid>/stat.
@@ -221,9 +249,9 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 		t.Fatal("no browser process to measure")
 	}
 	sampleAll := func() []pageSample {
-		out := make([]pageSample, len(users))
-		for i, u := range users {
-			out[i] = sampleMedia(t, u)
+		out, errs := sampleMedia(users)
+		for _, err := range errs {
+			t.Logf("%s: %v", label, err)
 		}
 		return out
 	}
@@ -241,13 +269,23 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 		cur := sampleAll()
 		var rates, conceal, jb []float64
 		var concealed, samples, flowing int
+		unanswered := 0
 		for i, u := range users {
+			if !cur[i].OK || !prev[i].OK {
+				unanswered++
+				continue
+			}
 			dt := float64(cur[i].At-prev[i].At) / 1000
 			for _, o := range users {
 				if o == u {
 					continue
 				}
 				a, z := prev[i].Peers[o.jid], cur[i].Peers[o.jid]
+				if z.Packets < a.Packets || z.Frames < a.Frames {
+					// A new peer connection or element replaced the old
+					// one: its counters started again from zero.
+					a = peerMedia{}
+				}
 				if video {
 					rates = append(rates, float64(z.Frames-a.Frames)/dt)
 					continue
@@ -273,7 +311,7 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 		// window is from the previous sample's start to this one's end.
 		from, to := prevAt, time.Since(start).Round(time.Second)
 		if video {
-			t.Logf("%s, %v–%v: decoded fps per pair (%d pairs) median %.1f, min %.1f", label, from, to, len(rates), med, lo)
+			t.Logf("%s, %v–%v: decoded fps per pair (%d pairs; %d pages did not answer) median %.1f, min %.1f", label, from, to, len(rates), unanswered, med, lo)
 		} else {
 			cmed, _ := medianMin(conceal) // sorts conceal
 			cmax := 0.0
@@ -285,11 +323,16 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 			if samples > 0 {
 				all = 100 * float64(concealed) / float64(samples)
 			}
-			t.Logf("%s, %v–%v: audio flowing in %d of %d pairs; packets/s per pair median %.1f, min %.1f; concealed samples %.2f%% overall (median pair %.2f%%, worst %.2f%%; %d samples); jitter buffer median %.0f ms",
-				label, from, to, flowing, len(rates), med, lo, all, cmed, cmax, samples, jmed)
+			t.Logf("%s, %v–%v: audio flowing in %d of %d pairs (%d pages did not answer); packets/s per pair median %.1f, min %.1f; concealed samples %.2f%% overall (median pair %.2f%%, worst %.2f%%; %d samples); jitter buffer median %.0f ms",
+				label, from, to, flowing, len(rates), unanswered, med, lo, all, cmed, cmax, samples, jmed)
 		}
-		prev, prevAt = cur, to
-		if !end.Before(start.Add(hold)) {
+		for i := range cur {
+			if cur[i].OK { // a page that did not answer is measured from its last answer
+				prev[i] = cur[i]
+			}
+		}
+		prevAt = to
+		if time.Since(start) >= hold { // sampling may have taken windows' worth of time
 			break
 		}
 	}
@@ -297,6 +340,9 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 	browserCPU, serverCPU := cpuBetween(browserCPU0, treeCPU(t, proc.Pid)), cpuBetween(serverCPU0, treeCPU(t, srv.cmd.Process.Pid))
 	var states []string
 	for i, u := range users {
+		if !prev[i].OK {
+			states = append(states, u.jid+": page never answered")
+		}
 		for _, s := range prev[i].States {
 			if s != "connected" {
 				states = append(states, u.jid+":"+s)
@@ -405,10 +451,10 @@ func waitAudio(t *testing.T, users []*sdkUser) []string {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var missing []string
-		for _, u := range users {
-			s := sampleMedia(t, u)
+		samples, _ := sampleMedia(users)
+		for i, u := range users {
 			for _, o := range users {
-				if o != u && s.Peers[o.jid].Packets == 0 {
+				if o != u && samples[i].Peers[o.jid].Packets == 0 {
 					missing = append(missing, o.jid+" -> "+u.jid)
 				}
 			}
@@ -416,6 +462,6 @@ func waitAudio(t *testing.T, users []*sdkUser) []string {
 		if len(missing) == 0 || time.Now().After(deadline) {
 			return missing
 		}
-		time.Sleep(time.Second)
+		time.Sleep(5 * time.Second) // the sampling itself loads a starved machine
 	}
 }
