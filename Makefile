@@ -49,7 +49,9 @@ vet:
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /server/e2e)
 
-# axe-core (pinned in server/e2e/testdata/package-lock.json) for the accessibility test.
+# axe-core for the accessibility test, and PeerJS's browser library (peerjs) and
+# Node signalling server (peer) for TestBenchPeerJSAnswer, all pinned in
+# server/e2e/testdata/package-lock.json.
 e2e-deps: server/e2e/testdata/node_modules/.package-lock.json
 
 server/e2e/testdata/node_modules/.package-lock.json: server/e2e/testdata/package-lock.json
@@ -80,7 +82,7 @@ bench: build
 	$(GO) test -run '^$$' -bench LineObserve -benchmem ./app/call
 	for t in udp tcp; do PARLEY_BENCH=1 PARLEY_BENCH_RELAY=$$t $(GO) test -count=1 -v -timeout 5m -run 'TestBenchAnswerToFirstFrame' ./server/e2e | grep -E 'answerCall'; done
 	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'
-	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|visit|joinCall|path dead|reload|kill -9|shareScreen'
+	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|8-party|interleaved|visit|joinCall|path dead|reload|kill -9|shareScreen'
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 5m -run 'TestBenchReconnectAfterRestart' ./app/call | grep -E 'clients'
 
 clean:

@@ -142,55 +142,6 @@ func TestSDKSwitchDataAndGuest(t *testing.T) {
 	alice.mediaFlows(guest.jid)
 }
 
-// TestBenchFourPartyVideo holds a 4-party video call for 60 s in one headless
-// Chromium and reports the frame rate each participant decodes from each other.
-// Run with PARLEY_BENCH=1 (make bench).
-func TestBenchFourPartyVideo(t *testing.T) {
-	if os.Getenv("PARLEY_BENCH") == "" {
-		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
-	}
-	srv := startServer(t)
-	b := newBrowser(t)
-	names := []string{"alice", "bob", "carol", "dave"}
-	users := make([]*sdkUser, len(names))
-	for i, n := range names {
-		users[i] = newGroupUser(t, b, srv.URL, n)
-	}
-	users[0].ok(`Parley.makeVideoCall(["bob", "carol", "dave"], "bench")`)
-	for _, u := range users[1:] {
-		u.waitEvent("incomingCallListener", `true`)
-		u.ok(`Parley.answerCall()`)
-	}
-	for _, u := range users {
-		for _, o := range users {
-			if u != o {
-				waitJS(t, u.ctx, framesOf(o.jid)+" > 0", 60*time.Second)
-			}
-		}
-	}
-	start := map[[2]int]int{}
-	for i, u := range users {
-		for j, o := range users {
-			if i != j {
-				start[[2]int{i, j}] = eval[int](t, u.ctx, framesOf(o.jid))
-			}
-		}
-	}
-	const hold = 60 * time.Second
-	time.Sleep(hold)
-	for i, u := range users {
-		line := ""
-		for j, o := range users {
-			if i != j {
-				n := eval[int](t, u.ctx, framesOf(o.jid)) - start[[2]int{i, j}]
-				line += fmt.Sprintf(" %s %.1f fps;", names[j], float64(n)/hold.Seconds())
-			}
-		}
-		state := eval[string](t, u.ctx, `window.pcs.map((pc) => pc.connectionState).join(",")`)
-		t.Logf("4-party video, %s decodes:%s peer connections %s", names[i], line, state)
-	}
-}
-
 // TestBenchGroupJoin measures how long someone who joins a running 4-person
 // call by link waits for the others: from joinCall resolving to every other
 // participant's first decoded video frame (or, with PARLEY_BENCH_VOICE=1, to

@@ -349,6 +349,38 @@ func TestSDKBadArguments(t *testing.T) {
 	u.expect(401, `Parley.getCallLogs(1)`)
 }
 
+// answerToFirstFrame makes call i of a benchmark: caller rings callee with
+// video, callee answers as soon as it rings, and it returns the milliseconds
+// from answerCall to the first decoded remote video frame on the callee's
+// and on the caller's side (requestVideoFrameCallback stamps, see sdkRig).
+// The call is ended for both before it returns. PARLEY_BENCH_DETAIL=1 logs
+// when each side reported the call connected.
+func answerToFirstFrame(t *testing.T, caller, callee *sdkUser, i int) (calleeMS, callerMS int) {
+	t.Helper()
+	for _, u := range []*sdkUser{caller, callee} {
+		eval[bool](t, u.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
+	}
+	caller.ok(fmt.Sprintf(`Parley.makeVideoCall([%q])`, callee.jid))
+	callee.waitEvent("incomingCallListener", `true`)
+	answeredAt := eval[int](t, callee.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
+	calleeFrame := fmt.Sprintf(`window.firstFrame[%q]`, caller.jid)
+	callerFrame := fmt.Sprintf(`window.firstFrame[%q]`, callee.jid)
+	waitJS(t, callee.ctx, calleeFrame, 30*time.Second)
+	waitJS(t, caller.ctx, callerFrame, 30*time.Second)
+	if os.Getenv("PARLEY_BENCH_DETAIL") != "" {
+		connected := `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].status === "connected").at`
+		t.Logf("call %d: callee connected +%d ms, caller connected +%d ms, callee first frame +%d, caller first frame +%d", i,
+			eval[int](t, callee.ctx, connected)-answeredAt, eval[int](t, caller.ctx, connected)-answeredAt,
+			eval[int](t, callee.ctx, calleeFrame)-answeredAt, eval[int](t, caller.ctx, callerFrame)-answeredAt)
+	}
+	calleeMS = eval[int](t, callee.ctx, calleeFrame) - answeredAt
+	callerMS = eval[int](t, caller.ctx, callerFrame) - answeredAt
+	caller.ok(`Parley.endCall()`)
+	callee.waitEvent("callStatusListener", `a.status === "ended"`)
+	caller.waitEvent("callStatusListener", `a.status === "ended"`)
+	return calleeMS, callerMS
+}
+
 // TestBenchAnswerToFirstFrame measures, over 10 calls, the time from
 // answerCall to the first decoded remote video frame on both sides. It runs
 // only with PARLEY_BENCH=1 (make bench); the numbers go in the README.
@@ -374,26 +406,9 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	bob.register("bob")
 	var callee, caller []int
 	for i := 0; i < 10; i++ {
-		for _, u := range []*sdkUser{alice, bob} {
-			eval[bool](t, u.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
-		}
-		alice.ok(`Parley.makeVideoCall(["bob"])`)
-		bob.waitEvent("incomingCallListener", `true`)
-		answeredAt := eval[int](t, bob.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
-		waitJS(t, bob.ctx, `window.firstFrame["alice@localhost"]`, 30*time.Second)
-		waitJS(t, alice.ctx, `window.firstFrame["bob@localhost"]`, 30*time.Second)
-		if os.Getenv("PARLEY_BENCH_DETAIL") != "" {
-			t.Logf("call %d: bob connected +%d ms, alice connected +%d ms, bob first frame +%d, alice first frame +%d", i,
-				eval[int](t, bob.ctx, `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].status === "connected").at`)-answeredAt,
-				eval[int](t, alice.ctx, `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].status === "connected").at`)-answeredAt,
-				eval[int](t, bob.ctx, `window.firstFrame["alice@localhost"]`)-answeredAt,
-				eval[int](t, alice.ctx, `window.firstFrame["bob@localhost"]`)-answeredAt)
-		}
-		callee = append(callee, eval[int](t, bob.ctx, `window.firstFrame["alice@localhost"]`)-answeredAt)
-		caller = append(caller, eval[int](t, alice.ctx, `window.firstFrame["bob@localhost"]`)-answeredAt)
-		alice.ok(`Parley.endCall()`)
-		bob.waitEvent("callStatusListener", `a.status === "ended"`)
-		alice.waitEvent("callStatusListener", `a.status === "ended"`)
+		ce, cr := answerToFirstFrame(t, alice, bob, i)
+		callee = append(callee, ce)
+		caller = append(caller, cr)
 	}
 	sort.Ints(callee)
 	sort.Ints(caller)

@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The PeerJS comparison of issue 10 (target 1: answering faster than PeerJS
+// would on the same machine): PeerJS 1.5's browser library and its Node
+// signalling server (npm peerjs and peer, pinned in testdata/package-lock.json,
+// installed by `make e2e-deps`), measured the way TestBenchAnswerToFirstFrame
+// measures Parley, in the same headless Chromium, interleaved with Parley
+// calls so that both see the same load.
+
+// peerjsPage is the PeerJS app of the benchmark, served with peerjs.min.js
+// from a Go HTTP server on loopback. Each side keeps one Peer signed in to
+// the signalling server; the caller opens its camera and calls, the callee
+// answers with call.answer(stream). Remote video plays in a video element
+// whose first presented frame is stamped with requestVideoFrameCallback, as
+// sdkRig does for Parley. No STUN or TURN server: host candidates only, as
+// Parley on loopback without -turn-addr (PeerJS's default configuration
+// would reach out to Google's STUN and PeerJS's TURN servers).
+const peerjsPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>PeerJS answer benchmark</title>
+<script src="/peerjs.min.js"></script></head>
+<body><div id="media"></div>
+<script>
+// The same camera request as Parley's engine (app/rtc/media_js.go).
+const constraints = {audio: true, video: {width: {ideal: 640}, height: {ideal: 480}}};
+window.firstFrame = null;
+function show(stream) {
+  // PeerJS emits "stream" once per remote track, with the same stream.
+  if (window.shown === stream) return;
+  window.shown = stream;
+  const v = document.createElement("video");
+  v.autoplay = true; v.muted = true; v.playsInline = true;
+  document.getElementById("media").replaceChildren(v);
+  v.srcObject = stream;
+  v.play().catch(() => {});
+  v.requestVideoFrameCallback(() => { window.firstFrame = Date.now(); });
+}
+window.join = (id, port) => new Promise((resolve, reject) => {
+  window.peer = new Peer(id, {host: "127.0.0.1", port, path: "/", secure: false, debug: 0, config: {iceServers: []}});
+  peer.on("open", () => resolve(true));
+  peer.on("error", (e) => { window.peerError = String(e); reject(String(e)); });
+  peer.on("call", (c) => { window.incoming = c; c.on("stream", show); });
+});
+// place opens the camera and calls; the offer and candidates leave at once.
+window.place = async (to) => {
+  window.local = await navigator.mediaDevices.getUserMedia(constraints);
+  window.outgoing = peer.call(to, window.local);
+  window.outgoing.on("stream", show);
+  return true;
+};
+// prepare opens the callee's camera while it rings (the second variant).
+window.prepare = async () => { window.local = await navigator.mediaDevices.getUserMedia(constraints); return true; };
+// answer answers the ringing call, opening the camera first unless prepare
+// did, and returns when it was asked to.
+window.answer = async () => {
+  const t = Date.now();
+  if (!window.local) window.local = await navigator.mediaDevices.getUserMedia(constraints);
+  window.incoming.answer(window.local);
+  return t;
+};
+window.hangup = () => {
+  for (const c of [window.outgoing, window.incoming]) if (c) c.close();
+  if (window.local) window.local.getTracks().forEach((t) => t.stop());
+  document.getElementById("media").replaceChildren();
+  window.outgoing = window.incoming = window.local = window.shown = window.firstFrame = null;
+  return true;
+};
+</script></body></html>`
+
+// peerjsDeps returns the testdata directory once node and both npm packages
+// are there, else skips loudly (fails when CI is set).
+func peerjsDeps(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "server", "e2e", "testdata")
+	if _, err := exec.LookPath("node"); err != nil {
+		missing(t, "no node to run PeerJS's signalling server (install nodejs)")
+	}
+	for _, f := range []string{"node_modules/peerjs/dist/peerjs.min.js", "node_modules/peer/dist/index.cjs"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			missing(t, "%s is missing: run `make e2e-deps` (npm ci in server/e2e/testdata)", f)
+		}
+	}
+	return dir
+}
+
+// peerServerStarted is the line the script below prints once PeerServer
+// listens.
+var peerServerStarted = regexp.MustCompile(`^peer server listening on port ([0-9]+)$`)
+
+// startPeerServer runs PeerJS's signalling server (npm peer) with node on a
+// free loopback port and returns the port; the process is killed when the
+// test ends.
+func startPeerServer(t *testing.T, dir string) int {
+	t.Helper()
+	const script = `const {PeerServer} = require("peer");
+PeerServer({host: "127.0.0.1", port: 0, path: "/"}, (srv) => console.log("peer server listening on port " + srv.address().port));`
+	cmd := exec.Command("node", "-e", script)
+	cmd.Dir = dir // require finds node_modules here
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatalf("peer server stdout: %v", err)
+	}
+	log := &lockedBuffer{}
+	var stderr bytes.Buffer // read only after the process exited
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the PeerJS server: %v", err)
+	}
+	exited := make(chan struct{})
+	port := make(chan int, 1)
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if m := peerServerStarted.FindStringSubmatch(sc.Text()); m != nil {
+				p, _ := strconv.Atoi(m[1])
+				port <- p
+			}
+		}
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("PeerJS server output:\n%s%s", log.String(), stderr.String())
+		}
+	})
+	select {
+	case p := <-port:
+		return p
+	case <-exited:
+		t.Fatalf("the PeerJS server exited before listening:\n%s%s", log.String(), stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the PeerJS server did not listen within 30 s:\n%s", log.String())
+	}
+	return 0
+}
+
+// servePeerJSPage serves peerjsPage and peerjs.min.js on a free loopback port
+// until the test ends, and returns the page's URL. A real HTTP server: pages
+// fulfilled through CDP would be blocked by Chromium's Local Network Access
+// checks when they open loopback connections.
+func servePeerJSPage(t *testing.T, dir string) string {
+	t.Helper()
+	lib, err := os.ReadFile(filepath.Join(dir, "node_modules", "peerjs", "dist", "peerjs.min.js"))
+	if err != nil {
+		t.Fatalf("read peerjs.min.js: %v", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, peerjsPage)
+	})
+	mux.HandleFunc("GET /peerjs.min.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = w.Write(lib)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for the PeerJS page: %v", err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hs.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			_ = hs.Close()
+		}
+		<-done
+	})
+	return "http://" + ln.Addr().String() + "/"
+}
+
+// peerjsUser is one page of the PeerJS app in its own browser context.
+type peerjsUser struct {
+	ctx context.Context
+	id  string
+}
+
+func newPeerJSUser(t *testing.T, b *browser, page string, port int, id string) *peerjsUser {
+	t.Helper()
+	u := &peerjsUser{ctx: newUser(t, b), id: id}
+	navigate(t, u.ctx, page)
+	eval[bool](t, u.ctx, fmt.Sprintf(`window.join(%q, %d)`, id, port))
+	return u
+}
+
+// peerjsCall makes one PeerJS video call from caller to callee, answered as
+// soon as it rings (with the camera opened while ringing when preopen is
+// set), and returns the milliseconds from the answer to the first decoded
+// remote video frame on the callee's and the caller's side. Both hang up
+// before it returns.
+func peerjsCall(t *testing.T, caller, callee *peerjsUser, preopen bool) (calleeMS, callerMS int) {
+	t.Helper()
+	eval[bool](t, caller.ctx, fmt.Sprintf(`window.place(%q)`, callee.id))
+	waitJS(t, callee.ctx, `window.incoming`, 30*time.Second)
+	if preopen {
+		eval[bool](t, callee.ctx, `window.prepare()`)
+	}
+	answeredAt := eval[int](t, callee.ctx, `window.answer()`)
+	waitJS(t, callee.ctx, `window.firstFrame`, 30*time.Second)
+	waitJS(t, caller.ctx, `window.firstFrame`, 30*time.Second)
+	calleeMS = eval[int](t, callee.ctx, `window.firstFrame`) - answeredAt
+	callerMS = eval[int](t, caller.ctx, `window.firstFrame`) - answeredAt
+	for _, u := range []*peerjsUser{caller, callee} {
+		eval[bool](t, u.ctx, `window.hangup()`)
+	}
+	// Let the closes reach the other side (PeerJS closes through the peer
+	// connection) before the next call.
+	waitJS(t, caller.ctx, `Object.values(peer.connections).flat().every((c) => !c.open)`, 10*time.Second)
+	waitJS(t, callee.ctx, `Object.values(peer.connections).flat().every((c) => !c.open)`, 10*time.Second)
+	return calleeMS, callerMS
+}
+
+// spread formats the median, min and max of xs (sorted in place).
+func spread(xs []int) string {
+	sort.Ints(xs)
+	n := len(xs)
+	med := xs[n/2]
+	if n%2 == 0 {
+		med = (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return fmt.Sprintf("median %d ms (min %d, max %d)", med, xs[0], xs[n-1])
+}
+
+// TestBenchPeerJSAnswer measures, over 10 rounds, the time from the callee
+// answering to the first decoded remote video frame on both sides for a
+// PeerJS 1.5 call whose callee opens its camera on answer (as Parley's
+// does), a PeerJS call whose callee opened it while ringing, and a Parley
+// call (the body of TestBenchAnswerToFirstFrame), one of each per round in
+// rotating order, all in the same headless Chromium. Run with PARLEY_BENCH=1.
+func TestBenchPeerJSAnswer(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	dir := peerjsDeps(t)
+	port := startPeerServer(t, dir)
+	page := servePeerJSPage(t, dir)
+	srv := startServerWith(t, serverOptions{Args: []string{"-pair-ring-burst", "10"}})
+	b := newBrowser(t)
+	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	alice.register("alice")
+	bob.register("bob")
+	pjCaller, pjCallee := newPeerJSUser(t, b, page, port, "caller"), newPeerJSUser(t, b, page, port, "callee")
+
+	const rounds = 10
+	names := []string{"PeerJS, callee opens its camera on answer", "PeerJS, callee's camera opened while ringing", "Parley"}
+	callee, caller := make([][]int, len(names)), make([][]int, len(names))
+	for i := 0; i < rounds; i++ {
+		for k := range names {
+			v := (i + k) % len(names) // rotate which goes first
+			var ce, cr int
+			switch v {
+			case 0, 1:
+				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1)
+			case 2:
+				ce, cr = answerToFirstFrame(t, alice, bob, i)
+			}
+			callee[v] = append(callee[v], ce)
+			caller[v] = append(caller[v], cr)
+			if os.Getenv("PARLEY_BENCH_DETAIL") != "" {
+				t.Logf("round %d, %s: callee +%d ms, caller +%d ms", i, names[v], ce, cr)
+			}
+		}
+	}
+	for v, name := range names {
+		t.Logf("answer -> first decoded remote frame, %d interleaved rounds, %s: callee %s, caller %s", rounds, name, spread(callee[v]), spread(caller[v]))
+	}
+}
