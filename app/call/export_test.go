@@ -14,8 +14,9 @@ func SetSignalHook(e *Engine, f func(from string, p wire.Payload)) { e.signalHoo
 // for; as an offerer it still makes a restart offer when asked.
 func DisableICERestart(e *Engine) { e.noICERestart = true }
 
-// Prepared is how many peers e has prepared, with their answers ready, for
-// the call room ringing on it (preoffer.go).
+// Prepared is how many peers e has prepared for the call room ringing on it
+// (preoffer.go): with the answer ready, or natively with the offer kept for
+// the answer.
 func Prepared(e *Engine, room string) int {
 	n := 0
 	var peers []*peerState
@@ -32,7 +33,7 @@ func Prepared(e *Engine, room string) int {
 	}
 	e.sync(func() {
 		for _, ps := range peers {
-			if ps.prep.answer != nil {
+			if ps.prep.answer != nil || ps.prep.offer != nil { // natively the offer waits for the answer
 				n++
 			}
 		}

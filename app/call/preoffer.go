@@ -19,7 +19,9 @@ import (
 // answers with call.answer: media starts one relay after the click instead
 // of three (answer, offer, answer). Of two joined participants the one who
 // joined first offers (wire.Participant.JoinOrder), so a pre-offer stays the
-// pair's offer after its callee joins.
+// pair's offer after its callee joins. Natively (pion's own ICE agent,
+// which gives up on an answer set long before candidates come) the offer is
+// only kept while it rings and applied on answering (rtc.PrepareAhead).
 
 // offers reports whether me makes the offers to other.
 func offers(me, other wire.Participant) bool {
@@ -171,6 +173,7 @@ type prepPeer struct {
 	local  []wire.Candidate         // ours
 	remote []wire.Candidate         // theirs, added once answered
 	answer *wire.SessionDescription // the prepared answer to their newest offer
+	offer  *wire.SessionDescription // their newest offer, not yet applied (natively: rtc.PrepareAhead)
 	owner  *callState               // the call it joined, once answered
 }
 
@@ -211,20 +214,30 @@ func (e *Engine) onPrepSignal(ev wire.SignalEvent) {
 		sdp, cands := rtc.SplitCandidates(ev.Payload.SDP.SDP)
 		pp.remote = appendCapped(pp.remote, cands...)
 		desc := wire.SessionDescription{Type: "offer", SDP: sdp}
-		peer := ps.peer
-		ps.neg.push(func() {
-			answer, err := peer.Accept(desc)
-			if err != nil {
-				e.log.Error("prepare answer", "peer", ps.jid, "err", err)
-				return
-			}
-			// On the work queue, where takePrep reads it once this queue
-			// has drained: pushed before its read.
-			e.work.push(func() { pp.answer = answer })
-		})
+		if !rtc.PrepareAhead {
+			pp.offer = &desc // applied on answering
+			return
+		}
+		e.prepareAnswer(ps, desc)
 	case ev.Payload.Candidate != nil:
 		pp.remote = appendCapped(pp.remote, *ev.Payload.Candidate)
 	}
+}
+
+// prepareAnswer applies the offer desc on ps's negotiation queue and keeps
+// the answer (work queue).
+func (e *Engine) prepareAnswer(ps *peerState, desc wire.SessionDescription) {
+	pp, peer := ps.prep, ps.peer
+	ps.neg.push(func() {
+		answer, err := peer.Accept(desc)
+		if err != nil {
+			e.log.Error("prepare answer", "peer", ps.jid, "err", err)
+			return
+		}
+		// On the work queue, where takePrep reads it once this queue has
+		// drained: pushed before its read.
+		e.work.push(func() { pp.answer = answer })
+	})
 }
 
 // appendCapped appends to held candidates, at most maxHeldCandidates.
@@ -305,6 +318,10 @@ func (e *Engine) takePrep(ctx context.Context, cs *callState, room string) []wir
 	e.sync(func() {
 		for _, ps := range e.prep[room] {
 			peers = append(peers, ps)
+			if pp := ps.prep; pp.offer != nil {
+				e.prepareAnswer(ps, *pp.offer)
+				pp.offer = nil
+			}
 		}
 		delete(e.prep, room)
 	})
@@ -358,9 +375,15 @@ func (e *Engine) joinPrepared(cs *callState) {
 		ps.live = true
 		cs.peers[jid] = ps
 		e.setLocalTracks(ps, cs.local)
-		local, remote, peer, room := pp.local, pp.remote, ps.peer, cs.roomID
-		pp.local, pp.remote = nil, nil
+		local, remote, peer, room, offer := pp.local, pp.remote, ps.peer, cs.roomID, pp.offer
+		pp.local, pp.remote, pp.offer = nil, nil, nil
 		ps.neg.push(func() { // after the offer was applied
+			if offer != nil { // natively: applied only now
+				if _, err := peer.Accept(*offer); err != nil {
+					e.log.Error("accept offer", "peer", jid, "err", err)
+					return
+				}
+			}
 			answer := peer.LocalAnswer()
 			if answer == nil {
 				return

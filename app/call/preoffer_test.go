@@ -68,9 +68,19 @@ func waitPrepared(t *testing.T, c *client, room string, n int) {
 // answers, and then the answer goes with call.answer: the caller never gets
 // an offer from the callee, and the callee gets no offer after answering.
 func TestAnswerPreparedWhileRinging(t *testing.T) {
-	for _, video := range []bool{false, true} {
-		name := map[bool]string{false: "voice", true: "video"}[video]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		video bool
+		ring  time.Duration // how long it rings before bob answers
+	}{
+		{"voice", false, 300 * time.Millisecond},
+		{"video", true, 300 * time.Millisecond},
+		// Past pion's ICE checking timeout (6 s in these tests): a prepared
+		// answer must not have started an ICE agent that gave up meanwhile.
+		{"video after a long ring", true, 7 * time.Second},
+	} {
+		video := tc.video
+		t.Run(tc.name, func(t *testing.T) {
 			srv := startServer(t, hub.Config{})
 			alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 			atAlice, atBob := watchSignals(alice), watchSignals(bob)
@@ -86,7 +96,7 @@ func TestAnswerPreparedWhileRinging(t *testing.T) {
 			}
 			bob.waitIncoming(t)
 			waitPrepared(t, bob, ref.RoomID, 1)
-			time.Sleep(300 * time.Millisecond) // bob's candidates are gathered by now: none may leave
+			time.Sleep(tc.ring) // bob's candidates are gathered by now: none may leave
 			if n := atAlice.count(bob.jid, anything); n != 0 {
 				t.Fatalf("alice got %d signals from bob while it rang: the callee revealed something before answering", n)
 			}

@@ -152,6 +152,16 @@ func (p *Peer) PendingOffer() *wire.SessionDescription {
 	return &wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
 }
 
+// LocalAnswer returns the answer set as this peer's local description, or nil
+// when its local description is not an answer.
+func (p *Peer) LocalAnswer() *wire.SessionDescription {
+	ld := p.pc.LocalDescription()
+	if ld == nil || ld.Type != webrtc.SDPTypeAnswer {
+		return nil
+	}
+	return &wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
+}
+
 // SplitCandidates returns sdp without its candidate lines (a=candidate and
 // a=end-of-candidates), and those candidates, each named by its section's mid
 // and index: a description applied while its candidates are held back.

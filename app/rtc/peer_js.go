@@ -25,6 +25,13 @@ func (p peerPlatform) release() {
 	}
 }
 
+// PrepareAhead is true in the browser: a peer for a call that rings (or is
+// knocked on) applies the offer and sets its answer at once, since the
+// browser's ICE agent waits without remote candidates for as long as it
+// takes. Natively pion's agent fails after its checking timeout (6 s here),
+// so the offer is applied only when the user answers.
+const PrepareAhead = true
+
 // answererAdopts is true in the browser: an answerer's transceivers come from
 // the offer, and adoptTransceivers makes them send our tracks.
 const answererAdopts = true

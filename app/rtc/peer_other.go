@@ -13,6 +13,11 @@ import (
 	"parley/app/wire"
 )
 
+// PrepareAhead is false natively: pion's ICE agent, started by setting the
+// prepared answer, fails after its checking timeout without remote
+// candidates, so the offer waits and is applied on answering (see peer_js.go).
+const PrepareAhead = false
+
 // answererAdopts is false natively: pion matches the transceivers an answerer
 // added up front to the offer's media sections.
 const answererAdopts = false
