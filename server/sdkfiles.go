@@ -32,7 +32,7 @@ func (st *static) stampVersion(name, version string) {
 	}
 	data := bytes.Replace(f.data, []byte(versionMarker), []byte(`"`+jsString(version)+`"`), 1)
 	sum := sha256.Sum256(data)
-	st.files[name] = &staticFile{name: f.name, ctype: f.ctype, data: data, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	st.files[name] = &staticFile{name: f.name, ctype: f.ctype, data: data, br: compressBrotli(data), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 }
 
 // jsString keeps only the characters a build version uses, so the version

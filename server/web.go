@@ -131,7 +131,7 @@ func webHandler(version string, files fs.FS, sdkOrigins []string) (http.Handler,
 	})
 	mux.HandleFunc("GET /sitemap.xml", http.NotFound)
 	mux.HandleFunc("GET /ads.txt", http.NotFound)
-	mux.Handle("/", pageFilter{pwa})
+	mux.Handle("/", pageFilter{h: pwa, br: &brCache{}})
 	return securityHeaders(mux), nil
 }
 
@@ -316,10 +316,10 @@ func loadStatic(files fs.FS) (*static, error) {
 		}
 		sum := sha256.Sum256(data)
 		f := &staticFile{name: name, ctype: ctype, data: data, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
-		if path.Ext(name) == ".wasm" {
-			f.br, _ = fs.ReadFile(files, name+".br")
-			f.gz, _ = fs.ReadFile(files, name+".gz")
-		}
+		// The build's compressed copies (precompress): the wasm and the text
+		// files; icons have none and go as they are.
+		f.br, _ = fs.ReadFile(files, name+".br")
+		f.gz, _ = fs.ReadFile(files, name+".gz")
 		st.files[name] = f
 	}
 	return st, nil
@@ -357,8 +357,10 @@ func (st *static) serve(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	body, etag := f.data, f.etag
 	if path.Ext(name) == ".wasm" {
-		h.Add("Vary", "Accept-Encoding")
 		h.Set("X-Wasm-Content-Length", strconv.Itoa(len(f.data)))
+	}
+	if f.br != nil || f.gz != nil {
+		h.Add("Vary", "Accept-Encoding")
 		switch enc := negotiate(r.Header.Get("Accept-Encoding"), f.br != nil, f.gz != nil); enc {
 		case "br":
 			body, etag = f.br, f.etag[:len(f.etag)-1]+`-br"`
@@ -416,21 +418,44 @@ func negotiate(accept string, haveBr, haveGz bool) string {
 // one, so they are dropped from the pages.
 var ogRemote = regexp.MustCompile(`\s*<meta [^>]*(?:property|name)="(?:og:url|og:image|twitter:image)"[^>]*>`)
 
-// pageFilter post-processes go-app's HTML pages: drops the remote Open Graph
-// tags and adds the Content-Security-Policy.
-type pageFilter struct{ h http.Handler }
+// pageFilter post-processes go-app's responses: drops the remote Open Graph
+// tags from the HTML pages and adds the Content-Security-Policy, and sends
+// the text ones (page, app.js, app.css, manifest, worker) brotli-compressed
+// to browsers that take it.
+type pageFilter struct {
+	h  http.Handler
+	br *brCache
+}
 
 func (p pageFilter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bw := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("If-None-Match", plainETags(inm))
+	}
 	p.h.ServeHTTP(bw, r)
 	for k, v := range bw.header {
 		w.Header()[k] = v
 	}
 	body := bw.buf.Bytes()
-	if strings.HasPrefix(bw.header.Get("Content-Type"), "text/html") {
+	ctype := bw.header.Get("Content-Type")
+	if strings.HasPrefix(ctype, "text/html") {
 		body = ogRemote.ReplaceAll(body, nil)
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
+	}
+	if compressible(ctype) {
+		w.Header().Add("Vary", "Accept-Encoding")
+		br := acceptsBrotli(r)
+		compress := br && bw.status == http.StatusOK && len(body) >= minCompress
+		if etag := w.Header().Get("ETag"); etag != "" && (compress || br && bw.status == http.StatusNotModified) {
+			w.Header().Set("ETag", brETag(etag)) // the brotli copy's own tag; a 304 answers for the copy the browser holds
+		}
+		if compress {
+			body = p.br.get(body)
+			w.Header().Set("Content-Encoding", "br")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
 	}
 	w.WriteHeader(bw.status)
 	if r.Method != http.MethodHead {

@@ -1,7 +1,13 @@
 package e2e
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -41,4 +47,116 @@ func TestBenchFirstLoadBytes(t *testing.T) {
 
 	t.Logf("first load over loopback: PWA %.2f MB in %v (sign-in screen interactive); SDK page %.2f MB in %v (Parley.ready)",
 		float64(pwaBytes)/1e6, pwaTime.Round(time.Millisecond), float64(sdkBytes)/1e6, sdkTime.Round(time.Millisecond))
+}
+
+// wireCounter is a reverse proxy on an ephemeral loopback port in front of
+// the server: a page loaded through it has its response bodies counted per
+// path, exactly as they crossed the wire (compressed), whoever asked for
+// them: the page, the service worker's install or the HTTP cache's
+// revalidation. WebSockets pass through uncounted.
+type wireCounter struct {
+	URL   string
+	mu    sync.Mutex
+	bytes map[string]int64
+	reqs  map[string]int
+}
+
+func newWireCounter(t *testing.T, target string) *wireCounter {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &wireCounter{bytes: map[string]int64{}, reqs: map[string]int{}}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Host = r.In.Host // the page's origin, which the server checks on /ws
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.reqs[r.URL.Path]++
+		c.mu.Unlock()
+		rp.ServeHTTP(&countingWriter{ResponseWriter: w, c: c, path: r.URL.Path}, r)
+	}))
+	t.Cleanup(srv.Close)
+	c.URL = srv.URL
+	return c
+}
+
+// take returns the bytes and requests counted per path since the last take.
+func (c *wireCounter) take() (map[string]int64, map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, r := c.bytes, c.reqs
+	c.bytes, c.reqs = map[string]int64{}, map[string]int{}
+	return b, r
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	c    *wireCounter
+	path string
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.c.mu.Lock()
+	w.c.bytes[w.path] += int64(n)
+	w.c.mu.Unlock()
+	return n, err
+}
+
+// Unwrap lets the proxy hijack the connection for WebSockets.
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func sumWasm(bytes map[string]int64, reqs map[string]int) (n int64, requests int, total int64) {
+	for p, b := range bytes {
+		total += b
+		if strings.HasSuffix(p, ".wasm") {
+			n += b
+		}
+	}
+	for p, r := range reqs {
+		if strings.HasSuffix(p, ".wasm") {
+			requests += r
+		}
+	}
+	return n, requests, total
+}
+
+// TestBenchRepeatVisitBytes loads the PWA twice in one browser profile
+// through a wireCounter: the first visit (empty cache) until the sign-in
+// screen is interactive and the service worker has cached the app shell,
+// then a repeat visit until the sign-in screen is interactive again. It
+// reports the bytes the server sent for each, and fails if the repeat visit
+// fetched any wasm from the server (it must come from the service worker's
+// cache: not even a revalidation). Run with PARLEY_BENCH=1 (make bench).
+func TestBenchRepeatVisitBytes(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	srv := startServer(t)
+	wire := newWireCounter(t, srv.URL)
+	b := newBrowser(t)
+	ctx := newUser(t, b)
+
+	navigate(t, ctx, wire.URL+"/")
+	waitJS(t, ctx, `document.querySelector('#auth-form')`, 60*time.Second)
+	waitJS(t, ctx, shellCachedExpr, 30*time.Second)
+	firstWasm, firstWasmReqs, firstTotal := sumWasm(wire.take())
+	if firstWasm == 0 {
+		t.Fatal("the first visit fetched no wasm through the counter: the count would prove nothing")
+	}
+
+	navigate(t, ctx, wire.URL+"/")
+	waitJS(t, ctx, `document.querySelector('#auth-form')`, 60*time.Second)
+	if !eval[bool](t, ctx, `!!navigator.serviceWorker.controller`) {
+		t.Fatal("the repeat visit is not controlled by the service worker")
+	}
+	repeatWasm, repeatWasmReqs, repeatTotal := sumWasm(wire.take())
+	if repeatWasm != 0 || repeatWasmReqs != 0 {
+		t.Errorf("repeat visit: %d wasm requests reached the server, %d wasm bytes sent; want none", repeatWasmReqs, repeatWasm)
+	}
+	t.Logf("repeat visit of the PWA, bytes the server sent (response bodies, WebSocket excluded): first visit %.2f MB of which wasm %.2f MB (%d request), service worker install included; repeat visit %d bytes, wasm %d bytes (%d requests)",
+		float64(firstTotal)/1e6, float64(firstWasm)/1e6, firstWasmReqs, repeatTotal, repeatWasm, repeatWasmReqs)
 }
