@@ -12,7 +12,7 @@ import (
 
 // Text responses the server makes itself (go-app's page, app.js, app.css,
 // manifest and service worker, and parley.js once its version is stamped)
-// are sent brotli-compressed at the best quality to browsers that accept it,
+// are sent brotli-compressed to browsers that accept it,
 // like the files the build compresses ahead of time (server/internal/precompress).
 
 // minCompress is the smallest body worth compressing: below it brotli's
@@ -24,10 +24,17 @@ const minCompress = 256
 // the paths asked for.
 const brCacheSize = 64
 
-// compressBrotli returns data compressed at brotli's best quality.
+// compressLevel is the brotli quality of the responses compressed while
+// serving. Every /join/<code> page is its own body, so anyone can make the
+// server compress new ones: quality 11 costs tens of milliseconds of CPU per
+// page, 5 a fraction of one, and on these few-kilobyte texts the two differ
+// by a few hundred bytes. (The wasm is compressed at 11 by the build.)
+const compressLevel = 5
+
+// compressBrotli returns data brotli-compressed at compressLevel.
 func compressBrotli(data []byte) []byte {
 	var b bytes.Buffer
-	w := brotli.NewWriterLevel(&b, brotli.BestCompression)
+	w := brotli.NewWriterLevel(&b, compressLevel)
 	_, _ = w.Write(data) // writes to a bytes.Buffer do not fail
 	_ = w.Close()
 	return b.Bytes()
