@@ -1,10 +1,14 @@
 package hub
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -46,7 +50,7 @@ func (f frame) bytes() []byte {
 	return b
 }
 
-// conn is one WebSocket. Its reader is the ServeHTTP goroutine. Writes are
+// conn is one WebSocket. Its reader is the goroutine of Hub.serve. Writes are
 // queued and done by a writer goroutine that runs only while there is
 // something to write, so an idle connection costs one goroutine.
 type conn struct {
@@ -56,6 +60,12 @@ type conn struct {
 	bud    *budget // the hub's queued-bytes budget, shared by every connection
 
 	device string // deviceLabel of the upgrade request's User-Agent
+
+	// For a plain TCP socket: the library's reader and the socket, so that
+	// the reader can wait for bytes without a deep stack (read).
+	br  *bufio.Reader
+	raw syscall.RawConn
+	nc  net.Conn
 
 	// Guarded by Hub.mu.
 	sess      *session    // the signed-in session, nil before sign-in and after logout
@@ -84,6 +94,67 @@ type conn struct {
 
 func newConn(ws *websocket.Conn, remote string, limit int, bud *budget) *conn {
 	return &conn{ws: ws, remote: remote, limit: limit, bud: bud}
+}
+
+// readEach reads messages and passes each to fn until reading fails.
+//
+// For a plain TCP socket, the goroutine that lives as long as the connection
+// waits for bytes a few hundred bytes deep (waitReadable), and the reading
+// and handling run on a goroutine of its own (readActive), which keeps
+// reading while messages keep coming and ends once the connection has been
+// quiet for readLinger. The library's Read and the handlers need more than
+// the smallest goroutine stack (2 KiB), and the runtime never shrinks a
+// grown stack back to it while the goroutine is parked that deep: so an
+// idle connection's goroutine keeps the smallest stack, and a busy one
+// reads without a goroutine switch per message.
+func (c *conn) readEach(ctx context.Context, fn func(websocket.MessageType, []byte)) error {
+	if c.raw == nil {
+		for {
+			typ, data, err := c.ws.Read(ctx)
+			if err != nil {
+				return fmt.Errorf("read: %w", err)
+			}
+			fn(typ, data)
+		}
+	}
+	for {
+		if c.mustWait() {
+			waitReadable(c.raw)
+		}
+		var err error
+		onOwnStack(func() { err = c.readActive(ctx, fn) })
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readLinger is how long a connection's reader stays on its grown stack
+// after a message, waiting for the next one (see readEach).
+const readLinger = 500 * time.Millisecond
+
+// readActive reads messages until none arrives for readLinger.
+func (c *conn) readActive(ctx context.Context, fn func(websocket.MessageType, []byte)) error {
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		fn(typ, data)
+		if c.mustWait() && !waitReadableFor(c.nc, c.raw, readLinger) {
+			return nil
+		}
+	}
+}
+
+// mustWait reports whether the reader must wait for the socket before its
+// next Read: nothing is buffered and the connection is not closing. The
+// library reads br only in Read and, once the connection is closing, in its
+// close handshake; under c.mu with closing unset no handshake is running.
+func (c *conn) mustWait() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closing && c.br.Buffered() == 0
 }
 
 // kick starts a writer unless one is running, now or, with a starter, when
@@ -278,24 +349,33 @@ func (c *conn) writeLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, f.bytes())
 		cancel()
-
-		c.mu.Lock()
-		if err != nil {
-			c.closing, c.done = true, true
-			c.setQueue(nil, 0)
-			c.writing = false
-			c.mu.Unlock()
-			c.ws.CloseNow()
+		if !c.wrote(f, err) {
 			return
 		}
-		if len(c.q) > 0 && !c.done {
-			// The queue may have been dropped and refilled meanwhile only
-			// if the connection was cut (done), so q[0] is still f.
-			c.q[0] = frame{}
-			c.setQueue(c.q[1:], c.qBytes-f.size())
-		}
-		c.mu.Unlock()
 	}
+}
+
+// wrote takes f, the first queued frame, off the queue once written. When
+// the write failed it closes the connection, marks the writer stopped and
+// returns false.
+func (c *conn) wrote(f frame, err error) bool {
+	c.mu.Lock()
+	if err != nil {
+		c.closing, c.done = true, true
+		c.setQueue(nil, 0)
+		c.writing = false
+		c.mu.Unlock()
+		c.ws.CloseNow()
+		return false
+	}
+	if len(c.q) > 0 && !c.done {
+		// The queue may have been dropped and refilled meanwhile only
+		// if the connection was cut (done), so q[0] is still f.
+		c.q[0] = frame{}
+		c.setQueue(c.q[1:], c.qBytes-f.size())
+	}
+	c.mu.Unlock()
+	return true
 }
 
 // budget is the hub's budget of queued outgoing bytes, shared by every
