@@ -177,7 +177,12 @@ func (c *conn) kick(st *starter) {
 // statements. The hub's starter is used under Hub.mu.
 type starter struct{ conns []*conn }
 
-// flush starts the deferred writers.
+// flush starts the deferred writers. A few get a goroutine each. Many (a
+// ring to every tab of a user) are written by one goroutine, one after the
+// other (writeFanout): thousands of writer goroutines would keep every
+// processor busy until the last frame is out, and the scheduler looks for
+// other connections' requests only when a processor runs out of work, so
+// every other user would wait for the whole fan-out.
 func (st *starter) flush() {
 	cs := st.conns
 	st.conns = nil
@@ -187,11 +192,52 @@ func (st *starter) flush() {
 		}
 		return
 	}
-	go func() {
-		for _, c := range cs {
-			go c.writeLoop()
+	go writeFanout(cs)
+}
+
+// writeFanout is the writer of each of cs in turn: it writes each queue at
+// once while the frames are small and the socket has room for them, so
+// that no write can block, and leaves the rest of a queue (or a closing
+// connection) to a writer goroutine of its own.
+func writeFanout(cs []*conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	for _, c := range cs {
+		c.writeQuick(ctx)
+	}
+}
+
+// quickFrameBytes is the largest frame writeFanout writes itself.
+const quickFrameBytes = 2048
+
+// writeQuick writes c's queued frames while each is small and the socket is
+// writable, so that no write blocks, and leaves the rest (a big frame, a
+// full socket, a close) to a writer goroutine of its own. The caller is c's
+// writer (kick counted it).
+func (c *conn) writeQuick(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		if c.done || (!c.closing && len(c.q) == 0) {
+			if !c.done {
+				c.q = nil
+			}
+			c.writing = false
+			c.mu.Unlock()
+			c.writers.Done()
+			return
 		}
-	}()
+		if c.closing || c.q[0].size() > quickFrameBytes || c.raw == nil || !writable(c.raw) {
+			c.mu.Unlock()
+			go c.writeLoop()
+			return
+		}
+		f := c.q[0]
+		c.mu.Unlock()
+		if !c.wrote(f, c.ws.Write(ctx, websocket.MessageText, f.bytes())) {
+			c.writers.Done()
+			return
+		}
+	}
 }
 
 // setQueue replaces the queue and returns its bytes to the budget. Called

@@ -6,6 +6,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // waitReadable returns once raw has bytes to read, its peer closed it or
@@ -36,4 +38,16 @@ func waitReadableFor(nc net.Conn, raw syscall.RawConn, d time.Duration) bool {
 		return true
 	}
 	return ready
+}
+
+// writable reports whether raw's send buffer has room, so that a small
+// write returns at once.
+func writable(raw syscall.RawConn) bool {
+	ok := false
+	_ = raw.Control(func(fd uintptr) {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, err := unix.Poll(p, 0)
+		ok = err == nil && n == 1 && p[0].Revents&unix.POLLOUT != 0 && p[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0
+	})
+	return ok
 }
