@@ -37,7 +37,7 @@ type leanWriter struct {
 
 	// Set by Hijack.
 	br  *bufio.Reader   // the reader handed to the library
-	raw syscall.RawConn // the socket, for a plain TCP connection (nil with TLS)
+	raw syscall.RawConn // the socket, for a plain TCP connection (nil with TLS or early bytes)
 	nc  net.Conn        // the connection
 }
 
@@ -74,7 +74,11 @@ func (w *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	w.br, w.nc = br, nc
-	if sc, ok := nc.(syscall.Conn); ok {
+	// With early bytes, the library moves them out of br's buffer into a
+	// reader of its own, where the socket cannot tell they are waiting:
+	// such a connection (a client that does not wait for the upgrade's
+	// answer) is read without waiting for the socket first.
+	if sc, ok := nc.(syscall.Conn); ok && len(early) == 0 {
 		if raw, err := sc.SyscallConn(); err == nil {
 			w.raw = raw
 		}
