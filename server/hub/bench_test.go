@@ -179,21 +179,25 @@ func rawResume(ctx context.Context, url string, c *client) (*rawClient, error) {
 	return r, nil
 }
 
-// raiseFileLimit lifts this process's open-file limit to its hard limit,
-// and both to 200,000 where the process may (as root).
-func raiseFileLimit() {
+// raiseFileLimit lifts this process's open-file limit to 200,000 where it
+// may (raising the hard limit needs CAP_SYS_RESOURCE), else to its hard
+// limit, and returns the limit it got.
+func raiseFileLimit() uint64 {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
-		return
+		return 0
 	}
 	const want = 200_000
 	if lim.Max < want && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: want}) == nil {
-		return
+		return want
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		}
 	}
+	return lim.Cur
 }
 
 // loopbackDialers are dial options that connect from the loopback addresses
@@ -222,7 +226,12 @@ func serverMemory() (heap, stack uint64, goroutines int) {
 // bytes per connection. The clients run in a child process (this test binary
 // re-executed as TestIdleClientHelper), so their memory is not counted: the
 // numbers are the hub's sessions, connections, goroutines and the WebSocket
-// library's buffers. Run it once: go test -run '^$' -bench IdleConnections -benchtime 1x.
+// library's buffers. Both processes raise their open-file limit (as far as
+// the system lets them: see raiseFileLimit), and the clients connect from
+// several loopback addresses past 20,000. Run it once:
+//
+//	go test -run '^$' -bench IdleConnections -benchtime 1x ./server/hub
+//	PARLEY_BENCH_CONNS=50000 go test -run '^$' -bench IdleConnections -benchtime 1x ./server/hub
 func BenchmarkIdleConnections(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("PARLEY_BENCH_CONNS"); v != "" {
@@ -231,7 +240,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 			b.Fatalf("PARLEY_BENCH_CONNS=%q", v)
 		}
 	}
-	raiseFileLimit()
+	if lim := raiseFileLimit(); uint64(n)+500 > lim {
+		b.Fatalf("%d connections need more open files than this process may have (%d, and the hard limit could not be raised)", n, lim)
+	}
 	cfg := Config{}
 	benchLimits(&cfg, n)
 	e := newEnv(b, cfg)
