@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -178,11 +179,12 @@ func (c *conn) kick(st *starter) {
 type starter struct{ conns []*conn }
 
 // flush starts the deferred writers. A few get a goroutine each. Many (a
-// ring to every tab of a user) are written by one goroutine, one after the
-// other (writeFanout): thousands of writer goroutines would keep every
-// processor busy until the last frame is out, and the scheduler looks for
-// other connections' requests only when a processor runs out of work, so
-// every other user would wait for the whole fan-out.
+// ring to every tab of a user) are written one after the other by one
+// goroutine per processor but one (writeFanout): thousands of writer
+// goroutines would keep every processor busy until the last frame is out,
+// and the scheduler looks for other connections' requests only when a
+// processor runs out of work, so every other user would wait for the whole
+// fan-out.
 func (st *starter) flush() {
 	cs := st.conns
 	st.conns = nil
@@ -192,7 +194,11 @@ func (st *starter) flush() {
 		}
 		return
 	}
-	go writeFanout(cs)
+	// All processors but one, so that one is left for everyone else.
+	n := min(max(runtime.GOMAXPROCS(0)-1, 1), len(cs))
+	for i := range n {
+		go writeFanout(cs[i*len(cs)/n : (i+1)*len(cs)/n])
+	}
 }
 
 // writeFanout is the writer of each of cs in turn: it writes each queue at
