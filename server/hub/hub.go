@@ -18,8 +18,9 @@
 // store calls and timers, which fire back into the core as requests. Every
 // request of a signed-in connection goes through handle, which decodes it,
 // calls the core under the hub's one mutex and commits the reply followed by
-// the effects. Sockets are written only by one writer goroutine per
-// connection, never under that mutex. Effects are collected in a batch and
+// the effects. Each socket is written by one writer at a time (its own
+// goroutine, or for a fan-out to many tabs one goroutine that writes them in
+// turn), never under that mutex. Effects are collected in a batch and
 // delivered in order; a batch that carries call logs is delivered only after
 // the logs are durably written, outside the mutex, so no finished call's log
 // is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire
