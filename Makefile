@@ -87,7 +87,8 @@ fuzz:
 
 bench: build
 	$(GO) test -run '^$$' -bench Relay -benchtime 20000x ./server/hub
-	$(GO) test -run '^$$' -bench IdleConnections -benchtime 1x ./server/hub
+	$(GO) test -run '^$$' -bench IdleConnections -benchtime 1x ./server/hub # PARLEY_BENCH_CONNS=50000 make bench for 50,000
+	$(GO) test -run '^$$' -bench RingFanout -benchtime 20x ./server/hub
 	$(GO) test -run '^$$' -bench RelayThroughput -benchtime 200000x ./server/turn
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./server/push
 	$(GO) test -run '^$$' -bench LineObserve -benchmem ./app/call

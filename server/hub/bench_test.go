@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -29,7 +31,12 @@ type rawClient struct {
 }
 
 func rawDial(ctx context.Context, url, token string) (*rawClient, error) {
-	ws, _, err := websocket.Dial(ctx, url, nil)
+	return rawDialWith(ctx, url, token, nil)
+}
+
+// rawDialWith is rawDial with dial options.
+func rawDialWith(ctx context.Context, url, token string, opts *websocket.DialOptions) (*rawClient, error) {
+	ws, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -172,17 +179,42 @@ func rawResume(ctx context.Context, url string, c *client) (*rawClient, error) {
 	return r, nil
 }
 
-func raiseFileLimit() {
+// raiseFileLimit lifts this process's open-file limit to 200,000 where it
+// may (raising the hard limit needs CAP_SYS_RESOURCE), else to its hard
+// limit, and returns the limit it got.
+func raiseFileLimit() uint64 {
 	var lim syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+		return 0
 	}
+	const want = 200_000
+	if lim.Max < want && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: want}) == nil {
+		return want
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+		}
+	}
+	return lim.Cur
+}
+
+// loopbackDialers are dial options that connect from the loopback addresses
+// 127.0.0.10, .11, …: one source address has about 28,000 ephemeral ports
+// towards one server port, too few for 50,000 connections.
+func loopbackDialers(n int) []*websocket.DialOptions {
+	var out []*websocket.DialOptions
+	for i := range n {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}}
+		out = append(out, &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}})
+	}
+	return out
 }
 
 func serverMemory() (heap, stack uint64, goroutines int) {
 	var ms runtime.MemStats
-	for range 3 {
+	for range 5 {
 		runtime.GC()
 	}
 	runtime.ReadMemStats(&ms)
@@ -194,7 +226,12 @@ func serverMemory() (heap, stack uint64, goroutines int) {
 // bytes per connection. The clients run in a child process (this test binary
 // re-executed as TestIdleClientHelper), so their memory is not counted: the
 // numbers are the hub's sessions, connections, goroutines and the WebSocket
-// library's buffers. Run it once: go test -run '^$' -bench IdleConnections -benchtime 1x.
+// library's buffers. Both processes raise their open-file limit (as far as
+// the system lets them: see raiseFileLimit), and the clients connect from
+// several loopback addresses past 20,000. Run it once:
+//
+//	go test -run '^$' -bench IdleConnections -benchtime 1x ./server/hub
+//	PARLEY_BENCH_CONNS=50000 go test -run '^$' -bench IdleConnections -benchtime 1x ./server/hub
 func BenchmarkIdleConnections(b *testing.B) {
 	n := 10000
 	if v := os.Getenv("PARLEY_BENCH_CONNS"); v != "" {
@@ -203,7 +240,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 			b.Fatalf("PARLEY_BENCH_CONNS=%q", v)
 		}
 	}
-	raiseFileLimit()
+	if lim := raiseFileLimit(); uint64(n)+500 > lim {
+		b.Fatalf("%d connections need more open files than this process may have (%d, and the hard limit could not be raised)", n, lim)
+	}
 	cfg := Config{}
 	benchLimits(&cfg, n)
 	e := newEnv(b, cfg)
@@ -249,6 +288,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 			b.Fatal("client helper failed")
 		}
 		connectTime := time.Since(start)
+		// The last connections' readers are still on their grown stacks
+		// for readLinger after their sign-in (conn.readEach).
+		time.Sleep(2 * readLinger)
 		heap1, stack1, g1 := serverMemory()
 		if path := os.Getenv("PARLEY_BENCH_HEAPPROFILE"); path != "" {
 			if f, err := os.Create(path); err == nil {
@@ -297,13 +339,15 @@ func TestIdleClientHelper(t *testing.T) {
 		errs []error
 	)
 	ctx := context.Background()
+	const perSource = 20000
+	dialers := loopbackDialers((n + perSource - 1) / perSource)
 	for range 64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				c, err := rawDial(dctx, url, tokens[i%len(tokens)])
+				c, err := rawDialWith(dctx, url, tokens[i%len(tokens)], dialers[i/perSource])
 				cancel()
 				if err != nil {
 					mu.Lock()

@@ -1,10 +1,15 @@
 package hub
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -46,7 +51,7 @@ func (f frame) bytes() []byte {
 	return b
 }
 
-// conn is one WebSocket. Its reader is the ServeHTTP goroutine. Writes are
+// conn is one WebSocket. Its reader is the goroutine of Hub.serve. Writes are
 // queued and done by a writer goroutine that runs only while there is
 // something to write, so an idle connection costs one goroutine.
 type conn struct {
@@ -56,6 +61,12 @@ type conn struct {
 	bud    *budget // the hub's queued-bytes budget, shared by every connection
 
 	device string // deviceLabel of the upgrade request's User-Agent
+
+	// For a plain TCP socket: the library's reader and the socket, so that
+	// the reader can wait for bytes without a deep stack (read).
+	br  *bufio.Reader
+	raw syscall.RawConn
+	nc  net.Conn
 
 	// Guarded by Hub.mu.
 	sess      *session    // the signed-in session, nil before sign-in and after logout
@@ -86,6 +97,67 @@ func newConn(ws *websocket.Conn, remote string, limit int, bud *budget) *conn {
 	return &conn{ws: ws, remote: remote, limit: limit, bud: bud}
 }
 
+// readEach reads messages and passes each to fn until reading fails.
+//
+// For a plain TCP socket, the goroutine that lives as long as the connection
+// waits for bytes a few hundred bytes deep (waitReadable), and the reading
+// and handling run on a goroutine of its own (readActive), which keeps
+// reading while messages keep coming and ends once the connection has been
+// quiet for readLinger. The library's Read and the handlers need more than
+// the smallest goroutine stack (2 KiB), and the runtime never shrinks a
+// grown stack back to it while the goroutine is parked that deep: so an
+// idle connection's goroutine keeps the smallest stack, and a busy one
+// reads without a goroutine switch per message.
+func (c *conn) readEach(ctx context.Context, fn func(websocket.MessageType, []byte)) error {
+	if c.raw == nil {
+		for {
+			typ, data, err := c.ws.Read(ctx)
+			if err != nil {
+				return fmt.Errorf("read: %w", err)
+			}
+			fn(typ, data)
+		}
+	}
+	for {
+		if c.mustWait() {
+			waitReadable(c.raw)
+		}
+		var err error
+		onOwnStack(func() { err = c.readActive(ctx, fn) })
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readLinger is how long a connection's reader stays on its grown stack
+// after a message, waiting for the next one (see readEach).
+const readLinger = 500 * time.Millisecond
+
+// readActive reads messages until none arrives for readLinger.
+func (c *conn) readActive(ctx context.Context, fn func(websocket.MessageType, []byte)) error {
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		fn(typ, data)
+		if c.mustWait() && !waitReadableFor(c.nc, c.raw, readLinger) {
+			return nil
+		}
+	}
+}
+
+// mustWait reports whether the reader must wait for the socket before its
+// next Read: nothing is buffered and the connection is not closing. The
+// library reads br only in Read and, once the connection is closing, in its
+// close handshake; under c.mu with closing unset no handshake is running.
+func (c *conn) mustWait() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closing && c.br.Buffered() == 0
+}
+
 // kick starts a writer unless one is running, now or, with a starter, when
 // the starter is flushed. Called with c.mu held.
 func (c *conn) kick(st *starter) {
@@ -106,7 +178,13 @@ func (c *conn) kick(st *starter) {
 // statements. The hub's starter is used under Hub.mu.
 type starter struct{ conns []*conn }
 
-// flush starts the deferred writers.
+// flush starts the deferred writers. A few get a goroutine each. Many (a
+// ring to every tab of a user) are written one after the other by one
+// goroutine per processor but one (writeFanout): thousands of writer
+// goroutines would keep every processor busy until the last frame is out,
+// and the scheduler looks for other connections' requests only when a
+// processor runs out of work, so every other user would wait for the whole
+// fan-out.
 func (st *starter) flush() {
 	cs := st.conns
 	st.conns = nil
@@ -116,11 +194,56 @@ func (st *starter) flush() {
 		}
 		return
 	}
-	go func() {
-		for _, c := range cs {
-			go c.writeLoop()
+	// All processors but one, so that one is left for everyone else.
+	n := min(max(runtime.GOMAXPROCS(0)-1, 1), len(cs))
+	for i := range n {
+		go writeFanout(cs[i*len(cs)/n : (i+1)*len(cs)/n])
+	}
+}
+
+// writeFanout is the writer of each of cs in turn: it writes each queue at
+// once while the frames are small and the socket has room for them, so
+// that no write can block, and leaves the rest of a queue (or a closing
+// connection) to a writer goroutine of its own.
+func writeFanout(cs []*conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	for _, c := range cs {
+		c.writeQuick(ctx)
+	}
+}
+
+// quickFrameBytes is the largest frame writeFanout writes itself.
+const quickFrameBytes = 2048
+
+// writeQuick writes c's queued frames while each is small and the socket is
+// writable, so that no write blocks, and leaves the rest (a big frame, a
+// full socket, a close) to a writer goroutine of its own. The caller is c's
+// writer (kick counted it).
+func (c *conn) writeQuick(ctx context.Context) {
+	for {
+		c.mu.Lock()
+		if c.done || (!c.closing && len(c.q) == 0) {
+			if !c.done {
+				c.q = nil
+			}
+			c.writing = false
+			c.mu.Unlock()
+			c.writers.Done()
+			return
 		}
-	}()
+		if c.closing || c.q[0].size() > quickFrameBytes || c.raw == nil || !writable(c.raw) {
+			c.mu.Unlock()
+			go c.writeLoop()
+			return
+		}
+		f := c.q[0]
+		c.mu.Unlock()
+		if !c.wrote(f, c.ws.Write(ctx, websocket.MessageText, f.bytes())) {
+			c.writers.Done()
+			return
+		}
+	}
 }
 
 // setQueue replaces the queue and returns its bytes to the budget. Called
@@ -278,24 +401,33 @@ func (c *conn) writeLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, f.bytes())
 		cancel()
-
-		c.mu.Lock()
-		if err != nil {
-			c.closing, c.done = true, true
-			c.setQueue(nil, 0)
-			c.writing = false
-			c.mu.Unlock()
-			c.ws.CloseNow()
+		if !c.wrote(f, err) {
 			return
 		}
-		if len(c.q) > 0 && !c.done {
-			// The queue may have been dropped and refilled meanwhile only
-			// if the connection was cut (done), so q[0] is still f.
-			c.q[0] = frame{}
-			c.setQueue(c.q[1:], c.qBytes-f.size())
-		}
-		c.mu.Unlock()
 	}
+}
+
+// wrote takes f, the first queued frame, off the queue once written. When
+// the write failed it closes the connection, marks the writer stopped and
+// returns false.
+func (c *conn) wrote(f frame, err error) bool {
+	c.mu.Lock()
+	if err != nil {
+		c.closing, c.done = true, true
+		c.setQueue(nil, 0)
+		c.writing = false
+		c.mu.Unlock()
+		c.ws.CloseNow()
+		return false
+	}
+	if len(c.q) > 0 && !c.done {
+		// The queue may have been dropped and refilled meanwhile only
+		// if the connection was cut (done), so q[0] is still f.
+		c.q[0] = frame{}
+		c.setQueue(c.q[1:], c.qBytes-f.size())
+	}
+	c.mu.Unlock()
+	return true
 }
 
 // budget is the hub's budget of queued outgoing bytes, shared by every

@@ -18,8 +18,9 @@
 // store calls and timers, which fire back into the core as requests. Every
 // request of a signed-in connection goes through handle, which decodes it,
 // calls the core under the hub's one mutex and commits the reply followed by
-// the effects. Sockets are written only by one writer goroutine per
-// connection, never under that mutex. Effects are collected in a batch and
+// the effects. Each socket is written by one writer at a time (its own
+// goroutine, or for a fan-out to many tabs one goroutine that writes them in
+// turn), never under that mutex. Effects are collected in a batch and
 // delivered in order; a batch that carries call logs is delivered only after
 // the logs are durably written, outside the mutex, so no finished call's log
 // is ever acknowledged and then lost. See app/wire/PROTOCOL.md for the wire
@@ -265,7 +266,7 @@ func New(cfg Config, st Store) *Hub {
 	return h
 }
 
-// ServeHTTP upgrades the request to a WebSocket and serves it until it closes.
+// ServeHTTP upgrades the request to a WebSocket and starts serving it.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	if h.closed {
@@ -288,18 +289,32 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
-	defer h.release(ip)
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
+	lw := &leanWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(lw, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
 	if err != nil {
+		h.release(ip)
+		h.wg.Done()
 		h.log.Debug("websocket accept", "remote", remote, "err", err)
 		return // Accept wrote the HTTP error
 	}
-	ws.SetReadLimit(wire.MaxFrameBytes)
+	// The connection is served on a goroutine of its own, and this handler
+	// returns: the request, net/http's per-connection state and the deep
+	// stack of its goroutine are not kept for the life of the socket.
 	c := newConn(ws, remote, h.queueLimit, h.bud)
-	h.bud.track(c)
 	c.device = deviceLabel(r.UserAgent())
+	c.br, c.raw, c.nc = lw.br, lw.raw, lw.nc
+	go h.serve(c, ip)
+}
+
+// serve runs an accepted WebSocket until it closes. The caller counted it in
+// h.wg and h.open.
+func (h *Hub) serve(c *conn, ip string) {
+	defer h.wg.Done()
+	defer h.release(ip)
+	ws := c.ws
+	ws.SetReadLimit(wire.MaxFrameBytes)
+	h.bud.track(c)
 
 	h.mu.Lock()
 	if h.closed {

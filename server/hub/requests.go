@@ -26,18 +26,14 @@ type reader struct {
 // completes.
 func (h *Hub) readLoop(c *conn) {
 	rd := &reader{lim: rate.NewLimiter(rate.Limit(h.cfg.RateLimit), h.cfg.RateBurst)}
-	for {
-		typ, data, err := c.ws.Read(h.ctx)
-		if err != nil {
-			h.log.Debug("connection read ended", "remote", c.remote, "err", err)
-			return
-		}
+	err := c.readEach(h.ctx, func(typ websocket.MessageType, data []byte) {
 		c.idleTimer.Reset(h.cfg.IdleTimeout)
 		if c.isClosing() {
-			continue
+			return
 		}
 		h.handleMessage(c, rd, typ, data)
-	}
+	})
+	h.log.Debug("connection read ended", "remote", c.remote, "err", err)
 }
 
 // connGone detaches a connection whose reader ended: its session (if any)
