@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"parley/app/rtc"
@@ -74,11 +75,19 @@ func (e *Engine) preOfferKnock(cs *callState, jid string) {
 			return
 		}
 		sdp, cands := rtc.SplitCandidates(offer.SDP)
-		for _, c := range cands {
-			ps.hold.keep(c)
-		}
 		offer.SDP = sdp
-		go e.relay(room, jid, wire.Payload{SDP: &offer})
+		var now []wire.Candidate // they were let in before this offer was made: no hold
+		for _, c := range cands {
+			if !ps.hold.keep(c) {
+				now = append(now, c)
+			}
+		}
+		go func() {
+			e.relay(room, jid, wire.Payload{SDP: &offer})
+			for _, c := range now {
+				go e.relay(room, jid, wire.Payload{Candidate: &c})
+			}
+		}()
 	})
 }
 
@@ -352,9 +361,15 @@ func (e *Engine) takePrep(ctx context.Context, cs *callState, room string) []wir
 			e.setLocalTracks(ps, cs.local)
 			out = append(out, wire.Relay{To: ps.jid, Payload: wire.Payload{SDP: pp.answer}})
 			for _, c := range pp.local {
-				out = append(out, wire.Relay{To: ps.jid, Payload: wire.Payload{Candidate: &c}})
+				if !inDescription(pp.answer, c) {
+					out = append(out, wire.Relay{To: ps.jid, Payload: wire.Payload{Candidate: &c}})
+				}
 			}
 			pp.local = nil
+			// The user answered: the checks may start now, beside call.answer
+			// on its way (the other side answers a check that overtakes our
+			// answer, and keeps a DTLS hello that does).
+			e.addHeld(ps)
 			pp.owner = cs
 			ps.live = true
 			cs.peers[ps.jid] = ps
@@ -374,30 +389,30 @@ func (e *Engine) joinPrepared(cs *callState) {
 		pp.owner, pp.hold = cs, false
 		ps.live = true
 		cs.peers[jid] = ps
-		e.setLocalTracks(ps, cs.local)
-		local, remote, peer, room, offer := pp.local, pp.remote, ps.peer, cs.roomID, pp.offer
-		pp.local, pp.remote, pp.offer = nil, nil, nil
-		ps.neg.push(func() { // after the offer was applied
+		local, peer, room, offer, media := pp.local, ps.peer, cs.roomID, pp.offer, cs.local
+		pp.local, pp.offer = nil, nil
+		ps.neg.push(func() { // after the offer was applied: its transceivers exist
 			if offer != nil { // natively: applied only now
 				if _, err := peer.Accept(*offer); err != nil {
 					e.log.Error("accept offer", "peer", jid, "err", err)
 					return
 				}
 			}
+			e.setLocalTracks(ps, media)
 			answer := peer.LocalAnswer()
 			if answer == nil {
 				return
 			}
-			e.relay(room, jid, wire.Payload{SDP: answer})
-			for _, c := range local {
-				go e.relay(room, jid, wire.Payload{Candidate: &c})
-			}
-			for _, c := range remote {
-				if err := peer.AddCandidate(c); err != nil {
-					e.log.Debug("add held candidate", "peer", jid, "err", err)
+			go func() {
+				e.relay(room, jid, wire.Payload{SDP: answer})
+				for _, c := range local {
+					if !inDescription(answer, c) {
+						go e.relay(room, jid, wire.Payload{Candidate: &c})
+					}
 				}
-			}
+			}()
 		})
+		e.addHeld(ps) // after the answer was set, beside its relay
 	}
 }
 
@@ -415,16 +430,32 @@ func (e *Engine) releasePrep(cs *callState) {
 			go e.relay(cs.roomID, ps.jid, wire.Payload{Candidate: &c})
 		}
 		pp.local = nil
-		remote, peer := pp.remote, ps.peer
-		pp.remote = nil
-		ps.neg.push(func() {
-			for _, c := range remote {
-				if err := peer.AddCandidate(c); err != nil {
-					e.log.Debug("add held candidate", "peer", ps.jid, "err", err)
-				}
-			}
-		})
+		e.addHeld(ps) // any that came while call.answer was on its way
 	}
+}
+
+// inDescription reports whether c is already in desc: the browser's local
+// description lists the candidates gathered before it was read, and sending
+// them again only costs the other side work while the call starts.
+func inDescription(desc *wire.SessionDescription, c wire.Candidate) bool {
+	return desc != nil && c.Candidate != "" && strings.Contains(desc.SDP, "a="+c.Candidate+"\r\n")
+}
+
+// addHeld adds the other side's candidates held for prepared peer ps, on its
+// negotiation queue (work queue).
+func (e *Engine) addHeld(ps *peerState) {
+	remote, peer := ps.prep.remote, ps.peer
+	ps.prep.remote = nil
+	if len(remote) == 0 {
+		return
+	}
+	ps.neg.push(func() {
+		for _, c := range remote {
+			if err := peer.AddCandidate(c); err != nil {
+				e.log.Debug("add held candidate", "peer", ps.jid, "err", err)
+			}
+		}
+	})
 }
 
 // askReoffers asks each joined participant that offers to this one, and

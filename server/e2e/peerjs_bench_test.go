@@ -206,8 +206,8 @@ func newPeerJSUser(t *testing.T, b *browser, page string, port int, id string) *
 	return u
 }
 
-// peerjsCall makes one PeerJS video call from caller to callee, answered as
-// soon as it rings (with the camera opened while ringing when preopen is
+// peerjsCall makes one PeerJS video call from caller to callee, answered
+// after it rang benchRing (with the camera opened while ringing when preopen is
 // set), and returns the milliseconds from the answer to the first decoded
 // remote video frame on the callee's and the caller's side. Both hang up
 // before it returns.
@@ -218,6 +218,7 @@ func peerjsCall(t *testing.T, caller, callee *peerjsUser, preopen bool) (calleeM
 	if preopen {
 		eval[bool](t, callee.ctx, `window.prepare()`)
 	}
+	time.Sleep(benchRing(t)) // rung as long as Parley's callee (answerToFirstFrame)
 	answeredAt := eval[int](t, callee.ctx, `window.answer()`)
 	waitJS(t, callee.ctx, `window.firstFrame`, 30*time.Second)
 	waitJS(t, caller.ctx, `window.firstFrame`, 30*time.Second)
