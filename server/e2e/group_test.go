@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -152,13 +153,28 @@ func TestBenchGroupJoin(t *testing.T) {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
 	}
 	voice := os.Getenv("PARLEY_BENCH_VOICE") != ""
+	// PARLEY_BENCH_PARTIES: the size of the call once the guest is in (4
+	// unless set; at most 8, the default -max-participants).
+	parties := 4
+	if v := os.Getenv("PARLEY_BENCH_PARTIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 8 {
+			t.Fatalf("PARLEY_BENCH_PARTIES=%q: want 2 to 8", v)
+		}
+		parties = n
+	}
 	srv := startServer(t)
 	b := newBrowser(t)
-	members := []*sdkUser{newGroupUser(t, b, srv.URL, "alice"), newGroupUser(t, b, srv.URL, "bob"), newGroupUser(t, b, srv.URL, "carol")}
+	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace"}[:parties-1]
+	members := make([]*sdkUser, len(names))
+	for i, n := range names {
+		members[i] = newGroupUser(t, b, srv.URL, n)
+	}
+	callees, _ := json.Marshal(names[1:])
 	if voice {
-		members[0].ok(`Parley.makeVoiceCall(["bob", "carol"])`)
+		members[0].ok(`Parley.makeVoiceCall(` + string(callees) + `, "bench")`)
 	} else {
-		members[0].ok(`Parley.makeVideoCall(["bob", "carol"])`)
+		members[0].ok(`Parley.makeVideoCall(` + string(callees) + `, "bench")`)
 	}
 	for _, m := range members[1:] {
 		m.waitEvent("incomingCallListener", `true`)
@@ -175,7 +191,7 @@ func TestBenchGroupJoin(t *testing.T) {
 	for i := 0; i < runs; i++ {
 		eval[bool](t, guest.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
 		guest.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", () => {})`, link))
-		guest.waitEvent("callUsersUpdateListener", `a.usersList.length === 3`)
+		guest.waitEvent("callUsersUpdateListener", fmt.Sprintf(`a.usersList.length === %d`, len(members)))
 		eval[bool](t, guest.ctx, `(window.joinP = Parley.joinCall(() => {}).then((env) => (window.joinedAt = Date.now(), env)), true)`)
 		members[0].admitKnock(`a.displayName === "Gina"`)
 		guest.awaitJoin()
@@ -212,6 +228,6 @@ func TestBenchGroupJoin(t *testing.T) {
 	if voice {
 		what = "audio track, and every peer connection connected (voice call)"
 	}
-	t.Logf("joinCall -> every other participant's %s, one guest joining a 4-person call %d times: median %d ms (min %d, max %d)",
-		what, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
+	t.Logf("joinCall -> every other participant's %s, one guest joining a %d-person call %d times: median %d ms (min %d, max %d)",
+		what, parties, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
 }
