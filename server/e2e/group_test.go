@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"parley/app/call/event"
 )
 
 // rigGroup adds the listeners of group features to the page's rig, recording
@@ -143,18 +145,24 @@ func TestSDKSwitchDataAndGuest(t *testing.T) {
 	alice.mediaFlows(guest.jid)
 }
 
-// TestBenchGroupJoin measures how long someone who joins a running 4-person
-// call by link waits for the others: from joinCall resolving to every other
+// TestBenchGroupJoin measures how long someone who joins a running call by
+// link waits for the others: from joinCall resolving to every other
 // participant's first decoded video frame (or, with PARLEY_BENCH_VOICE=1, to
 // every other participant's audio track and connected status), over several
-// joins of one guest page. Run with PARLEY_BENCH=1 (make bench).
+// joins of one guest page. PARLEY_BENCH_PARTIES sets the call's size with
+// the guest (4 unless set, at most 8); with PARLEY_BENCH_NATIVE=1 (voice
+// only) the members are native engines in the test process (nativeUser), so
+// that only the guest's page is a browser. Run with PARLEY_BENCH=1 (make
+// bench).
 func TestBenchGroupJoin(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
 	}
 	voice := os.Getenv("PARLEY_BENCH_VOICE") != ""
-	// PARLEY_BENCH_PARTIES: the size of the call once the guest is in (4
-	// unless set; at most 8, the default -max-participants).
+	native := os.Getenv("PARLEY_BENCH_NATIVE") != ""
+	if native && !voice {
+		t.Fatal("PARLEY_BENCH_NATIVE=1 needs PARLEY_BENCH_VOICE=1: native members send synthetic audio, and video a browser cannot decode")
+	}
 	parties := 4
 	if v := os.Getenv("PARLEY_BENCH_PARTIES"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -166,45 +174,32 @@ func TestBenchGroupJoin(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
 	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace"}[:parties-1]
-	members := make([]*sdkUser, len(names))
-	for i, n := range names {
-		members[i] = newGroupUser(t, b, srv.URL, n)
-	}
-	callees, _ := json.Marshal(names[1:])
-	if voice {
-		members[0].ok(`Parley.makeVoiceCall(` + string(callees) + `, "bench")`)
+	var m joinMembers
+	if native {
+		m = nativeMembers(t, srv, names)
 	} else {
-		members[0].ok(`Parley.makeVideoCall(` + string(callees) + `, "bench")`)
+		m = browserMembers(t, b, srv, names, voice)
 	}
-	for _, m := range members[1:] {
-		m.waitEvent("incomingCallListener", `true`)
-		m.ok(`Parley.answerCall()`)
-	}
-	for _, m := range members[1:] {
-		members[0].waitEvent("callStatusListener", fmt.Sprintf(`a.status === "connected" && a.userJid === %q`, m.jid))
-	}
-	var link string
-	_ = json.Unmarshal(members[0].ok(`Parley.getCallLink()`).Data, &link)
 	guest := newGroupUser(t, b, srv.URL, "")
 	const runs = 6
 	var all []int
 	for i := 0; i < runs; i++ {
 		eval[bool](t, guest.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
-		guest.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", () => {})`, link))
-		guest.waitEvent("callUsersUpdateListener", fmt.Sprintf(`a.usersList.length === %d`, len(members)))
+		guest.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", () => {})`, m.link))
+		guest.waitEvent("callUsersUpdateListener", fmt.Sprintf(`a.usersList.length === %d`, len(names)))
 		eval[bool](t, guest.ctx, `(window.joinP = Parley.joinCall(() => {}).then((env) => (window.joinedAt = Date.now(), env)), true)`)
-		members[0].admitKnock(`a.displayName === "Gina"`)
+		m.admit()
 		guest.awaitJoin()
 		joined := eval[int](t, guest.ctx, `window.joinedAt`) // from the admission on
 		var ready []int
-		for _, m := range members {
+		for _, jid := range m.jids {
 			if voice {
-				track := fmt.Sprintf(`window.ev.find((e) => e.name === "userTrackListener" && e.args[0].userJid === %q && e.args[0].trackType === "audio")`, m.jid)
+				track := fmt.Sprintf(`window.ev.find((e) => e.name === "userTrackListener" && e.args[0].userJid === %q && e.args[0].trackType === "audio")`, jid)
 				waitJS(t, guest.ctx, track, 30*time.Second)
 				ready = append(ready, eval[int](t, guest.ctx, track+`.at`)-joined)
 			} else {
-				waitJS(t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, m.jid), 30*time.Second)
-				ready = append(ready, eval[int](t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, m.jid))-joined)
+				waitJS(t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, jid), 30*time.Second)
+				ready = append(ready, eval[int](t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, jid))-joined)
 			}
 		}
 		if voice {
@@ -218,16 +213,104 @@ func TestBenchGroupJoin(t *testing.T) {
 		t.Logf("join %d: the others ready at +%v ms", i, ready)
 		all = append(all, ready[len(ready)-1])
 		guest.ok(`Parley.endCall()`)
-		for _, m := range members {
-			m.waitEvent("callUserLeftListener", `a.displayName === "Gina"`)
-			eval[bool](t, m.ctx, `(window.ev = [], true)`)
-		}
+		m.left()
 	}
 	sort.Ints(all)
 	what := "first decoded video frame"
 	if voice {
 		what = "audio track, and every peer connection connected (voice call)"
 	}
-	t.Logf("joinCall -> every other participant's %s, one guest joining a %d-person call %d times: median %d ms (min %d, max %d)",
-		what, parties, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
+	members := "browser pages"
+	if native {
+		members = "native engines"
+	}
+	t.Logf("joinCall -> every other participant's %s, one guest joining a %d-person call (members: %s) %d times: median %d ms (min %d, max %d)",
+		what, parties, members, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
+}
+
+// joinMembers are the people in the call TestBenchGroupJoin's guest joins.
+type joinMembers struct {
+	jids []string
+	link string
+	// admit lets the knocking guest in; left waits until every member saw
+	// the guest leave.
+	admit, left func()
+}
+
+// browserMembers puts names, each on a page of b, in a call of their own.
+func browserMembers(t *testing.T, b *browser, srv *server, names []string, voice bool) joinMembers {
+	t.Helper()
+	members := make([]*sdkUser, len(names))
+	var m joinMembers
+	for i, n := range names {
+		members[i] = newGroupUser(t, b, srv.URL, n)
+		m.jids = append(m.jids, members[i].jid)
+	}
+	callees, _ := json.Marshal(names[1:])
+	if voice {
+		members[0].ok(`Parley.makeVoiceCall(` + string(callees) + `, "bench")`)
+	} else {
+		members[0].ok(`Parley.makeVideoCall(` + string(callees) + `, "bench")`)
+	}
+	for _, u := range members[1:] {
+		u.waitEvent("incomingCallListener", `true`)
+		u.ok(`Parley.answerCall()`)
+	}
+	for _, u := range members[1:] {
+		members[0].waitEvent("callStatusListener", fmt.Sprintf(`a.status === "connected" && a.userJid === %q`, u.jid))
+	}
+	_ = json.Unmarshal(members[0].ok(`Parley.getCallLink()`).Data, &m.link)
+	m.admit = func() { members[0].admitKnock(`a.displayName === "Gina"`) }
+	m.left = func() {
+		for _, u := range members {
+			u.waitEvent("callUserLeftListener", `a.displayName === "Gina"`)
+			eval[bool](t, u.ctx, `(window.ev = [], true)`)
+		}
+	}
+	return m
+}
+
+// nativeMembers puts names, each a nativeUser, in a voice call of their own.
+func nativeMembers(t *testing.T, srv *server, names []string) joinMembers {
+	t.Helper()
+	members := make([]*nativeUser, len(names))
+	var m joinMembers
+	for i, n := range names {
+		members[i] = newNativeUser(t, srv, n)
+		m.jids = append(m.jids, members[i].jid)
+	}
+	host := members[0]
+	if _, err := host.MakeVoiceCall(nativeCtx(t), m.jids[1:], "bench"); err != nil {
+		t.Fatalf("native call: %v", err)
+	}
+	for _, u := range members[1:] {
+		waitNative(t, u, 0, "the ring", func(event.IncomingCall) bool { return true })
+		if err := u.AnswerCall(nativeCtx(t)); err != nil {
+			t.Fatalf("%s answers: %v", u.jid, err)
+		}
+	}
+	for _, u := range members {
+		waitNative(t, u, 0, "every peer connected", func(v event.CallStatus) bool { return v.LocalUser && v.Status == "connected" })
+	}
+	link, err := host.CallLink(nativeCtx(t))
+	if err != nil {
+		t.Fatalf("call link: %v", err)
+	}
+	m.link = link
+	marks := make([]int, len(members)) // events before these are of earlier joins
+	m.admit = func() {
+		req := waitNative(t, host, marks[0], "Gina's knock", func(v event.CallJoinRequest) bool {
+			return v.DisplayName == "Gina" && v.Status == event.JoinWaiting
+		})
+		if err := host.AdmitUser(nativeCtx(t), req.UserJID); err != nil {
+			t.Fatalf("admit Gina: %v", err)
+		}
+	}
+	m.left = func() {
+		for i, u := range members {
+			waitNative(t, u, marks[i], "Gina leaving", func(v event.CallUserLeft) bool { return v.DisplayName == "Gina" })
+			marks[i] = u.mark()
+		}
+	}
+	return m
 }

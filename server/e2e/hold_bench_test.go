@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"parley/app/call/event"
 )
 
 // Held calls (issue 10, target 3): a call kept up for PARLEY_BENCH_HOLD
@@ -240,8 +242,9 @@ func medianMin(xs []float64) (median, min float64) {
 }
 
 // holdCall keeps the running call of users for PARLEY_BENCH_HOLD and logs
-// each window and the CPU figures, every line starting with label.
-func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkUser, video bool) {
+// each window and the CPU figures, every line starting with label. senders
+// are the JIDs of everyone in the call (users' pages and any nativeUser).
+func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkUser, senders []string, video bool) {
 	t.Helper()
 	hold := holdFor(t)
 	proc := chromedp.FromContext(b.ctx).Browser.Process()
@@ -257,6 +260,7 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 	}
 	start := time.Now()
 	browserCPU0, serverCPU0, load0 := treeCPU(t, proc.Pid), treeCPU(t, srv.cmd.Process.Pid), loadAvg()
+	selfCPU0 := treeCPU(t, os.Getpid())
 	prev, prevAt := sampleAll(), time.Duration(0)
 	type windowStat struct{ median, min float64 }
 	var windows []windowStat
@@ -276,11 +280,11 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 				continue
 			}
 			dt := float64(cur[i].At-prev[i].At) / 1000
-			for _, o := range users {
-				if o == u {
+			for _, o := range senders {
+				if o == u.jid {
 					continue
 				}
-				a, z := prev[i].Peers[o.jid], cur[i].Peers[o.jid]
+				a, z := prev[i].Peers[o], cur[i].Peers[o]
 				if z.Packets < a.Packets || z.Frames < a.Frames {
 					// A new peer connection or element replaced the old
 					// one: its counters started again from zero.
@@ -338,6 +342,7 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 	}
 	elapsed := time.Since(start)
 	browserCPU, serverCPU := cpuBetween(browserCPU0, treeCPU(t, proc.Pid)), cpuBetween(serverCPU0, treeCPU(t, srv.cmd.Process.Pid))
+	selfCPU := cpuBetween(selfCPU0, treeCPU(t, os.Getpid()))
 	var states []string
 	for i, u := range users {
 		if !prev[i].OK {
@@ -368,8 +373,12 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 			first.median, first.min, strings.Join(drops, "; "), last.median, last.min)
 	}
 	per := browserCPU.Seconds() / float64(len(users)) / elapsed.Seconds()
-	t.Logf("%s held %v: %s; %s; browser CPU %.1f s = %.0f%% of a core per participant; server CPU %.2f s = %.1f%% of a core; load average %s at the start, %s at the end",
-		label, elapsed.Round(time.Second), verdict, conn, browserCPU.Seconds(), 100*per, serverCPU.Seconds(), 100*serverCPU.Seconds()/elapsed.Seconds(), load0, loadAvg())
+	natives := ""
+	if n := len(senders) - len(users); n > 0 {
+		natives = fmt.Sprintf("; the %d native members (the test process) %.0f%% of a core", n, 100*selfCPU.Seconds()/elapsed.Seconds())
+	}
+	t.Logf("%s held %v: %s; %s; browser CPU %.1f s = %.0f%% of a core per browser participant%s; server CPU %.2f s = %.1f%% of a core; load average %s at the start, %s at the end",
+		label, elapsed.Round(time.Second), verdict, conn, browserCPU.Seconds(), 100*per, natives, serverCPU.Seconds(), 100*serverCPU.Seconds()/elapsed.Seconds(), load0, loadAvg())
 }
 
 // TestBenchFourPartyVideo holds a 4-party video call in one headless Chromium
@@ -399,14 +408,21 @@ func TestBenchFourPartyVideo(t *testing.T) {
 			}
 		}
 	}
-	holdCall(t, "4-party video", b, srv, users, true)
+	var senders []string
+	for _, u := range users {
+		senders = append(senders, u.jid)
+	}
+	holdCall(t, "4-party video", b, srv, users, senders, true)
 }
 
 // TestBenchEightPartyVoice holds an 8-party voice call (the server's default
-// -max-participants) in one headless Chromium for PARLEY_BENCH_HOLD and
-// reports, per 30 s window, the audio packets each participant receives from
-// each other per second and the share of concealed samples, and the CPU per
-// participant. Run with PARLEY_BENCH=1 (make bench).
+// -max-participants) for PARLEY_BENCH_HOLD and reports, per 30 s window, the
+// audio packets each browser participant receives from each other per second
+// and the share of concealed samples, and the CPU per participant. The caller
+// is a headless Chromium page and the others native engines (nativeUser):
+// eight pages need more CPU than this 2-core machine has (README). With
+// PARLEY_BENCH_PAGES=1 every participant is a page. Run with PARLEY_BENCH=1
+// (make bench).
 func TestBenchEightPartyVoice(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
@@ -421,9 +437,36 @@ func TestBenchEightPartyVoice(t *testing.T) {
 		}
 		names = names[:n]
 	}
+	label := fmt.Sprintf("%d-party voice", len(names))
+	if os.Getenv("PARLEY_BENCH_PAGES") == "" {
+		// One browser page (alice, the caller) and native members.
+		alice := newGroupUser(t, b, srv.URL, names[0])
+		senders := []string{alice.jid}
+		var members []*nativeUser
+		for _, n := range names[1:] {
+			u := newNativeUser(t, srv, n)
+			members = append(members, u)
+			senders = append(senders, u.jid)
+		}
+		callees, _ := json.Marshal(senders[1:])
+		alice.ok(`Parley.makeVoiceCall(` + string(callees) + `, "bench")`)
+		for _, u := range members {
+			waitNative(t, u, 0, "the ring", func(event.IncomingCall) bool { return true })
+			if err := u.AnswerCall(nativeCtx(t)); err != nil {
+				t.Fatalf("%s answers: %v", u.jid, err)
+			}
+		}
+		label += fmt.Sprintf(" (1 browser page, %d native members)", len(members))
+		setup := time.Now()
+		reportAudio(t, label, setup, waitAudio(t, []*sdkUser{alice}, senders), len(senders)-1)
+		holdCall(t, label, b, srv, []*sdkUser{alice}, senders, false)
+		return
+	}
 	users := make([]*sdkUser, len(names))
+	var senders []string
 	for i, n := range names {
 		users[i] = newGroupUser(t, b, srv.URL, n)
+		senders = append(senders, users[i].jid)
 	}
 	callees, _ := json.Marshal(names[1:])
 	users[0].ok(`Parley.makeVoiceCall(` + string(callees) + `, "bench")`)
@@ -431,31 +474,37 @@ func TestBenchEightPartyVoice(t *testing.T) {
 		u.waitEvent("incomingCallListener", `true`)
 		u.ok(`Parley.answerCall()`)
 	}
-	label := fmt.Sprintf("%d-party voice", len(users))
 	setup := time.Now()
-	if missing := waitAudio(t, users); len(missing) > 0 {
+	reportAudio(t, label, setup, waitAudio(t, users, senders), len(users)*(len(users)-1))
+	holdCall(t, label, b, srv, users, senders, false)
+}
+
+// reportAudio logs waitAudio's outcome: pairs is how many (sender, receiver)
+// pairs were waited for.
+func reportAudio(t *testing.T, label string, setup time.Time, missing []string, pairs int) {
+	t.Helper()
+	if len(missing) > 0 {
 		t.Logf("%s: after %v, %d of %d pairs still receive no audio: %v", label, time.Since(setup).Round(time.Second),
-			len(missing), len(users)*(len(users)-1), missing)
-	} else {
-		t.Logf("%s: every participant receives audio from every other %v after the last answer", label, time.Since(setup).Round(time.Second))
+			len(missing), pairs, missing)
+		return
 	}
-	holdCall(t, label, b, srv, users, false)
+	t.Logf("%s: every participant receives audio from every other %v after the last answer", label, time.Since(setup).Round(time.Second))
 }
 
 // waitAudio waits up to 2 minutes until every participant receives audio
 // packets from every other one, and returns the (sender -> receiver) pairs
 // that still receive none: a starved machine may not finish setting up the
 // mesh, and the hold then reports on the pairs that do.
-func waitAudio(t *testing.T, users []*sdkUser) []string {
+func waitAudio(t *testing.T, users []*sdkUser, senders []string) []string {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var missing []string
 		samples, _ := sampleMedia(users)
 		for i, u := range users {
-			for _, o := range users {
-				if o != u && samples[i].Peers[o.jid].Packets == 0 {
-					missing = append(missing, o.jid+" -> "+u.jid)
+			for _, o := range senders {
+				if o != u.jid && samples[i].Peers[o].Packets == 0 {
+					missing = append(missing, o+" -> "+u.jid)
 				}
 			}
 		}
