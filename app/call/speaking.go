@@ -7,11 +7,14 @@ import (
 	"parley/app/rtc"
 )
 
-// speakingMonitor polls audio levels while cs lasts and reports who speaks.
+// speakingMonitor polls audio levels while cs lasts and reports who speaks:
+// the others' every 200 ms (their receivers' synchronization sources, which
+// cost next to nothing), this participant's own every 400 ms (a getStats
+// of one connection).
 func (e *Engine) speakingMonitor(cs *callState, stop <-chan struct{}) {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
 		select {
 		case <-stop:
 			return
@@ -31,7 +34,7 @@ func (e *Engine) speakingMonitor(cs *callState, stop <-chan struct{}) {
 				}
 			}
 		})
-		if first != nil {
+		if first != nil && tick%2 == 0 {
 			if lvl, ok := first.LocalAudioLevel(); ok {
 				me := e.me()
 				e.work.push(func() { e.speak(cs, me, true, lvl) })
