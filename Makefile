@@ -9,7 +9,7 @@ GOFILES := $(shell find app server -name '*.go' -not -path '*/testdata/*') go.mo
 APPGO   := $(shell find app -name '*.go' -not -name '*_test.go') go.mod go.sum
 WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js' -not -name '.*')
 
-.PHONY: all build run test vet unit e2e-deps fuzz bench clean
+.PHONY: all build run test test-native test-e2e-pwa test-e2e-sdk vet unit e2e-deps fuzz bench clean
 
 all: build
 
@@ -68,9 +68,26 @@ e2e-deps: server/e2e/testdata/node_modules/.package-lock.json
 server/e2e/testdata/node_modules/.package-lock.json: server/e2e/testdata/package-lock.json
 	cd server/e2e/testdata && npm ci --no-audit --no-fund --silent
 
+# The browser tests run as two processes at once, the PWA's screens and Web
+# Push in one and the SDK and everything else in the other, beside the other
+# packages: each browser test spends most of its time waiting (for pages,
+# rings, timers), so on a 2-core machine the three finish in about half the
+# time one browser process after another would take. Each target's output
+# is printed whole when it ends.
+E2E_PWA := ^Test(PWA|Push)
+
 test: vet build e2e-deps
 	mkdir -p test-artifacts
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-native test-e2e-pwa test-e2e-sdk
+
+test-native:
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/server/e2e$$')
+
+test-e2e-pwa:
+	$(GO) test -race -count=1 -timeout 20m -run '$(E2E_PWA)' ./server/e2e
+
+test-e2e-sdk:
+	$(GO) test -race -count=1 -timeout 20m -skip '$(E2E_PWA)' ./server/e2e
 
 # Every fuzz target of client input, one after the other, FUZZTIME each
 # (e.g. make fuzz FUZZTIME=30s). Plain `go test` runs their seed corpora.
