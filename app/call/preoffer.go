@@ -38,9 +38,17 @@ func offers(me, other wire.Participant) bool {
 // preOffer makes a peer to jid, still ringing, and sends it the offer (work
 // queue). The peer waits in cs.pre until jid joins.
 func (e *Engine) preOffer(cs *callState, jid string) {
+	if ps := e.newPrePeer(cs, jid); ps != nil {
+		e.sendOffer(cs, ps, false)
+	}
+}
+
+// newPrePeer creates the offering peer to jid, not yet in the call, and
+// parks it in cs.pre rather than cs.peers until jid joins (work queue).
+func (e *Engine) newPrePeer(cs *callState, jid string) *peerState {
 	ps := e.newPeer(cs, jid, true)
 	if ps == nil {
-		return
+		return nil
 	}
 	delete(cs.peers, jid)
 	ps.live = false
@@ -48,7 +56,7 @@ func (e *Engine) preOffer(cs *callState, jid string) {
 		cs.pre = map[string]*peerState{}
 	}
 	cs.pre[jid] = ps
-	e.sendOffer(cs, ps, false)
+	return ps
 }
 
 // preOfferKnock offers to jid, who knocks on the call (work queue). The
@@ -56,17 +64,12 @@ func (e *Engine) preOffer(cs *callState, jid string) {
 // is let in (promotePre): a stranger learns nothing of this network before a
 // member admits them.
 func (e *Engine) preOfferKnock(cs *callState, jid string) {
-	ps := e.newPeer(cs, jid, true)
+	ps := e.newPrePeer(cs, jid)
 	if ps == nil {
 		return
 	}
-	delete(cs.peers, jid)
-	ps.live, ps.knock = false, true
+	ps.knock = true
 	ps.hold.start()
-	if cs.pre == nil {
-		cs.pre = map[string]*peerState{}
-	}
-	cs.pre[jid] = ps
 	room, peer := cs.roomID, ps.peer
 	ps.neg.push(func() {
 		offer, err := peer.Offer(false)

@@ -117,39 +117,7 @@ func BenchmarkFanoutPing(b *testing.B) {
 	caller := e.register("caller")
 	other := e.register("other")
 	// Tabs of "many" that sign in and never read again.
-	var (
-		wg    sync.WaitGroup
-		next  = make(chan int)
-		mu    sync.Mutex
-		conns []*rawClient
-		errs  []error
-	)
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range next {
-				dctx, dcancel := context.WithTimeout(ctx, 60*time.Second)
-				c, err := rawDial(dctx, e.url, many.auth.Token)
-				dcancel()
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, err)
-				} else {
-					conns = append(conns, c)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range tabs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if len(errs) > 0 {
-		b.Fatalf("%d tabs failed to sign in, first: %v", len(errs), errs[0])
-	}
+	conns := dialTabs(b, ctx, e.url, many.auth.Token, tabs)
 	defer func() {
 		for _, c := range conns {
 			c.ws.CloseNow()
