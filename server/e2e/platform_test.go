@@ -426,9 +426,10 @@ func TestPWAAccessibility(t *testing.T) {
 }
 
 // TestBenchHomeInteractive times navigation to an interactive home screen
-// (signed in with a saved session, #my-jid shown): a first visit (empty
-// cache, the wasm comes over loopback) and a repeat visit (the service
-// worker's cache), median of 10 each. Run with PARLEY_BENCH=1.
+// (signed in with a saved session, #my-jid shown), as the page itself
+// measures it from its navigation start: a first visit (empty cache, the
+// wasm comes over loopback) and a repeat visit (the service worker's cache),
+// median of 10 each. Run with PARLEY_BENCH=1.
 func TestBenchHomeInteractive(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
@@ -443,30 +444,41 @@ func TestBenchHomeInteractive(t *testing.T) {
 	}
 	const n = 10
 	const home = `document.querySelector('#my-jid')`
-	var first, repeat []time.Duration
+	// The page notes when the home screen appears, in milliseconds since
+	// its navigation started (performance.now()), so that the figure holds
+	// neither the test's polling nor DevTools' round trips.
+	const stampHome = `new MutationObserver((_, o) => { if (document.querySelector('#my-jid')) { window.__homeAt = performance.now(); o.disconnect(); } }).observe(document, {childList: true, subtree: true});`
+	homeAt := func(ctx context.Context) time.Duration {
+		waitJS(t, ctx, `window.__homeAt`, 60*time.Second)
+		return time.Duration(eval[float64](t, ctx, `window.__homeAt`) * float64(time.Millisecond))
+	}
+	var first, repeat, firstWall, repeatWall []time.Duration
 	for range n {
 		// First visit: a fresh browser context (no cache, no worker) that
 		// already holds the session token, as after a sign-in elsewhere.
 		ctx := newUser(t, b)
+		addInitScript(t, ctx, stampHome)
 		navigate(t, ctx, srv.URL+"/web/icon.svg") // same origin, tiny: to set storage
 		eval[bool](t, ctx, `(localStorage.setItem('parley.token', `+jsonString(token)+`), true)`)
 		start := time.Now()
 		navigate(t, ctx, srv.URL+"/")
 		waitJS(t, ctx, home, 60*time.Second)
-		first = append(first, time.Since(start))
+		firstWall = append(firstWall, time.Since(start))
+		first = append(first, homeAt(ctx))
 		waitJS(t, ctx, shellCachedExpr, 30*time.Second)
 
 		start = time.Now()
 		navigate(t, ctx, srv.URL+"/")
 		waitJS(t, ctx, home, 60*time.Second)
-		repeat = append(repeat, time.Since(start))
+		repeatWall = append(repeatWall, time.Since(start))
+		repeat = append(repeat, homeAt(ctx))
 		if !eval[bool](t, ctx, `!!navigator.serviceWorker.controller && performance.getEntriesByType('navigation')[0].workerStart > 0`) {
 			t.Fatal("the repeat visit did not go through the service worker")
 		}
 		chromedp.Cancel(ctx)
 	}
-	t.Logf("navigation to interactive home (#my-jid), headless Chromium on loopback, median of %d: first visit %v (min %v, max %v); repeat visit from the service worker %v (min %v, max %v)",
-		n, median(first), slicesMin(first), slicesMax(first), median(repeat), slicesMin(repeat), slicesMax(repeat))
+	t.Logf("navigation to interactive home (#my-jid), headless Chromium on loopback, median of %d, from the page's navigation start: first visit %v (min %v, max %v); repeat visit from the service worker %v (min %v, max %v); as the test sees it (DevTools and 100 ms polling included): first %v, repeat %v",
+		n, median(first), slicesMin(first), slicesMax(first), median(repeat), slicesMin(repeat), slicesMax(repeat), median(firstWall), median(repeatWall))
 }
 
 func jsonString(s string) string {
