@@ -283,12 +283,7 @@ func nativeMembers(t *testing.T, srv *server, names []string) joinMembers {
 	if _, err := host.MakeVoiceCall(nativeCtx(t), m.jids[1:], "bench"); err != nil {
 		t.Fatalf("native call: %v", err)
 	}
-	for _, u := range members[1:] {
-		waitNative(t, u, 0, "the ring", func(event.IncomingCall) bool { return true })
-		if err := u.AnswerCall(nativeCtx(t)); err != nil {
-			t.Fatalf("%s answers: %v", u.jid, err)
-		}
-	}
+	answerRings(t, members[1:])
 	for _, u := range members {
 		waitNative(t, u, 0, "every peer connected", func(v event.CallStatus) bool { return v.LocalUser && v.Status == "connected" })
 	}

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"parley/app/call/event"
 )
 
 // Held calls (issue 10, target 3): a call kept up for PARLEY_BENCH_HOLD
@@ -450,12 +448,7 @@ func TestBenchEightPartyVoice(t *testing.T) {
 		}
 		callees, _ := json.Marshal(senders[1:])
 		alice.ok(`Parley.makeVoiceCall(` + string(callees) + `, "bench")`)
-		for _, u := range members {
-			waitNative(t, u, 0, "the ring", func(event.IncomingCall) bool { return true })
-			if err := u.AnswerCall(nativeCtx(t)); err != nil {
-				t.Fatalf("%s answers: %v", u.jid, err)
-			}
-		}
+		answerRings(t, members)
 		label += fmt.Sprintf(" (1 browser page, %d native members)", len(members))
 		setup := time.Now()
 		reportAudio(t, label, setup, waitAudio(t, []*sdkUser{alice}, senders), len(senders)-1)

@@ -91,3 +91,14 @@ func nativeCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// answerRings has each of members answer the call ringing it, in turn.
+func answerRings(t *testing.T, members []*nativeUser) {
+	t.Helper()
+	for _, u := range members {
+		waitNative(t, u, 0, "the ring", func(event.IncomingCall) bool { return true })
+		if err := u.AnswerCall(nativeCtx(t)); err != nil {
+			t.Fatalf("%s answers: %v", u.jid, err)
+		}
+	}
+}
