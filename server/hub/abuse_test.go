@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -231,6 +232,10 @@ func TestQueuedBytesBudget(t *testing.T) {
 			if u := e.hub.bud.used.Load(); u > most.Load() {
 				most.Store(u)
 			}
+			// Yield between samples: a loop that never does holds one of
+			// the machine's processors, and on a loaded 2-core machine the
+			// test then ran so slowly that the call ended under it.
+			runtime.Gosched()
 		}
 	}()
 
