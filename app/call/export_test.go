@@ -40,3 +40,15 @@ func Prepared(e *Engine, room string) int {
 	})
 	return n
 }
+
+// PreparedOffer is the offer from jid that e keeps for the call room ringing
+// on it, natively applied only on answering (preoffer.go); "" when none.
+func PreparedOffer(e *Engine, room, jid string) string {
+	var sdp string
+	e.sync(func() {
+		if ps := e.prep[room][jid]; ps != nil && ps.prep.offer != nil {
+			sdp = ps.prep.offer.SDP
+		}
+	})
+	return sdp
+}

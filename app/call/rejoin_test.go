@@ -314,13 +314,34 @@ func TestReloadWhileRinging(t *testing.T) {
 	}
 	bob.waitIncoming(t)
 	alice.waitStatus(t, bob.jid, wire.StatusRinging)
+	first := waitPreparedOffer(t, bob, ref.RoomID, alice.jid, "")
 	back := reload(t, srv, alice)
 	wait(t, back.rec, "callResumed", func(v event.CallResumed) bool { return v.RoomID == ref.RoomID })
 	back.waitStatus(t, bob.jid, wire.StatusRinging)
+	// Bob answers once the reloaded page's own offer has reached him, as a
+	// person does: answering the old page's offer in the instant between
+	// the reload and the new offer is a race PROTOCOL.md lists as open.
+	waitPreparedOffer(t, bob, ref.RoomID, alice.jid, iceUfrag(first))
 	if err := bob.AnswerCall(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	back.waitStatus(t, bob.jid, wire.StatusConnected)
 	bob.waitPackets(t, alice.jid, rtc.KindVideo, 20)
 	back.waitPackets(t, bob.jid, rtc.KindVideo, 20)
+}
+
+// waitPreparedOffer waits until c, where room rings, keeps an offer from jid
+// whose ICE credentials are not notUfrag's, and returns it.
+func waitPreparedOffer(t *testing.T, c *client, room, jid, notUfrag string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if sdp := call.PreparedOffer(c.Engine, room, jid); sdp != "" && iceUfrag(sdp) != notUfrag {
+			return sdp
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s holds no new offer from %s for the ringing call", c.name, jid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
