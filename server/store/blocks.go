@@ -33,7 +33,10 @@ func (s *Store) Block(ctx context.Context, userID, blockedID int64, max int) (Bl
 		return Blocked{}, fmt.Errorf("store: block %d: %w", blockedID, err)
 	}
 	defer tx.Rollback()
-	b, err := blockedEntry(ctx, tx, userID, blockedID)
+	if err := s.d.lockUser(ctx, tx, userID); err != nil {
+		return Blocked{}, fmt.Errorf("store: block %d: %w", blockedID, err)
+	}
+	b, err := s.blockedEntry(ctx, tx, userID, blockedID)
 	if err == nil {
 		return b, nil // already blocked
 	}
@@ -41,7 +44,7 @@ func (s *Store) Block(ctx context.Context, userID, blockedID int64, max int) (Bl
 		return Blocked{}, fmt.Errorf("store: block %d: %w", blockedID, err)
 	}
 	var guest bool
-	err = tx.QueryRowContext(ctx, `SELECT guest FROM users WHERE id = ?`, blockedID).Scan(&guest)
+	err = tx.QueryRowContext(ctx, s.d.q(`SELECT guest FROM users WHERE id = ?`), blockedID).Scan(&guest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Blocked{}, fmt.Errorf("store: block %d: %w", blockedID, ErrNotFound)
 	}
@@ -53,18 +56,18 @@ func (s *Store) Block(ctx context.Context, userID, blockedID int64, max int) (Bl
 	}
 	if max > 0 {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM blocks WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT count(*) FROM blocks WHERE user_id = ?`), userID).Scan(&n); err != nil {
 			return Blocked{}, fmt.Errorf("store: block %d: count: %w", blockedID, err)
 		}
 		if n >= max {
 			return Blocked{}, fmt.Errorf("store: block %d: %w: %d blocked already", blockedID, ErrTooMany, n)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (user_id, blocked_id, blocked_at) VALUES (?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO blocks (user_id, blocked_id, blocked_at) VALUES (?, ?, ?)`),
 		userID, blockedID, time.Now().UnixMilli()); err != nil {
 		return Blocked{}, fmt.Errorf("store: block %d: %w", blockedID, err)
 	}
-	if b, err = blockedEntry(ctx, tx, userID, blockedID); err != nil {
+	if b, err = s.blockedEntry(ctx, tx, userID, blockedID); err != nil {
 		return Blocked{}, fmt.Errorf("store: block %d: read back: %w", blockedID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -74,10 +77,10 @@ func (s *Store) Block(ctx context.Context, userID, blockedID int64, max int) (Bl
 }
 
 // blockedEntry reads one entry of userID's block list, or ErrNotFound.
-func blockedEntry(ctx context.Context, tx *sql.Tx, userID, blockedID int64) (Blocked, error) {
+func (s *Store) blockedEntry(ctx context.Context, tx *sql.Tx, userID, blockedID int64) (Blocked, error) {
 	var b Blocked
-	err := tx.QueryRowContext(ctx, `SELECT u.id, u.username, u.display_name, u.guest, u.created_at, b.blocked_at
-		FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? AND b.blocked_id = ?`, userID, blockedID).
+	err := tx.QueryRowContext(ctx, s.d.q(`SELECT u.id, u.username, u.display_name, u.guest, u.created_at, b.blocked_at
+		FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? AND b.blocked_id = ?`), userID, blockedID).
 		Scan(&b.User.ID, &b.User.Username, &b.User.DisplayName, &b.User.Guest, scanMillis(&b.User.Created), scanMillis(&b.At))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Blocked{}, ErrNotFound
@@ -88,7 +91,7 @@ func blockedEntry(ctx context.Context, tx *sql.Tx, userID, blockedID int64) (Blo
 // Unblock removes blockedID from userID's block list. It reports whether
 // there was such an entry; removing one that is not there changes nothing.
 func (s *Store) Unblock(ctx context.Context, userID, blockedID int64) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?`, userID, blockedID)
+	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?`), userID, blockedID)
 	if err != nil {
 		return false, fmt.Errorf("store: unblock %d: %w", blockedID, err)
 	}
@@ -101,9 +104,9 @@ func (s *Store) Unblock(ctx context.Context, userID, blockedID int64) (bool, err
 
 // BlockedUsers returns userID's block list, most recently blocked first.
 func (s *Store) BlockedUsers(ctx context.Context, userID int64) ([]Blocked, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.username, u.display_name, u.guest, u.created_at, b.blocked_at
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT u.id, u.username, u.display_name, u.guest, u.created_at, b.blocked_at
 		FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ?
-		ORDER BY b.blocked_at DESC, u.username`, userID)
+		ORDER BY b.blocked_at DESC, u.username`), userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: blocked users: %w", err)
 	}
@@ -130,7 +133,7 @@ func (s *Store) Blockers(ctx context.Context, blockedID int64, among ...int64) (
 	var out []int64
 	for _, id := range among {
 		var one int
-		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?`, id, blockedID).Scan(&one)
+		err := s.db.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?`), id, blockedID).Scan(&one)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:

@@ -8,11 +8,11 @@ import (
 	"testing"
 )
 
-// TestBlocks blocks, lists and unblocks on a real SQLite file: bad requests
+// testBlocks blocks, lists and unblocks on a real SQLite file: bad requests
 // change nothing, the maximum holds, and the list survives a reopen.
-func TestBlocks(t *testing.T) {
+func testBlocks(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "blocks.db")
+	path := newDB(t)
 	s := openTest(t, path)
 	reg := func(name string) User {
 		t.Helper()

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"parley/app/wire"
@@ -44,7 +43,7 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 		return fmt.Errorf("store: add call logs: %w", err)
 	}
 	defer tx.Rollback()
-	if err := addCallLogs(ctx, tx, logs); err != nil {
+	if err := s.addCallLogs(ctx, tx, logs); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -54,22 +53,22 @@ func (s *Store) AddCallLogs(ctx context.Context, logs ...CallLog) error {
 }
 
 // addCallLogs writes logs in tx (see AddCallLogs).
-func addCallLogs(ctx context.Context, tx *sql.Tx, logs []CallLog) error {
+func (s *Store) addCallLogs(ctx context.Context, tx *sql.Tx, logs []CallLog) error {
 	var err error
 	const insert = `INSERT INTO call_logs (user_id, call_log_id, room_id, room_link, call_mode,
 		call_type, call_state, from_user, to_users, user_list, invite_user_list, group_id, call_time, start_time,
 		end_time, duration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	stmt, err := tx.PrepareContext(ctx, insert+` ON CONFLICT (user_id, room_id) DO NOTHING`)
+	stmt, err := tx.PrepareContext(ctx, s.d.q(insert+` ON CONFLICT (user_id, room_id) DO NOTHING`))
 	if err != nil {
 		return fmt.Errorf("store: add call logs: %w", err)
 	}
 	defer stmt.Close()
-	replace, err := tx.PrepareContext(ctx, insert+` ON CONFLICT (user_id, room_id) DO UPDATE SET
+	replace, err := tx.PrepareContext(ctx, s.d.q(insert+` ON CONFLICT (user_id, room_id) DO UPDATE SET
 		room_link = excluded.room_link, call_mode = excluded.call_mode, call_type = excluded.call_type,
 		call_state = excluded.call_state, from_user = excluded.from_user, to_users = excluded.to_users,
 		user_list = excluded.user_list, invite_user_list = excluded.invite_user_list, group_id = excluded.group_id,
 		call_time = excluded.call_time, start_time = excluded.start_time, end_time = excluded.end_time,
-		duration = excluded.duration`)
+		duration = excluded.duration`))
 	if err != nil {
 		return fmt.Errorf("store: add call logs: %w", err)
 	}
@@ -92,7 +91,7 @@ func addCallLogs(ctx context.Context, tx *sql.Tx, logs []CallLog) error {
 		}
 		if _, err := st.ExecContext(ctx, l.UserID, l.CallLogID, l.RoomID, l.RoomLink, l.CallMode, l.CallType,
 			l.CallState, l.FromUser, to, users, invited, l.GroupID, l.CallTime, l.StartTime, l.EndTime, l.Duration); err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKeyViolation(err) {
 				err = fmt.Errorf("user %d: %w", l.UserID, ErrNotFound)
 			}
 			return fmt.Errorf("store: add call log %s: %w", l.CallLogID, err)
@@ -109,22 +108,22 @@ func (s *Store) CallLogs(ctx context.Context, userID int64, page int) (wire.Call
 	if page < 1 {
 		return out, fmt.Errorf("store: call logs page %d: %w", page, ErrInvalid)
 	}
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginTx(ctx, s.d.readTx())
 	if err != nil {
 		return out, fmt.Errorf("store: call logs: %w", err)
 	}
 	defer tx.Rollback()
 	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM call_logs WHERE user_id = ?`, userID).Scan(&total); err != nil {
+	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT count(*) FROM call_logs WHERE user_id = ?`), userID).Scan(&total); err != nil {
 		return out, fmt.Errorf("store: call logs: count: %w", err)
 	}
 	out.TotalPages = (total + PageSize - 1) / PageSize
 	if page > out.TotalPages {
 		return out, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT call_log_id, room_id, room_link, call_mode, call_type, call_state,
+	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT call_log_id, room_id, room_link, call_mode, call_type, call_state,
 		from_user, to_users, user_list, invite_user_list, group_id, call_time, start_time, end_time, duration
-		FROM call_logs WHERE user_id = ? ORDER BY call_time DESC, id DESC LIMIT ? OFFSET ?`,
+		FROM call_logs WHERE user_id = ? ORDER BY call_time DESC, id DESC LIMIT ? OFFSET ?`),
 		userID, PageSize, (page-1)*PageSize)
 	if err != nil {
 		return out, fmt.Errorf("store: call logs: %w", err)

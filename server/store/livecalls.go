@@ -25,17 +25,17 @@ func (s *Store) SaveCalls(ctx context.Context, logs []CallLog, live []LiveCall) 
 		return fmt.Errorf("store: save calls: %w", err)
 	}
 	defer tx.Rollback()
-	if err := addCallLogs(ctx, tx, logs); err != nil {
+	if err := s.addCallLogs(ctx, tx, logs); err != nil {
 		return err
 	}
 	if len(live) > 0 {
-		put, err := tx.PrepareContext(ctx, `INSERT INTO live_calls (room_id, state, saved_at) VALUES (?, ?, ?)
-			ON CONFLICT (room_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`)
+		put, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO live_calls (room_id, state, saved_at) VALUES (?, ?, ?)
+			ON CONFLICT (room_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`))
 		if err != nil {
 			return fmt.Errorf("store: save calls: %w", err)
 		}
 		defer put.Close()
-		del, err := tx.PrepareContext(ctx, `DELETE FROM live_calls WHERE room_id = ?`)
+		del, err := tx.PrepareContext(ctx, s.d.q(`DELETE FROM live_calls WHERE room_id = ?`))
 		if err != nil {
 			return fmt.Errorf("store: save calls: %w", err)
 		}
@@ -60,7 +60,7 @@ func (s *Store) SaveCalls(ctx context.Context, logs []CallLog, live []LiveCall) 
 
 // LiveCalls returns every saved live call, in no particular order.
 func (s *Store) LiveCalls(ctx context.Context) ([]LiveCall, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT room_id, state FROM live_calls`)
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT room_id, state FROM live_calls`))
 	if err != nil {
 		return nil, fmt.Errorf("store: live calls: %w", err)
 	}

@@ -3,17 +3,16 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"parley/app/wire"
 )
 
-// TestSaveCalls: live call state is replaced, deleted and read back, and it
+// testSaveCalls: live call state is replaced, deleted and read back, and it
 // survives closing and reopening the file.
-func TestSaveCalls(t *testing.T) {
+func testSaveCalls(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.db")
+	path := newDB(t)
 	s := openTest(t, path)
 	if err := s.SaveCalls(ctx, nil, []LiveCall{{"r1", []byte("one")}, {"r2", []byte("two")}, {"r1", []byte("one'")}}); err != nil {
 		t.Fatal(err)
@@ -36,11 +35,11 @@ func TestSaveCalls(t *testing.T) {
 	}
 }
 
-// TestSaveCallsAtomic: a call's end and its logs commit together: when a log
+// testSaveCallsAtomic: a call's end and its logs commit together: when a log
 // cannot be written, the call's row is not deleted either.
-func TestSaveCallsAtomic(t *testing.T) {
+func testSaveCallsAtomic(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	s := openTest(t, filepath.Join(t.TempDir(), "p.db"))
+	s := openTest(t, newDB(t))
 	alice, err := s.Register(ctx, "alice", "password1", "Alice")
 	if err != nil {
 		t.Fatal(err)

@@ -33,17 +33,17 @@ func (s *Store) SavePushSubscription(ctx context.Context, token string, sub Push
 	}
 	defer tx.Rollback()
 	var uid int64
-	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM sessions WHERE token_hash = ?`, hash).Scan(&uid); err != nil {
+	if err := tx.QueryRowContext(ctx, s.d.q(`SELECT user_id FROM sessions WHERE token_hash = ?`), hash).Scan(&uid); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: save push subscription: %w", ErrNotFound)
 		}
 		return fmt.Errorf("store: save push subscription: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE token_hash = ? OR endpoint = ?`, hash, sub.Endpoint); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM push_subscriptions WHERE token_hash = ? OR endpoint = ?`), hash, sub.Endpoint); err != nil {
 		return fmt.Errorf("store: save push subscription: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO push_subscriptions (endpoint, p256dh, auth, user_id, token_hash, vapid_key, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, sub.Endpoint, sub.P256dh, sub.Auth, uid, hash, sub.VAPIDKey, s.now().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO push_subscriptions (endpoint, p256dh, auth, user_id, token_hash, vapid_key, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), sub.Endpoint, sub.P256dh, sub.Auth, uid, hash, sub.VAPIDKey, s.now().UnixMilli()); err != nil {
 		return fmt.Errorf("store: save push subscription: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -55,7 +55,7 @@ func (s *Store) SavePushSubscription(ctx context.Context, token string, sub Push
 // DeletePushSubscriptionOf removes the subscription of the session signed in
 // with token and reports whether there was one.
 func (s *Store) DeletePushSubscriptionOf(ctx context.Context, token string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE token_hash = ?`, tokenHash(token))
+	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM push_subscriptions WHERE token_hash = ?`), tokenHash(token))
 	if err != nil {
 		return false, fmt.Errorf("store: delete push subscription: %w", err)
 	}
@@ -69,7 +69,7 @@ func (s *Store) DeletePushSubscriptionOf(ctx context.Context, token string) (boo
 // DeletePushEndpoint removes the subscription of an endpoint (its push
 // service said it is gone: 404 or 410).
 func (s *Store) DeletePushEndpoint(ctx context.Context, endpoint string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE endpoint = ?`, endpoint); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM push_subscriptions WHERE endpoint = ?`), endpoint); err != nil {
 		return fmt.Errorf("store: delete push endpoint: %w", err)
 	}
 	return nil
@@ -78,8 +78,8 @@ func (s *Store) DeletePushEndpoint(ctx context.Context, endpoint string) error {
 // PushSubscriptions returns the subscriptions of a user's devices, oldest
 // first.
 func (s *Store) PushSubscriptions(ctx context.Context, userID int64) ([]PushSubscription, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, p256dh, auth, user_id, vapid_key FROM push_subscriptions
-		WHERE user_id = ? ORDER BY created_at, endpoint`, userID)
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT endpoint, p256dh, auth, user_id, vapid_key FROM push_subscriptions
+		WHERE user_id = ? ORDER BY created_at, endpoint`), userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: push subscriptions of user %d: %w", userID, err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) HasPushSubscriptions(ctx context.Context, vapidKey string, userI
 	out := make(map[int64]bool, len(userIDs))
 	for _, id := range userIDs {
 		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ? AND vapid_key = ?`,
+		if err := s.db.QueryRowContext(ctx, s.d.q(`SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ? AND vapid_key = ?`),
 			id, vapidKey).Scan(&n); err != nil {
 			return nil, fmt.Errorf("store: push subscriptions of user %d: %w", id, err)
 		}

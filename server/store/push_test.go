@@ -3,16 +3,15 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 )
 
-// TestPushSubscriptions: one subscription per session, replaced on a new
+// testPushSubscriptions: one subscription per session, replaced on a new
 // registration, gone with its session (logout, revoke, expiry) and by
 // endpoint when its push service says it is gone.
-func TestPushSubscriptions(t *testing.T) {
+func testPushSubscriptions(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	s := openTest(t, filepath.Join(t.TempDir(), "p.db"))
+	s := openTest(t, newDB(t))
 	u, err := s.Register(ctx, "alice", "password1", "Alice")
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,13 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func TestReady(t *testing.T) {
+func testReady(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "parley.db")
+	path := newDB(t)
 	s := openTest(t, path)
 	for i := range 2 { // creates its table once, then only writes
 		if err := s.Ready(ctx); err != nil {
@@ -26,12 +25,17 @@ func TestReady(t *testing.T) {
 		t.Errorf("schema version %d, %v; want %d", v, err, len(migrations))
 	}
 
-	// Another writer holding the write lock: Ready gives up when its
+	// Another writer holding the lock Ready needs: Ready gives up when its
 	// context ends instead of waiting out the busy timeout.
 	other := openTest(t, path)
-	tx, err := other.db.BeginTx(ctx, nil) // _txlock=immediate: takes the write lock now
+	tx, err := other.db.BeginTx(ctx, nil) // SQLite (_txlock=immediate): takes the write lock now
 	if err != nil {
 		t.Fatal(err)
+	}
+	if other.d == postgresDialect { // PostgreSQL: the row's lock
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM readiness WHERE id = 1 FOR UPDATE`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	err = s.Ready(short)

@@ -106,10 +106,10 @@ func (s *Store) NewDeviceSession(ctx context.Context, userID int64, device strin
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	now := s.now().UnixMilli()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_used_at, device) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, s.d.q(`INSERT INTO sessions (token_hash, user_id, created_at, last_used_at, device) VALUES (?, ?, ?, ?, ?)`),
 		tokenHash(token), userID, now, now, device)
 	if err != nil {
-		if strings.Contains(err.Error(), "FOREIGN KEY") {
+		if isForeignKeyViolation(err) {
 			return "", fmt.Errorf("store: new session for user %d: %w", userID, ErrNotFound)
 		}
 		return "", fmt.Errorf("store: new session for user %d: %w", userID, err)
@@ -131,8 +131,8 @@ func (s *Store) UserByToken(ctx context.Context, token string) (User, error) {
 		lastUsed time.Time
 	)
 	err := s.db.QueryRowContext(ctx,
-		`SELECT u.id, u.username, u.display_name, u.guest, u.created_at, s.last_used_at
-		 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hash).
+		s.d.q(`SELECT u.id, u.username, u.display_name, u.guest, u.created_at, s.last_used_at
+		 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`), hash).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &u.Guest, scanMillis(&u.Created), scanMillis(&lastUsed))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: session: %w", ErrNotFound)
@@ -143,14 +143,14 @@ func (s *Store) UserByToken(ctx context.Context, token string) (User, error) {
 	now := s.now()
 	if now.Sub(lastUsed) > s.sessionTTL {
 		// The condition is repeated so that a use racing this one is not undone.
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ? AND last_used_at < ?`,
+		if _, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE token_hash = ? AND last_used_at < ?`),
 			hash, now.Add(-s.sessionTTL).UnixMilli()); err != nil {
 			return User{}, fmt.Errorf("store: delete expired session: %w", err)
 		}
 		return User{}, fmt.Errorf("store: session: %w (%w)", ErrSessionExpired, ErrNotFound)
 	}
 	if now.Sub(lastUsed) >= s.touchEvery() {
-		if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_used_at = ? WHERE token_hash = ?`,
+		if _, err := s.db.ExecContext(ctx, s.d.q(`UPDATE sessions SET last_used_at = ? WHERE token_hash = ?`),
 			now.UnixMilli(), hash); err != nil {
 			return User{}, fmt.Errorf("store: touch session: %w", err)
 		}
@@ -171,7 +171,7 @@ func (s *Store) TouchSessions(ctx context.Context, tokens []string) error {
 		return fmt.Errorf("store: touch sessions: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE sessions SET last_used_at = ? WHERE token_hash = ? AND last_used_at < ?`)
+	stmt, err := tx.PrepareContext(ctx, s.d.q(`UPDATE sessions SET last_used_at = ? WHERE token_hash = ? AND last_used_at < ?`))
 	if err != nil {
 		return fmt.Errorf("store: touch sessions: %w", err)
 	}
@@ -192,8 +192,8 @@ func (s *Store) TouchSessions(ctx context.Context, tokens []string) error {
 // used first.
 func (s *Store) Sessions(ctx context.Context, userID int64) ([]Session, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT token_hash, device, created_at, last_used_at FROM sessions
-		 WHERE user_id = ? AND last_used_at >= ? ORDER BY last_used_at DESC, created_at DESC`,
+		s.d.q(`SELECT token_hash, device, created_at, last_used_at FROM sessions
+		 WHERE user_id = ? AND last_used_at >= ? ORDER BY last_used_at DESC, created_at DESC`),
 		userID, s.now().Add(-s.sessionTTL).UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions of user %d: %w", userID, err)
@@ -226,7 +226,7 @@ func (s *Store) DeleteSessionByID(ctx context.Context, userID int64, id string) 
 		return fmt.Errorf("store: delete session %q: %w", id, err)
 	}
 	defer tx.Rollback()
-	hashes, err := userTokenHashes(ctx, tx, userID)
+	hashes, err := s.userTokenHashes(ctx, tx, userID)
 	if err != nil {
 		return fmt.Errorf("store: delete session %q: %w", id, err)
 	}
@@ -234,7 +234,7 @@ func (s *Store) DeleteSessionByID(ctx context.Context, userID int64, id string) 
 		if sessionIDOf(h) != id {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE token_hash = ?`), h); err != nil {
 			return fmt.Errorf("store: delete session %q: %w", id, err)
 		}
 		if err := tx.Commit(); err != nil {
@@ -253,7 +253,7 @@ func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keepToken
 		return nil, fmt.Errorf("store: delete other sessions: %w", err)
 	}
 	defer tx.Rollback()
-	hashes, err := userTokenHashes(ctx, tx, userID)
+	hashes, err := s.userTokenHashes(ctx, tx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: delete other sessions: %w", err)
 	}
@@ -267,7 +267,7 @@ func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keepToken
 		if id == keep {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE token_hash = ?`), h); err != nil {
 			return nil, fmt.Errorf("store: delete other sessions: %w", err)
 		}
 		ids = append(ids, id)
@@ -278,8 +278,8 @@ func (s *Store) DeleteOtherSessions(ctx context.Context, userID int64, keepToken
 	return ids, nil
 }
 
-func userTokenHashes(ctx context.Context, tx *sql.Tx, userID int64) ([][]byte, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT token_hash FROM sessions WHERE user_id = ?`, userID)
+func (s *Store) userTokenHashes(ctx context.Context, tx *sql.Tx, userID int64) ([][]byte, error) {
+	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT token_hash FROM sessions WHERE user_id = ?`), userID)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func userTokenHashes(ctx context.Context, tx *sql.Tx, userID int64) ([][]byte, e
 // DeleteExpiredSessions deletes every session unused for longer than the
 // session TTL and returns how many it deleted.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_used_at < ?`,
+	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE last_used_at < ?`),
 		s.now().Add(-s.sessionTTL).UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
@@ -313,7 +313,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 // DeleteSession revokes a session token (logout). ErrNotFound when there was
 // no such session.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash(token))
+	res, err := s.db.ExecContext(ctx, s.d.q(`DELETE FROM sessions WHERE token_hash = ?`), tokenHash(token))
 	if err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}

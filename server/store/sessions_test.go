@@ -30,10 +30,10 @@ func (c *testClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openClocked(t *testing.T, ttl time.Duration) (*Store, *testClock) {
+func openClocked(t *testing.T, newDB dbMaker, ttl time.Duration) (*Store, *testClock) {
 	t.Helper()
 	clk := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	s, err := Open(filepath.Join(t.TempDir(), "parley.db"), WithPasswordParams(cheap), WithSessionTTL(ttl), WithClock(clk.now))
+	s, err := Open(newDB(t), WithPasswordParams(cheap), WithSessionTTL(ttl), WithClock(clk.now))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -50,12 +50,12 @@ func sessionRows(t *testing.T, s *Store) int {
 	return n
 }
 
-// TestSessionExpirySlides: a token signs in while it is used at least once
+// testSessionExpirySlides: a token signs in while it is used at least once
 // per TTL; one unused for longer is refused (ErrSessionExpired, also
 // ErrNotFound) and deleted.
-func TestSessionExpirySlides(t *testing.T) {
+func testSessionExpirySlides(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	s, clk := openClocked(t, 24*time.Hour)
+	s, clk := openClocked(t, newDB, 24*time.Hour)
 	u, err := s.Register(ctx, "alice", "password1", "")
 	if err != nil {
 		t.Fatal(err)
@@ -85,11 +85,11 @@ func TestSessionExpirySlides(t *testing.T) {
 	}
 }
 
-// TestSessionTouchThrottled: a use writes last-used only when it is older
+// testSessionTouchThrottled: a use writes last-used only when it is older
 // than the touch interval (an hour for the default TTL).
-func TestSessionTouchThrottled(t *testing.T) {
+func testSessionTouchThrottled(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	s, clk := openClocked(t, DefaultSessionTTL)
+	s, clk := openClocked(t, newDB, DefaultSessionTTL)
 	if s.touchEvery() != time.Hour {
 		t.Fatalf("touch interval %v for a 30-day TTL, want 1h", s.touchEvery())
 	}
@@ -135,10 +135,10 @@ func TestSessionTouchThrottled(t *testing.T) {
 	}
 }
 
-// TestSessionSweep: DeleteExpiredSessions removes exactly the expired rows.
-func TestSessionSweep(t *testing.T) {
+// testSessionSweep: DeleteExpiredSessions removes exactly the expired rows.
+func testSessionSweep(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	s, clk := openClocked(t, 10*time.Hour)
+	s, clk := openClocked(t, newDB, 10*time.Hour)
 	u, _ := s.Register(ctx, "alice", "password1", "")
 	old, _ := s.NewSession(ctx, u.ID)
 	clk.advance(6 * time.Hour)
@@ -165,12 +165,12 @@ func TestSessionSweep(t *testing.T) {
 	}
 }
 
-// TestSessionListAndRevoke: the list shows the user's own sessions with
+// testSessionListAndRevoke: the list shows the user's own sessions with
 // device labels and opaque IDs; revoking by ID or all others deletes the
 // tokens, never another user's.
-func TestSessionListAndRevoke(t *testing.T) {
+func testSessionListAndRevoke(t *testing.T, newDB dbMaker) {
 	ctx := context.Background()
-	s, clk := openClocked(t, DefaultSessionTTL)
+	s, clk := openClocked(t, newDB, DefaultSessionTTL)
 	alice, _ := s.Register(ctx, "alice", "password1", "")
 	bob, _ := s.Register(ctx, "bob", "password1", "")
 	laptop, _ := s.NewDeviceSession(ctx, alice.ID, "Firefox on Linux")
@@ -245,7 +245,7 @@ func TestSessionMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := time.Now().Add(-time.Hour).UnixMilli()
-	for _, stmt := range []string{migrations[0], `PRAGMA user_version = 1`,
+	for _, stmt := range []string{migrations[0].sqlite, `PRAGMA user_version = 1`,
 		`INSERT INTO users (id, username, display_name, created_at) VALUES (1, 'alice', 'Alice', 0)`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatal(err)

@@ -73,19 +73,14 @@ func (s *Store) Register(ctx context.Context, username, password, displayName st
 		return User{}, fmt.Errorf("store: register %q: %w", username, herr)
 	}
 	now := time.Now()
-	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO users (username, display_name, password_hash, guest, created_at) VALUES (?, ?, ?, 0, ?)
-		 ON CONFLICT (username) DO NOTHING`,
-		username, name, hash, now.UnixMilli())
-	if err != nil {
-		return User{}, fmt.Errorf("store: register %q: %w", username, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return User{}, fmt.Errorf("store: register %q: %w", username, err)
-	} else if n == 0 {
+	var id int64
+	err := s.db.QueryRowContext(ctx,
+		s.d.q(`INSERT INTO users (username, display_name, password_hash, guest, created_at) VALUES (?, ?, ?, 0, ?)
+		 ON CONFLICT (username) DO NOTHING RETURNING id`),
+		username, name, hash, now.UnixMilli()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) { // nothing inserted: the name exists
 		return User{}, fmt.Errorf("store: register %q: %w", username, ErrUsernameTaken)
 	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return User{}, fmt.Errorf("store: register %q: %w", username, err)
 	}
@@ -101,7 +96,7 @@ func (s *Store) Login(ctx context.Context, username, password string) (User, err
 		hash string
 	)
 	err := s.db.QueryRowContext(ctx,
-		`SELECT id, username, display_name, password_hash, guest, created_at FROM users WHERE username = ?`, username).
+		s.d.q(`SELECT id, username, display_name, password_hash, guest, created_at FROM users WHERE username = ?`), username).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &hash, &u.Guest, scanMillis(&u.Created))
 	known := err == nil
 	switch {
@@ -155,18 +150,13 @@ func (s *Store) CreateGuest(ctx context.Context, displayName string) (User, erro
 		}
 		username := string(b)
 		now := time.Now()
-		res, err := s.db.ExecContext(ctx,
-			`INSERT INTO users (username, display_name, password_hash, guest, created_at) VALUES (?, ?, '', 1, ?)
-			 ON CONFLICT (username) DO NOTHING`, username, name, now.UnixMilli())
-		if err != nil {
-			return User{}, fmt.Errorf("store: create guest: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return User{}, fmt.Errorf("store: create guest: %w", err)
-		} else if n == 0 {
+		var id int64
+		err := s.db.QueryRowContext(ctx,
+			s.d.q(`INSERT INTO users (username, display_name, password_hash, guest, created_at) VALUES (?, ?, '', 1, ?)
+			 ON CONFLICT (username) DO NOTHING RETURNING id`), username, name, now.UnixMilli()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
 			continue // a name clash: draw again
 		}
-		id, err := res.LastInsertId()
 		if err != nil {
 			return User{}, fmt.Errorf("store: create guest: %w", err)
 		}
@@ -179,7 +169,7 @@ func (s *Store) CreateGuest(ctx context.Context, displayName string) (User, erro
 func (s *Store) UserByUsername(ctx context.Context, username string) (User, error) {
 	var u User
 	err := s.db.QueryRowContext(ctx,
-		`SELECT id, username, display_name, guest, created_at FROM users WHERE username = ?`, username).
+		s.d.q(`SELECT id, username, display_name, guest, created_at FROM users WHERE username = ?`), username).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &u.Guest, scanMillis(&u.Created))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: user %q: %w", username, ErrNotFound)
