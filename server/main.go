@@ -8,6 +8,7 @@
 //
 //	-addr             PARLEY_ADDR             listen address (localhost:8080)
 //	-data             PARLEY_DATA             data directory, created if missing (./data)
+//	-database         PARLEY_DATABASE         postgres:// URL, or SQLite file (<data>/parley.db)
 //	-domain           PARLEY_DOMAIN           JID domain (localhost)
 //	-ring-timeout     PARLEY_RING_TIMEOUT     how long a callee is rung (30s)
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
@@ -108,6 +109,7 @@ func main() {
 type config struct {
 	addr            string
 	dataDir         string
+	database        string
 	domain          string
 	ringTimeout     time.Duration
 	resumeGrace     time.Duration
@@ -188,6 +190,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	fs.SetOutput(usage)
 	fs.StringVar(&cfg.addr, "addr", envOr("PARLEY_ADDR", "localhost:8080"), "listen `address` (PARLEY_ADDR)")
 	fs.StringVar(&cfg.dataDir, "data", envOr("PARLEY_DATA", "./data"), "data `directory`, created if missing (PARLEY_DATA)")
+	fs.StringVar(&cfg.database, "database", envOr("PARLEY_DATABASE", ""),
+		"`database`: a postgres:// URL shared by several instances, or a SQLite file (default <data>/parley.db) (PARLEY_DATABASE)")
 	fs.StringVar(&cfg.domain, "domain", envOr("PARLEY_DOMAIN", "localhost"), "JID `domain` (PARLEY_DOMAIN)")
 	fs.DurationVar(&cfg.ringTimeout, "ring-timeout", envDuration("PARLEY_RING_TIMEOUT", hub.DefaultRingTimeout),
 		"how long each callee is rung (PARLEY_RING_TIMEOUT)")
@@ -295,7 +299,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	st, err := store.Open(filepath.Join(cfg.dataDir, "parley.db"), store.WithSessionTTL(cfg.sessionTTL))
+	database := cfg.database
+	if database == "" {
+		database = filepath.Join(cfg.dataDir, "parley.db")
+	}
+	st, err := store.Open(database, store.WithSessionTTL(cfg.sessionTTL))
 	if err != nil {
 		return err
 	}
@@ -407,7 +415,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "scheme", tlsrv.scheme(), "version", version, "data", cfg.dataDir, "domain", cfg.domain)
+	logger.Info("listening", "addr", ln.Addr().String(), "scheme", tlsrv.scheme(), "version", version, "data", cfg.dataDir,
+		"database", st.Engine(), "domain", cfg.domain)
 	if err := tlsrv.start(ln.Addr()); err != nil {
 		ln.Close()
 		return err
