@@ -84,10 +84,10 @@ test-native:
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/server/e2e$$')
 
 test-e2e-pwa:
-	$(GO) test -race -count=1 -timeout 20m -run '$(E2E_PWA)' ./server/e2e
+	$(GO) test -race -count=1 -timeout 30m -run '$(E2E_PWA)' ./server/e2e
 
 test-e2e-sdk:
-	$(GO) test -race -count=1 -timeout 20m -skip '$(E2E_PWA)' ./server/e2e
+	$(GO) test -race -count=1 -timeout 30m -skip '$(E2E_PWA)' ./server/e2e
 
 # Every fuzz target of client input, one after the other, FUZZTIME each
 # (e.g. make fuzz FUZZTIME=30s). Plain `go test` runs their seed corpora.

@@ -95,14 +95,14 @@ func (s *session) chooseDevice(kind, id string) {
 	inCall := s.phase == phaseInCall
 	switch {
 	case err != nil:
-		st.saved = "Your browser doesn't let Parley save settings, so this choice lasts until you reload."
+		s.sayDevice("Your browser doesn't let Parley save settings, so this choice lasts until you reload.")
 	case kind == browser.KindSpeaker:
-		st.saved = "Saved. Calls play on this " + what + "."
+		s.sayDevice("Saved. Calls play on this " + what + ".")
 		browser.SetSpeaker(".tile audio", id)
 	case inCall:
-		st.saved = "Switching to this " + what + "…"
+		s.sayDevice("Switching to this " + what + "…")
 	default:
-		st.saved = "Saved. Your next call uses this " + what + "."
+		s.sayDevice("Saved. Your next call uses this " + what + ".")
 	}
 	if inCall && kind != browser.KindSpeaker && s.eng != nil {
 		mic, cam := st.mic, st.camera
@@ -110,20 +110,30 @@ func (s *session) chooseDevice(kind, id string) {
 			return struct{}{}, s.eng.SetDevices(c, mic, cam)
 		}, func(_ app.Context, _ struct{}, err error) {
 			if err != nil {
-				st.saved = "Parley couldn't switch to that " + what + ". " + humanError(actMute, err, browser.SecureContext())
+				s.sayDevice("Parley couldn't switch to that " + what + ". " + humanError(actMute, err, browser.SecureContext()))
 				return
 			}
-			st.saved = "Saved. This call now uses this " + what + "."
+			s.sayDevice("Saved. This call now uses this " + what + ".")
 		})
 	}
+}
+
+// sayDevice shows msg under the device choices for deviceNoteFor, counted
+// from when it shows: a switch that took seconds still gets its full time.
+func (s *session) sayDevice(msg string) {
+	st := &s.settings
+	st.saved = msg
 	st.savedGen++
 	gen := st.savedGen
-	s.later(5*time.Second, func(app.Context) {
+	s.later(deviceNoteFor, func(app.Context) {
 		if st.savedGen == gen {
 			st.saved = ""
 		}
 	})
 }
+
+// deviceNoteFor is how long the note under the device choices stays.
+const deviceNoteFor = 5 * time.Second
 
 // testNotification shows a notification now, to check that they work.
 func (s *session) testNotification() {

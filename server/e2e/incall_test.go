@@ -139,8 +139,10 @@ func TestPWAInCallFeatures(t *testing.T) {
 	alice.wait(`document.querySelector('#audio-dialog') && document.activeElement && document.activeElement.id === 'mic-select'`, 5*time.Second)
 	alice.wait(`document.querySelectorAll('#speaker-select option').length > 1`, 10*time.Second)
 	spk := choose(t, alice, "#speaker-select", 1)
-	alice.wait(`(() => { const as = [...document.querySelectorAll('.tile audio')]; return as.length === 2 && as.every(a => a.sinkId === `+jsString(spk)+`) })()`, 10*time.Second)
+	// The note shows for 5 s from the choice: read it before the sinks,
+	// which a loaded machine may take longer than that to switch.
 	alice.wait(textOf("#audio-saved")+`.includes('Calls play on this speaker')`, 5*time.Second)
+	alice.wait(`(() => { const as = [...document.querySelectorAll('.tile audio')]; return as.length === 2 && as.every(a => a.sinkId === `+jsString(spk)+`) })()`, 10*time.Second)
 	alice.shot("27b-speaker")
 	// And another microphone: the engine switches to it in the call, and
 	// bob keeps hearing her (the remote audio track stays live).
