@@ -139,6 +139,7 @@ type part struct {
 	replace  bool   // invited or joined again after an earlier part: its log replaces the earlier one
 	silent   bool   // engaged because its user blocked the one ringing: no log, no events (blocks.go)
 	pushed   bool   // rung by Web Push: a stop push follows when the ring stops (push.go)
+	canPush  bool   // its user had a push subscription when the ring began (push.go)
 }
 
 func (c *call) status(p *part) string       { return c.snap.Participants[p.idx].Status }

@@ -66,22 +66,50 @@ func (h *Hub) pusher() (*push.Sender, PushStore) {
 // Called by ring before it tells anyone.
 func (k *core) ringByPush(fx *effects, cl *call, pending []*part, pushable map[string]bool) {
 	for _, p := range pending {
-		if p.pushed || k.seesCalls(p.u) || !pushable[p.u.name] {
+		p.canPush = p.canPush || pushable[p.u.name]
+		if p.pushed || k.seesCalls(p.u) || !p.canPush {
 			continue
 		}
 		if cl.status(p) == wire.StatusCalling {
 			cl.setStatus(p, wire.StatusRinging)
 		}
-		p.pushed = true
-		msg := k.pushMessage(cl, wire.PushRing, "")
-		what := "voice"
-		if cl.snap.Type == wire.TypeVideo {
-			what = "video"
-		}
-		msg.Title = fmt.Sprintf("%s is calling (%s)", msg.FromName, what)
-		msg.Body = "Tap Answer to join the call."
-		fx.pushes = append(fx.pushes, pushOut{uid: p.u.id, msg: msg, ttl: k.cfg.RingTimeout})
+		k.pushRing(fx, cl, p, k.cfg.RingTimeout)
 	}
+}
+
+// pushUnseen rings u by push in the calls still ringing them that no tab of
+// theirs shows any more: the last one dropped (closed, or its network went)
+// or, with PushWhenHidden, was hidden, after the ring began. Without it a
+// call arriving as the app closed rang only the closing tab.
+func (k *core) pushUnseen(fx *effects, u *user) {
+	if k.seesCalls(u) {
+		return
+	}
+	for cl, p := range u.parts {
+		if p.done || p.pushed || !p.canPush || !p.ringing || !wire.Pending(cl.status(p)) {
+			continue
+		}
+		left := time.Duration(p.ringEnd-k.now()) * time.Millisecond
+		if left <= 0 {
+			continue // its timer is about to fire: the missed-call push follows
+		}
+		k.touch(cl) // p.pushed is saved with the call
+		k.pushRing(fx, cl, p, left)
+	}
+}
+
+// pushRing sends the ring push of p's call to p's user, worth delivering
+// for ttl (the ring's time left).
+func (k *core) pushRing(fx *effects, cl *call, p *part, ttl time.Duration) {
+	p.pushed = true
+	msg := k.pushMessage(cl, wire.PushRing, "")
+	what := "voice"
+	if cl.snap.Type == wire.TypeVideo {
+		what = "video"
+	}
+	msg.Title = fmt.Sprintf("%s is calling (%s)", msg.FromName, what)
+	msg.Body = "Tap Answer to join the call."
+	fx.pushes = append(fx.pushes, pushOut{uid: p.u.id, msg: msg, ttl: ttl})
 }
 
 // seesCalls reports whether u has an online tab that shows an incoming call
@@ -96,12 +124,15 @@ func (k *core) seesCalls(u *user) bool {
 }
 
 // setHidden records whether tab id's page is hidden.
-func (k *core) setHidden(id string, hidden bool) *wire.Error {
+func (k *core) setHidden(fx *effects, id string, hidden bool) *wire.Error {
 	t := k.tabOf(id)
 	if t == nil {
 		return errUnauthorized()
 	}
 	t.hidden = hidden
+	if hidden && k.cfg.PushWhenHidden {
+		k.pushUnseen(fx, t.u)
+	}
 	return nil
 }
 
@@ -196,8 +227,8 @@ func (h *Hub) pushable(callees []store.User) (map[string]bool, *wire.Error) {
 // handleTabVisibility serves tab.visibility.
 func (h *Hub) handleTabVisibility(c *conn, f wire.Frame) {
 	handle(h, c, f, handler[wire.TabVisibilityRequest]{
-		apply: func(_ *batch, _ *effects, s *session, req wire.TabVisibilityRequest) (any, *wire.Error) {
-			return nil, h.core.setHidden(s.id, req.Hidden)
+		apply: func(_ *batch, fx *effects, s *session, req wire.TabVisibilityRequest) (any, *wire.Error) {
+			return nil, h.core.setHidden(fx, s.id, req.Hidden)
 		},
 	})
 }

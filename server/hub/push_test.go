@@ -359,3 +359,67 @@ func TestPushInvite(t *testing.T) {
 		t.Fatalf("ring push for the invite: %+v", pm)
 	}
 }
+
+// TestPushWhenTheLastTabGoes: a call that rings while the callee's tabs go
+// away is then rung by push, with the ring's time left as TTL: not when one
+// of two tabs closes, but when the last does (a closed app, or a phone whose
+// network went), or, with PushWhenHidden, when the last visible one hides.
+// The stop push follows when the ring ends.
+func TestPushWhenTheLastTabGoes(t *testing.T) {
+	pe := newPushEnv(t, Config{RingTimeout: 20 * time.Second, PushWhenHidden: true, PairRingBurst: 10})
+	alice := pe.register("alice")
+	bob := pe.register("bob")
+	second := pe.tab(bob, "bob")
+	pe.subscribe(t, bob, "bob")
+
+	c1 := create(t, alice, wire.TypeVideo, jid("bob"))
+	bob.callEvent(wire.EventIncoming)
+	second.callEvent(wire.EventIncoming)
+	// One tab closes: the other still rings, nothing is pushed (the next
+	// push is c1's ring only once the second tab has gone too).
+	bob.ws.CloseNow()
+	waitFor(t, "the first tab dropped", func() bool {
+		pe.hub.mu.Lock()
+		defer pe.hub.mu.Unlock()
+		n := 0
+		for _, tb := range pe.hub.core.users["bob"].tabs {
+			if tb.online {
+				n++
+			}
+		}
+		return n == 1
+	})
+	second.ws.CloseNow()
+	m, pm := pe.next(t)
+	if pm.Type != wire.PushRing || pm.RoomID != c1.RoomID || pm.Title != "alice is calling (video)" {
+		t.Fatalf("push after the last tab closed: %+v, want c1's ring", pm)
+	}
+	if m.TTL <= 0 || m.TTL > 20 {
+		t.Errorf("ring push TTL %d s, want the ring's time left (at most 20 s)", m.TTL)
+	}
+	// The caller still sees bob ringing, and hanging up stops the push.
+	pe.hub.mu.Lock()
+	st := statusOf(pe.hub.core.calls[c1.RoomID].snapshot(), jid("bob"))
+	pe.hub.mu.Unlock()
+	if st != wire.StatusRinging {
+		t.Errorf("bob is %q in the call, want ringing", st)
+	}
+	alice.must(wire.TypeCallEnd, room(c1), nil)
+	if _, pm = pe.next(t); pm.Type != wire.PushStop || pm.RoomID != c1.RoomID || pm.Reason != wire.PushReasonCancelled {
+		t.Fatalf("push after the caller hung up: %+v, want c1's stop (cancelled)", pm)
+	}
+
+	// A visible tab that hides while it rings: rung by push too.
+	back := pe.tab(bob, "bob")
+	c2 := create(t, alice, wire.TypeAudio, jid("bob"))
+	back.callEvent(wire.EventIncoming)
+	back.must(wire.TypeTabVisibility, wire.TabVisibilityRequest{Hidden: true}, nil)
+	if _, pm = pe.next(t); pm.Type != wire.PushRing || pm.RoomID != c2.RoomID {
+		t.Fatalf("push after the tab hid: %+v, want c2's ring", pm)
+	}
+	// Answered on that tab: the push is withdrawn.
+	back.must(wire.TypeCallAnswer, room(c2), nil)
+	if _, pm = pe.next(t); pm.Type != wire.PushStop || pm.RoomID != c2.RoomID || pm.Reason != wire.PushReasonAnswered {
+		t.Fatalf("push after answering: %+v, want c2's stop (answered)", pm)
+	}
+}

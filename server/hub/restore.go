@@ -52,7 +52,8 @@ type livePart struct {
 	Done     bool   `json:"done,omitempty"`
 	Replace  bool   `json:"replace,omitempty"`
 	Silent   bool   `json:"silent,omitempty"`
-	Pushed   bool   `json:"pushed,omitempty"` // rung by Web Push (push.go)
+	Pushed   bool   `json:"pushed,omitempty"`  // rung by Web Push (push.go)
+	CanPush  bool   `json:"canPush,omitempty"` // had a push subscription when rung (push.go)
 }
 
 // liveSwitch is a pending video-switch request: parts indexes and deadline.
@@ -96,7 +97,7 @@ func encodeLive(cl *call) []byte {
 		lp := livePart{
 			UserID: p.u.id, Name: p.u.name, Display: p.u.display, Guest: p.u.guest, Prev: p.prev,
 			Answered: p.answered, Started: p.started, Done: p.done, Replace: p.replace, Silent: p.silent,
-			Pushed: p.pushed,
+			Pushed: p.pushed, CanPush: p.canPush,
 		}
 		if p.tab != nil {
 			lp.Tab = p.tab.id
@@ -189,7 +190,7 @@ func (k *core) restoreCall(fx *effects, data []byte, now int64) (cl *call, tabs 
 		u := k.userFor(store.User{ID: lp.UserID, Username: lp.Name, DisplayName: lp.Display, Guest: lp.Guest})
 		p := &part{
 			u: u, idx: i, prev: lp.Prev, answered: lp.Answered, started: lp.Started, done: lp.Done,
-			replace: lp.Replace, silent: lp.Silent, pushed: lp.Pushed,
+			replace: lp.Replace, silent: lp.Silent, pushed: lp.Pushed, canPush: lp.CanPush,
 		}
 		cl.parts[i] = p
 		cl.byName[u.name] = p

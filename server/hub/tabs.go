@@ -104,6 +104,7 @@ func (k *core) dropTab(fx *effects, id string) {
 			}
 		}
 	}
+	k.pushUnseen(fx, t.u)
 }
 
 // removeTab ends tab id for good (logout, resume grace expired): it leaves
