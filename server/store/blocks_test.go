@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -96,13 +95,10 @@ func testBlocks(t *testing.T, newDB dbMaker) {
 // BenchmarkBlockers is the look-up added to every call.create and
 // call.invite: which of 7 callees (each with a full list of 1000 blocks)
 // blocked the caller.
-func BenchmarkBlockers(b *testing.B) {
+func BenchmarkBlockers(b *testing.B) { benchEngines(b, benchBlockers) }
+
+func benchBlockers(b *testing.B, s *Store) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithPasswordParams(cheap))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
 	var ids []int64
 	for i := range 1008 {
 		u, err := s.Register(ctx, "user"+strconv.Itoa(i), "password1", "")

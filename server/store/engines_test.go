@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -58,4 +59,41 @@ func TestPostgres(t *testing.T) {
 			c.run(t, newDB)
 		})
 	}
+}
+
+// benchEngines runs bench on a fresh store of each engine: sub-benchmarks
+// sqlite and postgres. The PostgreSQL server is the tests' (pgtest: fsync
+// and synchronous_commit off), on loopback, so its figures are the
+// protocol's and the planner's cost, not a durable commit's.
+func benchEngines(b *testing.B, bench func(*testing.B, *Store)) {
+	b.Run("sqlite", func(b *testing.B) {
+		s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithPasswordParams(cheap))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		bench(b, s)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		s, err := Open(pgtest.Start(b).DSN(b), WithPasswordParams(cheap))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		bench(b, s)
+	})
+}
+
+// BenchmarkSaveCalls is what the hub writes on every change of a live call
+// (livecalls.go): one call's state replaced, in its own transaction.
+func BenchmarkSaveCalls(b *testing.B) {
+	benchEngines(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		state := make([]byte, 1500)
+		for b.Loop() {
+			if err := s.SaveCalls(ctx, nil, []LiveCall{{"room", state}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

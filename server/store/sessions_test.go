@@ -267,13 +267,10 @@ func TestSessionMigration(t *testing.T) {
 
 // BenchmarkUserByToken is the store's part of every auth: a lookup that
 // writes nothing while the session was used within the touch interval.
-func BenchmarkUserByToken(b *testing.B) {
+func BenchmarkUserByToken(b *testing.B) { benchEngines(b, benchUserByToken) }
+
+func benchUserByToken(b *testing.B, s *Store) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "parley.db"), WithPasswordParams(cheap))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
 	u, _ := s.Register(ctx, "alice", "password1", "")
 	tok, _ := s.NewSession(ctx, u.ID)
 	b.ResetTimer()
@@ -285,13 +282,10 @@ func BenchmarkUserByToken(b *testing.B) {
 }
 
 // BenchmarkSessions lists an account's 20 sessions (session.list).
-func BenchmarkSessions(b *testing.B) {
+func BenchmarkSessions(b *testing.B) { benchEngines(b, benchSessions) }
+
+func benchSessions(b *testing.B, s *Store) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "parley.db"), WithPasswordParams(cheap))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
 	u, _ := s.Register(ctx, "alice", "password1", "")
 	for i := 0; i < 20; i++ {
 		if _, err := s.NewDeviceSession(ctx, u.ID, "Firefox on Linux"); err != nil {
