@@ -348,21 +348,21 @@ func metricValue(t *testing.T, text, series string) float64 {
 	return -1
 }
 
-// TestServeOps runs the server with a separate metrics listener and JSON
-// logs, makes a real call over /ws, and checks what /metrics, /readyz and
-// the logs say about it.
-func TestServeOps(t *testing.T) {
-	cfg, err := parseConfig([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-data", t.TempDir(),
-		"-log-format", "json"}, envFrom(nil), io.Discard)
+// serveJSON runs serve() with args (plus JSON logs) over the environment env
+// until stop, which may be called more than once; the logs are records to
+// wait for.
+func serveJSON(t *testing.T, args []string, env map[string]string) (logs *logLines, stop func()) {
+	t.Helper()
+	cfg, err := parseConfig(append(args, "-log-format", "json"), envFrom(env), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := newLogLines()
+	logs = newLogLines()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, newLogger(logs, cfg.ops)) }()
 	stopped := false
-	stop := func() {
+	return logs, func() {
 		if stopped {
 			return
 		}
@@ -372,6 +372,13 @@ func TestServeOps(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	}
+}
+
+// TestServeOps runs the server with a separate metrics listener and JSON
+// logs, makes a real call over /ws, and checks what /metrics, /readyz and
+// the logs say about it.
+func TestServeOps(t *testing.T) {
+	logs, stop := serveJSON(t, []string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-data", t.TempDir()}, nil)
 	defer stop()
 	mainAddr := logs.record(t, "listening")["addr"].(string)
 	metricsAddr := logs.record(t, "metrics listening")["addr"].(string)

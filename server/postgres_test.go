@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,25 +17,12 @@ import (
 func TestServeOnPostgres(t *testing.T) {
 	dsn := pgtest.Start(t).DSN(t)
 	run := func(data string) (addr string, stop func()) {
-		cfg, err := parseConfig([]string{"-addr", "127.0.0.1:0", "-data", data, "-log-format", "json"},
-			envFrom(map[string]string{"PARLEY_DATABASE": dsn}), io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		logs := newLogLines()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- serve(ctx, cfg, newLogger(logs, cfg.ops)) }()
+		logs, stop := serveJSON(t, []string{"-addr", "127.0.0.1:0", "-data", data}, map[string]string{"PARLEY_DATABASE": dsn})
 		rec := logs.record(t, "listening")
 		if rec["database"] != "postgres" {
 			t.Errorf("listening on database %v, want postgres", rec["database"])
 		}
-		return rec["addr"].(string), func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		}
+		return rec["addr"].(string), stop
 	}
 
 	first := t.TempDir()
