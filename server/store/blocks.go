@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -130,15 +131,35 @@ func (s *Store) BlockedUsers(ctx context.Context, userID int64) ([]Blocked, erro
 // when blockedID rings them (call.create, call.invite), so that it can treat
 // those callees as engaged.
 func (s *Store) Blockers(ctx context.Context, blockedID int64, among ...int64) ([]int64, error) {
-	var out []int64
+	if len(among) == 0 {
+		return nil, nil
+	}
+	// One query for all of them: on PostgreSQL each is a round trip.
+	args := make([]any, 0, len(among)+1)
+	args = append(args, blockedID)
 	for _, id := range among {
-		var one int
-		err := s.db.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?`), id, blockedID).Scan(&one)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		args = append(args, id)
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(among)), ", ")
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT user_id FROM blocks WHERE blocked_id = ? AND user_id IN (`+marks+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: blockers of %d: %w", blockedID, err)
+	}
+	defer rows.Close()
+	blocked := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			return nil, fmt.Errorf("store: blockers of %d: %w", blockedID, err)
-		default:
+		}
+		blocked[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: blockers of %d: %w", blockedID, err)
+	}
+	var out []int64
+	for _, id := range among { // in the order asked
+		if blocked[id] {
 			out = append(out, id)
 		}
 	}

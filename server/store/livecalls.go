@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -20,6 +21,16 @@ func (s *Store) SaveCalls(ctx context.Context, logs []CallLog, live []LiveCall) 
 	if len(logs) == 0 && len(live) == 0 {
 		return nil
 	}
+	// Plain statements, not prepared ones: the usual save is one call, and
+	// preparing costs PostgreSQL a round trip each (pgx caches statements
+	// per connection by itself). One statement alone needs no transaction
+	// around it, which saves PostgreSQL two more.
+	if len(logs) == 0 && len(live) == 1 {
+		if err := s.saveCall(ctx, s.db, live[0]); err != nil {
+			return fmt.Errorf("store: save call %s: %w", live[0].RoomID, err)
+		}
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: save calls: %w", err)
@@ -28,28 +39,9 @@ func (s *Store) SaveCalls(ctx context.Context, logs []CallLog, live []LiveCall) 
 	if err := s.addCallLogs(ctx, tx, logs); err != nil {
 		return err
 	}
-	if len(live) > 0 {
-		put, err := tx.PrepareContext(ctx, s.d.q(`INSERT INTO live_calls (room_id, state, saved_at) VALUES (?, ?, ?)
-			ON CONFLICT (room_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`))
-		if err != nil {
-			return fmt.Errorf("store: save calls: %w", err)
-		}
-		defer put.Close()
-		del, err := tx.PrepareContext(ctx, s.d.q(`DELETE FROM live_calls WHERE room_id = ?`))
-		if err != nil {
-			return fmt.Errorf("store: save calls: %w", err)
-		}
-		defer del.Close()
-		now := s.now().UnixMilli()
-		for _, c := range live {
-			if c.State == nil {
-				_, err = del.ExecContext(ctx, c.RoomID)
-			} else {
-				_, err = put.ExecContext(ctx, c.RoomID, c.State, now)
-			}
-			if err != nil {
-				return fmt.Errorf("store: save call %s: %w", c.RoomID, err)
-			}
+	for _, c := range live {
+		if err := s.saveCall(ctx, tx, c); err != nil {
+			return fmt.Errorf("store: save call %s: %w", c.RoomID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -77,4 +69,22 @@ func (s *Store) LiveCalls(ctx context.Context) ([]LiveCall, error) {
 		return nil, fmt.Errorf("store: live calls: %w", err)
 	}
 	return out, nil
+}
+
+// execer is a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// saveCall writes or (State nil) deletes one live call's row.
+func (s *Store) saveCall(ctx context.Context, db execer, c LiveCall) error {
+	var err error
+	if c.State == nil {
+		_, err = db.ExecContext(ctx, s.d.q(`DELETE FROM live_calls WHERE room_id = ?`), c.RoomID)
+	} else {
+		_, err = db.ExecContext(ctx, s.d.q(`INSERT INTO live_calls (room_id, state, saved_at) VALUES (?, ?, ?)
+			ON CONFLICT (room_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`),
+			c.RoomID, c.State, s.now().UnixMilli())
+	}
+	return err
 }
