@@ -94,13 +94,6 @@ type migration struct {
 	sqlite, postgres string
 }
 
-func (m migration) for_(d dialect) string {
-	if d == postgresDialect {
-		return m.postgres
-	}
-	return m.sqlite
-}
-
 // schemaLock is the PostgreSQL advisory lock instances take while they
 // migrate, so that several starting at once migrate one at a time.
 const schemaLock = 0x7061726c6579 // "parley"
