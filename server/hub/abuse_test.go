@@ -233,8 +233,7 @@ func TestQueuedBytesBudget(t *testing.T) {
 				most.Store(u)
 			}
 			// Yield between samples: a loop that never does holds one of
-			// the machine's processors, and on a loaded 2-core machine the
-			// test then ran so slowly that the call ended under it.
+			// a 2-core machine's processors for the whole test.
 			runtime.Gosched()
 		}
 	}()

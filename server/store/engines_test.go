@@ -85,7 +85,7 @@ func benchEngines(b *testing.B, bench func(*testing.B, *Store)) {
 }
 
 // BenchmarkSaveCalls is what the hub writes on every change of a live call
-// (livecalls.go): one call's state replaced, in its own transaction.
+// (livecalls.go): one call's state replaced, one statement.
 func BenchmarkSaveCalls(b *testing.B) {
 	benchEngines(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()

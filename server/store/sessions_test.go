@@ -245,7 +245,7 @@ func TestSessionMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := time.Now().Add(-time.Hour).UnixMilli()
-	for _, stmt := range []string{migrations[0].sqlite, `PRAGMA user_version = 1`,
+	for _, stmt := range []string{migrations[0], `PRAGMA user_version = 1`,
 		`INSERT INTO users (id, username, display_name, created_at) VALUES (1, 'alice', 'Alice', 0)`} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatal(err)
