@@ -127,7 +127,11 @@ func TestReloadBackIntoCall(t *testing.T) {
 		ConnectedAt: since.UnixMilli()}
 	tab := map[string]string{tabKey: savedJSON(t, saved)}
 	h := reloadHarness(t, f, tab)
-	h.until("back in the call", func() bool { return h.s.phase == phaseInCall })
+	// The call's events and the resume's result come in two dispatches, in
+	// either order: wait for both.
+	h.until("back in the call, signed in", func() bool {
+		return h.s.phase == phaseInCall && h.s.account.user.JID != ""
+	})
 	if f.resumedAs != saved {
 		t.Fatalf("ResumeTab got %+v", f.resumedAs)
 	}
@@ -214,7 +218,11 @@ func TestReloadBackIntoLinkCall(t *testing.T) {
 			f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}, resumable: room(tc.user + "@localhost")}
 			tab := map[string]string{tabKey: savedJSON(t, TabSession{Token: "tok-" + tc.user, Session: "s1", RoomID: "room1"})}
 			h := reloadHarnessAt(t, f, tab, tc.token, "abc-defg-hij")
-			h.until("back in the call", func() bool { return h.s.phase == phaseInCall })
+			// The call's events and the resume's result come in two
+			// dispatches, in either order: wait for both.
+			h.until("back in the call, signed in", func() bool {
+				return h.s.phase == phaseInCall && h.s.account.user.JID != ""
+			})
 			if f.called("SubscribeCall") || h.s.page.notice != "" {
 				t.Fatalf("the join page took over: notice %q", h.s.page.notice)
 			}
