@@ -112,6 +112,10 @@ func (s *session) notify(ctx app.Context, ev event.IncomingCall) {
 	body := s.ring.name + " is calling you on Parley."
 	tag := "parley-call-" + ev.RoomID
 	go func() {
-		_ = browser.ShowNotification(browser.Notification{Title: title, Body: body, Icon: "/web/icon-192.png", Tag: tag})
+		// A notification that cannot show leaves the ringing card and the
+		// ringtone; the console says why, for whoever looks.
+		if err := browser.ShowNotification(browser.Notification{Title: title, Body: body, Icon: "/web/icon-192.png", Tag: tag}); err != nil {
+			app.Logf("parley: the incoming call's notification did not show: %v", err)
+		}
 	}()
 }

@@ -431,20 +431,34 @@ func evalErr[T any](ctx context.Context, expr string) (T, error) {
 // truthy or the timeout ends; on timeout it saves a screenshot and fails.
 func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration) {
 	t.Helper()
+	if ok, last := pollJSErr(ctx, expr, timeout); !ok {
+		path := screenshot(t, ctx, "timeout")
+		text, _ := evalErr[string](ctx, "document.body ? document.body.innerText.slice(0, 2000) : ''")
+		t.Fatalf("waited %v for %s (last error: %v); screenshot %s; page text:\n%s", timeout, expr, last, path, text)
+	}
+}
+
+// pollJS reports whether the JavaScript expression expr (a promise is
+// awaited) became truthy within timeout.
+func pollJS(ctx context.Context, expr string, timeout time.Duration) bool {
+	ok, _ := pollJSErr(ctx, expr, timeout)
+	return ok
+}
+
+// pollJSErr is pollJS that also returns the last evaluation error.
+func pollJSErr(ctx context.Context, expr string, timeout time.Duration) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
 		ok, err := evalErr[bool](ctx, "(async () => !!(await ("+expr+")))()")
 		if err == nil && ok {
-			return
+			return true, nil
 		}
 		if err != nil {
 			last = err
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			path := screenshot(t, ctx, "timeout")
-			text, _ := evalErr[string](ctx, "document.body ? document.body.innerText.slice(0, 2000) : ''")
-			t.Fatalf("waited %v for %s (last error: %v); screenshot %s; page text:\n%s", timeout, expr, last, path, text)
+			return false, last
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -133,6 +133,8 @@ func TestUXJoinPreviewDevices(t *testing.T) {
 const ringSpy = `(() => {
   const Orig = window.AudioContext;
   if (!Orig) return;
+  window.__vis = [document.visibilityState];
+  document.addEventListener('visibilitychange', () => window.__vis.push(document.visibilityState));
   window.__acs = [];
   window.__oscs = 0;
   window.AudioContext = class extends Orig {
@@ -220,7 +222,12 @@ func TestUXIncomingExtras(t *testing.T) {
 	typeText(t, alice.ctx, "#dial-to", "bob")
 	click(t, alice.ctx, "#call-video")
 	bob.wait(`document.querySelector('#incoming-card[data-ringing="true"]')`, 15*time.Second)
-	waitJS(t, bob.ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.some(n => (n.title + ' ' + n.body).includes('Alice Liddell')))`, 15*time.Second)
+	if !pollJS(bob.ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.some(n => (n.title + ' ' + n.body).includes('Alice Liddell')))`, 15*time.Second) {
+		// What the page saw, for the failure's reader: its visibility since
+		// it loaded, whether the worker controls it, the permission.
+		state, _ := evalErr[string](bob.ctx, `JSON.stringify({vis: window.__vis, now: document.visibilityState, controlled: !!navigator.serviceWorker.controller, permission: Notification.permission})`)
+		t.Fatalf("no notification naming Alice within 15 s while bob's page is hidden; page state %s", state)
+	}
 	notes := eval[string](t, bob.ctx, `navigator.serviceWorker.ready.then(r => r.getNotifications()).then(ns => ns.map(n => n.title + ': ' + n.body + ' [' + n.tag + ']').join(' | '))`)
 	t.Logf("notifications while hidden: %s", notes)
 	if !strings.Contains(notes, "Incoming video call") {
