@@ -9,6 +9,7 @@
 //	-addr             PARLEY_ADDR             listen address (localhost:8080)
 //	-data             PARLEY_DATA             data directory, created if missing (./data)
 //	-database         PARLEY_DATABASE         postgres:// URL, or SQLite file (<data>/parley.db)
+//	-nats             PARLEY_NATS             NATS URL: run as one of several instances (none; see server/cluster)
 //	-domain           PARLEY_DOMAIN           JID domain (localhost)
 //	-ring-timeout     PARLEY_RING_TIMEOUT     how long a callee is rung (30s)
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
@@ -84,6 +85,7 @@ import (
 	"syscall"
 	"time"
 
+	"parley/server/cluster"
 	"parley/server/hub"
 	"parley/server/metrics"
 	"parley/server/store"
@@ -110,6 +112,7 @@ type config struct {
 	addr            string
 	dataDir         string
 	database        string
+	nats            string
 	domain          string
 	ringTimeout     time.Duration
 	resumeGrace     time.Duration
@@ -192,6 +195,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	fs.StringVar(&cfg.dataDir, "data", envOr("PARLEY_DATA", "./data"), "data `directory`, created if missing (PARLEY_DATA)")
 	fs.StringVar(&cfg.database, "database", envOr("PARLEY_DATABASE", ""),
 		"`database`: a postgres:// URL shared by several instances, or a SQLite file (default <data>/parley.db) (PARLEY_DATABASE)")
+	fs.StringVar(&cfg.nats, "nats", envOr("PARLEY_NATS", ""),
+		"NATS server `URL`s (comma-separated) to run as one of several instances; needs a postgres:// -database (PARLEY_NATS)")
 	fs.StringVar(&cfg.domain, "domain", envOr("PARLEY_DOMAIN", "localhost"), "JID `domain` (PARLEY_DOMAIN)")
 	fs.DurationVar(&cfg.ringTimeout, "ring-timeout", envDuration("PARLEY_RING_TIMEOUT", hub.DefaultRingTimeout),
 		"how long each callee is rung (PARLEY_RING_TIMEOUT)")
@@ -252,6 +257,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, errors.New("-addr is empty")
 	case cfg.dataDir == "":
 		return cfg, errors.New("-data is empty")
+	case cfg.nats != "" && !store.IsPostgresURL(cfg.database):
+		return cfg, errors.New("-nats needs a postgres:// -database: the instances share their state through it")
 	case cfg.domain == "" || strings.ContainsAny(cfg.domain, "@/ "):
 		return cfg, fmt.Errorf("-domain %q is not a domain", cfg.domain)
 	case cfg.ringTimeout <= 0:
@@ -359,27 +366,26 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	hcfg.PushAllowHTTP = cfg.push.insecureHTTP
 	hcfg.PushWhenHidden = cfg.push.whenHidden
-	h := hub.New(hcfg, st)
-	restored, err := h.Restore(ctx)
+	var sig signalling
+	if cfg.nats == "" {
+		sig, err = newLocalHub(ctx, hcfg, st, logger)
+	} else {
+		sig, err = newClusterHub(cluster.Config{URL: cfg.nats, Logger: logger}, hcfg, st, logger)
+	}
 	if err != nil {
 		return err
 	}
-	if restored > 0 {
-		logger.Info("calls restored", "count", restored, "resume_grace", hcfg.ResumeGrace)
-	}
-	// Expired sessions are deleted hourly; the sweeper stops before the
-	// store closes (deferred calls run last first).
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	swept := make(chan struct{})
-	go func() {
-		defer close(swept)
-		h.RunSessionSweeper(sweepCtx, hub.DefaultSessionSweep)
-	}()
+	// Until the server serves, a failure stops the hub here; from then on
+	// the shutdown below does.
+	serving := false
 	defer func() {
-		stopSweep()
-		<-swept
+		if !serving {
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			sig.shutdown(sctx)
+		}
 	}()
-	if err := ops.watch(h); err != nil {
+	if err := ops.watch(sig.stats); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	web, err := newWebHandler(version, cfg.allowedOrigins)
@@ -387,10 +393,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		return fmt.Errorf("web handler: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/ws", h)
-	decline := pushDeclineCORS(h.PushDeclineHandler(), cfg.allowedOrigins)
-	mux.Handle("POST "+hub.PushDeclinePath, decline)
-	mux.Handle("OPTIONS "+hub.PushDeclinePath, decline)
+	routeHub(mux, sig.ws(), pushDeclineCORS(sig.decline(), cfg.allowedOrigins))
 	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -423,6 +426,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	serving = true
 	ops.ready(true)
 
 	select {
@@ -430,14 +434,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		// Serve failed on its own; still end the calls and close cleanly.
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
-		return errors.Join(fmt.Errorf("serve: %w", err), h.Shutdown(sctx), tlsrv.shutdown(sctx), ops.shutdown(sctx))
+		return errors.Join(fmt.Errorf("serve: %w", err), sig.shutdown(sctx), tlsrv.shutdown(sctx), ops.shutdown(sctx))
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	ops.ready(false) // /readyz answers 503 while calls end
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	herr := h.Shutdown(sctx)
+	herr := sig.shutdown(sctx)
 	serr := errors.Join(srv.Shutdown(sctx), tlsrv.shutdown(sctx))
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		serr = errors.Join(serr, err)

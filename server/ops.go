@@ -92,7 +92,7 @@ func newOps(cfg opsConfig, st readier, logger *slog.Logger, turn func() metrics.
 }
 
 // watch exports the hub's gauges.
-func (o *ops) watch(h *hub.Hub) error { return o.metrics.WatchHub(h.Stats) }
+func (o *ops) watch(stats func() hub.Stats) error { return o.metrics.WatchHub(stats) }
 
 // routes adds /readyz to the main mux, and /metrics unless it has its own
 // listener: metrics tell the outside how busy the server is and who signs

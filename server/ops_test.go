@@ -224,6 +224,7 @@ type wsClient struct {
 	t      *testing.T
 	ws     *websocket.Conn
 	id     uint64
+	seq    uint64 // the last event's number, for resuming
 	events []wire.Frame
 }
 
@@ -251,6 +252,7 @@ func (c *wsClient) read() wire.Frame {
 	if err != nil {
 		c.t.Fatalf("decode %q: %v", b, err)
 	}
+	c.seq = max(c.seq, f.Seq)
 	return f
 }
 

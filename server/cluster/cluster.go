@@ -288,11 +288,11 @@ func (n *Node) Lead(ctx context.Context, run func(ctx context.Context)) {
 			defer close(done)
 			run(lctx)
 		}()
-		rev = n.keep(lctx, rev)
+		rev, quit := n.keep(lctx, rev, done)
 		n.leading.Store(false)
 		cancel()
 		<-done
-		if ctx.Err() != nil && rev != 0 {
+		if (quit || ctx.Err() != nil) && rev != 0 {
 			// Hand over: the others need not wait for the lease to run out.
 			dctx, dcancel := context.WithTimeout(context.Background(), time.Second)
 			if err := n.kv.Delete(dctx, leaderKey, jetstream.LastRevision(rev)); err != nil {
@@ -301,42 +301,50 @@ func (n *Node) Lead(ctx context.Context, run func(ctx context.Context)) {
 			dcancel()
 		}
 		n.log.Info("no longer leading")
+		if quit {
+			// run gave up (its hub could not start): let another node try
+			// first.
+			sleep(ctx, n.cfg.Lease)
+		}
 	}
 }
 
-// keep renews the lease at revision rev until ctx ends or renewal fails
-// for too long; it returns the last revision held (0 when lost).
-func (n *Node) keep(ctx context.Context, rev uint64) uint64 {
+// keep renews the lease at revision rev until ctx ends, run returns (done
+// closes: quit) or renewal fails for too long; it returns the last revision
+// held (0 when lost).
+func (n *Node) keep(ctx context.Context, rev uint64, done <-chan struct{}) (last uint64, quit bool) {
 	every := n.cfg.Lease / 5
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := time.Now()
+	renewed := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			return rev
+			return rev, false
+		case <-done:
+			return rev, true
 		case <-t.C:
 		}
 		c, cancel := context.WithTimeout(ctx, every)
 		r, err := n.kv.Update(c, leaderKey, []byte(n.id), rev)
 		cancel()
 		if err == nil {
-			rev, last = r, time.Now()
+			rev, renewed = r, time.Now()
 			continue
 		}
 		if ctx.Err() != nil {
-			return rev
+			return rev, false
 		}
 		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) ||
 			errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			n.log.Warn("lease lost to another node", "err", err)
-			return 0
+			return 0, false
 		}
 		// Step down before the lease can run out on the server, so that
 		// two nodes never lead at once.
-		if time.Since(last) > n.cfg.Lease*3/4 {
+		if time.Since(renewed) > n.cfg.Lease*3/4 {
 			n.log.Warn("lease not renewed in time: stepping down", "err", err)
-			return 0
+			return 0, false
 		}
 	}
 }

@@ -12,6 +12,10 @@ import (
 // address in its X-Forwarded-For that is not itself a trusted proxy (the
 // entries left of it were written by the client and prove nothing); any
 // other request comes from its TCP peer, whatever headers it carries.
+// ClientAddr is the client's address for a request: its peer's, or with
+// trusted proxies the last untrusted hop of X-Forwarded-For.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string { return clientAddr(r, trusted) }
+
 func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	peer := r.RemoteAddr
 	if len(trusted) == 0 {
