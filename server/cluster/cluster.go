@@ -81,7 +81,10 @@ type Node struct {
 	id  string
 	log *slog.Logger
 	nc  *nats.Conn
-	kv  jetstream.KeyValue
+	js  jetstream.JetStream
+
+	kvMu sync.Mutex
+	kv   jetstream.KeyValue // the lease's bucket; made again when NATS lost it (bucket)
 
 	leading atomic.Bool
 
@@ -133,13 +136,10 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		nc.Close()
 		return nil, fmt.Errorf("cluster: JetStream: %w", err)
 	}
-	n.kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: cfg.Prefix + "_lead", Description: "Parley's leader lease", History: 1,
-		TTL: cfg.Lease, Storage: jetstream.MemoryStorage,
-	})
-	if err != nil {
+	n.js = js
+	if _, err := n.makeBucket(ctx); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("cluster: lease bucket (does the NATS server run JetStream?): %w", err)
+		return nil, err
 	}
 	for _, s := range []struct {
 		subj string
@@ -196,9 +196,33 @@ func (n *Node) Close() error {
 	return nil
 }
 
+// makeBucket makes (or finds) the lease's bucket. It is kept in memory by
+// NATS, so a NATS server that restarts has lost it: the campaign makes it
+// again.
+func (n *Node) makeBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: n.cfg.Prefix + "_lead", Description: "Parley's leader lease", History: 1,
+		TTL: n.cfg.Lease, Storage: jetstream.MemoryStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: lease bucket (does the NATS server run JetStream?): %w", err)
+	}
+	n.kvMu.Lock()
+	n.kv = kv
+	n.kvMu.Unlock()
+	return kv, nil
+}
+
+// bucket is the lease's bucket.
+func (n *Node) bucket() jetstream.KeyValue {
+	n.kvMu.Lock()
+	defer n.kvMu.Unlock()
+	return n.kv
+}
+
 // Leader returns the ID of the node holding the lease, or "" if none does.
 func (n *Node) Leader(ctx context.Context) (string, error) {
-	e, err := n.kv.Get(ctx, leaderKey)
+	e, err := n.bucket().Get(ctx, leaderKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return "", nil
 	}
@@ -272,10 +296,16 @@ func (n *Node) resetSilent(now time.Time) {
 func (n *Node) Lead(ctx context.Context, run func(ctx context.Context)) {
 	poll := n.cfg.Lease / 15
 	for ctx.Err() == nil {
-		rev, err := n.kv.Create(ctx, leaderKey, []byte(n.id))
+		rev, err := n.bucket().Create(ctx, leaderKey, []byte(n.id))
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
 				n.log.Debug("campaign", "err", err)
+				if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) ||
+					errors.Is(err, jetstream.ErrNoStreamResponse) {
+					if _, err := n.makeBucket(ctx); err != nil {
+						n.log.Warn("campaign", "err", err)
+					}
+				}
 			}
 			sleep(ctx, poll)
 			continue
@@ -295,7 +325,7 @@ func (n *Node) Lead(ctx context.Context, run func(ctx context.Context)) {
 		if (quit || ctx.Err() != nil) && rev != 0 {
 			// Hand over: the others need not wait for the lease to run out.
 			dctx, dcancel := context.WithTimeout(context.Background(), time.Second)
-			if err := n.kv.Delete(dctx, leaderKey, jetstream.LastRevision(rev)); err != nil {
+			if err := n.bucket().Delete(dctx, leaderKey, jetstream.LastRevision(rev)); err != nil {
 				n.log.Debug("release the lease", "err", err)
 			}
 			dcancel()
@@ -326,7 +356,7 @@ func (n *Node) keep(ctx context.Context, rev uint64, done <-chan struct{}) (last
 		case <-t.C:
 		}
 		c, cancel := context.WithTimeout(ctx, every)
-		r, err := n.kv.Update(c, leaderKey, []byte(n.id), rev)
+		r, err := n.bucket().Update(c, leaderKey, []byte(n.id), rev)
 		cancel()
 		if err == nil {
 			rev, renewed = r, time.Now()

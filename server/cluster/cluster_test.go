@@ -289,3 +289,25 @@ func TestOpenRefusedWhenNotLeading(t *testing.T) {
 		t.Fatalf("Dial with no leader = %v, want the context's deadline", err)
 	}
 }
+
+// TestLeaseAfterNATSRestarts: the NATS server restarts and forgets the
+// lease's bucket (kept in memory); the leader, unable to renew, steps
+// down, and once NATS is back a node makes the bucket again and leads.
+func TestLeaseAfterNATSRestarts(t *testing.T) {
+	nats := natstest.Start(t)
+	a, b := join(t, nats.URL()), join(t, nats.URL())
+	leader(t, a, echo)
+	waitFor(t, "a to lead", a.Leading)
+	leader(t, b, echo)
+	nats.Restart(t)
+	waitFor(t, "a node to lead after the restart", func() bool {
+		id, err := b.Leader(context.Background())
+		return err == nil && id != "" && (a.Leading() || b.Leading())
+	})
+	s := dial(t, b)
+	defer s.Close()
+	s.Write([]byte("x"))
+	if _, err := io.ReadFull(s, make([]byte, 1)); err != nil {
+		t.Fatalf("echo through the leader after the restart: %v", err)
+	}
+}

@@ -3,6 +3,7 @@
 package natstest
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 
 // Server is a NATS server started for a test.
 type Server struct {
-	s *server.Server
+	s    *server.Server
+	opts *server.Options
 }
 
 // Start starts a NATS server with JetStream (its store in a temporary
@@ -22,18 +24,34 @@ func Start(t testing.TB) *Server {
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
 		NoLog: true, NoSigs: true,
 	}
-	s, err := server.NewServer(opts)
+	srv := &Server{opts: opts}
+	srv.start(t)
+	t.Cleanup(srv.Stop)
+	// Later starts use the port this one got.
+	opts.Port = srv.s.Addr().(*net.TCPAddr).Port
+	return srv
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	ns, err := server.NewServer(s.opts)
 	if err != nil {
 		t.Fatalf("natstest: new server: %v", err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		s.Shutdown()
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
 		t.Fatalf("natstest: the NATS server did not start")
 	}
-	srv := &Server{s: s}
-	t.Cleanup(srv.Stop)
-	return srv
+	s.s = ns
+}
+
+// Restart stops the server and starts a new one on the same port: what it
+// kept in memory (JetStream memory streams) is gone.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.start(t)
 }
 
 // URL is the server's client URL.
