@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +52,8 @@ func (in *instance) leads() bool {
 func TestClusterOfThree(t *testing.T) {
 	dsn := pgtest.Start(t).DSN(t)
 	nats := natstest.Start(t)
-	env := map[string]string{"PARLEY_DATABASE": dsn, "PARLEY_NATS": nats.URL()}
+	// A lease that a loaded test machine's pauses cannot make change hands.
+	env := map[string]string{"PARLEY_DATABASE": dsn, "PARLEY_NATS": nats.URL(), "PARLEY_NATS_LEASE": "3s"}
 	start := func() *instance {
 		logs, stop := serveJSON(t, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir()}, env)
 		t.Cleanup(stop)
@@ -155,5 +158,22 @@ func TestClusterOfThree(t *testing.T) {
 	bob.must(wire.TypeCallLogs, wire.CallLogsRequest{Page: 1}, &logs)
 	if len(logs.CallLogs) != 1 || logs.CallLogs[0].RoomID != room {
 		t.Fatalf("bob's call log after the call: %+v", logs.CallLogs)
+	}
+
+	// An instance that cannot reach NATS is not ready.
+	if code, body := httpGet(t, "http://"+second.addr+"/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz with NATS up: %d %q", code, body)
+	}
+	nats.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := httpGet(t, "http://"+second.addr+"/readyz")
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "NATS") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with NATS down: %d %q", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -10,6 +10,7 @@
 //	-data             PARLEY_DATA             data directory, created if missing (./data)
 //	-database         PARLEY_DATABASE         postgres:// URL, or SQLite file (<data>/parley.db)
 //	-nats             PARLEY_NATS             NATS URL: run as one of several instances (none; see server/cluster)
+//	-nats-lease       PARLEY_NATS_LEASE       how long the leader's lease lasts unrenewed (1s)
 //	-domain           PARLEY_DOMAIN           JID domain (localhost)
 //	-ring-timeout     PARLEY_RING_TIMEOUT     how long a callee is rung (30s)
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
@@ -113,6 +114,7 @@ type config struct {
 	dataDir         string
 	database        string
 	nats            string
+	natsLease       time.Duration
 	domain          string
 	ringTimeout     time.Duration
 	resumeGrace     time.Duration
@@ -197,6 +199,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		"`database`: a postgres:// URL shared by several instances, or a SQLite file (default <data>/parley.db) (PARLEY_DATABASE)")
 	fs.StringVar(&cfg.nats, "nats", envOr("PARLEY_NATS", ""),
 		"NATS server `URL`s (comma-separated) to run as one of several instances; needs a postgres:// -database (PARLEY_NATS)")
+	fs.DurationVar(&cfg.natsLease, "nats-lease", envDuration("PARLEY_NATS_LEASE", cluster.DefaultLease),
+		"with -nats, how long the leading instance's lease lasts unrenewed: a dead leader is replaced within it (PARLEY_NATS_LEASE)")
 	fs.StringVar(&cfg.domain, "domain", envOr("PARLEY_DOMAIN", "localhost"), "JID `domain` (PARLEY_DOMAIN)")
 	fs.DurationVar(&cfg.ringTimeout, "ring-timeout", envDuration("PARLEY_RING_TIMEOUT", hub.DefaultRingTimeout),
 		"how long each callee is rung (PARLEY_RING_TIMEOUT)")
@@ -259,6 +263,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, errors.New("-data is empty")
 	case cfg.nats != "" && !store.IsPostgresURL(cfg.database):
 		return cfg, errors.New("-nats needs a postgres:// -database: the instances share their state through it")
+	case cfg.natsLease < 300*time.Millisecond:
+		return cfg, fmt.Errorf("-nats-lease %v must be at least 300ms", cfg.natsLease)
 	case cfg.domain == "" || strings.ContainsAny(cfg.domain, "@/ "):
 		return cfg, fmt.Errorf("-domain %q is not a domain", cfg.domain)
 	case cfg.ringTimeout <= 0:
@@ -370,7 +376,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	if cfg.nats == "" {
 		sig, err = newLocalHub(ctx, hcfg, st, logger)
 	} else {
-		sig, err = newClusterHub(cluster.Config{URL: cfg.nats, Logger: logger}, hcfg, st, logger)
+		var ch *clusterHub
+		ch, err = newClusterHub(cluster.Config{URL: cfg.nats, Lease: cfg.natsLease, Logger: logger}, hcfg, st, logger)
+		if err == nil {
+			sig, ops.bus = ch, ch.node.Ready
+		}
 	}
 	if err != nil {
 		return err

@@ -78,6 +78,8 @@ type ops struct {
 	st      readier
 	metrics *metrics.Metrics
 	up      atomic.Bool // the listeners are up and the server is not shutting down
+	// bus, with -nats, reports whether the instance reaches the others.
+	bus func() error
 
 	srv    *http.Server // the metrics listener's, when -metrics-addr is set
 	served chan error
@@ -122,6 +124,13 @@ func (o *ops) readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, "not ready: database: %v\n", err)
 		return
+	}
+	if o.bus != nil {
+		if err := o.bus(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
 	}
 	io.WriteString(w, "ready\n")
 }

@@ -196,7 +196,7 @@ func (l *logLines) snapshot() []string {
 }
 
 // record waits for a JSON record with this msg and returns it.
-func (l *logLines) record(t *testing.T, msg string) map[string]any {
+func (l *logLines) record(t testing.TB, msg string) map[string]any {
 	t.Helper()
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
@@ -221,14 +221,14 @@ func (l *logLines) record(t *testing.T, msg string) map[string]any {
 // wsClient is a synchronous test client of /ws: it reads in the test's
 // goroutine, keeping the events it reads while waiting for a reply.
 type wsClient struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	id     uint64
 	seq    uint64 // the last event's number, for resuming
 	events []wire.Frame
 }
 
-func dialWS(t *testing.T, addr string) *wsClient {
+func dialWS(t testing.TB, addr string) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -353,7 +353,7 @@ func metricValue(t *testing.T, text, series string) float64 {
 // serveJSON runs serve() with args (plus JSON logs) over the environment env
 // until stop, which may be called more than once; the logs are records to
 // wait for.
-func serveJSON(t *testing.T, args []string, env map[string]string) (logs *logLines, stop func()) {
+func serveJSON(t testing.TB, args []string, env map[string]string) (logs *logLines, stop func()) {
 	t.Helper()
 	cfg, err := parseConfig(append(args, "-log-format", "json"), envFrom(env), io.Discard)
 	if err != nil {

@@ -21,7 +21,8 @@
 //
 //	<prefix>.alive.<node>        heartbeat of each instance (HeartbeatEvery)
 //	<prefix>.open.<node>         a gateway asks the leader to accept a stream (request/reply)
-//	<prefix>.s.<node>.<stream>   the stream's bytes bound for <node>
+//	<prefix>.s.<node>.<end>      a stream's bytes bound for <node>: <end> is "d" (the
+//	                             dialer's end) or "a" (the acceptor's) and the stream's ID
 //
 // and the bucket <prefix>_lead holds the key "leader": the leading node's ID.
 package cluster
@@ -47,12 +48,14 @@ const (
 	DefaultPrefix = "parley"
 	// DefaultLease is how long a lease lasts without renewal: an instance
 	// that dies is replaced after at most this long.
-	DefaultLease = 1500 * time.Millisecond
+	DefaultLease = time.Second
 	// HeartbeatEvery is how often an instance says it is alive.
 	HeartbeatEvery = 250 * time.Millisecond
 	// DefaultPeerTimeout is how long a peer may stay silent before the
-	// streams with it are reset.
-	DefaultPeerTimeout = 1500 * time.Millisecond
+	// streams with it are reset. It is a backstop: the streams to a leader
+	// that died are reset as soon as another leads (followLease), and a
+	// gateway's clients whose instance died reconnect elsewhere at once.
+	DefaultPeerTimeout = 5 * time.Second
 )
 
 const leaderKey = "leader"
@@ -92,6 +95,8 @@ type Node struct {
 	streams map[string]*stream   // by stream ID, both directions
 	seen    map[string]time.Time // last heartbeat of each peer
 	ln      *listener            // accepting streams, while leading
+
+	lastLeader string // the lease's holder when last read (followLease)
 
 	subs []*nats.Subscription
 	stop chan struct{}
@@ -175,6 +180,15 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 // ID is this node's random ID, new on every Join.
 func (n *Node) ID() string { return n.id }
 
+// Ready returns an error while this node is not connected to NATS (it
+// cannot reach the others, nor they it).
+func (n *Node) Ready() error {
+	if !n.nc.IsConnected() {
+		return fmt.Errorf("cluster: not connected to NATS (%s)", n.nc.Status())
+	}
+	return nil
+}
+
 // Leading reports whether this node holds the lease now.
 func (n *Node) Leading() bool { return n.leading.Load() }
 
@@ -252,6 +266,39 @@ func (n *Node) heartbeat() {
 		case <-t.C:
 		}
 		n.resetSilent(time.Now())
+		n.followLease()
+	}
+}
+
+// followLease resets the streams to a node that no longer holds the lease
+// once another does: a leader that died is known to be gone as soon as its
+// lease has run out and another node took it, sooner than its silence
+// would tell (PeerTimeout). A leader that stepped down closes its streams
+// itself.
+func (n *Node) followLease() {
+	ctx, cancel := context.WithTimeout(context.Background(), HeartbeatEvery)
+	defer cancel()
+	now, err := n.Leader(ctx)
+	if err != nil || now == "" {
+		return
+	}
+	n.mu.Lock()
+	was := n.lastLeader
+	n.lastLeader = now
+	var gone []*stream
+	if was != "" && was != now && was != n.id {
+		for _, s := range n.streams {
+			if s.peer == was {
+				gone = append(gone, s)
+			}
+		}
+	}
+	n.mu.Unlock()
+	for _, s := range gone {
+		s.reset(errLeaderChanged)
+	}
+	if len(gone) > 0 {
+		n.log.Info("streams to the last leader reset", "leader", was, "now", now, "streams", len(gone))
 	}
 }
 
@@ -268,8 +315,10 @@ func (n *Node) resetSilent(now time.Time) {
 	var dead []*stream
 	n.mu.Lock()
 	for _, s := range n.streams {
-		last, ok := n.seen[s.peer]
-		if !ok {
+		// Silent since the stream began: a stream opened just after a
+		// NATS outage must not be blamed for the peer's missed beats.
+		last := n.seen[s.peer]
+		if s.born.After(last) {
 			last = s.born
 		}
 		if now.Sub(last) > n.cfg.PeerTimeout {
@@ -355,7 +404,7 @@ func (n *Node) keep(ctx context.Context, rev uint64, done <-chan struct{}) (last
 			return rev, true
 		case <-t.C:
 		}
-		c, cancel := context.WithTimeout(ctx, every)
+		c, cancel := context.WithTimeout(ctx, n.cfg.Lease/2)
 		r, err := n.bucket().Update(c, leaderKey, []byte(n.id), rev)
 		cancel()
 		if err == nil {

@@ -17,11 +17,17 @@ import (
 	"parley/server/cluster/natstest"
 )
 
-// testLease keeps failover quick in tests; what they assert does not
-// depend on it.
-const testLease = 600 * time.Millisecond
+// testLease keeps failover quicker in tests (what they assert does not
+// depend on it) while long enough not to change hands under a loaded
+// machine's pauses.
+const testLease = time.Second
 
 func join(t *testing.T, url string) *Node {
+	t.Helper()
+	return joinWith(t, Config{URL: url, Lease: testLease})
+}
+
+func joinWith(t *testing.T, cfg Config) *Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -29,7 +35,8 @@ func join(t *testing.T, url string) *Node {
 	if os.Getenv("PARLEY_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	n, err := Join(ctx, Config{URL: url, Lease: testLease, PeerTimeout: testLease, Logger: log})
+	cfg.Logger = log
+	n, err := Join(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
@@ -107,6 +114,7 @@ func dial(t *testing.T, n *Node) net.Conn {
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
+	t.Cleanup(func() { c.Close() }) // before the leader's echo stops
 	return c
 }
 
@@ -222,8 +230,8 @@ func TestFailover(t *testing.T) {
 	a.nc.Close() // kill -9, as NATS and the others see it
 	waitFor(t, "b to lead", b.Leading)
 	t.Logf("b leads %v after a died (lease %v)", time.Since(died).Round(time.Millisecond), testLease)
-	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, errPeerGone) {
-		t.Fatalf("a stream to the dead leader reads %v, want errPeerGone", err)
+	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, errLeaderChanged) {
+		t.Fatalf("a stream to the dead leader reads %v, want errLeaderChanged", err)
 	}
 	s2 := dial(t, c)
 	defer s2.Close()
@@ -307,7 +315,47 @@ func TestLeaseAfterNATSRestarts(t *testing.T) {
 	s := dial(t, b)
 	defer s.Close()
 	s.Write([]byte("x"))
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadFull(s, make([]byte, 1)); err != nil {
 		t.Fatalf("echo through the leader after the restart: %v", err)
+	}
+}
+
+// TestDialSelf: the leader itself may dial the lease's holder (a gateway
+// route racing its own election) and get a working stream.
+func TestDialSelf(t *testing.T) {
+	nats := natstest.Start(t)
+	a := join(t, nats.URL())
+	leader(t, a, echo)
+	c := dial(t, a)
+	defer c.Close()
+	c.Write([]byte("self"))
+	buf := make([]byte, 4)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "self" {
+		t.Fatalf("echo to itself = %q, %v", buf, err)
+	}
+}
+
+// TestDeadGatewayStreams: the leader resets the streams of a gateway that
+// went silent (died) after PeerTimeout, so that their server side ends.
+func TestDeadGatewayStreams(t *testing.T) {
+	nats := natstest.Start(t)
+	a := joinWith(t, Config{URL: nats.URL(), Lease: testLease, PeerTimeout: 500 * time.Millisecond})
+	b := join(t, nats.URL())
+	accepted := make(chan net.Conn, 1)
+	leader(t, a, func(ln net.Listener) {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		accepted <- c
+	})
+	dial(t, b)
+	c := <-accepted
+	b.nc.Close()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, errPeerGone) {
+		t.Fatalf("the dead gateway's stream reads %v, want errPeerGone", err)
 	}
 }

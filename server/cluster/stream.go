@@ -23,7 +23,11 @@ import (
 const (
 	kindData = 'd'
 	kindFin  = 'f' // the sender closed its side: no more bytes
-	header   = 9
+	// kindReset: the sender dropped the stream (its reader fell behind, it
+	// saw a gap, it never finished opening it): no more bytes either way.
+	// It carries sequence number 0 and is taken whatever came before.
+	kindReset = 'r'
+	header    = 9
 
 	// chunkBytes is the most bytes one message carries.
 	chunkBytes = 32 << 10
@@ -37,6 +41,9 @@ var (
 	errNodeClosed = errors.New("cluster: node closed")
 	errGap        = errors.New("cluster: a message of the stream was lost")
 	errOverflow   = errors.New("cluster: the stream's reader fell too far behind")
+	errPeerReset  = errors.New("cluster: the peer reset the stream")
+	// errLeaderChanged: the stream's peer led and another node leads now.
+	errLeaderChanged = errors.New("cluster: the leader changed")
 )
 
 type stream struct {
@@ -56,8 +63,15 @@ type stream struct {
 	wake     chan struct{} // signalled when something above changes
 }
 
-func (n *Node) newStream(id, peer string) *stream {
-	return &stream{n: n, id: id, peer: peer, out: n.subject("s", peer, id), born: time.Now(), rseq: 1, wake: make(chan struct{}, 1)}
+// newStream makes this node's end of stream id with peer. The two ends
+// have distinct keys ("d" for the dialer's, "a" for the acceptor's), so
+// that a node may even open a stream to itself.
+func (n *Node) newStream(id, peer string, dialer bool) *stream {
+	key, peerKey := "a"+id, "d"+id
+	if dialer {
+		key, peerKey = peerKey, key
+	}
+	return &stream{n: n, id: key, peer: peer, out: n.subject("s", peer, peerKey), born: time.Now(), rseq: 1, wake: make(chan struct{}, 1)}
 }
 
 func (s *stream) signal() {
@@ -170,22 +184,40 @@ func (s *stream) Close() error {
 	return err
 }
 
-// reset ends the stream at once with err; the peer is not told.
+// reset ends the stream at once with err. The peer is told, unless it is
+// the one that went away or reset it.
 func (s *stream) reset(err error) {
 	s.mu.Lock()
-	if s.rerr == nil || s.rerr == io.EOF {
+	first := !s.closed && (s.rerr == nil || s.rerr == io.EOF)
+	if first {
 		s.rerr = err
 	}
 	s.buf.Reset()
 	s.mu.Unlock()
+	if first && err != errPeerGone && err != errPeerReset && err != errLeaderChanged {
+		s.n.sendReset(s.out)
+	}
 	s.n.forget(s)
 	s.signal()
+}
+
+// sendReset tells the peer on subject out that its stream is dropped.
+func (n *Node) sendReset(out string) {
+	msg := make([]byte, header)
+	msg[0] = kindReset
+	if err := n.nc.Publish(out, msg); err != nil {
+		n.log.Debug("stream reset", "err", err)
+	}
 }
 
 // take handles one message of the peer's.
 func (s *stream) take(m []byte) {
 	if len(m) < header {
 		s.reset(errGap)
+		return
+	}
+	if m[0] == kindReset {
+		s.reset(errPeerReset)
 		return
 	}
 	seq := binary.BigEndian.Uint64(m[1:header])
@@ -265,7 +297,9 @@ type openRequest struct {
 }
 
 // Dial opens a stream to the node holding the lease, waiting for one while
-// none does (or while the lease names a node that has gone) until ctx ends.
+// none does, while the lease names a node that has gone, or while the
+// leader is not listening yet (it restores its calls first), until ctx
+// ends.
 func (n *Node) Dial(ctx context.Context) (net.Conn, error) {
 	retry := n.cfg.Lease / 15
 	for {
@@ -274,9 +308,6 @@ func (n *Node) Dial(ctx context.Context) (net.Conn, error) {
 			c, err := n.open(ctx, leader)
 			if err == nil {
 				return c, nil
-			}
-			if errors.Is(err, errRefused) {
-				return nil, err
 			}
 		}
 		if ctx.Err() != nil {
@@ -288,17 +319,23 @@ func (n *Node) Dial(ctx context.Context) (net.Conn, error) {
 
 var errRefused = errors.New("cluster: the leader refused the stream")
 
+// openTimeout bounds one attempt to open a stream; a leader that is gone
+// answers at once (NATS has no responder for it).
+const openTimeout = 2 * time.Second
+
 func (n *Node) open(ctx context.Context, leader string) (net.Conn, error) {
-	s := n.newStream(newID(), leader)
+	id := newID()
+	s := n.newStream(id, leader, true)
 	n.mu.Lock()
 	n.streams[s.id] = s
 	n.mu.Unlock()
-	req, _ := json.Marshal(openRequest{Stream: s.id, From: n.id})
-	c, cancel := context.WithTimeout(ctx, n.cfg.Lease/3)
+	req, _ := json.Marshal(openRequest{Stream: id, From: n.id})
+	c, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	reply, err := n.nc.RequestWithContext(c, n.subject("open", leader), req)
 	if err != nil {
-		n.forget(s)
+		// The leader may have taken it and its reply be late: tell it.
+		s.reset(err)
 		return nil, fmt.Errorf("cluster: open a stream to %s: %w", leader, err)
 	}
 	if string(reply.Data) != "ok" {
@@ -323,7 +360,7 @@ func (n *Node) onOpen(m *nats.Msg) {
 		_ = m.Respond([]byte("not leading"))
 		return
 	}
-	s := n.newStream(req.Stream, req.From)
+	s := n.newStream(req.Stream, req.From, false)
 	select {
 	case ln.ch <- s:
 		n.streams[s.id] = s
