@@ -28,17 +28,16 @@ func BenchmarkClusterRelay(b *testing.B) {
 	dsn := pgtest.Start(b).DSN(b)
 	nats := natstest.Start(b)
 	env := map[string]string{"PARLEY_DATABASE": dsn, "PARLEY_NATS": nats.URL(), "PARLEY_NATS_LEASE": "3s"}
-	start := func() string {
-		logs, stop := serveJSON(b, []string{"-addr", "127.0.0.1:0", "-data", b.TempDir(), "-log-level", "warn",
-			"-register-burst", "1000"}, env)
+	start := func() (string, *logLines) {
+		logs, stop := serveJSON(b, []string{"-addr", "127.0.0.1:0", "-data", b.TempDir(), "-register-burst", "1000"}, env)
 		b.Cleanup(stop)
-		return logs.record(b, "listening")["addr"].(string)
+		addr := logs.record(b, "listening")["addr"].(string)
+		return addr, logs
 	}
-	// The leader logs nothing at warn: wait for it by signing in through it.
-	leader := start()
-	probe := dialWS(b, leader)
-	probe.must(wire.TypeRegister, wire.RegisterRequest{Username: "probe", Password: "password-probe"}, nil)
-	gw1, gw2 := start(), start()
+	leader, logs := start()
+	logs.record(b, "this instance runs the calls")
+	gw1, _ := start()
+	gw2, _ := start()
 
 	for _, c := range []struct{ name, a, b string }{{"leader", leader, leader}, {"gateways", gw1, gw2}} {
 		b.Run(c.name, func(b *testing.B) {

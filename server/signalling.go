@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -207,8 +209,89 @@ func (c *clusterHub) ws() http.Handler {
 			l.ws().ServeHTTP(w, r)
 			return
 		}
-		c.proxy.ServeHTTP(w, r)
+		c.carryWS(w, r)
 	})
+}
+
+// pumpBuffer is the buffer of each direction of a carried WebSocket: sized
+// for signalling frames, as the hub's own (a bigger frame takes more reads).
+const pumpBuffer = 512
+
+// carryWS carries a client's WebSocket to the leader: it sends the upgrade
+// request over a stream, hands the leader's answer back and, once upgraded,
+// copies bytes both ways on two goroutines with small buffers while this
+// handler returns (httputil.ReverseProxy keeps 64 KiB of copy buffers and
+// the handler's deep stack per socket; see README, Benchmarks).
+func (c *clusterHub) carryWS(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), dialWait)
+	s, err := c.node.Dial(ctx)
+	cancel()
+	if err != nil {
+		c.proxy.ErrorHandler(w, r, err)
+		return
+	}
+	out := r.Clone(context.Background())
+	out.Header.Del("X-Forwarded-For")
+	out.Header.Set(clientHeader, hub.ClientAddr(r, c.trusted))
+	br := bufio.NewReaderSize(s, pumpBuffer)
+	var res *http.Response
+	if err = out.Write(s); err == nil {
+		res, err = http.ReadResponse(br, out)
+	}
+	if err != nil {
+		s.Close()
+		c.proxy.ErrorHandler(w, r, err)
+		return
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		defer s.Close()
+		defer res.Body.Close()
+		for k, v := range res.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(res.StatusCode)
+		io.Copy(w, res.Body)
+		return
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		s.Close()
+		c.log.Warn("carry a WebSocket: hijack", "err", err)
+		return
+	}
+	if err := res.Write(nc); err != nil {
+		s.Close()
+		nc.Close()
+		return
+	}
+	// Bytes the client sent after its request, read by net/http already.
+	var early []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ = brw.Reader.Peek(n)
+		early = append([]byte(nil), early...)
+	}
+	go pump(s, nc, early)
+	var fromLeader []byte
+	if n := br.Buffered(); n > 0 {
+		fromLeader, _ = br.Peek(n)
+		fromLeader = append([]byte(nil), fromLeader...)
+	}
+	go pump(nc, s, fromLeader)
+}
+
+// pump writes first, then copies src to dst until either fails, then
+// closes both. Neither side's io.WriterTo or io.ReaderFrom is used: those
+// bring 32 KiB buffers of their own.
+func pump(dst io.WriteCloser, src io.ReadCloser, first []byte) {
+	defer dst.Close()
+	defer src.Close()
+	if len(first) > 0 {
+		if _, err := dst.Write(first); err != nil {
+			return
+		}
+	}
+	buf := make([]byte, pumpBuffer)
+	io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, buf)
 }
 
 func (c *clusterHub) decline() http.Handler {

@@ -39,7 +39,7 @@ func TestBenchClusterSockets(t *testing.T) {
 	nats := natstest.Start(t)
 	big := strconv.Itoa(10 * n)
 	args := []string{"-database", dsn, "-nats", nats.URL(), "-max-sessions-per-user", big,
-		"-max-connections-per-ip", big, "-max-connections", big, "-log-level", "warn"}
+		"-max-connections-per-ip", big, "-max-connections", big, "-pair-ring-burst", "100", "-rings-per-minute", "1000"}
 	first := startServerWith(t, serverOptions{Args: args})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
