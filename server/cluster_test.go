@@ -177,3 +177,157 @@ func TestClusterOfThree(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// alive reports whether c's socket still answers a ping within 5 s; events
+// read meanwhile are kept for event.
+func (c *wsClient) alive() bool {
+	c.id++
+	f, err := wire.Request(wire.TypePing, c.id, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b, err := wire.Encode(f)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return false
+	}
+	for {
+		_, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return false
+		}
+		r, err := wire.Decode(data)
+		if err != nil {
+			return false
+		}
+		c.seq = max(c.seq, r.Seq)
+		if r.Type == wire.TypeResult || r.Type == wire.TypeError {
+			if r.ID == c.id {
+				return r.Type == wire.TypeResult
+			}
+			continue
+		}
+		c.events = append(c.events, r)
+	}
+}
+
+// member is a client in a call that moves between instances.
+type member struct {
+	c    *wsClient
+	auth wire.AuthResult
+	jid  string
+}
+
+// rejoin connects m to the first of addrs that takes it and resumes its
+// session, which must still be in room; it retries for 30 s (a failover
+// may be under way).
+func rejoin(t *testing.T, m *member, addrs []string, room string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, addr := range addrs {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			ws, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+			cancel()
+			if err != nil {
+				continue
+			}
+			c := &wsClient{t: t, ws: ws}
+			var res wire.AuthResult
+			if e := c.do(wire.TypeAuth, wire.AuthRequest{Token: m.auth.Token, Resume: m.auth.Session, LastSeq: m.c.seq}, &res); e != nil {
+				ws.CloseNow()
+				continue
+			}
+			if !res.Resumed || res.Call == nil || res.Call.RoomID != room {
+				t.Fatalf("%s resumed on %s: resumed %v, call %+v", m.jid, addr, res.Resumed, res.Call)
+			}
+			m.c.ws.CloseNow()
+			c.seq = m.c.seq
+			c.events = m.c.events
+			t.Cleanup(func() { ws.CloseNow() })
+			m.c = c
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s could not resume on any of %v", m.jid, addrs)
+}
+
+// signalTo sends a signal tagged tag from one member to another and waits
+// for it there.
+func signalTo(t *testing.T, room string, from, to *member, tag string) {
+	t.Helper()
+	from.c.must(wire.TypeCallSignal, wire.SignalRequest{RoomID: room, To: to.jid,
+		Payload: wire.Payload{Candidate: &wire.Candidate{Candidate: tag}}}, nil)
+	for {
+		var ev wire.SignalEvent
+		if err := json.Unmarshal(to.c.event(wire.EventSignal).Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Payload.Candidate != nil && ev.Payload.Candidate.Candidate == tag {
+			return
+		}
+	}
+}
+
+// TestClusterRollingRestart restarts each of three instances in turn, the
+// leader last, as a rolling upgrade does (SIGINT, then a new process on the
+// same address), while Alice (on the second) and Bob (on the third) are in
+// a call: after each step, whoever lost their socket reconnects to a live
+// instance and resumes, the call is the same one, and signals flow both
+// ways. The call ends normally at the end and is in Bob's log.
+func TestClusterRollingRestart(t *testing.T) {
+	dsn := pgtest.Start(t).DSN(t)
+	nats := natstest.Start(t)
+	env := map[string]string{"PARLEY_DATABASE": dsn, "PARLEY_NATS": nats.URL(), "PARLEY_NATS_LEASE": "3s"}
+	start := func(addr string) *instance {
+		logs, stop := serveJSON(t, []string{"-addr", addr, "-data", t.TempDir()}, env)
+		t.Cleanup(stop)
+		return &instance{addr: logs.record(t, "listening")["addr"].(string), logs: logs, stop: stop}
+	}
+	insts := []*instance{start("127.0.0.1:0")}
+	insts[0].logs.record(t, "this instance runs the calls")
+	insts = append(insts, start("127.0.0.1:0"), start("127.0.0.1:0"))
+
+	alice := &member{c: dialWS(t, insts[1].addr), jid: "alice@localhost"}
+	alice.c.must(wire.TypeRegister, wire.RegisterRequest{Username: "alice", Password: "password-alice"}, &alice.auth)
+	bob := &member{c: dialWS(t, insts[2].addr), jid: "bob@localhost"}
+	bob.c.must(wire.TypeRegister, wire.RegisterRequest{Username: "bob", Password: "password-bob"}, &bob.auth)
+	var created wire.CallResult
+	alice.c.must(wire.TypeCallCreate, wire.CallCreateRequest{To: []string{bob.jid}, Type: wire.TypeAudio}, &created)
+	room := created.Call.RoomID
+	bob.c.event(wire.EventIncoming)
+	bob.c.must(wire.TypeCallAnswer, wire.AnswerRequest{RoomID: room}, nil)
+	signalTo(t, room, alice, bob, "start")
+
+	for step, i := range []int{1, 2, 0} {
+		old := insts[i]
+		old.stop() // the leader's waits for its sockets' closing handshakes (up to 5 s)
+		var others []string
+		for j, in := range insts {
+			if j != i {
+				others = append(others, in.addr)
+			}
+		}
+		for _, m := range []*member{alice, bob} {
+			if !m.c.alive() {
+				rejoin(t, m, others, room)
+			}
+		}
+		insts[i] = start(old.addr)
+		tag := fmt.Sprintf("after restarting instance %d", i+1)
+		signalTo(t, room, alice, bob, tag)
+		signalTo(t, room, bob, alice, tag)
+		t.Logf("step %d: instance %d restarted; the call goes on", step+1, i+1)
+	}
+	alice.c.must(wire.TypeCallEnd, wire.RoomRequest{RoomID: room}, nil)
+	var logs wire.CallLogPage
+	bob.c.must(wire.TypeCallLogs, wire.CallLogsRequest{Page: 1}, &logs)
+	if len(logs.CallLogs) != 1 || logs.CallLogs[0].RoomID != room {
+		t.Fatalf("bob's call log after the call: %+v", logs.CallLogs)
+	}
+}

@@ -21,6 +21,7 @@
 //
 //	<prefix>.alive.<node>        heartbeat of each instance (HeartbeatEvery)
 //	<prefix>.open.<node>         a gateway asks the leader to accept a stream (request/reply)
+//	<prefix>.leader              a node that took the lease says so
 //	<prefix>.s.<node>.<end>      a stream's bytes bound for <node>: <end> is "d" (the
 //	                             dialer's end) or "a" (the acceptor's) and the stream's ID
 //
@@ -153,6 +154,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		{n.subject("alive", "*"), n.onAlive},
 		{n.subject("s", id, "*"), n.onData},
 		{n.subject("open", id), n.onOpen},
+		{n.subject("leader"), n.onLeader},
 	} {
 		sub, err := nc.Subscribe(s.subj, s.fn)
 		if err != nil {
@@ -282,6 +284,20 @@ func (n *Node) followLease() {
 	if err != nil || now == "" {
 		return
 	}
+	n.leaderIs(now)
+}
+
+// onLeader hears a node announce that it took the lease: the streams to the
+// last leader are reset at once, not at the next heartbeat's look.
+func (n *Node) onLeader(m *nats.Msg) {
+	if id := string(m.Data); id != "" && len(id) <= 64 {
+		n.leaderIs(id)
+	}
+}
+
+// leaderIs records that now holds the lease, resetting the streams to the
+// node that held it before.
+func (n *Node) leaderIs(now string) {
 	n.mu.Lock()
 	was := n.lastLeader
 	n.lastLeader = now
@@ -360,6 +376,9 @@ func (n *Node) Lead(ctx context.Context, run func(ctx context.Context)) {
 			continue
 		}
 		n.log.Info("leading")
+		if err := n.nc.Publish(n.subject("leader"), []byte(n.id)); err != nil {
+			n.log.Debug("announce the lead", "err", err)
+		}
 		lctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		n.leading.Store(true)

@@ -239,28 +239,44 @@ func TestQueuedBytesBudget(t *testing.T) {
 	}()
 
 	blob, _ := json.Marshal(strings.Repeat("x", wire.MaxCustomDataBytes-16))
-	// A cut connection leaves the hub once its close handshake gives up
-	// (the peer reads nothing: about 5 s later), so the cuts are counted as
-	// they are seen rather than by who is still there: on a loaded machine
-	// the first cut was gone before the last, and the loop ran on until the
-	// call ended.
-	cut := map[*conn]bool{}
+	// The slow users' connections, held here: a cut one may leave the hub
+	// at once or after its close handshake gives up, so the cuts are read
+	// from the connections themselves, not from who is still in the hub (a
+	// cut that came and went between two looks was missed, and the loop ran
+	// on until the call ended).
+	var slowConns []*conn
+	e.hub.mu.Lock()
+	for c := range e.hub.conns {
+		if c.sess != nil && slices.Contains(names, c.sess.user.Username) {
+			slowConns = append(slowConns, c)
+		}
+	}
+	e.hub.mu.Unlock()
+	if len(slowConns) != slow {
+		t.Fatalf("%d connections of the slow users, want %d", len(slowConns), slow)
+	}
 	overloaded := func() int {
-		e.hub.mu.Lock()
-		defer e.hub.mu.Unlock()
-		for c := range e.hub.conns {
+		n := 0
+		for _, c := range slowConns {
 			if c.closeCode() == CloseOverloaded {
-				cut[c] = true
+				n++
 			}
 		}
-		return len(cut)
+		return n
+	}
+	codes := func() []websocket.StatusCode {
+		var cs []websocket.StatusCode
+		for _, c := range slowConns {
+			cs = append(cs, c.closeCode())
+		}
+		return cs
 	}
 	for i := 0; overloaded() < slow; i++ {
 		if i == 5000 {
-			t.Fatalf("only %d of %d slow connections closed", overloaded(), slow)
+			t.Fatalf("only %d of %d slow connections closed (codes %v)", overloaded(), slow, codes())
 		}
 		if err := alice.do(wire.TypeCallData, wire.DataRequest{RoomID: call.RoomID, Data: blob}, nil); err != nil {
-			t.Fatalf("data %d: %v", i, err)
+			t.Fatalf("data %d: %v (the slow connections' close codes: %v)", i, err, codes())
 		}
 		if q := e.hub.Stats().QueuedBytes; q > budgetBytes {
 			t.Fatalf("%d bytes queued, over the budget of %d", q, budgetBytes)
