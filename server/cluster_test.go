@@ -181,18 +181,9 @@ func TestClusterOfThree(t *testing.T) {
 // alive reports whether c's socket still answers a ping within 5 s; events
 // read meanwhile are kept for event.
 func (c *wsClient) alive() bool {
-	c.id++
-	f, err := wire.Request(wire.TypePing, c.id, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	b, err := wire.Encode(f)
-	if err != nil {
-		c.t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := c.send(ctx, wire.TypePing, nil); err != nil {
 		return false
 	}
 	for {

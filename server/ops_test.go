@@ -256,8 +256,8 @@ func (c *wsClient) read() wire.Frame {
 	return f
 }
 
-// do sends a request and returns its reply.
-func (c *wsClient) do(typ string, payload, out any) *wire.Error {
+// send writes a request with the next ID.
+func (c *wsClient) send(ctx context.Context, typ string, payload any) error {
 	c.t.Helper()
 	c.id++
 	f, err := wire.Request(typ, c.id, payload)
@@ -268,9 +268,15 @@ func (c *wsClient) do(typ string, payload, out any) *wire.Error {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// do sends a request and returns its reply.
+func (c *wsClient) do(typ string, payload, out any) *wire.Error {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+	if err := c.send(ctx, typ, payload); err != nil {
 		c.t.Fatalf("write %s: %v", typ, err)
 	}
 	for {

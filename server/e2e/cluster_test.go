@@ -172,6 +172,47 @@ func heard(t *testing.T, from *pwaUser, prefix string, to ...*pwaUser) time.Time
 	}
 }
 
+// outage watches each user's call screen for the "Reconnecting to the
+// server…" notice, every 25 ms, until stop is called, which returns when
+// each showed it first and last, relative to since (nothing when never).
+func outage(users []*pwaUser, since time.Time) (stop func() []string) {
+	done := make(chan struct{})
+	out := make([]string, len(users))
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var first, last time.Duration
+			for {
+				select {
+				case <-done:
+					if first == 0 {
+						out[i] = u.name + ": no notice seen"
+					} else {
+						out[i] = u.name + ": reconnecting from " + first.Round(10*time.Millisecond).String() +
+							" to " + last.Round(10*time.Millisecond).String()
+					}
+					return
+				default:
+				}
+				if on, err := evalErr[bool](u.ctx, `!!document.querySelector('#server-reconnecting')`); err == nil && on {
+					if first == 0 {
+						first = time.Since(since)
+					}
+					last = time.Since(since)
+				}
+				time.Sleep(25 * time.Millisecond)
+			}
+		}()
+	}
+	return func() []string {
+		close(done)
+		wg.Wait()
+		return out
+	}
+}
+
 // TestClusterCalls runs three bin/parley instances on one PostgreSQL and
 // one NATS; each user reaches them through a front (a load balancer that
 // prefers one instance). The first instance leads (runs the calls).
@@ -233,8 +274,10 @@ func TestClusterCalls(t *testing.T) {
 	// that his page resumed through the third instance.
 	killed := time.Now()
 	second.halt(true)
+	watch := outage([]*pwaUser{alice, bob, carol}, killed)
 	at := heard(t, alice, "after the gateway", bob, carol)
-	t.Logf("Bob's instance killed: everyone hears Alice again %v after", at.Sub(killed).Round(time.Millisecond))
+	t.Logf("Bob's instance killed: everyone hears Alice again %v after (%s)", at.Sub(killed).Round(time.Millisecond),
+		strings.Join(watch(), "; "))
 	for _, u := range []*pwaUser{alice, bob, carol} {
 		u.framesKeepGrowing("after Bob's instance died")
 	}
@@ -249,9 +292,10 @@ func TestClusterCalls(t *testing.T) {
 		}
 		led <- time.Since(killed)
 	}()
+	watch = outage([]*pwaUser{alice, bob, carol}, killed)
 	at = heard(t, alice, "after the leader", bob, carol)
-	t.Logf("leader killed: the third instance leads %v after, everyone hears Alice again %v after",
-		(<-led).Round(time.Millisecond), at.Sub(killed).Round(time.Millisecond))
+	t.Logf("leader killed: the third instance leads %v after, everyone hears Alice again %v after (%s)",
+		(<-led).Round(time.Millisecond), at.Sub(killed).Round(time.Millisecond), strings.Join(watch(), "; "))
 	third.waitLog(t, "this instance runs the calls", 30*time.Second)
 	for _, u := range []*pwaUser{alice, bob, carol} {
 		u.framesKeepGrowing("after the leader died")

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"parley/app/wire"
+	"parley/server/store"
 )
 
 func TestRegisterLoginAuth(t *testing.T) {
@@ -128,6 +129,30 @@ func TestAuthTimeout(t *testing.T) {
 	time.AfterFunc(1500*time.Millisecond, func() { close(done) })
 	<-done
 	b.must(wire.TypePing, nil, nil)
+}
+
+// TestAuthTimeoutSparesSlowSignIns: the auth timeout does not run while a
+// sign-in is being checked: a registration whose password hash takes far
+// longer than the timeout succeeds (in CI, under load, the production hash
+// took longer than the 10 s timeout and the server cut the new user off);
+// a failed login starts the timeout again.
+func TestAuthTimeoutSparesSlowSignIns(t *testing.T) {
+	const timeout = 20 * time.Millisecond
+	slowHash := store.WithPasswordParams(store.PasswordParams{Memory: 16 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	e := newEnvStore(t, Config{AuthTimeout: timeout}, slowHash)
+	c := e.dial("alice")
+	start := time.Now()
+	c.must(wire.TypeRegister, wire.RegisterRequest{Username: "alice", Password: "password-alice"}, nil)
+	if took := time.Since(start); took < 2*timeout {
+		t.Fatalf("the registration took %v: too quick to outlast the %v timeout, so this proves nothing", took, timeout)
+	} else {
+		t.Logf("the registration took %v, the auth timeout is %v", took, timeout)
+	}
+	c.must(wire.TypePing, nil, nil)
+
+	m := e.dial("mallory")
+	m.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
+	m.expectClose(wire.CloseAuthFailed)
 }
 
 // TestIdleTimeout: a signed-in connection that sends nothing is closed with

@@ -45,9 +45,14 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		e      = checkVersion(f)
 	)
 	if e == nil {
+		// The auth timeout closes connections that say nothing; it does not
+		// run while a sign-in is being checked, which on a busy server may
+		// wait for a free password-hashing slot.
+		h.authTimerPaused(c, true)
 		onOwnStack(func() { su, token, resume, e = h.authenticate(f, c.remote, c.device) })
 	}
 	if e != nil {
+		h.authTimerPaused(c, false)
 		if e.Code == wire.CodeInternal || e.Code == wire.CodeUnreachable {
 			h.sendNow(c, f.ID, nil, e)
 			return
@@ -67,7 +72,9 @@ func (h *Hub) handleSignIn(c *conn, rd *reader, f wire.Frame) {
 		h.mu.Unlock()
 		return
 	}
-	if h.signIn(c, f.ID, su, token, resume) && resume == nil {
+	refused := h.signIn(c, f.ID, su, token, resume)
+	h.authTimerPaused(c, false) // again, unless c signed in
+	if refused && resume == nil {
 		// The token minted for this refused login or registration is not
 		// handed out: revoke it.
 		onOwnStack(func() {
@@ -444,5 +451,23 @@ func (h *Hub) removeSession(fx *effects, s *session) {
 	delete(h.byUser[s.uid], s)
 	if len(h.byUser[s.uid]) == 0 {
 		delete(h.byUser, s.uid)
+	}
+}
+
+// authTimerPaused stops c's auth timer (paused) or starts it again for a
+// whole AuthTimeout, unless c has signed in (or the hub is closing). Takes
+// h.mu.
+func (h *Hub) authTimerPaused(c *conn, paused bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.authTimer == nil {
+		return
+	}
+	if paused {
+		c.authTimer.Stop()
+		return
+	}
+	if !c.authed && c.sess == nil && !h.closed {
+		c.authTimer.Reset(h.cfg.AuthTimeout)
 	}
 }
