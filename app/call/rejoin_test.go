@@ -49,7 +49,19 @@ func reload(t *testing.T, srv *testServer, c *client) *client {
 	if !ok || saved.Session == "" || saved.Token == "" {
 		t.Fatalf("%s has no saved session: %+v", c.name, saved)
 	}
+	// A page that reloads drops its socket seconds before the new page has
+	// loaded and resumes: wait until the server has seen the drop, or the
+	// resume could win the race, take the session over from the old socket
+	// and leave nothing for the other side to see (in CI, under load, it did).
+	before := srv.Hub.Stats().Connections
 	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Hub.Stats().Connections >= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still holds %s's old connection after 10 s", c.name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	e, rec := newClient(t, srv, nil)
 	u, resumed, err := e.ConnectResume(context.Background(), saved)
 	if err != nil {
