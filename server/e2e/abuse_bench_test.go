@@ -31,14 +31,7 @@ func TestBenchSlowReadersRSS(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("measurement: set PARLEY_BENCH=1")
 	}
-	seconds := 20
-	if s := os.Getenv("PARLEY_BENCH_SECONDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("PARLEY_BENCH_SECONDS=%q", s)
-		}
-		seconds = n
-	}
+	seconds := benchInt(t, "PARLEY_BENCH_SECONDS", 20)
 	for _, budget := range []string{"", strconv.Itoa(64 << 20)} {
 		name := "default budget (256 MiB)"
 		var args []string
@@ -204,6 +197,21 @@ func (c *rawWS) read(ctx context.Context, t *testing.T) wire.Frame {
 func (c *rawWS) register(ctx context.Context, t *testing.T, name string) {
 	t.Helper()
 	c.request(ctx, t, wire.TypeRegister, wire.RegisterRequest{Username: name, Password: "correct horse battery"}, nil)
+}
+
+// benchInt is the positive integer in the environment variable name, or def
+// when it is unset; anything else fails the benchmark.
+func benchInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
 }
 
 // rss is the resident set size of process pid, in bytes.

@@ -27,14 +27,7 @@ func TestBenchClusterSockets(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("measurement: set PARLEY_BENCH=1")
 	}
-	n := 1000
-	if s := os.Getenv("PARLEY_BENCH_SOCKETS"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			t.Fatalf("PARLEY_BENCH_SOCKETS=%q", s)
-		}
-		n = v
-	}
+	n := benchInt(t, "PARLEY_BENCH_SOCKETS", 1000)
 	dsn := pgtest.Start(t).DSN(t)
 	nats := natstest.Start(t)
 	big := strconv.Itoa(10 * n)
