@@ -3,12 +3,15 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,7 +168,7 @@ func TestSessionCapSparesCalls(t *testing.T) {
 // never exceed it, the slow connections are closed with CloseOverloaded
 // (biggest first), and a well-behaved call and pings keep working.
 func TestQueuedBytesBudget(t *testing.T) {
-	const budgetBytes = 1 << 20
+	const budgetBytes = 512 << 10
 	fm := newFakeMetrics()
 	// A long grace keeps the cut members in the call while the others fill up.
 	e := newEnv(t, Config{MaxQueuedBytes: budgetBytes, RateLimit: 1e6, RateBurst: 1 << 20, Metrics: fm, ResumeGrace: 5 * time.Minute})
@@ -181,11 +184,28 @@ func TestQueuedBytesBudget(t *testing.T) {
 	}
 	call := groupCall(t, alice, wire.TypeAudio, "", names...)
 
-	// Raw connections for the slow users that answer and never read.
+	// Raw connections for the slow users that answer and never read. Their
+	// sockets take in little (small kernel buffers at both ends, the hub's
+	// set below), so that the hub's writes to them block within a few
+	// sends: left to grow, the buffers took in 4 MB per connection first,
+	// and under CI load the 60-odd sends that took were so slow that the
+	// last slow connection's write timeout (10 s) closed it, without a
+	// code, before the budget could cut it.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*waitTimeout)
 	defer cancel()
+	smallBuffers := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			var err error
+			if cerr := rc.Control(func(fd uintptr) {
+				err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			}); cerr != nil {
+				return cerr
+			}
+			return err
+		},
+	}).DialContext}}
 	for i := range slow {
-		ws, _, err := websocket.Dial(ctx, e.url, nil)
+		ws, _, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{HTTPClient: smallBuffers})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,6 +275,17 @@ func TestQueuedBytesBudget(t *testing.T) {
 	if len(slowConns) != slow {
 		t.Fatalf("%d connections of the slow users, want %d", len(slowConns), slow)
 	}
+	for _, c := range slowConns {
+		// The hub's side of them likewise: a send buffer left to grow
+		// took in megabytes.
+		tc, ok := c.nc.(*net.TCPConn)
+		if !ok {
+			t.Fatalf("a slow connection's socket is a %T, not TCP", c.nc)
+		}
+		if err := tc.SetWriteBuffer(4096); err != nil {
+			t.Fatalf("sizing a slow connection's send buffer: %v", err)
+		}
+	}
 	overloaded := func() int {
 		n := 0
 		for _, c := range slowConns {
@@ -264,13 +295,19 @@ func TestQueuedBytesBudget(t *testing.T) {
 		}
 		return n
 	}
-	codes := func() []websocket.StatusCode {
-		var cs []websocket.StatusCode
+	codes := func() []string {
+		var cs []string
 		for _, c := range slowConns {
-			cs = append(cs, c.closeCode())
+			c.mu.Lock()
+			cs = append(cs, fmt.Sprintf("%d %q", c.code, c.reason))
+			c.mu.Unlock()
 		}
 		return cs
 	}
+	loopAt := time.Now()
+	defer func() {
+		t.Logf("%d slow connections cut in %v", overloaded(), time.Since(loopAt).Round(time.Millisecond))
+	}()
 	for i := 0; overloaded() < slow; i++ {
 		if i == 5000 {
 			t.Fatalf("only %d of %d slow connections closed (codes %v)", overloaded(), slow, codes())

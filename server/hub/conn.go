@@ -413,7 +413,9 @@ func (c *conn) writeLoop() {
 func (c *conn) wrote(f frame, err error) bool {
 	c.mu.Lock()
 	if err != nil {
-		c.closing, c.done = true, true
+		// No close code: the socket is gone. The reason says why (a
+		// write timeout, a reset), for whoever looks at the connection.
+		c.closing, c.done, c.reason = true, true, "write failed: "+err.Error()
 		c.setQueue(nil, 0)
 		c.writing = false
 		c.mu.Unlock()
