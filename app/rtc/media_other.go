@@ -184,10 +184,15 @@ func (s SyntheticMedia) OpenScreen(m *LocalMedia, _ func()) (Track, error) {
 		return nil, ErrScreenDenied
 	}
 	// The same sender sends every share of the call: a new share continues
-	// the RTP sequence of the one before (see Replace).
+	// the RTP sequence of the one before (see Replace), or of the one it
+	// replaces when that one was not stopped yet (a stop the engine's work
+	// queue has not got to).
 	m.mu.Lock()
 	var seq rtp.Sequencer
-	if m.lastScreen != nil {
+	switch {
+	case m.screen != nil:
+		seq = m.screen.seq
+	case m.lastScreen != nil:
 		seq = m.lastScreen.seq
 	}
 	m.mu.Unlock()
