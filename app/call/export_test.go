@@ -52,3 +52,15 @@ func PreparedOffer(e *Engine, room, jid string) string {
 	})
 	return sdp
 }
+
+// HoldWork stalls e's work queue until the returned release is called, so a
+// test can make the queue run late (as on a busy page) deterministically.
+func HoldWork(e *Engine) (release func()) {
+	held, gate := make(chan struct{}), make(chan struct{})
+	e.work.push(func() {
+		close(held)
+		<-gate
+	})
+	<-held
+	return func() { close(gate) }
+}

@@ -17,6 +17,16 @@ type screenShare struct {
 	// share started, so a later one naming someone else (or nobody) ends
 	// this share, not an earlier one whose end arrives late (Engine.mu).
 	confirmed bool
+	// armed: the server has answered this share's request and the events
+	// that came before that answer have been applied (Engine.mu). Until
+	// then a snapshot naming this device may be an earlier share's, still
+	// in the work queue behind its stop, and confirms nothing: taken for
+	// this share's, it let that stop's snapshot end this share.
+	armed bool
+	// gen counts this device's shares, so that a share's arming that runs
+	// late (after its stop, and the next share's start) arms nothing
+	// (Engine.mu).
+	gen uint64
 	// shown is the participant whose remote screen track was last reported
 	// on userTrackListener, and track that track (work queue).
 	shown string
@@ -46,7 +56,9 @@ func (e *Engine) ShareScreen(ctx context.Context) error {
 		e.mu.Unlock()
 		return wire.Conflict("You are already sharing your screen.")
 	}
-	cs.screen.busy, cs.screen.confirmed = true, false
+	cs.screen.busy, cs.screen.confirmed, cs.screen.armed = true, false, false
+	cs.screen.gen++
+	gen := cs.screen.gen
 	e.mu.Unlock()
 	fail := func(err error) error {
 		e.mu.Lock()
@@ -72,11 +84,30 @@ func (e *Engine) ShareScreen(ctx context.Context) error {
 		return fail(e.screenDenied(err))
 	}
 	if err := e.send(ctx, wire.TypeCallScreen, wire.ScreenRequest{RoomID: room, Sharing: new(true)}, nil); err != nil {
-		cs.local.StopScreen()
+		cs.local.StopScreen(t)
 		return fail(err)
 	}
-	e.work.push(func() { e.startSharing(cs, t) })
+	e.work.push(func() {
+		e.armShare(cs, gen)
+		e.startSharing(cs, t)
+	})
 	return nil
+}
+
+// armShare lets snapshots confirm share gen, just started, now that every
+// event sent before the server's answer to it has been applied; the current
+// snapshot confirms it if it names this device (work queue).
+func (e *Engine) armShare(cs *callState, gen uint64) {
+	me := e.me()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !cs.screen.busy || cs.screen.gen != gen {
+		return // stopped meanwhile, and maybe started again
+	}
+	cs.screen.armed = true
+	if cs.snap != nil && cs.snap.ScreenSharer == me {
+		cs.screen.confirmed = true
+	}
 }
 
 // StopScreenShare stops sharing your screen.
@@ -91,9 +122,10 @@ func (e *Engine) StopScreenShare(ctx context.Context) error {
 		e.mu.Unlock()
 		return wire.Conflict("You are not sharing your screen.")
 	}
-	cs.screen.busy, cs.screen.confirmed = false, false
+	cs.screen.busy, cs.screen.confirmed, cs.screen.armed = false, false, false
+	t := e.sharedTrack(cs)
 	e.mu.Unlock()
-	e.work.push(func() { e.stopSharing(cs) })
+	e.work.push(func() { e.stopSharing(cs, t) })
 	err = e.send(ctx, wire.TypeCallScreen, wire.ScreenRequest{RoomID: room, Sharing: new(false)}, nil)
 	var we *wire.Error
 	if errors.As(err, &we) && we.Code == wire.CodeConflict {
@@ -126,10 +158,21 @@ func (e *Engine) startSharing(cs *callState, t rtc.Track) {
 	e.emitTrack(cs, e.me(), true, rtc.KindScreen, t)
 }
 
-// stopSharing ends the local screen track, if any: the peers stop sending
-// it and its end is reported (work queue).
-func (e *Engine) stopSharing(cs *callState) {
-	if cs.ended || cs.local == nil || !cs.local.StopScreen() {
+// sharedTrack is the screen track this device shares in cs, if any, taken
+// when a share is ended (with Engine.mu held, as the share's state changes):
+// the work queue stops that track, and not one that a share started after
+// the end (and before the queue got to it) opened.
+func (e *Engine) sharedTrack(cs *callState) rtc.Track {
+	if cs.local == nil {
+		return nil
+	}
+	return cs.local.Screen()
+}
+
+// stopSharing ends the local screen track t if it is still shared: the peers
+// stop sending it and its end is reported (work queue).
+func (e *Engine) stopSharing(cs *callState, t rtc.Track) {
+	if cs.ended || cs.local == nil || !cs.local.StopScreen(t) {
 		return
 	}
 	for _, ps := range cs.peers {
@@ -161,19 +204,21 @@ func (e *Engine) applyScreen(cs *callState, old, nc *wire.Call, me string) {
 	}
 	e.mu.Lock()
 	busy := cs.screen.busy
-	if busy && now == me {
+	if busy && cs.screen.armed && now == me {
 		cs.screen.confirmed = true
 	}
 	// The server ended this share (replaced): not the late end of an
 	// earlier share, which comes before this one is confirmed.
 	ended := busy && cs.screen.confirmed && now != me
+	var t rtc.Track
 	if ended {
-		cs.screen.busy, cs.screen.confirmed = false, false
+		cs.screen.busy, cs.screen.confirmed, cs.screen.armed = false, false, false
+		t = e.sharedTrack(cs)
 	}
 	e.mu.Unlock()
 	switch {
 	case ended:
-		e.stopSharing(cs)
+		e.stopSharing(cs, t)
 	case old == nil && now == me && !busy:
 		room := nc.RoomID
 		go func() {

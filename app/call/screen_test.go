@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/app/call"
 	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
@@ -192,6 +193,44 @@ func TestScreenShareEndsOnReload(t *testing.T) {
 	}
 	waitAt(t, alice.rec, from, "alice sees bob share again", sharing(bob.jid, true))
 	alice.waitNewPackets(t, bob.jid, rtc.KindScreen, nil, 10)
+}
+
+// TestScreenShareAgainBeforeTheQueueRuns: stopping and sharing again while
+// the page's work queue lags (a busy page) keeps the new share: the late
+// stop ends only the track it was for, and the stop's late snapshot (naming
+// nobody) does not end the new share. Before, the lagging stop ended the new
+// capture, and the late snapshots ended the share on this side.
+func TestScreenShareAgainBeforeTheQueueRuns(t *testing.T) {
+	srv := startServer(t, hub.Config{})
+	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
+	connectCall(t, alice, bob, true)
+	if err := bob.ShareScreen(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitPackets(t, bob.jid, rtc.KindScreen, 10)
+	release := call.HoldWork(bob.Engine)
+	if err := bob.StopScreenShare(ctx(t)); err != nil {
+		release()
+		t.Fatal(err)
+	}
+	if err := bob.ShareScreen(ctx(t)); err != nil {
+		release()
+		t.Fatal(err)
+	}
+	release()
+	// Something else changes the call, so a snapshot after the queue
+	// caught up names bob the sharer.
+	if err := alice.MuteAudio(ctx(t), true); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, bob.rec, "bob sees alice muted", func(v event.MuteStatus) bool { return v.UserJID == alice.jid && v.IsMuted })
+	if c, _ := bob.CurrentCall(); c.ScreenSharer != bob.jid {
+		t.Fatalf("sharer %q, want bob", c.ScreenSharer)
+	}
+	alice.flowing(t, bob.jid, rtc.KindScreen, 10)
+	if err := bob.StopScreenShare(ctx(t)); err != nil {
+		t.Fatalf("stopping the second share: %v", err)
+	}
 }
 
 // TestScreenShareQuickToggles: sharing right after stopping is not undone

@@ -29,19 +29,19 @@ func (m *LocalMedia) Screen() Track {
 	return m.screen
 }
 
-// StopScreen ends the shared screen track, if any; it reports whether there
-// was one.
-func (m *LocalMedia) StopScreen() bool {
+// StopScreen ends the shared screen track if it is still t (a share that
+// was stopped, and another started since, keeps the new one); it reports
+// whether it ended it.
+func (m *LocalMedia) StopScreen(t Track) bool {
 	m.mu.Lock()
-	t := m.screen
-	if t != nil {
-		m.screen, m.lastScreen = nil, t
-	}
-	m.mu.Unlock()
-	if t == nil {
+	cur := m.screen
+	if cur == nil || t == nil || Track(cur) != t {
+		m.mu.Unlock()
 		return false
 	}
-	t.end()
+	m.screen, m.lastScreen = nil, cur
+	m.mu.Unlock()
+	cur.end()
 	return true
 }
 
