@@ -168,10 +168,10 @@ func TestScreenShareDenied(t *testing.T) {
 	erin.waitPackets(t, alice.jid, rtc.KindScreen, 10)
 }
 
-// TestScreenShareEndsOnReload: a sharer's page reloads into the call; the new
-// page has no capture, so it ends the share the server still names it for,
-// and then can share again, which the other side receives.
-func TestScreenShareEndsOnReload(t *testing.T) {
+// bobSharing starts a server and a video call of alice and bob in which bob
+// shares his screen, which alice receives.
+func bobSharing(t *testing.T) (*testServer, *client, *client) {
+	t.Helper()
 	srv := startServer(t, hub.Config{})
 	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
 	connectCall(t, alice, bob, true)
@@ -179,6 +179,14 @@ func TestScreenShareEndsOnReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.waitPackets(t, bob.jid, rtc.KindScreen, 10)
+	return srv, alice, bob
+}
+
+// TestScreenShareEndsOnReload: a sharer's page reloads into the call; the new
+// page has no capture, so it ends the share the server still names it for,
+// and then can share again, which the other side receives.
+func TestScreenShareEndsOnReload(t *testing.T) {
+	srv, alice, bob := bobSharing(t)
 	from := alice.rec.mark()
 	bob2 := reload(t, srv, bob)
 	waitAt(t, alice.rec, from, "alice sees bob's share end", sharing(bob.jid, false))
@@ -201,13 +209,7 @@ func TestScreenShareEndsOnReload(t *testing.T) {
 // nobody) does not end the new share. Before, the lagging stop ended the new
 // capture, and the late snapshots ended the share on this side.
 func TestScreenShareAgainBeforeTheQueueRuns(t *testing.T) {
-	srv := startServer(t, hub.Config{})
-	alice, bob := register(t, srv, "alice"), register(t, srv, "bob")
-	connectCall(t, alice, bob, true)
-	if err := bob.ShareScreen(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	alice.waitPackets(t, bob.jid, rtc.KindScreen, 10)
+	_, alice, bob := bobSharing(t)
 	release := call.HoldWork(bob.Engine)
 	if err := bob.StopScreenShare(ctx(t)); err != nil {
 		release()
@@ -218,18 +220,25 @@ func TestScreenShareAgainBeforeTheQueueRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	release()
-	// Something else changes the call, so a snapshot after the queue
-	// caught up names bob the sharer.
-	if err := alice.MuteAudio(ctx(t), true); err != nil {
+	stillSharing(t, alice, bob)
+}
+
+// stillSharing checks that sharer's share is on after something else
+// changes the call (alice mutes, so that a snapshot after every late one
+// names the sharer): the server and sharer name it, other receives the
+// screen, and the share's stop succeeds.
+func stillSharing(t *testing.T, other, sharer *client) {
+	t.Helper()
+	if err := other.MuteAudio(ctx(t), true); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, bob.rec, "bob sees alice muted", func(v event.MuteStatus) bool { return v.UserJID == alice.jid && v.IsMuted })
-	if c, _ := bob.CurrentCall(); c.ScreenSharer != bob.jid {
-		t.Fatalf("sharer %q, want bob", c.ScreenSharer)
+	wait(t, sharer.rec, "the sharer sees the other muted", func(v event.MuteStatus) bool { return v.UserJID == other.jid && v.IsMuted })
+	if c, _ := sharer.CurrentCall(); c.ScreenSharer != sharer.jid {
+		t.Fatalf("sharer %q, want %s", c.ScreenSharer, sharer.jid)
 	}
-	alice.flowing(t, bob.jid, rtc.KindScreen, 10)
-	if err := bob.StopScreenShare(ctx(t)); err != nil {
-		t.Fatalf("stopping the second share: %v", err)
+	other.flowing(t, sharer.jid, rtc.KindScreen, 10)
+	if err := sharer.StopScreenShare(ctx(t)); err != nil {
+		t.Fatalf("stopping the share: %v", err)
 	}
 }
 
@@ -251,16 +260,5 @@ func TestScreenShareQuickToggles(t *testing.T) {
 	if err := bob.ShareScreen(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	// Something else changes the call: bob's share is still on after it.
-	if err := alice.MuteAudio(ctx(t), true); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, bob.rec, "bob sees alice muted", func(v event.MuteStatus) bool { return v.UserJID == alice.jid && v.IsMuted })
-	if c, _ := bob.CurrentCall(); c.ScreenSharer != bob.jid {
-		t.Fatalf("sharer %q after the toggles, want bob", c.ScreenSharer)
-	}
-	alice.flowing(t, bob.jid, rtc.KindScreen, 10)
-	if err := bob.StopScreenShare(ctx(t)); err != nil {
-		t.Fatalf("the last stop: %v", err)
-	}
+	stillSharing(t, alice, bob)
 }
