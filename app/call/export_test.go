@@ -57,10 +57,12 @@ func PreparedOffer(e *Engine, room, jid string) string {
 // test can make the queue run late (as on a busy page) deterministically.
 func HoldWork(e *Engine) (release func()) {
 	held, gate := make(chan struct{}), make(chan struct{})
-	e.work.push(func() {
+	if !e.work.push(func() {
 		close(held)
 		<-gate
-	})
+	}) {
+		return func() {} // the engine is closed: nothing runs to hold
+	}
 	<-held
 	return func() { close(gate) }
 }
