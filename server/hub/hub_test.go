@@ -150,7 +150,12 @@ func TestAuthTimeoutSparesSlowSignIns(t *testing.T) {
 	}
 	c.must(wire.TypePing, nil, nil)
 
-	m := e.dial("mallory")
+	// A failed login starts the timeout again. A server of its own, with a
+	// timeout long enough that the login surely arrives before it (under CI
+	// load, 20 ms from the upgrade to the login was not always enough).
+	e2 := newEnv(t, Config{AuthTimeout: time.Second})
+	e2.register("alice")
+	m := e2.dial("mallory")
 	m.fails(wire.TypeLogin, wire.LoginRequest{Username: "alice", Password: "wrong-password"}, wire.CodeUnauthorized, wire.ReasonUnauthorized)
 	m.expectClose(wire.CloseAuthFailed)
 }

@@ -31,30 +31,33 @@ func TestLossyProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// roundTrips sends n datagrams one at a time and counts the echoes.
-	roundTrips := func(n int) (got int) {
+	// roundTrips sends n datagrams one at a time and counts the echoes,
+	// waiting up to wait for each. Without loss the wait is long: under CI
+	// load an echo took more than 50 ms, was counted lost, and came back as
+	// the next one's.
+	roundTrips := func(n int, wait time.Duration) (got int) {
 		buf := make([]byte, 64)
 		for i := 0; i < n; i++ {
 			if _, err := c.Write([]byte("ping")); err != nil {
 				t.Fatal(err)
 			}
-			_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			_ = c.SetReadDeadline(time.Now().Add(wait))
 			if _, err := c.Read(buf); err == nil {
 				got++
 			}
 		}
 		return got
 	}
-	if got := roundTrips(20); got != 20 {
+	if got := roundTrips(20, 5*time.Second); got != 20 {
 		t.Fatalf("no loss: %d of 20 echoes", got)
 	}
 	p.SetLoss(1)
-	if got := roundTrips(5); got != 0 {
+	if got := roundTrips(5, 50*time.Millisecond); got != 0 {
 		t.Fatalf("loss 1: %d of 5 echoes", got)
 	}
 	p.SetLoss(0.3)
 	d0, p0 := p.Counts()
-	roundTrips(200)
+	roundTrips(200, 50*time.Millisecond)
 	d1, p1 := p.Counts()
 	dropped, passed := float64(d1-d0), float64(p1-p0)
 	if share := dropped / (dropped + passed); share < 0.2 || share > 0.4 {
