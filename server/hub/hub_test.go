@@ -137,8 +137,11 @@ func TestAuthTimeout(t *testing.T) {
 // took longer than the 10 s timeout and the server cut the new user off);
 // a failed login starts the timeout again.
 func TestAuthTimeoutSparesSlowSignIns(t *testing.T) {
-	const timeout = 20 * time.Millisecond
-	slowHash := store.WithPasswordParams(store.PasswordParams{Memory: 16 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	// The timeout runs from the upgrade: long enough that the registration
+	// surely arrives before it, even under CI load (at 20 ms it did not
+	// always), and far shorter than the hash (about 1 s under -race here).
+	const timeout = 250 * time.Millisecond
+	slowHash := store.WithPasswordParams(store.PasswordParams{Memory: 16 << 10, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32})
 	e := newEnvStore(t, Config{AuthTimeout: timeout}, slowHash)
 	c := e.dial("alice")
 	start := time.Now()
