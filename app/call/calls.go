@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"parley/app/call/event"
 	"parley/app/rtc"
@@ -267,9 +268,11 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	e.mu.Lock()
 	user := e.user
 	var inc *wire.Call
+	granted := false
 	if len(e.incoming) > 0 {
 		c := e.incoming[0]
 		inc = &c
+		granted = e.ringGrants[c.RoomID]
 	}
 	busy := e.inCallLocked()
 	e.mu.Unlock()
@@ -283,15 +286,66 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 		return wire.Conflict("You are already in a call; end it before answering.")
 	}
 	video := inc.Type == wire.TypeVideo
-	local, err := e.openMedia("answerCall", video)
-	if err != nil {
-		return err
+	media := e.currentMedia()
+	if !granted {
+		// A prompt may come up (and be refused), or it rang too briefly to
+		// tell: nothing is sent before the devices are open.
+		local, err := e.openMedia("answerCall", video)
+		if err != nil {
+			return err
+		}
+		return e.answer(ctx, user.JID, *inc, local, nil)
 	}
-	cs := &callState{roomID: inc.RoomID, video: video, local: local, peers: map[string]*peerState{}, answeredRing: true}
+	// The devices are allowed already. Ones that open at once (a fake or a
+	// warm camera) are on the connections before the answer leaves, as if
+	// opened first, so their encoders start with the connection; a camera
+	// still warming up does not hold the answer back: the caller's video
+	// and the connection come meanwhile, and it joins once open.
+	opened := make(chan openedMedia, 1)
+	go func() {
+		local, err := media.Open(video)
+		opened <- openedMedia{local, err}
+	}()
+	grace := time.NewTimer(devicesGrace)
+	defer grace.Stop()
+	select {
+	case r := <-opened:
+		if r.err != nil {
+			return e.mediaDenied(r.err, "answerCall")
+		}
+		return e.answer(ctx, user.JID, *inc, r.local, nil)
+	case <-grace.C:
+		return e.answer(ctx, user.JID, *inc, &rtc.LocalMedia{}, opened)
+	}
+}
+
+// openedMedia is the result of opening the devices beside the answer.
+type openedMedia struct {
+	local *rtc.LocalMedia
+	err   error
+}
+
+// answer joins inc, ringing here, with local and sends the answers prepared
+// while it rang. When opened is not nil, local is still empty and the
+// devices arrive on opened: the call goes ahead meanwhile, they join its
+// connections once open, and if they cannot be opened the call is left again
+// and their error returned.
+func (e *Engine) answer(ctx context.Context, me string, inc wire.Call, local *rtc.LocalMedia, opened <-chan openedMedia) error {
+	cs := &callState{roomID: inc.RoomID, video: inc.Type == wire.TypeVideo, local: local, peers: map[string]*peerState{}, answeredRing: true}
+	stop := func() {
+		local.Stop()
+		if opened != nil {
+			go func() {
+				if r := <-opened; r.err == nil {
+					r.local.Stop()
+				}
+			}()
+		}
+	}
 	e.mu.Lock()
 	if e.inCallLocked() {
 		e.mu.Unlock()
-		local.Stop()
+		stop()
 		return wire.Conflict("You are already in a call; end it before answering.")
 	}
 	e.call = cs
@@ -300,28 +354,62 @@ func (e *Engine) AnswerCall(ctx context.Context) error {
 	signals := e.takePrep(ctx, cs, inc.RoomID)
 	var res wire.CallResult
 	if err := e.send(ctx, wire.TypeCallAnswer, wire.AnswerRequest{RoomID: inc.RoomID, Signals: signals}, &res); err != nil {
-		e.mu.Lock()
-		if e.call == cs {
-			e.call = nil
-		}
-		e.mu.Unlock()
-		e.sync(func() {
-			for _, ps := range cs.peers {
-				ps.neg.close()
-				_ = ps.peer.Close()
-			}
-		})
-		local.Stop()
+		e.unanswer(cs)
+		stop()
 		return err
 	}
 	e.work.push(func() { e.releasePrep(cs) })
 	e.removeIncoming(inc.RoomID)
 	snap := res.Call
 	e.work.push(func() {
-		e.emitLocalTracks(cs, user.JID)
+		e.emitLocalTracks(cs, me)
 		e.adopt(cs, snap)
 	})
+	if opened == nil {
+		return nil
+	}
+	r := <-opened
+	if r.err != nil {
+		// Allowed, yet it failed (a camera another program holds): no call
+		// without our devices; the others see us leave.
+		denied := e.mediaDenied(r.err, "answerCall")
+		e.leaveCall(ctx)
+		return denied
+	}
+	if !local.Fill(r.local) {
+		return nil // the call ended meanwhile, and said so
+	}
+	e.sync(func() {
+		if cs.ended {
+			return
+		}
+		for _, ps := range cs.peers {
+			e.setLocalTracks(ps, local)
+		}
+		e.emitLocalTracks(cs, me)
+	})
 	return nil
+}
+
+// devicesGrace is how long an answer whose devices are allowed waits for
+// them to open before it goes without them: Chromium's fake camera opens
+// within it (13–34 ms measured), a real one often takes 0.1–1 s.
+const devicesGrace = 50 * time.Millisecond
+
+// unanswer undoes answer's start when the answer cannot go: the call is not
+// ours and the peers taken from the ring are closed.
+func (e *Engine) unanswer(cs *callState) {
+	e.mu.Lock()
+	if e.call == cs {
+		e.call = nil
+	}
+	e.mu.Unlock()
+	e.sync(func() {
+		for _, ps := range cs.peers {
+			ps.neg.close()
+			_ = ps.peer.Close()
+		}
+	})
 }
 
 // DeclineCall declines the call ringing on this device (on every device of the user).
@@ -425,6 +513,7 @@ func (e *Engine) removeIncoming(room string) bool {
 	for i, c := range e.incoming {
 		if c.RoomID == room {
 			e.incoming = append(e.incoming[:i:i], e.incoming[i+1:]...)
+			delete(e.ringGrants, room)
 			e.work.push(func() { e.dropPrep(room) }) // unless answered, what was prepared is void
 			return true
 		}

@@ -2,6 +2,7 @@ package call
 
 import (
 	"encoding/json"
+	"parley/app/rtc"
 
 	"parley/app/call/event"
 	"parley/app/wire"
@@ -77,6 +78,25 @@ func (e *Engine) onIncoming(ev wire.CallEvent) {
 	e.mu.Unlock()
 	if !dup {
 		e.emit(e.incomingPayload(ev.Call, wire.StatusCalling))
+		go e.checkGrant(ev.Call.RoomID, ev.Call.Type == wire.TypeVideo)
+	}
+}
+
+// checkGrant finds out, while room rings here, whether the devices its
+// answer needs are allowed already: asking the browser takes a round trip
+// or two that answering should not wait for.
+func (e *Engine) checkGrant(room string, video bool) {
+	ok := rtc.Granted(e.currentMedia(), video)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.incoming {
+		if c.RoomID == room {
+			if e.ringGrants == nil {
+				e.ringGrants = map[string]bool{}
+			}
+			e.ringGrants[room] = ok
+			return
+		}
 	}
 }
 

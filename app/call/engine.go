@@ -78,6 +78,10 @@ type Engine struct {
 	knock     *knockWait                 // JoinCall waiting to be let in (admission.go)
 	joinReqs  map[string]wire.KnockEvent // knocks on the current call, by request ID
 	incoming  []wire.Call
+	// ringGrants says, per call ringing here, whether its devices were
+	// already allowed when it started ringing (answer opens them beside
+	// the answer then).
+	ringGrants map[string]bool
 	// prep holds the peers prepared for calls ringing here, by room and
 	// by the JID of who pre-offered (preoffer.go). Work queue.
 	prep      map[string]map[string]*peerState

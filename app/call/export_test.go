@@ -66,3 +66,11 @@ func HoldWork(e *Engine) (release func()) {
 	<-held
 	return func() { close(gate) }
 }
+
+// RingGranted reports whether e found the devices for the call room, ringing
+// on it, allowed already (false while it has not found out).
+func RingGranted(e *Engine, room string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ringGrants[room]
+}

@@ -11,6 +11,9 @@ type LocalMedia struct {
 	// screen is the shared screen, nil when not sharing; lastScreen is the
 	// one shared before (natively, a new share continues its RTP sequence).
 	screen, lastScreen *LocalTrack
+	// For media a call started with before its devices were open (Fill):
+	// the kinds muted meanwhile, and whether Stop ran first.
+	audioOff, videoOff, stopped bool
 }
 
 // Audio is the microphone track, or nil.
@@ -40,16 +43,55 @@ func (m *LocalMedia) SetEnabled(kind string, on bool) {
 	if kind == KindVideo {
 		t = m.video
 	}
+	if t == nil { // not open yet: Fill applies it
+		if kind == KindVideo {
+			m.videoOff = !on
+		} else {
+			m.audioOff = !on
+		}
+	}
 	m.mu.Unlock()
 	if t != nil {
 		t.setEnabled(on)
 	}
 }
 
+// Fill moves the microphone and camera of o, just opened, into m, which a
+// call started with before its devices were open; a kind muted meanwhile
+// stays muted. If m was stopped first (the call ended), it ends o's tracks
+// instead and reports false.
+func (m *LocalMedia) Fill(o *LocalMedia) bool {
+	o.mu.Lock()
+	audio, video := o.audio, o.video
+	o.audio, o.video = nil, nil
+	o.mu.Unlock()
+	m.mu.Lock()
+	stopped := m.stopped
+	if !stopped {
+		m.audio, m.video = audio, video
+	}
+	audioOff, videoOff := m.audioOff, m.videoOff
+	m.mu.Unlock()
+	for _, t := range []struct {
+		t   *LocalTrack
+		off bool
+	}{{audio, audioOff}, {video, videoOff}} {
+		switch {
+		case t.t == nil:
+		case stopped:
+			t.t.end()
+		case t.off:
+			t.t.setEnabled(false)
+		}
+	}
+	return !stopped
+}
+
 // Stop ends every track and releases the devices.
 func (m *LocalMedia) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.stopped = true
 	for _, t := range []*LocalTrack{m.audio, m.video, m.screen} {
 		if t != nil {
 			t.end()

@@ -55,6 +55,40 @@ func (b BrowserMedia) getUserMedia(audio, video bool) (js.Value, error) {
 	return v, nil
 }
 
+// Granted implements Permissions with the Permissions API: both devices
+// allowed for this site already. A browser that does not name them
+// ("camera" and "microphone" are not standard everywhere) cannot tell.
+func (BrowserMedia) Granted(video bool) bool {
+	perms := js.Global().Get("navigator").Get("permissions")
+	if perms.IsUndefined() || perms.IsNull() {
+		return false
+	}
+	names := []string{"microphone"}
+	if video {
+		names = append(names, "camera")
+	}
+	for _, name := range names {
+		q := js.Global().Get("Object").New()
+		q.Set("name", name)
+		status, err := awaitQuery(perms, q)
+		if err != nil || status.Get("state").String() != "granted" {
+			return false
+		}
+	}
+	return true
+}
+
+// awaitQuery runs navigator.permissions.query(q), which throws (rather than
+// rejects) for a name the browser does not know.
+func awaitQuery(perms, q js.Value) (status js.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("permissions.query: %v", r)
+		}
+	}()
+	return Await(perms.Call("query", q))
+}
+
 // Open implements Media.
 func (b BrowserMedia) Open(video bool) (*LocalMedia, error) {
 	stream, err := b.getUserMedia(true, video)

@@ -28,6 +28,11 @@ func DefaultMedia() Media { return SyntheticMedia{} }
 
 var trackSeq atomic.Uint64
 
+// Granted implements Permissions: what Open would deny is not granted.
+func (s SyntheticMedia) Granted(video bool) bool {
+	return !s.DenyMic && !(video && s.DenyCamera)
+}
+
 // Open implements Media.
 func (s SyntheticMedia) Open(video bool) (*LocalMedia, error) {
 	switch {

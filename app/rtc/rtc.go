@@ -31,6 +31,21 @@ var (
 	ErrBothDenied   = errors.New("rtc: microphone and camera access denied")
 )
 
+// Permissions is implemented by a Media that can tell, without asking the
+// user, whether opening its devices is already allowed.
+type Permissions interface {
+	// Granted reports whether the microphone (and the camera, when video is
+	// true) may be opened without a prompt.
+	Granted(video bool) bool
+}
+
+// Granted reports whether m says its devices (the camera too when video is
+// true) open without asking the user; false when m cannot tell.
+func Granted(m Media, video bool) bool {
+	p, ok := m.(Permissions)
+	return ok && p.Granted(video)
+}
+
 // Media opens the local microphone and camera.
 type Media interface {
 	// Open captures audio (always) and video (when video is true).
