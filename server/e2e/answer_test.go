@@ -67,3 +67,40 @@ func TestSDKAnswerPrepared(t *testing.T) {
 		t.Errorf("Bob's page after answering: %+v; want Alice's held candidates added", got)
 	}
 }
+
+// TestSDKAnswerBeforeCameraOpens: Bob's site may use his camera already, and
+// his camera is slow to open (held here until the test lets it). Answering
+// does not wait for it: Bob sees Alice's video while his camera still opens,
+// answerCall resolves once it is open, and then Alice sees Bob's.
+func TestSDKAnswerBeforeCameraOpens(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	alice.register("alice")
+	bob.register("bob")
+	eval[bool](t, bob.ctx, `(() => {
+	  const gate = new Promise((open) => { window.openCamera = open; });
+	  const gum = MediaDevices.prototype.getUserMedia;
+	  MediaDevices.prototype.getUserMedia = function (c) { return gum.call(this, c).then((s) => gate.then(() => s)); };
+	  return true;
+	})()`)
+	alice.ok(`Parley.makeVideoCall(["bob"])`)
+	bob.waitEvent("incomingCallListener", `true`)
+	time.Sleep(500 * time.Millisecond) // a person takes longer to pick up
+	eval[bool](t, bob.ctx, `(window.answered = null, Parley.answerCall().then((r) => { window.answered = r; }), true)`)
+	waitJS(t, bob.ctx, `window.firstFrame["alice@localhost"]`, 15*time.Second)
+	if got := eval[bool](t, bob.ctx, `window.answered !== null`); got {
+		t.Fatal("answerCall resolved before Bob's camera opened")
+	}
+	if got := eval[bool](t, alice.ctx, `!!window.firstFrame["bob@localhost"]`); got {
+		t.Fatal("Alice decoded Bob's video before his camera opened")
+	}
+	eval[bool](t, bob.ctx, `(window.openCamera(), true)`)
+	waitJS(t, bob.ctx, `window.answered !== null`, 15*time.Second)
+	if code := eval[int](t, bob.ctx, `window.answered.statusCode`); code != 200 {
+		t.Fatalf("answerCall: %s", eval[string](t, bob.ctx, `JSON.stringify(window.answered)`))
+	}
+	waitJS(t, alice.ctx, `window.firstFrame["bob@localhost"]`, 15*time.Second)
+	alice.mediaFlows("bob@localhost")
+	bob.mediaFlows("alice@localhost")
+}

@@ -427,6 +427,21 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	for _, u := range []*sdkUser{alice, bob} {
 		eval[bool](t, u.ctx, `(window.onlyTURN = `+strconv.Quote(relay)+`, true)`)
 	}
+	// PARLEY_BENCH_CAMERA_DELAY=300ms: the callee's camera takes that long
+	// to open, as a real one warming up does (the fake one opens at once).
+	if d := os.Getenv("PARLEY_BENCH_CAMERA_DELAY"); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			t.Fatalf("PARLEY_BENCH_CAMERA_DELAY=%q: %v", d, err)
+		}
+		eval[bool](t, bob.ctx, fmt.Sprintf(`(() => {
+		  const open = MediaDevices.prototype.getUserMedia;
+		  MediaDevices.prototype.getUserMedia = function (c) {
+		    return open.call(this, c).then((s) => new Promise((ok) => setTimeout(() => ok(s), %d)));
+		  };
+		  return true;
+		})()`, delay.Milliseconds()))
+	}
 	alice.register("alice")
 	bob.register("bob")
 	var callee, caller []int
