@@ -13,6 +13,7 @@
 //	-nats-lease       PARLEY_NATS_LEASE       how long the leader's lease lasts unrenewed (1s)
 //	-domain           PARLEY_DOMAIN           JID domain (localhost)
 //	-ring-timeout     PARLEY_RING_TIMEOUT     how long a callee is rung (30s)
+//	-switch-timeout   PARLEY_SWITCH_TIMEOUT   how long a request to turn on video waits (20s)
 //	-resume-grace     PARLEY_RESUME_GRACE     how long a dropped session may resume (15s)
 //	-max-participants PARLEY_MAX_PARTICIPANTS participants per call, the caller included (8)
 //	-allowed-origins  PARLEY_ALLOWED_ORIGINS  other origins (host patterns, * for any) allowed on /ws and granted the SDK files
@@ -117,6 +118,7 @@ type config struct {
 	natsLease       time.Duration
 	domain          string
 	ringTimeout     time.Duration
+	switchTimeout   time.Duration
 	resumeGrace     time.Duration
 	maxParticipants int
 	allowedOrigins  []string
@@ -204,6 +206,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 	fs.StringVar(&cfg.domain, "domain", envOr("PARLEY_DOMAIN", "localhost"), "JID `domain` (PARLEY_DOMAIN)")
 	fs.DurationVar(&cfg.ringTimeout, "ring-timeout", envDuration("PARLEY_RING_TIMEOUT", hub.DefaultRingTimeout),
 		"how long each callee is rung (PARLEY_RING_TIMEOUT)")
+	fs.DurationVar(&cfg.switchTimeout, "switch-timeout", envDuration("PARLEY_SWITCH_TIMEOUT", hub.DefaultSwitchTimeout),
+		"how long a request to turn a voice call into video waits for an answer (PARLEY_SWITCH_TIMEOUT)")
 	fs.DurationVar(&cfg.resumeGrace, "resume-grace", envDuration("PARLEY_RESUME_GRACE", hub.DefaultResumeGrace),
 		"how long a dropped session may resume (PARLEY_RESUME_GRACE)")
 	fs.IntVar(&cfg.maxParticipants, "max-participants", envInt("PARLEY_MAX_PARTICIPANTS", hub.DefaultMaxParticipants),
@@ -269,6 +273,8 @@ func parseConfig(args []string, env func(string) string, usage io.Writer) (confi
 		return cfg, fmt.Errorf("-domain %q is not a domain", cfg.domain)
 	case cfg.ringTimeout <= 0:
 		return cfg, fmt.Errorf("-ring-timeout %v must be positive", cfg.ringTimeout)
+	case cfg.switchTimeout <= 0:
+		return cfg, fmt.Errorf("-switch-timeout %v must be positive", cfg.switchTimeout)
 	case cfg.resumeGrace <= 0:
 		return cfg, fmt.Errorf("-resume-grace %v must be positive", cfg.resumeGrace)
 	case cfg.meetIdle <= 0:
@@ -350,6 +356,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 	hcfg := hub.Config{
 		Domain:              cfg.domain,
 		RingTimeout:         cfg.ringTimeout,
+		SwitchTimeout:       cfg.switchTimeout,
 		ResumeGrace:         cfg.resumeGrace,
 		MaxParticipants:     cfg.maxParticipants,
 		AllowedOrigins:      cfg.allowedOrigins,

@@ -39,24 +39,24 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: config{addr: "localhost:8080", dataDir: "./data", domain: "localhost", ringTimeout: 30 * time.Second,
+			want: config{addr: "localhost:8080", dataDir: "./data", domain: "localhost", ringTimeout: 30 * time.Second, switchTimeout: 20 * time.Second,
 				resumeGrace: 15 * time.Second, maxParticipants: 8, meetIdle: time.Hour, sessionTTL: 30 * 24 * time.Hour},
 		},
 		{
 			name: "environment",
 			env: map[string]string{"PARLEY_ADDR": ":9000", "PARLEY_DATA": "/var/lib/parley", "PARLEY_DOMAIN": "example.com",
-				"PARLEY_RING_TIMEOUT": "45s", "PARLEY_RESUME_GRACE": "1m", "PARLEY_MAX_PARTICIPANTS": "4",
+				"PARLEY_RING_TIMEOUT": "45s", "PARLEY_SWITCH_TIMEOUT": "1m", "PARLEY_RESUME_GRACE": "1m", "PARLEY_MAX_PARTICIPANTS": "4",
 				"PARLEY_ALLOWED_ORIGINS": " app.example.com, *.example.org ,,", "PARLEY_MEET_IDLE_TIMEOUT": "2h", "PARLEY_SESSION_TTL": "168h"},
-			want: config{addr: ":9000", dataDir: "/var/lib/parley", domain: "example.com", ringTimeout: 45 * time.Second,
+			want: config{addr: ":9000", dataDir: "/var/lib/parley", domain: "example.com", ringTimeout: 45 * time.Second, switchTimeout: time.Minute,
 				resumeGrace: time.Minute, maxParticipants: 4, allowedOrigins: []string{"app.example.com", "*.example.org"}, meetIdle: 2 * time.Hour, sessionTTL: 7 * 24 * time.Hour},
 		},
 		{
 			name: "flags override environment",
-			args: []string{"-addr", "127.0.0.1:0", "-data", "/tmp/x", "-domain", "chat.test", "-ring-timeout", "5s",
+			args: []string{"-addr", "127.0.0.1:0", "-data", "/tmp/x", "-domain", "chat.test", "-ring-timeout", "5s", "-switch-timeout", "7s",
 				"-resume-grace=2s", "-max-participants", "3", "-allowed-origins", "a.test", "-meet-idle-timeout", "5m", "-session-ttl", "2h"},
 			env: map[string]string{"PARLEY_ADDR": ":9000", "PARLEY_RING_TIMEOUT": "45s", "PARLEY_MAX_PARTICIPANTS": "4",
 				"PARLEY_ALLOWED_ORIGINS": "b.test"},
-			want: config{addr: "127.0.0.1:0", dataDir: "/tmp/x", domain: "chat.test", ringTimeout: 5 * time.Second,
+			want: config{addr: "127.0.0.1:0", dataDir: "/tmp/x", domain: "chat.test", ringTimeout: 5 * time.Second, switchTimeout: 7 * time.Second,
 				resumeGrace: 2 * time.Second, maxParticipants: 3, allowedOrigins: []string{"a.test"}, meetIdle: 5 * time.Minute, sessionTTL: 2 * time.Hour},
 		},
 		{name: "bad env duration", env: map[string]string{"PARLEY_RING_TIMEOUT": "soon"}, wantErr: "PARLEY_RING_TIMEOUT"},
@@ -68,6 +68,7 @@ func TestParseConfig(t *testing.T) {
 		{name: "extra argument", args: []string{"serve"}, wantErr: "unexpected"},
 		{name: "negative grace", args: []string{"-resume-grace", "-1s"}, wantErr: "resume-grace"},
 		{name: "zero ring", args: []string{"-ring-timeout", "0"}, wantErr: "ring-timeout"},
+		{name: "negative switch", args: []string{"-switch-timeout", "-1s"}, wantErr: "switch-timeout"},
 		{name: "one participant", args: []string{"-max-participants", "1"}, wantErr: "max-participants"},
 		{name: "bad domain", args: []string{"-domain", "a@b"}, wantErr: "domain"},
 		{name: "tiny session ttl", args: []string{"-session-ttl", "1s"}, wantErr: "session-ttl"},
@@ -78,7 +79,7 @@ func TestParseConfig(t *testing.T) {
 				return
 			}
 			if got.addr != tc.want.addr || got.dataDir != tc.want.dataDir || got.domain != tc.want.domain ||
-				got.ringTimeout != tc.want.ringTimeout || got.resumeGrace != tc.want.resumeGrace ||
+				got.ringTimeout != tc.want.ringTimeout || got.switchTimeout != tc.want.switchTimeout || got.resumeGrace != tc.want.resumeGrace ||
 				got.maxParticipants != tc.want.maxParticipants || !slices.Equal(got.allowedOrigins, tc.want.allowedOrigins) {
 				t.Errorf("config = %+v\nwant     %+v", got, tc.want)
 			}

@@ -41,7 +41,9 @@ func textOf(sel string) string {
 // to video by request and accept (after one declined request), inviting a
 // third person, messages, reactions, the shortcut help, hanging up.
 func TestPWAInCallFeatures(t *testing.T) {
-	srv := startServer(t)
+	// A video request stays up while both screens are photographed and
+	// checked for accessibility, which takes long on a loaded machine.
+	srv := startServerWith(t, serverOptions{Args: []string{"-switch-timeout", "2m"}})
 	b := newBrowser(t)
 	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
 	bob := newPWAUser(t, b, "bob", "Bob Marley", "phone")
