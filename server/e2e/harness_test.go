@@ -208,6 +208,7 @@ func (s *server) launch(t *testing.T, args []string) {
 			s.Client.Transport = &http.Transport{TLSClientConfig: serverTrust(t, s.o, s.Data)}
 		}
 	case err := <-exited:
+		s.cmd = nil // gone: nothing for halt to stop or wait for
 		t.Fatalf("bin/parley exited before listening (%v):\n%s", err, s.log.String())
 	case <-time.After(15 * time.Second):
 		t.Fatalf("bin/parley did not log its listen address within 15s:\n%s", s.log.String())
