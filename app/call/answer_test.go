@@ -52,22 +52,31 @@ func (c *client) waitGranted(t *testing.T) {
 	}
 }
 
+// answerWith has alice video-call bob, whose tab opens its devices with
+// media, and bob answer once his tab has found them allowed; answerCall's
+// result comes on answered.
+func answerWith(t *testing.T, media allowedMedia) (alice, bob *client, answered <-chan error) {
+	t.Helper()
+	srv := startServer(t, hub.Config{})
+	alice = register(t, srv, "alice")
+	register(t, srv, "bob").Close()
+	bob = login(t, srv, "bob", media)
+	if _, err := alice.MakeVideoCall(ctx(t), []string{bob.jid}, ""); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitGranted(t)
+	res := make(chan error, 1)
+	go func() { res <- bob.AnswerCall(ctx(t)) }()
+	return alice, bob, res
+}
+
 // TestAnswerDoesNotWaitForAllowedDevices answers with devices that are
 // allowed but slow to open (a camera warming up): the answer and the
 // connection go ahead meanwhile, and the devices join it once open, a
 // microphone muted meanwhile staying muted.
 func TestAnswerDoesNotWaitForAllowedDevices(t *testing.T) {
-	srv := startServer(t, hub.Config{})
-	alice := register(t, srv, "alice")
-	register(t, srv, "bob").Close()
 	media := newAllowedMedia(nil)
-	bob := login(t, srv, "bob", media)
-	if _, err := alice.MakeVideoCall(ctx(t), []string{bob.jid}, ""); err != nil {
-		t.Fatal(err)
-	}
-	bob.waitGranted(t)
-	answered := make(chan error, 1)
-	go func() { answered <- bob.AnswerCall(ctx(t)) }()
+	alice, bob, answered := answerWith(t, media)
 	<-media.opening
 	// The camera is still opening, and alice is connected to bob already.
 	alice.waitStatus(t, bob.jid, wire.StatusConnected)
@@ -103,20 +112,11 @@ func TestAnswerWhenAllowedDevicesFail(t *testing.T) {
 	for _, late := range []bool{false, true} {
 		name := map[bool]string{false: "at once", true: "after the answer"}[late]
 		t.Run(name, func(t *testing.T) {
-			srv := startServer(t, hub.Config{})
-			alice := register(t, srv, "alice")
-			register(t, srv, "bob").Close()
 			media := newAllowedMedia(rtc.ErrCameraDenied)
 			if !late {
 				close(media.release)
 			}
-			bob := login(t, srv, "bob", media)
-			if _, err := alice.MakeVideoCall(ctx(t), []string{bob.jid}, ""); err != nil {
-				t.Fatal(err)
-			}
-			bob.waitGranted(t)
-			answered := make(chan error, 1)
-			go func() { answered <- bob.AnswerCall(ctx(t)) }()
+			alice, bob, answered := answerWith(t, media)
 			if late {
 				<-media.opening
 				alice.waitStatus(t, bob.jid, wire.StatusConnected)
