@@ -16,7 +16,8 @@ import (
 // where the call rings applies the offer and prepares its answer, but sends
 // nothing and adds none of the caller's candidates, so nothing about its
 // network leaves it before the user answers. Answering then opens the
-// devices, puts their tracks on the prepared peers and sends the prepared
+// devices (beside the answer when they are allowed already: AnswerCall),
+// puts their tracks on the prepared peers and sends the prepared
 // answers with call.answer: media starts one relay after the click instead
 // of three (answer, offer, answer). Of two joined participants the one who
 // joined first offers (wire.Participant.JoinOrder), so a pre-offer stays the
