@@ -73,6 +73,9 @@ type Peer struct {
 	mu     sync.Mutex
 	queued []wire.Candidate // remote candidates that came before the remote description
 	closed bool
+	// config is the ICE configuration SetConfig keeps for the next ICE
+	// restart, nil when there is none.
+	config *webrtc.Configuration
 }
 
 // NewPeer creates a peer connection that sends local's tracks (either may be
@@ -126,6 +129,11 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 // Offer creates an offer (an ICE restart when restart is true), sets it as the
 // local description and returns it.
 func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
+	if restart {
+		if err := p.applyConfig(); err != nil {
+			return wire.SessionDescription{}, err
+		}
+	}
 	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
 	if err != nil {
 		return wire.SessionDescription{}, fmt.Errorf("rtc: create offer: %w", err)
@@ -201,8 +209,28 @@ func SplitCandidates(sdp string) (string, []wire.Candidate) {
 // SetConfig replaces the peer's ICE servers and transport policy. They take
 // effect at the next ICE restart, whose candidates are then gathered with
 // them (fresh TURN credentials, for a call that outlives its first ones).
+// They are applied then, on the peer's negotiation (Offer or Accept): pion
+// cannot change its servers while it gathers, which it does after every
+// local description, so applying them from another goroutine raced it.
 func (p *Peer) SetConfig(cfg Config) error {
-	if err := p.pc.SetConfiguration(cfg.configuration()); err != nil {
+	c := cfg.configuration()
+	p.mu.Lock()
+	p.config = &c
+	p.mu.Unlock()
+	return nil
+}
+
+// applyConfig applies what SetConfig kept, before an ICE restart's
+// negotiation gathers.
+func (p *Peer) applyConfig() error {
+	p.mu.Lock()
+	c := p.config
+	p.config = nil
+	p.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	if err := p.pc.SetConfiguration(*c); err != nil {
 		return fmt.Errorf("rtc: set configuration: %w", err)
 	}
 	return nil
@@ -225,6 +253,11 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 		typ = webrtc.SDPTypeAnswer
 	default:
 		return nil, fmt.Errorf("rtc: unsupported description type %q", desc.Type)
+	}
+	if rd := p.pc.RemoteDescription(); typ == webrtc.SDPTypeOffer && rd != nil && descriptionUfrag(rd.SDP) != descriptionUfrag(desc.SDP) {
+		if err := p.applyConfig(); err != nil { // their ICE restart: ours gathers now
+			return nil, err
+		}
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP}); err != nil {
 		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
