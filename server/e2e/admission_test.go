@@ -155,7 +155,7 @@ func TestPWAKnockDeny(t *testing.T) {
 	guest.shot("k03-not-let-in")
 	alice.wait(`!document.querySelector('.knock-card')`, 10*time.Second)
 	bob.wait(`!document.querySelector('.knock-card')`, 10*time.Second)
-	bob.wait(textOf("#call-note")+`.includes('did not let')`, 10*time.Second)
+	bob.waitNote("did not let")
 	// The call is as it was: two people, video flowing.
 	if n := eval[int](t, alice.ctx, `document.querySelectorAll('.remote-video').length`); n != 1 {
 		t.Errorf("alice has %d remote tiles after the deny, want 1", n)

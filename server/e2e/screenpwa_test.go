@@ -43,7 +43,7 @@ func TestPWAScreenShare(t *testing.T) {
 	bob.wait(`document.querySelector('#presenting-bar')`, 20*time.Second)
 	alice.wait(`!document.querySelector('#presenting-bar') && document.querySelector('#screen-view')`, 20*time.Second)
 	alice.framesGrow(screenFramesExpr, "bob's shared screen")
-	alice.wait(textOf("#call-note")+`.includes('your screen share stopped')`, 10*time.Second)
+	alice.waitNote("your screen share stopped")
 	alice.shot("41-replaced")
 
 	// Stop in the bar: everyone is back to the cameras.
