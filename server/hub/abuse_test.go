@@ -172,6 +172,12 @@ func TestQueuedBytesBudget(t *testing.T) {
 	fm := newFakeMetrics()
 	// A long grace keeps the cut members in the call while the others fill up.
 	e := newEnv(t, Config{MaxQueuedBytes: budgetBytes, RateLimit: 1e6, RateBurst: 1 << 20, Metrics: fm, ResumeGrace: 5 * time.Minute})
+	// Only the budget may cut the slow readers here: under -race on a loaded
+	// machine a send takes up to a third of a second, and the 10 s write
+	// timeout closed the last of them first (close code 0) in CI.
+	e.hub.mu.Lock()
+	e.hub.writeTimeout = 10 * time.Minute
+	e.hub.mu.Unlock()
 	alice := e.register("alice")
 	const slow = 4
 	names := make([]string, slow)

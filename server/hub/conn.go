@@ -59,6 +59,9 @@ type conn struct {
 	remote string
 	limit  int     // most frames queued before the connection counts as too slow
 	bud    *budget // the hub's queued-bytes budget, shared by every connection
+	// writeTimeout bounds one frame write: a peer that takes nothing for
+	// that long is closed.
+	writeTimeout time.Duration
 
 	device string // deviceLabel of the upgrade request's User-Agent
 
@@ -93,8 +96,8 @@ type conn struct {
 	writers sync.WaitGroup
 }
 
-func newConn(ws *websocket.Conn, remote string, limit int, bud *budget) *conn {
-	return &conn{ws: ws, remote: remote, limit: limit, bud: bud}
+func newConn(ws *websocket.Conn, remote string, limit int, bud *budget, writeTimeout time.Duration) *conn {
+	return &conn{ws: ws, remote: remote, limit: limit, bud: bud, writeTimeout: writeTimeout}
 }
 
 // readEach reads messages and passes each to fn until reading fails.
@@ -206,7 +209,10 @@ func (st *starter) flush() {
 // that no write can block, and leaves the rest of a queue (or a closing
 // connection) to a writer goroutine of its own.
 func writeFanout(cs []*conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	if len(cs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cs[0].writeTimeout) // one hub's: all alike
 	defer cancel()
 	for _, c := range cs {
 		c.writeQuick(ctx)
@@ -398,7 +404,7 @@ func (c *conn) writeLoop() {
 		f := c.q[0]
 		c.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), c.writeTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, f.bytes())
 		cancel()
 		if !c.wrote(f, err) {

@@ -84,6 +84,9 @@ type Hub struct {
 	wg sync.WaitGroup // connections, the flusher, running timer callbacks
 
 	queueLimit int // MaxQueuedFrames; tests lower it
+	// writeTimeout bounds one frame write (writeTimeout); a test that
+	// must see another limit cut a slow reader first raises it.
+	writeTimeout time.Duration
 
 	guestLim *ipLimiter     // guest creation per remote IP
 	logins   *loginThrottle // failed password logins
@@ -240,7 +243,7 @@ func New(cfg Config, st Store) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
-		cfg: cfg, st: st, log: cfg.Logger, ctx: ctx, cancel: cancel, queueLimit: MaxQueuedFrames,
+		cfg: cfg, st: st, log: cfg.Logger, ctx: ctx, cancel: cancel, queueLimit: MaxQueuedFrames, writeTimeout: writeTimeout,
 		core: newCore(coreConfig{
 			Domain: cfg.Domain, MaxParticipants: cfg.MaxParticipants, RingTimeout: cfg.RingTimeout,
 			SwitchTimeout: cfg.SwitchTimeout, MeetIdleTimeout: cfg.MeetIdleTimeout,
@@ -301,7 +304,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The connection is served on a goroutine of its own, and this handler
 	// returns: the request, net/http's per-connection state and the deep
 	// stack of its goroutine are not kept for the life of the socket.
-	c := newConn(ws, remote, h.queueLimit, h.bud)
+	c := newConn(ws, remote, h.queueLimit, h.bud, h.writeTimeout)
 	c.device = deviceLabel(r.UserAgent())
 	c.br, c.raw, c.nc = lw.br, lw.raw, lw.nc
 	go h.serve(c, ip)
