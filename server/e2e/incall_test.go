@@ -144,13 +144,13 @@ func TestPWAInCallFeatures(t *testing.T) {
 	spk := choose(t, alice, "#speaker-select", 1)
 	// The note shows for 5 s from the choice: read it before the sinks,
 	// which a loaded machine may take longer than that to switch.
-	alice.wait(textOf("#audio-saved")+`.includes('Calls play on this speaker')`, 5*time.Second)
+	alice.waitNote("Calls play on this speaker")
 	alice.wait(`(() => { const as = [...document.querySelectorAll('.tile audio')]; return as.length === 2 && as.every(a => a.sinkId === `+jsString(spk)+`) })()`, 10*time.Second)
 	alice.shot("27b-speaker")
 	// And another microphone: the engine switches to it in the call, and
 	// bob keeps hearing her (the remote audio track stays live).
 	choose(t, alice, "#mic-select", 2)
-	alice.wait(textOf("#audio-saved")+`.includes('This call now uses this microphone')`, 10*time.Second)
+	alice.waitNote("This call now uses this microphone")
 	bob.wait(`(() => { const a = document.querySelector('.tile[data-user^="alice"] audio'); return a && a.srcObject && a.srcObject.getAudioTracks()[0].readyState === 'live' })()`, 5*time.Second)
 	alice.a11y("speaker dialog")
 	alice.press(kb.Escape)

@@ -32,21 +32,24 @@ func newPWAUser(t *testing.T, b *browser, name, display, size string) *pwaUser {
 	return u
 }
 
-// noteRecorder keeps every text the call screen's note (#call-note) shows
-// in window.notesSeen: a note stays up for seconds only, which a loaded
-// machine can spend before a test looks.
+// noteRecorder keeps every text the call screen's passing notices show
+// (#call-note, and #audio-saved in its devices dialog) in window.notesSeen:
+// they stay up for seconds only, which a loaded machine can spend before a
+// test looks.
 const noteRecorder = `window.notesSeen = [];
 new MutationObserver(() => {
-  const n = document.getElementById("call-note");
-  const text = n ? n.textContent : "";
-  if (text && window.notesSeen[window.notesSeen.length - 1] !== text) window.notesSeen.push(text);
+  for (const id of ["call-note", "audio-saved"]) {
+    const n = document.getElementById(id);
+    const text = n ? n.textContent : "";
+    if (text && !window.notesSeen.includes(text)) window.notesSeen.push(text);
+  }
 }).observe(document, {subtree: true, childList: true, characterData: true});`
 
-// waitNote waits until the call screen's note has shown a text containing
-// text (it may be gone again).
+// waitNote waits until a passing notice of the call screen has shown a text
+// containing text (it may be gone again).
 func (u *pwaUser) waitNote(text string) {
 	u.t.Helper()
-	u.wait(`(window.notesSeen || []).some((s) => s.includes(`+strconv.Quote(text)+`))`, 10*time.Second)
+	u.wait(`(window.notesSeen || []).some((s) => s.includes(`+strconv.Quote(text)+`))`, 20*time.Second)
 }
 
 // shot saves a screenshot named after the step, the user and the viewport.
