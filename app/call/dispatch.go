@@ -2,9 +2,9 @@ package call
 
 import (
 	"encoding/json"
-	"parley/app/rtc"
 
 	"parley/app/call/event"
+	"parley/app/rtc"
 	"parley/app/wire"
 )
 
