@@ -423,7 +423,12 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 }
 
 func evalErr[T any](ctx context.Context, expr string) (T, error) {
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	return evalWithin[T](ctx, expr, 20*time.Second)
+}
+
+// evalWithin is evalErr for an expression that may take up to d.
+func evalWithin[T any](ctx context.Context, expr string, d time.Duration) (T, error) {
+	c, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return chromedp.Run(c, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 }
