@@ -31,3 +31,9 @@ type Key struct {
 	// Modified is true when Ctrl, Alt or Meta is held.
 	Modified bool
 }
+
+// MayBeShortcut reports whether the key can be a call screen shortcut:
+// nothing with Ctrl, Alt or Meta, and only Escape while typing in a field.
+func (k Key) MayBeShortcut() bool {
+	return !k.Modified && (!k.Typing || k.Key == "Escape")
+}

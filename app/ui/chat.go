@@ -83,7 +83,12 @@ func (c *InCall) sidePanel() app.UI {
 			app.Label().For("chat-input").Class("visually-hidden").Text("Message"),
 			app.Input().ID("chat-input").Type("text").Value(c.S.chat.draft).Placeholder("Send a message").
 				MaxLength(maxChatRunes).Attr("autocomplete", "off").
-				OnInput(func(ctx app.Context, e app.Event) { c.S.chat.draft = ctx.JSSrc().Get("value").String() }),
+				OnInput(func(ctx app.Context, e app.Event) {
+					// The field shows what is typed: keep the draft for the
+					// next render without re-rendering the call per key.
+					c.S.chat.draft = ctx.JSSrc().Get("value").String()
+					ctx.PreventUpdate()
+				}),
 			app.Button().ID("chat-send").Class("btn btn-primary btn-small").Type("submit").Text("Send"),
 		),
 	)

@@ -173,7 +173,16 @@ func (c *InCall) OnMount(ctx app.Context) {
 	ctx.Defer(func(app.Context) { focus("toggle-mic") })
 	s := c.S
 	c.keysOff = browser.OnKeyDown(func(k browser.Key) {
-		s.dispatch(func(ctx app.Context) { s.onKey(ctx, k) })
+		// A key typed into a field never reaches the UI goroutine, and a
+		// key that turns out not to be a shortcut re-renders nothing.
+		if !k.MayBeShortcut() {
+			return
+		}
+		s.dispatch(func(ctx app.Context) {
+			if !s.onKey(ctx, k) {
+				ctx.PreventUpdate()
+			}
+		})
 	})
 }
 

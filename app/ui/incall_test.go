@@ -174,14 +174,25 @@ func TestMessagesAndReactions(t *testing.T) {
 func TestShortcuts(t *testing.T) {
 	h := inVoiceCall(t)
 	s := h.s
-	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "m", Typing: true}) })
-	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "m", Modified: true}) })
+	// Keys that are not shortcuts report so, for the screen not to
+	// re-render on every key typed in a call.
+	for _, k := range []browser.Key{{Key: "m", Typing: true}, {Key: "m", Modified: true}, {Key: "x"}, {Key: "Tab"}} {
+		var acted bool
+		h.do(0, func(ctx app.Context) { acted = s.onKey(ctx, k) })
+		if acted {
+			t.Errorf("%+v counted as a shortcut", k)
+		}
+	}
 	if h.f.called("MuteAudio") {
 		t.Error("m muted while typing or with a modifier")
 	}
-	h.do(1, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "M"}) })
-	if !s.media.localAudio {
-		t.Error("M did not mute")
+	if (browser.Key{Key: "a", Typing: true}).MayBeShortcut() || !(browser.Key{Key: "Escape", Typing: true}).MayBeShortcut() {
+		t.Error("MayBeShortcut: a typed letter may be a shortcut, or Escape in a field may not")
+	}
+	var acted bool
+	h.do(1, func(ctx app.Context) { acted = s.onKey(ctx, browser.Key{Key: "M"}) })
+	if !s.media.localAudio || !acted {
+		t.Errorf("M did not mute (acted %v)", acted)
 	}
 	h.do(0, func(ctx app.Context) { s.onKey(ctx, browser.Key{Key: "?"}) })
 	if !s.call.helpOpen {

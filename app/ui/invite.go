@@ -19,7 +19,10 @@ func (c *InCall) inviteDialog() app.UI {
 			app.Input().ID("invite-to").Type("text").Value(c.S.inviteForm.to).Placeholder("e.g. carol, dave").
 				Attr("autocomplete", "off").Attr("autocapitalize", "none").Attr("spellcheck", "false").
 				Aria("describedby", "invite-hint").Aria("invalid", boolAttr(c.S.inviteForm.err != "")).
-				OnInput(func(ctx app.Context, e app.Event) { s.inviteForm.to = ctx.JSSrc().Get("value").String() }),
+				OnInput(func(ctx app.Context, e app.Event) {
+					s.inviteForm.to = ctx.JSSrc().Get("value").String()
+					ctx.PreventUpdate() // as the message field: no call re-render per key
+				}),
 			app.P().ID("invite-hint").Class("field-hint").Text("Separate several usernames with commas. They are rung right away."),
 			app.If(c.S.inviteForm.err != "", func() app.UI {
 				return app.P().ID("invite-error").Class("notice notice-error").Role("alert").Body(icon("warn"), app.Span().Text(c.S.inviteForm.err))

@@ -9,17 +9,19 @@ import (
 
 // Keyboard shortcuts of the in-call screen; the help dialog is in shortcuts.go.
 
-// onKey handles a keydown anywhere on the page during a call.
-func (s *session) onKey(ctx app.Context, k browser.Key) {
-	if s.phase != phaseInCall || k.Modified || s.ring.has {
-		return
+// onKey handles a keydown anywhere on the page during a call. It reports
+// whether the key was a shortcut: any other key must not re-render the call
+// screen, which would make typing in a busy call lag.
+func (s *session) onKey(ctx app.Context, k browser.Key) bool {
+	if s.phase != phaseInCall || !k.MayBeShortcut() || s.ring.has {
+		return false
 	}
 	if k.Key == "Escape" {
 		s.escape(ctx)
-		return
+		return true
 	}
-	if k.Typing || s.dialogOpen() {
-		return
+	if s.dialogOpen() {
+		return false
 	}
 	switch k.Key {
 	case "m", "M":
@@ -37,7 +39,10 @@ func (s *session) onKey(ctx app.Context, k browser.Key) {
 	case "?":
 		s.call.helpOpen = true
 		s.deferFocus(ctx, "help-dialog")
+	default:
+		return false
 	}
+	return true
 }
 
 // escape closes the topmost dialog or panel.
