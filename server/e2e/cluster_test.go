@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"parley/server/cluster/natstest"
 	"parley/server/store/pgtest"
@@ -134,7 +135,8 @@ func (u *pwaUser) say(text string) {
 		click(u.t, u.ctx, "#toggle-chat")
 		u.wait(`document.querySelector('#chat-input')`, 5*time.Second)
 	}
-	run(u.t, u.ctx, "type a message", chromedp.SendKeys(chromedp.CSS("#chat-input"), text+"\r"))
+	u.wait(`(() => { const el = document.querySelector('#chat-input'); if (!el) return false; el.focus(); return document.activeElement === el })()`, 10*time.Second)
+	run(u.t, u.ctx, "type a message", insertText(text), chromedp.KeyEvent(kb.Enter))
 }
 
 // openChat opens the chat panel.

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -477,10 +479,22 @@ func click(t *testing.T, ctx context.Context, sel string) {
 	run(t, ctx, "click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
-// typeText types text into the element matching a CSS selector.
+// typeText types text into the element matching a CSS selector: a click on
+// it, then the text as one insertion (an input event, as from a keyboard's
+// autocomplete or an IME). chromedp.SendKeys costs three round trips to the
+// renderer per character, each waiting for a frame: on a starved CI machine
+// a short sentence took over 30 s that way.
 func typeText(t *testing.T, ctx context.Context, sel, text string) {
 	t.Helper()
-	run(t, ctx, "type into "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.SendKeys(chromedp.CSS(sel), text))
+	run(t, ctx, "type into "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible), insertText(text))
+}
+
+// insertText inserts text at the focused element's caret.
+func insertText(text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: text})
+		return chromedp.Void{}, err
+	}
 }
 
 // clearText empties an input the way a user would, firing an input event.

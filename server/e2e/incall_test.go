@@ -159,7 +159,8 @@ func TestPWAInCallFeatures(t *testing.T) {
 	// Bob sends a message; alice and carol see the unread badge, then it.
 	click(t, bob.ctx, "#toggle-chat")
 	bob.wait(`document.activeElement && document.activeElement.id === 'chat-input'`, 5*time.Second)
-	run(t, bob.ctx, "type a message", chromedp.SendKeys(chromedp.CSS("#chat-input"), "Hello from Bob!\r"))
+	// Typed into the focused field, then sent with the Enter key.
+	run(t, bob.ctx, "type a message", insertText("Hello from Bob!"), chromedp.KeyEvent(kb.Enter))
 	bob.wait(`[...document.querySelectorAll('#chat-log .chat-msg.mine .chat-text')].some(e => e.textContent === 'Hello from Bob!') && document.querySelector('#chat-input').value === ''`, 5*time.Second)
 	bob.shot("28-chat-sent")
 	// Escape closes the panel even from the message field.
