@@ -232,7 +232,14 @@ func outage(users []*pwaUser, since time.Time) (stop func() []string) {
 func TestClusterCalls(t *testing.T) {
 	dsn := pgtest.Start(t).DSN(t)
 	nats := natstest.Start(t)
-	args := []string{"-database", dsn, "-nats", nats.URL()}
+	// The NATS server runs inside this race-built test process. On a CI
+	// machine starved by every other test (load average 20-40 on 2 cores)
+	// its replies came late enough for the leader's 1 s lease to lapse while
+	// the leader lived (CI8, CI11): the lead changed hands, every page had
+	// to resume, and the starved pages took longer than the default 15 s
+	// grace to do so, which ended the call. A lapse is survivable as long
+	// as the pages may take their time: the grace here is two minutes.
+	args := []string{"-database", dsn, "-nats", nats.URL(), "-resume-grace", "2m"}
 	first := startServerWith(t, serverOptions{Args: args})
 	first.waitLog(t, "this instance runs the calls", 30*time.Second)
 	second := startServerWith(t, serverOptions{Args: args})
