@@ -309,7 +309,9 @@ func (r *recorder) mark() int {
 // true, and the index just past it.
 func waitAt[T any](t *testing.T, r *recorder, from int, what string, match func(T) bool) (T, int) {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
+	// A guard against a hang, not a deadline: under -race beside the
+	// browser tests a 3-party video mesh took over 30 s to flow (CI11).
+	deadline := time.After(60 * time.Second)
 	for {
 		r.mu.Lock()
 		for i := from; i < len(r.events); i++ {

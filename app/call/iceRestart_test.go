@@ -124,7 +124,10 @@ func TestICERestartAfterPathDies(t *testing.T) {
 // silent.
 func TestICERestartGathersWithFreshCredentials(t *testing.T) {
 	relay := turntest.Start(t)
-	srv := startServer(t, hub.Config{ICE: relay.ProviderTTL(wire.ICEPolicyRelay, 3*time.Second)})
+	// Credentials that expire during the call, but not before it connects:
+	// with 3 s a starved CI machine connected too late, and the relay
+	// refused the first allocations (CI11).
+	srv := startServer(t, hub.Config{ICE: relay.ProviderTTL(wire.ICEPolicyRelay, 10*time.Second)})
 	a := register(t, srv, "alice")
 	b := register(t, srv, "bob")
 	connectCall(t, a, b, true)

@@ -163,7 +163,9 @@ func TestAnswerOnTabThatMissedThePreOffer(t *testing.T) {
 // those still ringing, so the last to answer gets no offer afterwards, and
 // the mesh is complete.
 func TestGroupAnswersPrepared(t *testing.T) {
-	srv := startServer(t, hub.Config{})
+	// Dave answers after bob's and carol's connections are up: on a starved
+	// CI machine that took longer than the default 30 s ring (CI11).
+	srv := startServer(t, hub.Config{RingTimeout: 5 * time.Minute})
 	alice, bob, carol, dave := register(t, srv, "alice"), register(t, srv, "bob"), register(t, srv, "carol"), register(t, srv, "dave")
 	atDave := watchSignals(dave)
 	ref, err := alice.MakeVideoCall(ctx(t), []string{bob.jid, carol.jid, dave.jid}, "team")
