@@ -58,6 +58,7 @@ const (
 	ReasonInternal           = "internal"
 	ReasonNotSupported       = "not_supported"
 	ReasonShutdown           = "shutting_down"
+	ReasonBusy               = "busy"
 	ReasonInvalidLink        = "invalid_link"
 	ReasonCallEnded          = "call_ended"
 	ReasonCallFull           = "call_full"

@@ -629,10 +629,16 @@ func shutdownError() *wire.Error {
 	return wire.Errorf(wire.CodeUnreachable, wire.ReasonShutdown, "The server is shutting down; reconnect shortly.")
 }
 
-// storeError maps an unexpected store error to a 500 and logs it.
+// storeError maps an unexpected store error to a 500 and logs it. A store
+// call cut short says why: the hub shutting down, or the call outlasting its
+// deadline (opCtx) on a server too busy, which is not the same news.
 func (h *Hub) storeError(op string, err error) *wire.Error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return shutdownError()
+		if h.ctx.Err() != nil {
+			return shutdownError()
+		}
+		h.log.Warn("store call out of time", "op", op, "err", err)
+		return wire.Errorf(wire.CodeInternal, wire.ReasonBusy, "The server is too busy to finish this in time; try again in a moment.")
 	}
 	h.log.Error("store", "op", op, "err", err)
 	return internalError()

@@ -3,6 +3,8 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -444,6 +446,27 @@ func TestProtocolVersion(t *testing.T) {
 		}
 		if ar.Version != wire.Version || ar.Limits != wire.DefaultLimits() {
 			t.Errorf("%s: AuthResult version %d limits %+v", tc.typ, ar.Version, ar.Limits)
+		}
+	}
+}
+
+// TestStoreErrorSaysWhy: a store call cut short by its deadline while the
+// hub runs is "busy" (CI12's registration, hashing on a starved machine,
+// was told the server was shutting down); the same once the hub is shutting
+// down is "shutting_down"; any other store error is "internal".
+func TestStoreErrorSaysWhy(t *testing.T) {
+	h := New(Config{Logger: testLogger(t)}, nil)
+	late := fmt.Errorf("store: register: %w", context.DeadlineExceeded)
+	if e := h.storeError("register", late); e.Code != wire.CodeInternal || e.Reason != wire.ReasonBusy {
+		t.Errorf("deadline while running: %v, want 500 busy", e)
+	}
+	if e := h.storeError("register", errors.New("disk on fire")); e.Code != wire.CodeInternal || e.Reason != wire.ReasonInternal {
+		t.Errorf("other error: %v, want 500 internal", e)
+	}
+	h.cancel()
+	for _, err := range []error{late, context.Canceled} {
+		if e := h.storeError("register", err); e.Code != wire.CodeUnreachable || e.Reason != wire.ReasonShutdown {
+			t.Errorf("%v after shutdown: %v, want shutting_down", err, e)
 		}
 	}
 }
