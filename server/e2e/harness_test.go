@@ -353,11 +353,36 @@ func newBrowser(t *testing.T) *browser {
 	return shared.browser
 }
 
+// pages counts the pages each running test has opened: the third waits for
+// the machine's other test process to finish any test of three pages or more
+// (holdHeavy).
+var pages struct {
+	mu sync.Mutex
+	n  map[*testing.T]int
+}
+
 // newUser opens an isolated browser context (own storage, own service worker)
 // with one tab, for one simulated user. Console messages and page errors go
 // to the test log when the test fails.
 func newUser(t *testing.T, b *browser) context.Context {
 	t.Helper()
+	pages.mu.Lock()
+	if pages.n == nil {
+		pages.n = map[*testing.T]int{}
+	}
+	pages.n[t]++
+	n := pages.n[t]
+	pages.mu.Unlock()
+	switch n {
+	case 1:
+		t.Cleanup(func() {
+			pages.mu.Lock()
+			delete(pages.n, t)
+			pages.mu.Unlock()
+		})
+	case 3:
+		holdHeavy(t)
+	}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
