@@ -42,7 +42,11 @@ type Config struct {
 
 // configuration is cfg as pion's (and the browser's) configuration.
 func (cfg Config) configuration() webrtc.Configuration {
-	var c webrtc.Configuration
+	// One transport for every section from the first offer on: a browser's
+	// default ("balanced") gathers and checks a second one for video until
+	// the answer accepts the bundle, and trickles every candidate once per
+	// section, all of which the call's start waits on.
+	c := webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle}
 	for _, s := range cfg.ICEServers {
 		srv := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
 		if s.Credential != "" {

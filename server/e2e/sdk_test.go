@@ -231,6 +231,14 @@ func TestSDKVideoCall(t *testing.T) {
 	alice.waitEvent("userTrackListener", `a.localUser && a.trackType === "video" && a.track === "video"`)
 	alice.mediaFlows("bob@localhost")
 	bob.mediaFlows("alice@localhost")
+	// One transport for all of a call's media from the first offer on: the
+	// browser neither gathers nor checks a second one, and trickles each
+	// candidate once rather than once per media section.
+	for _, u := range []*sdkUser{alice, bob} {
+		if got := eval[string](t, u.ctx, `window.pcs.at(-1).getConfiguration().bundlePolicy + " " + window.pcs.at(-1).getTransceivers().map((t) => t.sender.transport === window.pcs.at(-1).getTransceivers()[0].sender.transport).join()`); got != "max-bundle true,true,true" {
+			t.Fatalf("%s: bundle policy and one shared transport: got %q, want %q", u.jid, got, "max-bundle true,true,true")
+		}
+	}
 
 	// Mute is seen by the other side, and asked for.
 	alice.ok(`Parley.muteAudio(true)`)
