@@ -20,7 +20,7 @@ func TestCandidateUfrag(t *testing.T) {
 		if got := candidateUfrag(tc.candidate); got != tc.ufrag {
 			t.Errorf("candidateUfrag(%q) = %q, want %q", tc.candidate, got, tc.ufrag)
 		}
-		if got := matchesUfrag(tc.candidate, sdp); got != tc.matches {
+		if got := matchesUfrag(tc.candidate, descriptionUfrag(sdp)); got != tc.matches {
 			t.Errorf("matchesUfrag(%q) = %v, want %v", tc.candidate, got, tc.matches)
 		}
 	}

@@ -76,6 +76,12 @@ type Peer struct {
 	local  *LocalMedia
 	mu     sync.Mutex
 	queued []wire.Candidate // remote candidates that came before the remote description
+	// remote is set once a remote description is applied, and ufrag is that
+	// description's: a candidate is checked against them without reading
+	// the description back (in the browser a copy of the whole SDP into Go,
+	// per candidate, while the call starts).
+	remote bool
+	ufrag  string
 	closed bool
 	// config is the ICE configuration SetConfig keeps for the next ICE
 	// restart, nil when there is none.
@@ -258,7 +264,11 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	default:
 		return nil, fmt.Errorf("rtc: unsupported description type %q", desc.Type)
 	}
-	if rd := p.pc.RemoteDescription(); typ == webrtc.SDPTypeOffer && rd != nil && descriptionUfrag(rd.SDP) != descriptionUfrag(desc.SDP) {
+	ufrag := descriptionUfrag(desc.SDP)
+	p.mu.Lock()
+	restart := p.remote && p.ufrag != ufrag
+	p.mu.Unlock()
+	if typ == webrtc.SDPTypeOffer && restart {
 		if err := p.applyConfig(); err != nil { // their ICE restart: ours gathers now
 			return nil, err
 		}
@@ -277,11 +287,11 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 		p.mu.Unlock()
 		adopted = true
 	}
-	ufrag := descriptionUfrag(desc.SDP)
 	p.mu.Lock()
+	p.remote, p.ufrag = true, ufrag
 	var ready, later []wire.Candidate
 	for _, c := range p.queued {
-		if cu := candidateUfrag(c.Candidate); cu == "" || cu == ufrag {
+		if matchesUfrag(c.Candidate, ufrag) {
 			ready = append(ready, c)
 		} else if len(later) < maxQueuedCandidates {
 			later = append(later, c) // an older generation's, or a newer one's still on its way
@@ -324,23 +334,23 @@ const maxQueuedCandidates = 256
 // (ufrag) the current remote description does not have, and the restart
 // would find no path.
 func (p *Peer) AddCandidate(c wire.Candidate) error {
-	rd := p.pc.RemoteDescription()
-	if rd == nil || !matchesUfrag(c.Candidate, rd.SDP) {
-		p.mu.Lock()
+	p.mu.Lock()
+	if !p.remote || !matchesUfrag(c.Candidate, p.ufrag) {
 		if len(p.queued) < maxQueuedCandidates {
 			p.queued = append(p.queued, c)
 		}
 		p.mu.Unlock()
 		return nil
 	}
+	p.mu.Unlock()
 	return p.addCandidate(c)
 }
 
 // matchesUfrag reports whether a candidate line belongs to the description
-// sdp: it names no ufrag, or the description's.
-func matchesUfrag(candidate, sdp string) bool {
+// whose ufrag is given: it names no ufrag, or that one.
+func matchesUfrag(candidate, ufrag string) bool {
 	cu := candidateUfrag(candidate)
-	return cu == "" || cu == descriptionUfrag(sdp)
+	return cu == "" || cu == ufrag
 }
 
 // candidateUfrag is the "ufrag" extension of a candidate line (RFC 8839), ""

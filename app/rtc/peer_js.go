@@ -118,8 +118,15 @@ func replaceTrack(tr *webrtc.RTPTransceiver, t Track) (err error) {
 	if jt, ok := t.(interface{ JSValue() js.Value }); ok && t != nil {
 		v = jt.JSValue()
 	}
+	sender := tr.Sender().JSValue()
+	if sender.Get("track").Equal(v) {
+		// Already sent: a replacement would still queue behind the
+		// connection's pending operations (an answer being applied while a
+		// call starts) and cost the page a round trip to WebRTC's threads.
+		return nil
+	}
 	// The returned promise only fails for a closed connection; nothing to wait for.
-	tr.Sender().JSValue().Call("replaceTrack", v)
+	sender.Call("replaceTrack", v)
 	return nil
 }
 
@@ -154,33 +161,38 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 		}
 		go h.Candidate(sc)
 	})
+	// The screen's transceiver, looked up once: a peer's transceivers never
+	// change after its first negotiation, and the lookup walks all of them.
+	// Track events run one at a time on the page's event loop.
+	var screen js.Value
 	listen("track", func(ev js.Value) {
-		if h.Track != nil {
-			go h.Track(&RemoteTrack{v: ev.Get("track"), screen: isScreenTransceiver(p.target, ev.Get("transceiver"))})
+		if h.Track == nil {
+			return
 		}
+		if screen.IsUndefined() {
+			screen = screenTransceiver(p.target)
+		}
+		tr := ev.Get("transceiver")
+		go h.Track(&RemoteTrack{v: ev.Get("track"), screen: !screen.IsUndefined() && tr.Equal(screen)})
 	})
 	return p
 }
 
-// isScreenTransceiver reports whether tr is the connection's second video
-// transceiver: the one a shared screen arrives on.
-func isScreenTransceiver(pc, tr js.Value) bool {
-	if tr.IsUndefined() || tr.IsNull() {
-		return false
-	}
+// screenTransceiver is the connection's second video transceiver, the one a
+// shared screen arrives on; undefined while it has none.
+func screenTransceiver(pc js.Value) js.Value {
 	list := pc.Call("getTransceivers")
 	videos := 0
 	for i := 0; i < list.Length(); i++ {
 		t := list.Index(i)
-		if t.Get("receiver").Get("track").Get("kind").String() != KindVideo {
+		if !t.Get("receiver").Get("track").Get("kind").Equal(jsVideo) {
 			continue
 		}
-		videos++
-		if t.Equal(tr) {
-			return videos == 2
+		if videos++; videos == 2 {
+			return t
 		}
 	}
-	return false
+	return js.Undefined()
 }
 
 // RemoteTrack is a remote MediaStreamTrack; screen marks a shared screen.
@@ -226,30 +238,52 @@ func (p *Peer) AudioLevel() (level float64, ok bool) {
 // eachStat calls f with every report of the connection's statistics; false
 // when they cannot be read. It waits for a promise: call it from a goroutine.
 func (p *Peer) eachStat(f func(s js.Value)) (ok bool) {
+	return eachReport(p.pc.JSValue(), f)
+}
+
+// eachReport calls f with every report of the statistics that target's
+// getStats (a connection's, or one sender's) resolves to. The reports are
+// copied into one array and read from Go: a Go callback per report, as
+// forEach would need, resumes the Go scheduler on every call, which cost a
+// page 10–50 ms per read in a video call.
+func eachReport(target js.Value, f func(s js.Value)) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
-	stats, err := Await(p.pc.JSValue().Call("getStats"))
+	stats, err := Await(target.Call("getStats"))
 	if err != nil {
 		return false
 	}
-	cb := js.FuncOf(func(this js.Value, args []js.Value) any {
-		f(args[0])
-		return nil
-	})
-	stats.Call("forEach", cb)
-	cb.Release()
+	reports := jsArray.Call("from", stats.Call("values"))
+	for i, n := 0, reports.Length(); i < n; i++ {
+		f(reports.Index(i))
+	}
 	return true
 }
 
+// The report types and kinds compared with JS strings as they are, without
+// copying each into Go.
+var (
+	jsArray       = js.Global().Get("Array")
+	jsMediaSource = js.ValueOf("media-source")
+	jsTransport   = js.ValueOf("transport")
+	jsAudio       = js.ValueOf(KindAudio)
+	jsVideo       = js.ValueOf(KindVideo)
+)
+
 // LocalAudioLevel is the level of the microphone this peer sends (0 to 1),
-// from the connection's media-source statistics. It waits for a promise: call
+// from the audio sender's media-source statistics (the sender's own reports,
+// a fifth of the connection's in a video call). It waits for a promise: call
 // it from a goroutine.
 func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
-	p.eachStat(func(s js.Value) {
-		if s.Get("type").String() == "media-source" && s.Get("kind").String() == KindAudio {
+	audio, _ := p.transceivers()
+	if audio == nil {
+		return 0, false
+	}
+	eachReport(audio.Sender().JSValue(), func(s js.Value) {
+		if s.Get("type").Equal(jsMediaSource) && s.Get("kind").Equal(jsAudio) {
 			if l := s.Get("audioLevel"); l.Type() == js.TypeNumber {
 				level, ok = l.Float(), true
 			}
@@ -263,7 +297,7 @@ func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
 // waits for a promise: call it from a goroutine.
 func (p *Peer) BytesReceived() (n uint64, ok bool) {
 	p.eachStat(func(s js.Value) {
-		if s.Get("type").String() == "transport" {
+		if s.Get("type").Equal(jsTransport) {
 			if b := s.Get("bytesReceived"); b.Type() == js.TypeNumber {
 				n, ok = n+uint64(b.Float()), true
 			}

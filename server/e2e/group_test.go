@@ -78,6 +78,8 @@ func TestSDKGroupVideoCall(t *testing.T) {
 	}
 	// Speaking is reported from the fake microphone's beeps.
 	bob.waitEvent("callSpeakingListener", `a.userJid === "alice@localhost" && a.isSpeaking === true && a.volumeLevel >= 0 && a.volumeLevel <= 10`)
+	// And to the speaker herself, from her own microphone's statistics.
+	alice.waitEvent("callSpeakingListener", `a.userJid === "alice@localhost" && a.isSpeaking === true`)
 	carol.ok(`Parley.endCall()`)
 	alice.waitEvent("callUserLeftListener", `a.userJid === "carol@localhost"`)
 	if name := eval[string](t, alice.ctx, `Parley.getCallUsername("bob@localhost")`); name != "User bob" {
