@@ -125,6 +125,9 @@ type serverOptions struct {
 	// TLS serves HTTPS and WSS with a certificate for 127.0.0.1 and
 	// localhost from the test CA, which the browser trusts (see tls_test.go).
 	TLS bool
+	// Bin is the server binary to run, if not bin/parley (or PARLEY_BIN):
+	// a benchmark comparing two builds in one run.
+	Bin string
 }
 
 // startServer runs the built server on a free loopback port with a fresh data
@@ -153,7 +156,10 @@ func startServerWith(t *testing.T, o serverOptions) *server {
 	if o.TLS {
 		args = append(args, testCAServerFlags(t)...)
 	}
-	bin := os.Getenv("PARLEY_BIN")
+	bin := o.Bin
+	if bin == "" {
+		bin = os.Getenv("PARLEY_BIN")
+	}
 	if bin == "" {
 		bin = filepath.Join(root, "bin/parley")
 	}

@@ -41,15 +41,26 @@ const peerjsPage = `<!doctype html>
 // The same camera request as Parley's engine (app/rtc/media_js.go).
 const constraints = {audio: true, video: {width: {ideal: 640}, height: {ideal: 480}}};
 window.firstFrame = null;
+// With window.selfView set, the page shows what Parley's test pages show
+// (sdkRig): the local camera in a muted element as soon as it is open, and
+// the remote video with its sound playing. Without it, only the remote
+// video, muted.
+function element(id, stream, muted) {
+  const v = document.createElement("video");
+  v.id = id; v.autoplay = true; v.muted = muted; v.playsInline = true;
+  document.getElementById("media").append(v);
+  v.srcObject = stream;
+  v.play().catch(() => {});
+  return v;
+}
+function showLocal() {
+  if (window.selfView) element("self", window.local, true);
+}
 function show(stream) {
   // PeerJS emits "stream" once per remote track, with the same stream.
   if (window.shown === stream) return;
   window.shown = stream;
-  const v = document.createElement("video");
-  v.autoplay = true; v.muted = true; v.playsInline = true;
-  document.getElementById("media").replaceChildren(v);
-  v.srcObject = stream;
-  v.play().catch(() => {});
+  const v = element("remote", stream, !window.selfView);
   v.requestVideoFrameCallback(() => { window.firstFrame = Date.now(); });
 }
 window.join = (id, port) => new Promise((resolve, reject) => {
@@ -61,18 +72,24 @@ window.join = (id, port) => new Promise((resolve, reject) => {
 // place opens the camera and calls; the offer and candidates leave at once.
 window.place = async (to) => {
   window.local = await navigator.mediaDevices.getUserMedia(constraints);
+  showLocal();
   window.outgoing = peer.call(to, window.local);
   window.outgoing.on("stream", show);
   return true;
 };
 // prepare opens the callee's camera while it rings (the second variant).
-window.prepare = async () => { window.local = await navigator.mediaDevices.getUserMedia(constraints); return true; };
+window.prepare = async () => { window.local = await navigator.mediaDevices.getUserMedia(constraints); showLocal(); return true; };
 // answer answers the ringing call, opening the camera first unless prepare
 // did, and returns when it was asked to.
 window.answer = async () => {
   const t = Date.now();
-  if (!window.local) window.local = await navigator.mediaDevices.getUserMedia(constraints);
-  window.incoming.answer(window.local);
+  if (!window.local) {
+    window.local = await navigator.mediaDevices.getUserMedia(constraints);
+    window.incoming.answer(window.local);
+    showLocal();
+  } else {
+    window.incoming.answer(window.local);
+  }
   return t;
 };
 window.hangup = () => {
@@ -208,11 +225,15 @@ func newPeerJSUser(t *testing.T, b *browser, page string, port int, id string) *
 
 // peerjsCall makes one PeerJS video call from caller to callee, answered
 // after it rang benchRing (with the camera opened while ringing when preopen is
-// set), and returns the milliseconds from the answer to the first decoded
-// remote video frame on the callee's and the caller's side. Both hang up
-// before it returns.
-func peerjsCall(t *testing.T, caller, callee *peerjsUser, preopen bool) (calleeMS, callerMS int) {
+// set; with each side's camera shown and the remote sound played when
+// selfView is), and returns the milliseconds from the answer to the first
+// decoded remote video frame on the callee's and the caller's side. Both hang
+// up before it returns.
+func peerjsCall(t *testing.T, caller, callee *peerjsUser, preopen, selfView bool) (calleeMS, callerMS int) {
 	t.Helper()
+	for _, u := range []*peerjsUser{caller, callee} {
+		eval[bool](t, u.ctx, fmt.Sprintf(`(window.selfView = %t, true)`, selfView))
+	}
 	eval[bool](t, caller.ctx, fmt.Sprintf(`window.place(%q)`, callee.id))
 	waitJS(t, callee.ctx, `window.incoming`, 30*time.Second)
 	if preopen {
@@ -245,12 +266,15 @@ func spread(xs []int) string {
 	return fmt.Sprintf("median %d ms (min %d, max %d)", med, xs[0], xs[n-1])
 }
 
-// TestBenchPeerJSAnswer measures, over 10 rounds, the time from the callee
-// answering to the first decoded remote video frame on both sides for a
-// PeerJS 1.5 call whose callee opens its camera on answer (as Parley's
-// does), a PeerJS call whose callee opened it while ringing, and a Parley
-// call (the body of TestBenchAnswerToFirstFrame), one of each per round in
-// rotating order, all in the same headless Chromium. Run with PARLEY_BENCH=1.
+// TestBenchPeerJSAnswer measures, over 10 rounds (PARLEY_BENCH_ROUNDS), the
+// time from the callee answering to the first decoded remote video frame on
+// both sides for PeerJS 1.5 calls and a Parley call (the body of
+// TestBenchAnswerToFirstFrame), one of each per round in rotating order, all
+// in the same headless Chromium, so that all see the same load. The PeerJS
+// variants: the callee opens its camera on answer (as Parley's does) or
+// while it rings, the page showing only the remote video; and the callee
+// opening it on answer with the page showing what Parley's test page shows
+// (both cameras, the remote sound). Run with PARLEY_BENCH=1.
 func TestBenchPeerJSAnswer(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
@@ -258,24 +282,26 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 	dir := peerjsDeps(t)
 	port := startPeerServer(t, dir)
 	page := servePeerJSPage(t, dir)
-	srv := startServerWith(t, serverOptions{Args: []string{"-pair-ring-burst", "10"}})
+	rounds := benchRounds(t)
+	// One call of the pair per round: over the default per-pair ring limit.
+	srv := startServerWith(t, serverOptions{Args: []string{"-pair-ring-burst", strconv.Itoa(rounds)}})
 	b := newBrowser(t)
 	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
 	alice.register("alice")
 	bob.register("bob")
 	pjCaller, pjCallee := newPeerJSUser(t, b, page, port, "caller"), newPeerJSUser(t, b, page, port, "callee")
 
-	const rounds = 10
-	names := []string{"PeerJS, callee opens its camera on answer", "PeerJS, callee's camera opened while ringing", "Parley"}
+	names := []string{"PeerJS, callee opens its camera on answer", "PeerJS, callee's camera opened while ringing",
+		"PeerJS, camera on answer, both cameras shown and the remote sound played (as on Parley's page)", "Parley"}
 	callee, caller := make([][]int, len(names)), make([][]int, len(names))
 	for i := 0; i < rounds; i++ {
 		for k := range names {
 			v := (i + k) % len(names) // rotate which goes first
 			var ce, cr int
 			switch v {
-			case 0, 1:
-				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1)
-			case 2:
+			case 0, 1, 2:
+				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1, v == 2)
+			case 3:
 				ce, cr = answerToFirstFrame(t, alice, bob, i)
 			}
 			callee[v] = append(callee[v], ce)

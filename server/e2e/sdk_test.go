@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -417,6 +416,9 @@ func benchRing(t *testing.T) time.Duration {
 // TestBenchAnswerToFirstFrame measures, over 10 calls, the time from
 // answerCall to the first decoded remote video frame on both sides. It runs
 // only with PARLEY_BENCH=1 (make bench); the numbers go in the README.
+// PARLEY_BENCH_ROUNDS sets the number of calls; PARLEY_BENCH_VS names another
+// server binary (an older build, say) whose calls alternate with this
+// build's in the same browser, so that both see the same load.
 func TestBenchAnswerToFirstFrame(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
@@ -424,48 +426,84 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	// PARLEY_BENCH_RELAY=udp or tcp: media only through the embedded TURN
 	// server, over that transport.
 	relay := os.Getenv("PARLEY_BENCH_RELAY")
-	// Ten calls of one callee in a row: over the default per-pair ring limit.
-	opts := serverOptions{Args: []string{"-pair-ring-burst", "10"}}
+	rounds := benchRounds(t)
+	// One call of the pair per round: over the default per-pair ring limit.
+	opts := serverOptions{Args: []string{"-pair-ring-burst", strconv.Itoa(rounds)}}
 	if relay != "" {
 		opts.Args = append(opts.Args, "-turn-addr", "127.0.0.1:0", "-ice-transport-policy", "relay")
 	}
-	srv := startServerWith(t, opts)
 	b := newBrowser(t)
-	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
-	for _, u := range []*sdkUser{alice, bob} {
-		eval[bool](t, u.ctx, `(window.onlyTURN = `+strconv.Quote(relay)+`, true)`)
+	type build struct {
+		name           string
+		caller, callee *sdkUser
+		calleeMS       []int
+		callerMS       []int
 	}
-	// PARLEY_BENCH_CAMERA_DELAY=300ms: the callee's camera takes that long
-	// to open, as a real one warming up does (the fake one opens at once).
-	if d := os.Getenv("PARLEY_BENCH_CAMERA_DELAY"); d != "" {
-		delay, err := time.ParseDuration(d)
-		if err != nil {
-			t.Fatalf("PARLEY_BENCH_CAMERA_DELAY=%q: %v", d, err)
+	builds := []*build{{name: "this build"}}
+	if vs := os.Getenv("PARLEY_BENCH_VS"); vs != "" {
+		builds = append(builds, &build{name: vs})
+	}
+	for i, bd := range builds {
+		o := opts
+		if i > 0 {
+			o.Bin = bd.name
 		}
-		eval[bool](t, bob.ctx, fmt.Sprintf(`(() => {
-		  const open = MediaDevices.prototype.getUserMedia;
-		  MediaDevices.prototype.getUserMedia = function (c) {
-		    return open.call(this, c).then((s) => new Promise((ok) => setTimeout(() => ok(s), %d)));
-		  };
-		  return true;
-		})()`, delay.Milliseconds()))
+		srv := startServerWith(t, o)
+		alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+		for _, u := range []*sdkUser{alice, bob} {
+			eval[bool](t, u.ctx, `(window.onlyTURN = `+strconv.Quote(relay)+`, true)`)
+		}
+		// PARLEY_BENCH_CAMERA_DELAY=300ms: the callee's camera takes that
+		// long to open, as a real one warming up does (the fake one opens at
+		// once).
+		if d := os.Getenv("PARLEY_BENCH_CAMERA_DELAY"); d != "" {
+			delay, err := time.ParseDuration(d)
+			if err != nil {
+				t.Fatalf("PARLEY_BENCH_CAMERA_DELAY=%q: %v", d, err)
+			}
+			eval[bool](t, bob.ctx, fmt.Sprintf(`(() => {
+			  const open = MediaDevices.prototype.getUserMedia;
+			  MediaDevices.prototype.getUserMedia = function (c) {
+			    return open.call(this, c).then((s) => new Promise((ok) => setTimeout(() => ok(s), %d)));
+			  };
+			  return true;
+			})()`, delay.Milliseconds()))
+		}
+		alice.register("alice")
+		bob.register("bob")
+		bd.caller, bd.callee = alice, bob
 	}
-	alice.register("alice")
-	bob.register("bob")
-	var callee, caller []int
-	for i := 0; i < 10; i++ {
-		ce, cr := answerToFirstFrame(t, alice, bob, i)
-		callee = append(callee, ce)
-		caller = append(caller, cr)
+	for i := 0; i < rounds; i++ {
+		for k := range builds {
+			bd := builds[(i+k)%len(builds)] // rotate which goes first
+			ce, cr := answerToFirstFrame(t, bd.caller, bd.callee, i)
+			bd.calleeMS = append(bd.calleeMS, ce)
+			bd.callerMS = append(bd.callerMS, cr)
+		}
 	}
-	sort.Ints(callee)
-	sort.Ints(caller)
 	path := "direct"
 	if relay != "" {
 		path = "relay-only over TURN/" + relay
 	}
-	t.Logf("answerCall -> first decoded remote frame over 10 calls, %s: callee median %d ms (min %d, max %d), caller median %d ms (min %d, max %d)", path,
-		(callee[4]+callee[5])/2, callee[0], callee[9], (caller[4]+caller[5])/2, caller[0], caller[9])
+	for _, bd := range builds {
+		t.Logf("answerCall -> first decoded remote frame over %d calls, %s, %s: callee %s, caller %s", rounds, path, bd.name,
+			spread(bd.calleeMS), spread(bd.callerMS))
+	}
+}
+
+// benchRounds is the number of calls of an answer benchmark:
+// PARLEY_BENCH_ROUNDS, by default 10.
+func benchRounds(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv("PARLEY_BENCH_ROUNDS")
+	if v == "" {
+		return 10
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("PARLEY_BENCH_ROUNDS=%q: want a positive number", v)
+	}
+	return n
 }
 
 // setPermission sets a permission of origin in the user's browser context, as
