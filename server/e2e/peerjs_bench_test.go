@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // The PeerJS comparison of issue 10 (target 1: answering faster than PeerJS
@@ -293,25 +295,36 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 
 	names := []string{"PeerJS, callee opens its camera on answer", "PeerJS, callee's camera opened while ringing",
 		"PeerJS, camera on answer, both cameras shown and the remote sound played (as on Parley's page)", "Parley"}
-	callee, caller := make([][]int, len(names)), make([][]int, len(names))
+	// The whole browser's CPU per call (both pages, the browser, GPU and
+	// capture processes): the ring, the answer until both first frames, and
+	// the hang-up.
+	proc := chromedp.FromContext(b.ctx).Browser.Process()
+	if proc == nil {
+		t.Fatal("no browser process to measure")
+	}
+	callee, caller, cpu := make([][]int, len(names)), make([][]int, len(names)), make([][]int, len(names))
 	for i := 0; i < rounds; i++ {
 		for k := range names {
 			v := (i + k) % len(names) // rotate which goes first
 			var ce, cr int
+			before := treeCPU(t, proc.Pid)
 			switch v {
 			case 0, 1, 2:
 				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1, v == 2)
 			case 3:
 				ce, cr = answerToFirstFrame(t, alice, bob, i)
 			}
+			used := int(cpuBetween(before, treeCPU(t, proc.Pid)).Milliseconds())
 			callee[v] = append(callee[v], ce)
 			caller[v] = append(caller[v], cr)
+			cpu[v] = append(cpu[v], used)
 			if os.Getenv("PARLEY_BENCH_DETAIL") != "" {
-				t.Logf("round %d, %s: callee +%d ms, caller +%d ms", i, names[v], ce, cr)
+				t.Logf("round %d, %s: callee +%d ms, caller +%d ms, browser CPU %d ms", i, names[v], ce, cr, used)
 			}
 		}
 	}
 	for v, name := range names {
-		t.Logf("answer -> first decoded remote frame, %d interleaved rounds, %s: callee %s, caller %s", rounds, name, spread(callee[v]), spread(caller[v]))
+		t.Logf("answer -> first decoded remote frame, %d interleaved rounds, %s: callee %s, caller %s; browser CPU per call %s",
+			rounds, name, spread(callee[v]), spread(caller[v]), spread(cpu[v]))
 	}
 }

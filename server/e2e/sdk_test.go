@@ -438,6 +438,7 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 		caller, callee *sdkUser
 		calleeMS       []int
 		callerMS       []int
+		cpuMS          []int
 	}
 	builds := []*build{{name: "this build"}}
 	if vs := os.Getenv("PARLEY_BENCH_VS"); vs != "" {
@@ -473,10 +474,19 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 		bob.register("bob")
 		bd.caller, bd.callee = alice, bob
 	}
+	// The whole browser's CPU per call (both pages, the browser, GPU and
+	// capture processes), which varies far less from run to run than the
+	// times do.
+	proc := chromedp.FromContext(b.ctx).Browser.Process()
+	if proc == nil {
+		t.Fatal("no browser process to measure")
+	}
 	for i := 0; i < rounds; i++ {
 		for k := range builds {
 			bd := builds[(i+k)%len(builds)] // rotate which goes first
+			before := treeCPU(t, proc.Pid)
 			ce, cr := answerToFirstFrame(t, bd.caller, bd.callee, i)
+			bd.cpuMS = append(bd.cpuMS, int(cpuBetween(before, treeCPU(t, proc.Pid)).Milliseconds()))
 			bd.calleeMS = append(bd.calleeMS, ce)
 			bd.callerMS = append(bd.callerMS, cr)
 		}
@@ -486,8 +496,8 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 		path = "relay-only over TURN/" + relay
 	}
 	for _, bd := range builds {
-		t.Logf("answerCall -> first decoded remote frame over %d calls, %s, %s: callee %s, caller %s", rounds, path, bd.name,
-			spread(bd.calleeMS), spread(bd.callerMS))
+		t.Logf("answerCall -> first decoded remote frame over %d calls, %s, %s: callee %s, caller %s; browser CPU per call %s", rounds, path, bd.name,
+			spread(bd.calleeMS), spread(bd.callerMS), spread(bd.cpuMS))
 	}
 }
 
