@@ -98,7 +98,7 @@ func enablePush(ctx context.Context, eng Engine, dev pushDevice, ask bool) (stri
 		}
 		return pushFailedSentence, err
 	}
-	raw, err := dev.Subscribe(key)
+	raw, err := subscribe(ctx, dev, key, pushSubscribeWait)
 	if err != nil {
 		return pushFailedSentence, err
 	}
@@ -113,6 +113,44 @@ func enablePush(ctx context.Context, eng Engine, dev pushDevice, ask bool) (stri
 		return pushFailedSentence, err
 	}
 	return pushOnSentence, nil
+}
+
+// pushSubscribeWait is how long the browser may take to subscribe. Its push
+// service (Chromium's is Google's, across the internet) may be out of reach,
+// and a browser can take minutes to give up: after this the setting says it
+// could not be set up, rather than staying busy.
+const pushSubscribeWait = 20 * time.Second
+
+// errPushSlow: the browser did not subscribe within pushSubscribeWait.
+var errPushSlow = errors.New("the browser's push service did not answer")
+
+// subscribe subscribes dev with key, giving up after wait or when ctx ends.
+// A subscription that comes after that is dropped again: nothing registers
+// it, so it would only keep a push channel open that rings nothing.
+func subscribe(ctx context.Context, dev pushDevice, key string, wait time.Duration) (string, error) {
+	type result struct {
+		raw string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		raw, err := dev.Subscribe(key)
+		done <- result{raw, err}
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.raw, r.err
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	go func() {
+		if r := <-done; r.err == nil {
+			_ = dev.Unsubscribe()
+		}
+	}()
+	return "", errPushSlow
 }
 
 // disablePush stops ringing this device by push: the server forgets the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -125,6 +126,60 @@ func TestEnablePush(t *testing.T) {
 				t.Errorf("told the worker %v without a registration", dev.toWorker)
 			}
 		})
+	}
+}
+
+// slowPush is a browser whose push service answers only when let go.
+type slowPush struct {
+	fakePush
+	release chan struct{}
+	dropped chan struct{} // closed by Unsubscribe
+}
+
+func (p *slowPush) Subscribe(key string) (string, error) {
+	<-p.release
+	return p.fakePush.Subscribe(key)
+}
+
+func (p *slowPush) Unsubscribe() error { close(p.dropped); return nil }
+
+// TestEnablePushSlowService: a push service that does not answer in time
+// makes the setting say it failed, registers nothing, and the subscription
+// that comes afterwards is dropped.
+func TestEnablePushSlowService(t *testing.T) {
+	f := &fakeEngine{errs: map[string]error{}, token: "tok-bob"}
+	dev := &slowPush{fakePush: fakePush{perm: browser.PermissionGranted}, release: make(chan struct{}), dropped: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond) // the run's deadline, short here
+	defer cancel()
+	type outcome struct {
+		msg string
+		err error
+	}
+	out := make(chan outcome, 1)
+	go func() {
+		msg, err := enablePush(ctx, f, dev, true)
+		out <- outcome{msg, err}
+	}()
+	var got string
+	var err error
+	select {
+	case o := <-out:
+		got, err = o.msg, o.err
+	case <-time.After(10 * time.Second):
+		close(dev.release)
+		t.Fatal("enablePush waited for a push service that does not answer")
+	}
+	if got != pushFailedSentence || !errors.Is(err, errPushSlow) {
+		t.Fatalf("enablePush = %q, %v; want %q, errPushSlow", got, err, pushFailedSentence)
+	}
+	if slices.Contains(f.calls, "registered https://push.test/abc P A") {
+		t.Fatalf("registered although the subscription did not come: %v", f.calls)
+	}
+	close(dev.release) // the browser subscribes at last
+	select {
+	case <-dev.dropped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the late subscription was not dropped")
 	}
 }
 
