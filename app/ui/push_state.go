@@ -98,7 +98,7 @@ func enablePush(ctx context.Context, eng Engine, dev pushDevice, ask bool) (stri
 		}
 		return pushFailedSentence, err
 	}
-	raw, err := subscribe(ctx, dev, key, pushSubscribeWait)
+	raw, err := subscribe(ctx, dev, key)
 	if err != nil {
 		return pushFailedSentence, err
 	}
@@ -124,10 +124,13 @@ const pushSubscribeWait = 20 * time.Second
 // errPushSlow: the browser did not subscribe within pushSubscribeWait.
 var errPushSlow = errors.New("the browser's push service did not answer")
 
-// subscribe subscribes dev with key, giving up after wait or when ctx ends.
-// A subscription that comes after that is dropped again: nothing registers
-// it, so it would only keep a push channel open that rings nothing.
-func subscribe(ctx context.Context, dev pushDevice, key string, wait time.Duration) (string, error) {
+// subscribe subscribes dev with key, giving up after pushSubscribeWait or
+// when ctx ends. A subscription that comes after that is dropped again:
+// nothing registers it, so it would only keep a push channel open that
+// rings nothing.
+func subscribe(ctx context.Context, dev pushDevice, key string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, pushSubscribeWait)
+	defer cancel()
 	type result struct {
 		raw string
 		err error
@@ -137,12 +140,9 @@ func subscribe(ctx context.Context, dev pushDevice, key string, wait time.Durati
 		raw, err := dev.Subscribe(key)
 		done <- result{raw, err}
 	}()
-	t := time.NewTimer(wait)
-	defer t.Stop()
 	select {
 	case r := <-done:
 		return r.raw, r.err
-	case <-t.C:
 	case <-ctx.Done():
 	}
 	go func() {
