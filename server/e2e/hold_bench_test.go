@@ -207,6 +207,17 @@ func treeCPU(t *testing.T, root int) map[string]int64 {
 	return out
 }
 
+// browserPid is the pid of b's Chromium, the root of the process tree whose
+// CPU a benchmark measures.
+func browserPid(t *testing.T, b *browser) int {
+	t.Helper()
+	proc := chromedp.FromContext(b.ctx).Browser.Process()
+	if proc == nil {
+		t.Fatal("no browser process to measure")
+	}
+	return proc.Pid
+}
+
 // cpuBetween is the CPU time spent between two treeCPU samples: processes
 // that exited in between are lost, new ones count whole.
 func cpuBetween(before, after map[string]int64) time.Duration {
@@ -245,10 +256,7 @@ func medianMin(xs []float64) (median, min float64) {
 func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkUser, senders []string, video bool) {
 	t.Helper()
 	hold := holdFor(t)
-	proc := chromedp.FromContext(b.ctx).Browser.Process()
-	if proc == nil {
-		t.Fatal("no browser process to measure")
-	}
+	pid := browserPid(t, b)
 	sampleAll := func() []pageSample {
 		out, errs := sampleMedia(users)
 		for _, err := range errs {
@@ -257,7 +265,7 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 		return out
 	}
 	start := time.Now()
-	browserCPU0, serverCPU0, load0 := treeCPU(t, proc.Pid), treeCPU(t, srv.cmd.Process.Pid), loadAvg()
+	browserCPU0, serverCPU0, load0 := treeCPU(t, pid), treeCPU(t, srv.cmd.Process.Pid), loadAvg()
 	selfCPU0 := treeCPU(t, os.Getpid())
 	prev, prevAt := sampleAll(), time.Duration(0)
 	type windowStat struct{ median, min float64 }
@@ -339,7 +347,7 @@ func holdCall(t *testing.T, label string, b *browser, srv *server, users []*sdkU
 		}
 	}
 	elapsed := time.Since(start)
-	browserCPU, serverCPU := cpuBetween(browserCPU0, treeCPU(t, proc.Pid)), cpuBetween(serverCPU0, treeCPU(t, srv.cmd.Process.Pid))
+	browserCPU, serverCPU := cpuBetween(browserCPU0, treeCPU(t, pid)), cpuBetween(serverCPU0, treeCPU(t, srv.cmd.Process.Pid))
 	selfCPU := cpuBetween(selfCPU0, treeCPU(t, os.Getpid()))
 	var states []string
 	for i, u := range users {

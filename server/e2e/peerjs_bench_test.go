@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 )
 
 // The PeerJS comparison of issue 10 (target 1: answering faster than PeerJS
@@ -298,23 +296,20 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 	// The whole browser's CPU per call (both pages, the browser, GPU and
 	// capture processes): the ring, the answer until both first frames, and
 	// the hang-up.
-	proc := chromedp.FromContext(b.ctx).Browser.Process()
-	if proc == nil {
-		t.Fatal("no browser process to measure")
-	}
+	pid := browserPid(t, b)
 	callee, caller, cpu := make([][]int, len(names)), make([][]int, len(names)), make([][]int, len(names))
 	for i := 0; i < rounds; i++ {
 		for k := range names {
 			v := (i + k) % len(names) // rotate which goes first
 			var ce, cr int
-			before := treeCPU(t, proc.Pid)
+			before := treeCPU(t, pid)
 			switch v {
 			case 0, 1, 2:
 				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1, v == 2)
 			case 3:
 				ce, cr = answerToFirstFrame(t, alice, bob, i)
 			}
-			used := int(cpuBetween(before, treeCPU(t, proc.Pid)).Milliseconds())
+			used := int(cpuBetween(before, treeCPU(t, pid)).Milliseconds())
 			callee[v] = append(callee[v], ce)
 			caller[v] = append(caller[v], cr)
 			cpu[v] = append(cpu[v], used)

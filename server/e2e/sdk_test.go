@@ -477,16 +477,13 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	// The whole browser's CPU per call (both pages, the browser, GPU and
 	// capture processes), which varies far less from run to run than the
 	// times do.
-	proc := chromedp.FromContext(b.ctx).Browser.Process()
-	if proc == nil {
-		t.Fatal("no browser process to measure")
-	}
+	pid := browserPid(t, b)
 	for i := 0; i < rounds; i++ {
 		for k := range builds {
 			bd := builds[(i+k)%len(builds)] // rotate which goes first
-			before := treeCPU(t, proc.Pid)
+			before := treeCPU(t, pid)
 			ce, cr := answerToFirstFrame(t, bd.caller, bd.callee, i)
-			bd.cpuMS = append(bd.cpuMS, int(cpuBetween(before, treeCPU(t, proc.Pid)).Milliseconds()))
+			bd.cpuMS = append(bd.cpuMS, int(cpuBetween(before, treeCPU(t, pid)).Milliseconds()))
 			bd.calleeMS = append(bd.calleeMS, ce)
 			bd.callerMS = append(bd.callerMS, cr)
 		}
