@@ -238,6 +238,8 @@ func TestPWAErrorsDeclineAndMissed(t *testing.T) {
 	navigate(t, mallory.ctx, srv.URL+"/join/abc-defg-hij")
 	mallory.wait(`document.querySelector('#auth-form') && document.body.innerText.includes('Joining a call by link')`, 60*time.Second)
 	click(t, mallory.ctx, "#auth-switch")
+	// The form changes shape: type only into the one a user sees.
+	mallory.wait(`document.querySelector('#display-name')`, 5*time.Second)
 	typeText(t, mallory.ctx, "#username", "alice")
 	typeText(t, mallory.ctx, "#password", "another long password")
 	click(t, mallory.ctx, "#auth-submit")
@@ -248,6 +250,9 @@ func TestPWAErrorsDeclineAndMissed(t *testing.T) {
 	click(t, mallory.ctx, "#auth-submit")
 	mallory.wait(noticeExpr+`.includes('3 to 32 characters')`, 5*time.Second)
 	click(t, mallory.ctx, "#auth-switch")
+	// Back to sign-in: the submit button moves up once the display name goes,
+	// and a click aimed at its old place hits nothing.
+	mallory.wait(`!document.querySelector('#display-name') && document.querySelector('#auth-submit').textContent === 'Sign in'`, 5*time.Second)
 	clearText(t, mallory.ctx, "#username")
 	typeText(t, mallory.ctx, "#username", "alice")
 	click(t, mallory.ctx, "#auth-submit")
