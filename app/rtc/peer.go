@@ -84,8 +84,11 @@ type Peer struct {
 	ufrag  string
 	closed bool
 	// config is the ICE configuration SetConfig keeps for the next ICE
-	// restart, nil when there is none.
-	config *webrtc.Configuration
+	// restart, nil when there is none. It is kept as our Config, not as
+	// pion's Configuration: a pion Configuration on the heap makes its type
+	// (certificates included) reachable, and with it the x509 and ASN.1 code
+	// of their methods, 270 KB of the browser build's wasm.
+	config *Config
 }
 
 // NewPeer creates a peer connection that sends local's tracks (either may be
@@ -223,9 +226,8 @@ func SplitCandidates(sdp string) (string, []wire.Candidate) {
 // cannot change its servers while it gathers, which it does after every
 // local description, so applying them from another goroutine raced it.
 func (p *Peer) SetConfig(cfg Config) error {
-	c := cfg.configuration()
 	p.mu.Lock()
-	p.config = &c
+	p.config = &cfg
 	p.mu.Unlock()
 	return nil
 }
@@ -240,7 +242,7 @@ func (p *Peer) applyConfig() error {
 	if c == nil {
 		return nil
 	}
-	if err := p.pc.SetConfiguration(*c); err != nil {
+	if err := p.pc.SetConfiguration(c.configuration()); err != nil {
 		return fmt.Errorf("rtc: set configuration: %w", err)
 	}
 	return nil
