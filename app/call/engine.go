@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -43,8 +42,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	// PingInterval is how often an idle connection is checked; default 20s.
 	PingInterval time.Duration
-	// Logger receives diagnostics; nil discards them.
-	Logger *slog.Logger
+	// Logger receives diagnostics; nil discards them. A *slog.Logger is one.
+	Logger Logger
 }
 
 // Engine is one signed-in user's calling session. Its methods are safe for
@@ -52,7 +51,7 @@ type Config struct {
 type Engine struct {
 	cfg       Config
 	baseMedia rtc.Media // as configured; media is it with the chosen devices
-	log       *slog.Logger
+	log       Logger
 	out       *queue // listener invocations, in order
 	work      *queue // call state changes and peer negotiation, in order
 
@@ -112,7 +111,7 @@ func New(cfg Config) *Engine {
 	}
 	e.baseMedia = e.media
 	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
+		e.log = discard{}
 	}
 	e.out = newQueue()
 	e.work = newQueue()
