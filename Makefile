@@ -9,7 +9,7 @@ GOFILES := $(shell find app server -name '*.go' -not -path '*/testdata/*') go.mo
 APPGO   := $(shell find app -name '*.go' -not -name '*_test.go') go.mod go.sum
 WEBSRC  := $(shell find web -type f -not -name '*.wasm*' -not -name 'wasm_exec.js' -not -name '.*')
 
-.PHONY: all build run test test-native test-e2e-pwa test-e2e-sdk vet unit e2e-deps fuzz bench clean
+.PHONY: all build run test test-native test-e2e-pwa test-e2e-sdk vet unit e2e-deps fuzz bench wasm-size clean
 
 all: build
 
@@ -121,6 +121,15 @@ bench: build
 	for n in 4 8; do PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 PARLEY_BENCH_NATIVE=1 PARLEY_BENCH_PARTIES=$$n $(GO) test -count=1 -v -timeout 5m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'; done
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|8-party|interleaved|visit|joinCall|path dead|reload|kill -9|shareScreen|per socket|tabs on three'
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 5m -run 'TestBenchReconnectAfterRestart' ./app/call | grep -E 'clients'
+
+# Where the PWA's wasm bytes go, by package (WASM_SIZE_FLAGS=-fn for
+# functions), from a build that keeps the function names the shipped one
+# strips; WASM_SIZE_BASE=old.wasm (a build of an older commit, made the
+# same way) shows what grew since.
+WASM_SIZE_OUT ?= $(or $(TMPDIR),/tmp)/parley-app-named.wasm
+wasm-size:
+	$(WASM) $(GO) build -trimpath $(UIGCFLAGS) -o $(WASM_SIZE_OUT) ./app
+	$(GO) run ./server/internal/wasmsize $(WASM_SIZE_FLAGS) $(WASM_SIZE_BASE) $(WASM_SIZE_OUT)
 
 clean:
 	rm -rf bin web/*.wasm web/*.br web/*.gz web/.compressed web/wasm_exec.js test-artifacts
