@@ -87,7 +87,7 @@ type Peer struct {
 	// restart, nil when there is none. It is kept as our Config, not as
 	// pion's Configuration: a pion Configuration on the heap makes its type
 	// (certificates included) reachable, and with it the x509 and ASN.1 code
-	// of their methods, 270 KB of the browser build's wasm.
+	// of their methods, 274 KB of the browser build's wasm.
 	config *Config
 }
 

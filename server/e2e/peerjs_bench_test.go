@@ -265,6 +265,9 @@ func peerjsCall(t *testing.T, caller, callee *peerjsUser, preopen, selfView bool
 	return calleeMS, callerMS
 }
 
+// styleElement matches a page's <style> element and its text.
+var styleElement = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+
 // sdkPageStyle is the style sheet of web/sdk.html, the page Parley's answer
 // benchmark runs in: the PeerJS variant that shows what Parley's page shows
 // lays it out the same way. Its rounded, scaled-down video elements cost the
@@ -276,7 +279,7 @@ func sdkPageStyle(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("read the SDK page: %v", err)
 	}
-	m := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindSubmatch(b)
+	m := styleElement.FindSubmatch(b)
 	if m == nil {
 		t.Fatal("web/sdk.html has no <style> element")
 	}

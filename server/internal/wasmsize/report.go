@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strings"
 )
 
 // goName splits a function's name as the Go linker writes it into a wasm's
@@ -89,7 +88,7 @@ func diff(w io.Writer, a, b *module, group func(string) string, n int) {
 			fmt.Fprintf(w, "… %d more changed\n", len(rows)-n)
 			break
 		}
-		fmt.Fprintf(w, "%+9d  %9d → %-9d %s\n", r.new-r.old, r.old, r.new, strings.TrimSpace(r.name))
+		fmt.Fprintf(w, "%+9d  %9d → %-9d %s\n", r.new-r.old, r.old, r.new, r.name)
 	}
 }
 
