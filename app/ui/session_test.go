@@ -257,3 +257,32 @@ func TestFormatting(t *testing.T) {
 		t.Errorf("logPeers = %v", got)
 	}
 }
+
+// TestWrongPasswordOnJoinPage: the engine reports a refused sign-in on
+// connectionListener too (AUTH_FAIL). On a call link's page, where a visitor
+// may sign in, that is a wrong password, not a lost session: the page and
+// the sign-in's own notice stay. A session that was signed in does end.
+func TestWrongPasswordOnJoinPage(t *testing.T) {
+	h := newHarness(t)
+	s := h.s
+	s.join.code = "abc-defg-hij"
+	s.phase = phaseJoin
+	h.f.errs["Connect"] = &wire.Error{Code: wire.CodeUnauthorized, Message: "bad credentials"}
+	h.do(1, func(ctx app.Context) { s.signIn(ctx, "alice", "wrong-password") })
+	h.f.sink(event.ConnectionStatus{Status: event.AuthFail})
+	h.settle(1)
+	if s.phase != phaseJoin || !strings.Contains(s.page.notice, "don't match") {
+		t.Fatalf("after a wrong password on the join page: phase %v notice %q", s.phase, s.page.notice)
+	}
+
+	delete(h.f.errs, "Connect")
+	h.do(2, func(ctx app.Context) { s.signIn(ctx, "alice", "secret-password") })
+	if s.account.user.JID != "alice@localhost" {
+		t.Fatalf("not signed in: %+v", s.account.user)
+	}
+	h.f.sink(event.ConnectionStatus{Status: event.AuthFail})
+	h.settle(1)
+	if s.phase != phaseSignedOut || !strings.Contains(s.page.notice, "session has ended") {
+		t.Fatalf("after the session ended: phase %v notice %q", s.phase, s.page.notice)
+	}
+}

@@ -178,7 +178,11 @@ func (s *session) onConnection(ev event.ConnectionStatus) {
 		s.pushAfterSignOut()
 		browser.StorageRemove(tokenKey)
 		s.tab.remove(tabKey)
-		if s.phase != phaseSignedOut {
+		// Only a session that was signed in has ended. A sign-in that failed
+		// (a wrong password, a saved session the server no longer knows)
+		// comes here too: its own callback says why, and the page it was
+		// on, a call link's included, stays.
+		if s.phase != phaseSignedOut && s.account.user.JID != "" {
 			s.reset()
 			s.page.notice = "Your session has ended. Sign in again."
 			if ev.Reason == event.ReasonRevoked {
