@@ -218,8 +218,10 @@ func TestPWAOneToOneVideoCall(t *testing.T) {
 	alice.wait(`document.querySelector('#auth-form')`, 60*time.Second)
 }
 
-// noticeExpr is the text of the error notice on the current screen.
-const noticeExpr = `(document.querySelector('.notice-error') || {}).textContent || ''`
+// noticeExpr is the text of the error notice on the current screen ("" when
+// there is none), in parentheses so that a method called on it applies to
+// the text.
+const noticeExpr = `((document.querySelector('.notice-error') || {}).textContent || '')`
 
 // TestPWAErrorsDeclineAndMissed checks the sentences people see when things go
 // wrong, a declined call and a missed call, by clicks.
@@ -298,4 +300,9 @@ func TestPWAErrorsDeclineAndMissed(t *testing.T) {
 	}
 	click(t, bob.ctx, "#end-call")
 	alice.wait(`document.querySelector('#call-ended') || document.querySelector('#call-log')`, 10*time.Second)
+
+	// Long after it, the wrong password has not turned into a lost session:
+	// mallory is still on the call link's page, told what went wrong.
+	mallory.wait(`document.body.innerText.includes('Joining a call by link') && `+noticeExpr+`.includes("don't match")`, 5*time.Second)
+	mallory.shot("17-bad-password-later")
 }
