@@ -301,10 +301,8 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	}
 	p.queued = later
 	p.mu.Unlock()
-	for _, c := range ready {
-		if err := p.addCandidate(c); err != nil {
-			return nil, err
-		}
+	if err := p.addCandidates(ready); err != nil {
+		return nil, err
 	}
 	if typ != webrtc.SDPTypeOffer {
 		return nil, nil
@@ -336,16 +334,24 @@ const maxQueuedCandidates = 256
 // (ufrag) the current remote description does not have, and the restart
 // would find no path.
 func (p *Peer) AddCandidate(c wire.Candidate) error {
+	return p.AddCandidates([]wire.Candidate{c})
+}
+
+// AddCandidates adds remote ICE candidates, in order, each as AddCandidate
+// would. The browser is handed all of them before the engine waits for any
+// (addCandidates): a call's start brings them in bursts.
+func (p *Peer) AddCandidates(cs []wire.Candidate) error {
+	var ready []wire.Candidate
 	p.mu.Lock()
-	if !p.remote || !matchesUfrag(c.Candidate, p.ufrag) {
-		if len(p.queued) < maxQueuedCandidates {
+	for _, c := range cs {
+		if p.remote && matchesUfrag(c.Candidate, p.ufrag) {
+			ready = append(ready, c)
+		} else if len(p.queued) < maxQueuedCandidates {
 			p.queued = append(p.queued, c)
 		}
-		p.mu.Unlock()
-		return nil
 	}
 	p.mu.Unlock()
-	return p.addCandidate(c)
+	return p.addCandidates(ready)
 }
 
 // matchesUfrag reports whether a candidate line belongs to the description
@@ -375,15 +381,6 @@ func descriptionUfrag(sdp string) string {
 		}
 	}
 	return ""
-}
-
-func (p *Peer) addCandidate(c wire.Candidate) error {
-	if err := p.pc.AddICECandidate(webrtc.ICECandidateInit{
-		Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
-	}); err != nil {
-		return fmt.Errorf("rtc: add candidate: %w", err)
-	}
-	return nil
 }
 
 // SetTrack sends t (nil to send nothing) on the transceiver of kind

@@ -153,3 +153,18 @@ func (p *Peer) LocalAudioLevel() (level float64, ok bool) { return 0, false }
 // connection closing under it (a data race inside pion), and pion notices a
 // dead path by itself within seconds. The browser build counts (peer_js.go).
 func (p *Peer) BytesReceived() (n uint64, ok bool) { return 0, false }
+
+// addCandidates adds cs to pion's agent one after another (each returns at
+// once natively). All are added even when one fails; the first failure is
+// returned.
+func (p *Peer) addCandidates(cs []wire.Candidate) error {
+	var first error
+	for _, c := range cs {
+		if err := p.pc.AddICECandidate(webrtc.ICECandidateInit{
+			Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
+		}); err != nil && first == nil {
+			first = fmt.Errorf("rtc: add candidate: %w", err)
+		}
+	}
+	return first
+}
