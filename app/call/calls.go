@@ -53,9 +53,12 @@ type peerState struct {
 	offerer bool
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind
-	ice     iceRestart           // ICE restart schedule (iceRestart.go)
-	stall   stallWatch           // media arriving or not (stall.go)
-	line    lineWatch            // line quality (quality.go)
+	// cands is the batch of the other side's candidates still waiting on
+	// neg, which more join (work queue).
+	cands *candidateBatch
+	ice   iceRestart // ICE restart schedule (iceRestart.go)
+	stall stallWatch // media arriving or not (stall.go)
+	line  lineWatch  // line quality (quality.go)
 	// awaitReset: a reset was sent and not yet answered; what the other
 	// side sends meanwhile is for this session's previous page (rejoin.go).
 	awaitReset bool

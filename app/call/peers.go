@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"sync"
 
 	"parley/app/call/event"
 	"parley/app/rtc"
@@ -141,6 +142,7 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 	switch {
 	case ev.Payload.SDP != nil:
 		desc := *ev.Payload.SDP
+		ps.cands = nil // candidates after it go after it
 		ps.neg.push(func() {
 			if desc.Type == "answer" && !peer.AwaitingAnswer() {
 				return // a second answer to an offer sent again (onReoffer)
@@ -155,10 +157,14 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 			}
 		})
 	case ev.Payload.Candidate != nil:
-		c := *ev.Payload.Candidate
+		if ps.cands.add(*ev.Payload.Candidate) {
+			break // joins a batch not yet added
+		}
+		b := &candidateBatch{cs: []wire.Candidate{*ev.Payload.Candidate}}
+		ps.cands = b
 		ps.neg.push(func() {
-			if err := peer.AddCandidate(c); err != nil {
-				e.log.Debug("add candidate", "peer", ev.From, "err", err)
+			if err := peer.AddCandidates(b.take()); err != nil {
+				e.log.Debug("add candidates", "peer", ev.From, "err", err)
 			}
 		})
 	case ev.Payload.Restart:
@@ -262,3 +268,41 @@ func (e *Engine) dropPeer(cs *callState, ps *peerState) {
 		cs.screen.shown, cs.screen.track = "", nil
 	}
 }
+
+// candidateBatch is the other side's candidates that came one signal after
+// another with nothing else between them: they are added together, the
+// browser getting all of them before the engine waits (rtc.AddCandidates),
+// instead of a wait per candidate while the call starts. The work queue adds
+// to the batch until the negotiation queue takes it.
+type candidateBatch struct {
+	mu    sync.Mutex
+	cs    []wire.Candidate
+	taken bool
+}
+
+// add appends c and reports true if the batch was still waiting; false for
+// a nil batch or one already taken.
+func (b *candidateBatch) add(c wire.Candidate) bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.taken || len(b.cs) >= maxBatchCandidates {
+		return false
+	}
+	b.cs = append(b.cs, c)
+	return true
+}
+
+// take returns the batch's candidates; later ones start a new batch.
+func (b *candidateBatch) take() []wire.Candidate {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.taken = true
+	return b.cs
+}
+
+// maxBatchCandidates bounds one batch (a peer gathers a few per network
+// interface and TURN server).
+const maxBatchCandidates = 64

@@ -454,10 +454,8 @@ func (e *Engine) addHeld(ps *peerState) {
 		return
 	}
 	ps.neg.push(func() {
-		for _, c := range remote {
-			if err := peer.AddCandidate(c); err != nil {
-				e.log.Debug("add held candidate", "peer", ps.jid, "err", err)
-			}
+		if err := peer.AddCandidates(remote); err != nil {
+			e.log.Debug("add held candidates", "peer", ps.jid, "err", err)
 		}
 	})
 }
