@@ -286,6 +286,67 @@ func sdkPageStyle(t *testing.T) string {
 	return string(m[1])
 }
 
+// leanRig replaces an SDK page's listeners with what PeerJS's benchmark page
+// does with its streams: the own camera in one muted element, each other
+// participant's audio and video in one element (set once the video track is
+// there, as PeerJS hands over one stream with both), and no event log. The
+// first decoded frame of each remote video is stamped in window.firstFrame,
+// a ring sets window.ringing and the call's end window.ended.
+const leanRig = `(async () => {
+  const media = document.getElementById("media");
+  let remote = {};
+  const element = (id, muted) => {
+    const v = document.createElement("video");
+    v.id = id; v.autoplay = true; v.muted = muted; v.playsInline = true;
+    media.append(v);
+    return v;
+  };
+  const l = {
+    incomingCallListener: () => { window.ringing = true; },
+    callStatusListener: (s) => {
+      if (s.status === "ended" && s.localUser) { window.ended = true; media.replaceChildren(); remote = {}; }
+    },
+    userTrackListener: (t) => {
+      if (!t.track) return;
+      if (t.localUser) {
+        if (t.trackType === "video") { const v = element("self", true); v.srcObject = new MediaStream([t.track]); v.play().catch(() => {}); }
+        return;
+      }
+      const r = remote[t.userJid] || (remote[t.userJid] = {stream: new MediaStream()});
+      r.stream.addTrack(t.track);
+      if (t.trackType === "video" && !r.v) {
+        r.v = element("remote-" + t.userJid, false);
+        r.v.srcObject = r.stream;
+        r.v.play().catch(() => {});
+        r.v.requestVideoFrameCallback(() => { window.firstFrame[t.userJid] = Date.now(); });
+      }
+    },
+  };
+  return await Parley.initializeSDK({callbackListeners: l});
+})()`
+
+// leanAnswerToFirstFrame is answerToFirstFrame on pages set up by leanRig.
+func leanAnswerToFirstFrame(t *testing.T, caller, callee *sdkUser) (calleeMS, callerMS int) {
+	t.Helper()
+	for _, u := range []*sdkUser{caller, callee} {
+		eval[bool](t, u.ctx, `(window.firstFrame = {}, window.ringing = window.ended = false, true)`)
+	}
+	caller.ok(fmt.Sprintf(`Parley.makeVideoCall([%q])`, callee.jid))
+	waitJS(t, callee.ctx, `window.ringing`, 30*time.Second)
+	time.Sleep(benchRing(t))
+	answeredAt := eval[int](t, callee.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
+	calleeFrame := fmt.Sprintf(`window.firstFrame[%q]`, caller.jid)
+	callerFrame := fmt.Sprintf(`window.firstFrame[%q]`, callee.jid)
+	waitJS(t, callee.ctx, calleeFrame, 30*time.Second)
+	waitJS(t, caller.ctx, callerFrame, 30*time.Second)
+	calleeMS = eval[int](t, callee.ctx, calleeFrame) - answeredAt
+	callerMS = eval[int](t, caller.ctx, callerFrame) - answeredAt
+	caller.ok(`Parley.endCall()`)
+	waitJS(t, callee.ctx, `window.ended`, 30*time.Second)
+	waitJS(t, caller.ctx, `window.ended`, 30*time.Second)
+	return calleeMS, callerMS
+}
+
 // spread formats the median, min and max of xs (sorted in place).
 func spread(xs []int) string {
 	sort.Ints(xs)
@@ -321,9 +382,18 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 	alice.register("alice")
 	bob.register("bob")
 	pjCaller, pjCallee := newPeerJSUser(t, b, page, port, "caller"), newPeerJSUser(t, b, page, port, "callee")
+	carol, dave := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	carol.register("carol")
+	dave.register("dave")
+	for _, u := range []*sdkUser{carol, dave} {
+		if env := u.call(leanRig); env.StatusCode != 200 {
+			t.Fatalf("initializeSDK with the lean listeners: %+v", env)
+		}
+	}
 
 	names := []string{"PeerJS, callee opens its camera on answer", "PeerJS, callee's camera opened while ringing",
-		"PeerJS, camera on answer, both cameras shown and the remote sound played, laid out with the same style sheet (as on Parley's page)", "Parley"}
+		"PeerJS, camera on answer, both cameras shown and the remote sound played, laid out with the same style sheet (as on Parley's page)", "Parley",
+		"Parley, its page doing what PeerJS's does (own camera and one element per remote participant, no event log)"}
 	// The whole browser's CPU per call (both pages, the browser, GPU and
 	// capture processes): the ring, the answer until both first frames, and
 	// the hang-up.
@@ -339,6 +409,8 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1, v == 2)
 			case 3:
 				ce, cr = answerToFirstFrame(t, alice, bob, i)
+			case 4:
+				ce, cr = leanAnswerToFirstFrame(t, carol, dave)
 			}
 			used := int(cpuBetween(before, treeCPU(t, pid)).Milliseconds())
 			callee[v] = append(callee[v], ce)
