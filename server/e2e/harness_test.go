@@ -317,6 +317,38 @@ func newBrowser(t *testing.T) *browser {
 	if shared.browser != nil {
 		return shared.browser
 	}
+	shared.browser, shared.stop = launchBrowser(t, path)
+	return shared.browser
+}
+
+// newPinnedBrowser starts a Chromium of its own whose processes all run on
+// the one processor cpu (taskset), for benchmarks that give each side of a
+// call a processor of its own, as two machines would. It is stopped when the
+// test ends.
+func newPinnedBrowser(t *testing.T, cpu int) *browser {
+	t.Helper()
+	path := chromiumPath()
+	if _, err := exec.LookPath(path); err != nil {
+		missing(t, "no Chromium at %s (install the chromium package or set PARLEY_CHROMIUM)", path)
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("benchmark needs taskset (util-linux) to pin a browser to a processor")
+	}
+	wrapper := filepath.Join(t.TempDir(), "chromium-on-cpu"+strconv.Itoa(cpu))
+	script := "#!/bin/sh\nexec " + taskset + " -c " + strconv.Itoa(cpu) + " " + path + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, stop := launchBrowser(t, wrapper)
+	t.Cleanup(stop)
+	return b
+}
+
+// launchBrowser starts the headless Chromium at path with the suite's flags
+// and returns it with the function that stops it.
+func launchBrowser(t *testing.T, path string) (*browser, func()) {
+	t.Helper()
 	dataDir, err := os.MkdirTemp("", "parley-chromium-")
 	if err != nil {
 		t.Fatal(err)
@@ -350,13 +382,11 @@ func newBrowser(t *testing.T) *browser {
 		os.RemoveAll(dataDir)
 		t.Fatalf("start %s: %v", path, err)
 	}
-	shared.browser = &browser{ctx: ctx}
-	shared.stop = func() {
+	return &browser{ctx: ctx}, func() {
 		cancelCtx()
 		cancelAlloc()
 		os.RemoveAll(dataDir)
 	}
-	return shared.browser
 }
 
 // pages counts the pages each running test has opened: the third waits for

@@ -362,11 +362,15 @@ func spread(xs []int) string {
 // time from the callee answering to the first decoded remote video frame on
 // both sides for PeerJS 1.5 calls and a Parley call (the body of
 // TestBenchAnswerToFirstFrame), one of each per round in rotating order, all
-// in the same headless Chromium, so that all see the same load. The PeerJS
+// in the same headless Chromium (or pair of them), so that all see the same
+// load. The PeerJS
 // variants: the callee opens its camera on answer (as Parley's does) or
 // while it rings, the page showing only the remote video; and the callee
 // opening it on answer with the page showing what Parley's test page shows
-// (both cameras, the remote sound). Run with PARLEY_BENCH=1.
+// (both cameras, the remote sound). Parley runs on the test rig's page and on
+// a page doing what that last PeerJS page does (leanRig). With
+// PARLEY_BENCH_PINNED=1 the callers' and the callees' pages are in two
+// browsers, each on a processor of its own. Run with PARLEY_BENCH=1.
 func TestBenchPeerJSAnswer(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
@@ -377,12 +381,12 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 	rounds := benchRounds(t)
 	// One call of the pair per round: over the default per-pair ring limit.
 	srv := startServerWith(t, serverOptions{Args: []string{"-pair-ring-burst", strconv.Itoa(rounds)}})
-	b := newBrowser(t)
-	alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	callers, callees, browsersCPU := benchBrowsers(t)
+	alice, bob := newSDKUser(t, callers, srv.URL), newSDKUser(t, callees, srv.URL)
 	alice.register("alice")
 	bob.register("bob")
-	pjCaller, pjCallee := newPeerJSUser(t, b, page, port, "caller"), newPeerJSUser(t, b, page, port, "callee")
-	carol, dave := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+	pjCaller, pjCallee := newPeerJSUser(t, callers, page, port, "caller"), newPeerJSUser(t, callees, page, port, "callee")
+	carol, dave := newSDKUser(t, callers, srv.URL), newSDKUser(t, callees, srv.URL)
 	carol.register("carol")
 	dave.register("dave")
 	for _, u := range []*sdkUser{carol, dave} {
@@ -397,13 +401,12 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 	// The whole browser's CPU per call (both pages, the browser, GPU and
 	// capture processes): the ring, the answer until both first frames, and
 	// the hang-up.
-	pid := browserPid(t, b)
 	callee, caller, cpu := make([][]int, len(names)), make([][]int, len(names)), make([][]int, len(names))
 	for i := 0; i < rounds; i++ {
 		for k := range names {
 			v := (i + k) % len(names) // rotate which goes first
 			var ce, cr int
-			before := treeCPU(t, pid)
+			before := browsersCPU()
 			switch v {
 			case 0, 1, 2:
 				ce, cr = peerjsCall(t, pjCaller, pjCallee, v == 1, v == 2)
@@ -412,7 +415,7 @@ func TestBenchPeerJSAnswer(t *testing.T) {
 			case 4:
 				ce, cr = leanAnswerToFirstFrame(t, carol, dave)
 			}
-			used := int(cpuBetween(before, treeCPU(t, pid)).Milliseconds())
+			used := int(cpuBetween(before, browsersCPU()).Milliseconds())
 			callee[v] = append(callee[v], ce)
 			caller[v] = append(caller[v], cr)
 			cpu[v] = append(cpu[v], used)

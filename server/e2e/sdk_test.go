@@ -2,17 +2,18 @@ package e2e
 
 import (
 	"context"
-
 	"encoding/json"
 	"fmt"
-	cdpbrowser "github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/chromedp"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
 )
 
 // sdkRig is evaluated in the SDK playground page. It records every listener
@@ -413,6 +414,33 @@ func benchRing(t *testing.T) time.Duration {
 	return d
 }
 
+// benchBrowsers returns the browsers of an answer benchmark's callers and
+// callees, and a reading of their processes' CPU ticks (treeCPU). By default
+// both are the suite's one browser, the two sides of a call sharing both
+// processors; with PARLEY_BENCH_PINNED=1 the callers' pages are in a browser
+// on processor 0 and the callees' in one on processor 1, each side with a
+// processor of its own, as on two machines (the servers and the test still
+// share both).
+func benchBrowsers(t *testing.T) (callers, callees *browser, cpu func() map[string]int64) {
+	t.Helper()
+	callers = newBrowser(t)
+	callees = callers
+	if os.Getenv("PARLEY_BENCH_PINNED") != "" {
+		callers, callees = newPinnedBrowser(t, 0), newPinnedBrowser(t, 1)
+	}
+	pids := []int{browserPid(t, callers)}
+	if callees != callers {
+		pids = append(pids, browserPid(t, callees))
+	}
+	return callers, callees, func() map[string]int64 {
+		all := map[string]int64{}
+		for _, pid := range pids {
+			maps.Copy(all, treeCPU(t, pid))
+		}
+		return all
+	}
+}
+
 // TestBenchAnswerToFirstFrame measures, over 10 calls, the time from
 // answerCall to the first decoded remote video frame on both sides. It runs
 // only with PARLEY_BENCH=1 (make bench); the numbers go in the README.
@@ -432,7 +460,7 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	if relay != "" {
 		opts.Args = append(opts.Args, "-turn-addr", "127.0.0.1:0", "-ice-transport-policy", "relay")
 	}
-	b := newBrowser(t)
+	callers, callees, browsersCPU := benchBrowsers(t)
 	type build struct {
 		name           string
 		caller, callee *sdkUser
@@ -450,7 +478,7 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 			o.Bin = bd.name
 		}
 		srv := startServerWith(t, o)
-		alice, bob := newSDKUser(t, b, srv.URL), newSDKUser(t, b, srv.URL)
+		alice, bob := newSDKUser(t, callers, srv.URL), newSDKUser(t, callees, srv.URL)
 		for _, u := range []*sdkUser{alice, bob} {
 			eval[bool](t, u.ctx, `(window.onlyTURN = `+strconv.Quote(relay)+`, true)`)
 		}
@@ -477,13 +505,12 @@ func TestBenchAnswerToFirstFrame(t *testing.T) {
 	// The whole browser's CPU per call (both pages, the browser, GPU and
 	// capture processes), which varies far less from run to run than the
 	// times do.
-	pid := browserPid(t, b)
 	for i := 0; i < rounds; i++ {
 		for k := range builds {
 			bd := builds[(i+k)%len(builds)] // rotate which goes first
-			before := treeCPU(t, pid)
+			before := browsersCPU()
 			ce, cr := answerToFirstFrame(t, bd.caller, bd.callee, i)
-			bd.cpuMS = append(bd.cpuMS, int(cpuBetween(before, treeCPU(t, pid)).Milliseconds()))
+			bd.cpuMS = append(bd.cpuMS, int(cpuBetween(before, browsersCPU()).Milliseconds()))
 			bd.calleeMS = append(bd.calleeMS, ce)
 			bd.callerMS = append(bd.callerMS, cr)
 		}
