@@ -7,31 +7,31 @@ import (
 	"parley/app/wire"
 )
 
-// TestCandidateBatch: candidates join a batch until the negotiation queue
-// takes it; after that (or with no batch) a new one must start, and a batch
-// holds at most maxBatchCandidates.
+// TestCandidateBatch: the other side's candidates that come one signal
+// after another join the batch (a candidateHold) that the negotiation queue
+// has not taken yet, in order; once it is taken, one more must start a new
+// batch, or it would never be added.
 func TestCandidateBatch(t *testing.T) {
 	c := func(i int) wire.Candidate { return wire.Candidate{Candidate: fmt.Sprintf("candidate:%d", i)} }
-	var none *candidateBatch
-	if none.add(c(0)) {
-		t.Fatal("a nil batch took a candidate")
-	}
-	b := &candidateBatch{cs: []wire.Candidate{c(0)}}
-	for i := 1; i < maxBatchCandidates; i++ {
-		if !b.add(c(i)) {
+	b := &candidateHold{on: true, held: []wire.Candidate{c(0)}}
+	for i := 1; i < 5; i++ {
+		if !b.keep(c(i)) {
 			t.Fatalf("candidate %d did not join a waiting batch", i)
 		}
 	}
-	if b.add(c(maxBatchCandidates)) {
-		t.Fatal("a full batch took one more")
+	got := b.release()
+	if len(got) != 5 {
+		t.Fatalf("took %d candidates, want 5", len(got))
 	}
-	got := b.take()
-	if len(got) != maxBatchCandidates || got[0] != c(0) || got[len(got)-1] != c(maxBatchCandidates-1) {
-		t.Fatalf("took %d candidates, first %v, last %v", len(got), got[0], got[len(got)-1])
+	for i, g := range got {
+		if g != c(i) {
+			t.Fatalf("candidate %d is %v, want %v", i, g, c(i))
+		}
 	}
-	b = &candidateBatch{cs: []wire.Candidate{c(0)}}
-	b.take()
-	if b.add(c(1)) {
+	if b.keep(c(5)) {
 		t.Fatal("a taken batch took a candidate: it would never be added")
+	}
+	if rest := b.release(); len(rest) != 0 {
+		t.Fatalf("a taken batch gave %d more", len(rest))
 	}
 }

@@ -53,9 +53,12 @@ type peerState struct {
 	offerer bool
 	state   string
 	tracks  map[string]rtc.Track // remote tracks by kind
-	// cands is the batch of the other side's candidates still waiting on
-	// neg, which more join (work queue).
-	cands *candidateBatch
+	// cands holds the other side's candidates that came one signal after
+	// another, until neg adds them together (rtc.AddCandidates: the browser
+	// gets them all before the engine waits, instead of a wait for each
+	// while the call starts). More join it until then; a description
+	// starts a new one after it (work queue).
+	cands *candidateHold
 	ice   iceRestart // ICE restart schedule (iceRestart.go)
 	stall stallWatch // media arriving or not (stall.go)
 	line  lineWatch  // line quality (quality.go)

@@ -2,7 +2,6 @@ package call
 
 import (
 	"context"
-	"sync"
 
 	"parley/app/call/event"
 	"parley/app/rtc"
@@ -157,13 +156,13 @@ func (e *Engine) onSignal(ev wire.SignalEvent) {
 			}
 		})
 	case ev.Payload.Candidate != nil:
-		if ps.cands.add(*ev.Payload.Candidate) {
+		if ps.cands != nil && ps.cands.keep(*ev.Payload.Candidate) {
 			break // joins a batch not yet added
 		}
-		b := &candidateBatch{cs: []wire.Candidate{*ev.Payload.Candidate}}
+		b := &candidateHold{on: true, held: []wire.Candidate{*ev.Payload.Candidate}}
 		ps.cands = b
 		ps.neg.push(func() {
-			if err := peer.AddCandidates(b.take()); err != nil {
+			if err := peer.AddCandidates(b.release()); err != nil {
 				e.log.Debug("add candidates", "peer", ev.From, "err", err)
 			}
 		})
@@ -268,41 +267,3 @@ func (e *Engine) dropPeer(cs *callState, ps *peerState) {
 		cs.screen.shown, cs.screen.track = "", nil
 	}
 }
-
-// candidateBatch is the other side's candidates that came one signal after
-// another with nothing else between them: they are added together, the
-// browser getting all of them before the engine waits (rtc.AddCandidates),
-// instead of a wait per candidate while the call starts. The work queue adds
-// to the batch until the negotiation queue takes it.
-type candidateBatch struct {
-	mu    sync.Mutex
-	cs    []wire.Candidate
-	taken bool
-}
-
-// add appends c and reports true if the batch was still waiting; false for
-// a nil batch or one already taken.
-func (b *candidateBatch) add(c wire.Candidate) bool {
-	if b == nil {
-		return false
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.taken || len(b.cs) >= maxBatchCandidates {
-		return false
-	}
-	b.cs = append(b.cs, c)
-	return true
-}
-
-// take returns the batch's candidates; later ones start a new batch.
-func (b *candidateBatch) take() []wire.Candidate {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.taken = true
-	return b.cs
-}
-
-// maxBatchCandidates bounds one batch (a peer gathers a few per network
-// interface and TURN server).
-const maxBatchCandidates = 64

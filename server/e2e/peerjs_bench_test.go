@@ -333,12 +333,7 @@ func leanAnswerToFirstFrame(t *testing.T, caller, callee *sdkUser) (calleeMS, ca
 	}
 	caller.ok(fmt.Sprintf(`Parley.makeVideoCall([%q])`, callee.jid))
 	waitJS(t, callee.ctx, `window.ringing`, 30*time.Second)
-	time.Sleep(benchRing(t))
-	answeredAt := eval[int](t, callee.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
-	calleeFrame := fmt.Sprintf(`window.firstFrame[%q]`, caller.jid)
-	callerFrame := fmt.Sprintf(`window.firstFrame[%q]`, callee.jid)
-	waitJS(t, callee.ctx, calleeFrame, 30*time.Second)
-	waitJS(t, caller.ctx, callerFrame, 30*time.Second)
+	answeredAt, calleeFrame, callerFrame := answerToFrames(t, caller, callee)
 	calleeMS = eval[int](t, callee.ctx, calleeFrame) - answeredAt
 	callerMS = eval[int](t, caller.ctx, callerFrame) - answeredAt
 	caller.ok(`Parley.endCall()`)

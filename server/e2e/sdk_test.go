@@ -377,12 +377,7 @@ func answerToFirstFrame(t *testing.T, caller, callee *sdkUser, i int) (calleeMS,
 	}
 	caller.ok(fmt.Sprintf(`Parley.makeVideoCall([%q])`, callee.jid))
 	callee.waitEvent("incomingCallListener", `true`)
-	time.Sleep(benchRing(t))
-	answeredAt := eval[int](t, callee.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
-	calleeFrame := fmt.Sprintf(`window.firstFrame[%q]`, caller.jid)
-	callerFrame := fmt.Sprintf(`window.firstFrame[%q]`, callee.jid)
-	waitJS(t, callee.ctx, calleeFrame, 30*time.Second)
-	waitJS(t, caller.ctx, callerFrame, 30*time.Second)
+	answeredAt, calleeFrame, callerFrame := answerToFrames(t, caller, callee)
 	if os.Getenv("PARLEY_BENCH_DETAIL") != "" {
 		connected := `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].status === "connected").at`
 		t.Logf("call %d: callee connected +%d ms, caller connected +%d ms, callee first frame +%d, caller first frame +%d", i,
@@ -395,6 +390,22 @@ func answerToFirstFrame(t *testing.T, caller, callee *sdkUser, i int) (calleeMS,
 	callee.waitEvent("callStatusListener", `a.status === "ended"`)
 	caller.waitEvent("callStatusListener", `a.status === "ended"`)
 	return calleeMS, callerMS
+}
+
+// answerToFrames lets the call ringing on callee's page ring benchRing,
+// answers it and waits for the first decoded remote frame on both pages
+// (window.firstFrame). It returns when the answer was given (the callee's
+// Date.now()) and the expressions of the callee's and the caller's first
+// frame times.
+func answerToFrames(t *testing.T, caller, callee *sdkUser) (answeredAt int, calleeFrame, callerFrame string) {
+	t.Helper()
+	time.Sleep(benchRing(t))
+	answeredAt = eval[int](t, callee.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
+	calleeFrame = fmt.Sprintf(`window.firstFrame[%q]`, caller.jid)
+	callerFrame = fmt.Sprintf(`window.firstFrame[%q]`, callee.jid)
+	waitJS(t, callee.ctx, calleeFrame, 30*time.Second)
+	waitJS(t, caller.ctx, callerFrame, 30*time.Second)
+	return answeredAt, calleeFrame, callerFrame
 }
 
 // benchRing is how long the answer benchmarks let the phone ring before the
