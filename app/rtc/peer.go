@@ -327,19 +327,14 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 // that has not arrived.
 const maxQueuedCandidates = 256
 
-// AddCandidate adds a remote ICE candidate, holding it until the remote
-// description it belongs to is applied. After an ICE restart the other side
-// gathers (and sends) its new candidates while its offer or answer is still
-// on its way: applied now, they would be dropped for naming ICE credentials
-// (ufrag) the current remote description does not have, and the restart
-// would find no path.
-func (p *Peer) AddCandidate(c wire.Candidate) error {
-	return p.AddCandidates([]wire.Candidate{c})
-}
-
-// AddCandidates adds remote ICE candidates, in order, each as AddCandidate
-// would. The browser is handed all of them before the engine waits for any
-// (addCandidates): a call's start brings them in bursts.
+// AddCandidates adds remote ICE candidates, in order, holding each until the
+// remote description it belongs to is applied. After an ICE restart the
+// other side gathers (and sends) its new candidates while its offer or
+// answer is still on its way: applied now, they would be dropped for naming
+// ICE credentials (ufrag) the current remote description does not have, and
+// the restart would find no path. The browser is handed all of them before
+// the engine waits for any (addCandidates): a call's start brings them in
+// bursts.
 func (p *Peer) AddCandidates(cs []wire.Candidate) error {
 	var ready []wire.Candidate
 	p.mu.Lock()
