@@ -407,14 +407,14 @@ func (e *Engine) joinPrepared(cs *callState) {
 			if answer == nil {
 				return
 			}
-			go func() {
-				e.relay(room, jid, wire.Payload{SDP: answer})
-				for _, c := range local {
-					if !inDescription(answer, c) {
-						go e.relay(room, jid, wire.Payload{Candidate: &c})
-					}
+			// The candidates go beside the answer, not after its reply: the
+			// member keeps any that overtake it until the answer is applied.
+			go e.relay(room, jid, wire.Payload{SDP: answer})
+			for _, c := range local {
+				if !inDescription(answer, c) {
+					go e.relay(room, jid, wire.Payload{Candidate: &c})
 				}
-			}()
+			}
 		})
 		e.addHeld(ps) // after the answer was set, beside its relay
 	}
