@@ -234,8 +234,9 @@ func TestBenchGroupJoin(t *testing.T) {
 type joinMembers struct {
 	jids []string
 	link string
-	// admit lets the knocking guest in; left waits until every member saw
-	// the guest leave.
+	// admit lets the knocking guest in once the knock has been shown for
+	// benchRing, as a person reads the request before admitting; left waits
+	// until every member saw the guest leave.
 	admit, left func()
 }
 
@@ -262,7 +263,11 @@ func browserMembers(t *testing.T, b *browser, srv *server, names []string, voice
 		members[0].waitEvent("callStatusListener", fmt.Sprintf(`a.status === "connected" && a.userJid === %q`, u.jid))
 	}
 	_ = json.Unmarshal(members[0].ok(`Parley.getCallLink()`).Data, &m.link)
-	m.admit = func() { members[0].admitKnock(`a.displayName === "Gina"`) }
+	m.admit = func() {
+		req := members[0].waitEvent("callJoinRequestListener", `a.status === "waiting" && !a.localUser && a.displayName === "Gina"`)
+		time.Sleep(benchRing(t)) // a person reads the request first
+		members[0].ok(fmt.Sprintf(`Parley.admitUser(%q)`, req["userJid"]))
+	}
 	m.left = func() {
 		for _, u := range members {
 			u.waitEvent("callUserLeftListener", `a.displayName === "Gina"`)
@@ -299,6 +304,7 @@ func nativeMembers(t *testing.T, srv *server, names []string) joinMembers {
 		req := waitNative(t, host, marks[0], "Gina's knock", func(v event.CallJoinRequest) bool {
 			return v.DisplayName == "Gina" && v.Status == event.JoinWaiting
 		})
+		time.Sleep(benchRing(t)) // a person reads the request first
 		if err := host.AdmitUser(nativeCtx(t), req.UserJID); err != nil {
 			t.Fatalf("admit Gina: %v", err)
 		}
