@@ -98,3 +98,31 @@ func TestAddCandidatesPastABadOne(t *testing.T) {
 		}
 	}
 }
+
+// TestBadQueuedCandidateKeepsTheAnswer: a malformed candidate that came
+// before the offer waits with the others and fails alone when the offer is
+// applied; the offer is still answered, or one bad line from the other side
+// would cost the whole negotiation.
+func TestBadQueuedCandidateKeepsTheAnswer(t *testing.T) {
+	pa, err := NewPeer(Config{}, nil, true, (&candidateSink{state: make(chan string, 16)}).handlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pa.Close()
+	pb, err := NewPeer(Config{}, nil, false, (&candidateSink{state: make(chan string, 16)}).handlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pb.Close()
+	offer, err := pa.Offer(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.AddCandidates([]wire.Candidate{{Candidate: "candidate:not a candidate"}}); err != nil {
+		t.Fatalf("a candidate before the offer was not kept for it: %v", err)
+	}
+	answer, err := pb.Accept(offer)
+	if err != nil || answer == nil {
+		t.Fatalf("accept the offer after a bad candidate: %v, %v", answer, err)
+	}
+}

@@ -263,10 +263,11 @@ func eachReport(target js.Value, f func(s js.Value)) (ok bool) {
 	return true
 }
 
-// The report types and kinds compared with JS strings as they are, without
-// copying each into Go.
+// The JavaScript constructors the peer calls, and the report types and kinds
+// compared with JS strings as they are, without copying each into Go.
 var (
 	jsArray       = js.Global().Get("Array")
+	jsPromise     = js.Global().Get("Promise")
 	jsMediaSource = js.ValueOf("media-source")
 	jsTransport   = js.ValueOf("transport")
 	jsAudio       = js.ValueOf(KindAudio)
@@ -333,14 +334,8 @@ func (p *Peer) addCandidates(cs []wire.Candidate) (err error) {
 		}
 		added[i] = pc.Call("addIceCandidate", init)
 	}
-	all := added[0].(js.Value)
-	if len(added) > 1 {
-		all = jsPromise.Call("all", added)
-	}
-	if _, err := Await(all); err != nil {
+	if _, err := Await(jsPromise.Call("all", added)); err != nil {
 		return fmt.Errorf("rtc: add candidate: %w", err)
 	}
 	return nil
 }
-
-var jsPromise = js.Global().Get("Promise")
