@@ -26,7 +26,15 @@ func (u *sdkUser) awaitJoin() envelope {
 // JS expression over a), admits that user and returns the request.
 func (u *sdkUser) admitKnock(pred string) map[string]any {
 	u.t.Helper()
+	return u.admitKnockAfter(pred, 0)
+}
+
+// admitKnockAfter is admitKnock admitting only once the request has been
+// shown for wait, as a person reads it first (benchmarks).
+func (u *sdkUser) admitKnockAfter(pred string, wait time.Duration) map[string]any {
+	u.t.Helper()
 	req := u.waitEvent("callJoinRequestListener", `a.status === "waiting" && !a.localUser && `+pred)
+	time.Sleep(wait)
 	u.ok(fmt.Sprintf(`Parley.admitUser(%q)`, req["userJid"]))
 	return req
 }

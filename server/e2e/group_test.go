@@ -263,11 +263,7 @@ func browserMembers(t *testing.T, b *browser, srv *server, names []string, voice
 		members[0].waitEvent("callStatusListener", fmt.Sprintf(`a.status === "connected" && a.userJid === %q`, u.jid))
 	}
 	_ = json.Unmarshal(members[0].ok(`Parley.getCallLink()`).Data, &m.link)
-	m.admit = func() {
-		req := members[0].waitEvent("callJoinRequestListener", `a.status === "waiting" && !a.localUser && a.displayName === "Gina"`)
-		time.Sleep(benchRing(t)) // a person reads the request first
-		members[0].ok(fmt.Sprintf(`Parley.admitUser(%q)`, req["userJid"]))
-	}
+	m.admit = func() { members[0].admitKnockAfter(`a.displayName === "Gina"`, benchRing(t)) }
 	m.left = func() {
 		for _, u := range members {
 			u.waitEvent("callUserLeftListener", `a.displayName === "Gina"`)

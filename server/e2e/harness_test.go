@@ -336,7 +336,7 @@ func newPinnedBrowser(t *testing.T, cpu int) *browser {
 		t.Skip("benchmark needs taskset (util-linux) to pin a browser to a processor")
 	}
 	wrapper := filepath.Join(t.TempDir(), "chromium-on-cpu"+strconv.Itoa(cpu))
-	script := "#!/bin/sh\nexec " + taskset + " -c " + strconv.Itoa(cpu) + " " + path + " \"$@\"\n"
+	script := fmt.Sprintf("#!/bin/sh\nexec %q -c %d %q \"$@\"\n", taskset, cpu, path)
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
