@@ -51,6 +51,28 @@ func (s *candidateSink) candidates(t *testing.T) []wire.Candidate {
 	return nil
 }
 
+// offeredPair makes an offering peer pa and an answering peer pb, each
+// reporting to its sink, and pa's offer; both are closed when the test ends.
+func offeredPair(t *testing.T) (pa, pb *Peer, a, b *candidateSink, offer wire.SessionDescription) {
+	t.Helper()
+	a, b = &candidateSink{state: make(chan string, 16)}, &candidateSink{state: make(chan string, 16)}
+	pa, err := NewPeer(Config{}, nil, true, a.handlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pa.Close() })
+	pb, err = NewPeer(Config{}, nil, false, b.handlers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pb.Close() })
+	offer, err = pa.Offer(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pa, pb, a, b, offer
+}
+
 // TestAddCandidatesPastABadOne: a batch of the other side's candidates is
 // added whole even when one of them cannot be (it fails the batch's
 // result, not the candidates after it). Each side's only copies of the
@@ -58,21 +80,7 @@ func (s *candidateSink) candidates(t *testing.T) []wire.Candidate {
 // failure, neither side would have a candidate to check and the two would
 // never connect.
 func TestAddCandidatesPastABadOne(t *testing.T) {
-	a, b := &candidateSink{state: make(chan string, 16)}, &candidateSink{state: make(chan string, 16)}
-	pa, err := NewPeer(Config{}, nil, true, a.handlers())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pa.Close()
-	pb, err := NewPeer(Config{}, nil, false, b.handlers())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pb.Close()
-	offer, err := pa.Offer(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pa, pb, a, b, offer := offeredPair(t)
 	answer, err := pb.Accept(offer)
 	if err != nil || answer == nil {
 		t.Fatalf("accept the offer: %v, %v", answer, err)
@@ -104,20 +112,7 @@ func TestAddCandidatesPastABadOne(t *testing.T) {
 // applied; the offer is still answered, or one bad line from the other side
 // would cost the whole negotiation.
 func TestBadQueuedCandidateKeepsTheAnswer(t *testing.T) {
-	pa, err := NewPeer(Config{}, nil, true, (&candidateSink{state: make(chan string, 16)}).handlers())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pa.Close()
-	pb, err := NewPeer(Config{}, nil, false, (&candidateSink{state: make(chan string, 16)}).handlers())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pb.Close()
-	offer, err := pa.Offer(false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pb, _, _, offer := offeredPair(t)
 	if err := pb.AddCandidates([]wire.Candidate{{Candidate: "candidate:not a candidate"}}); err != nil {
 		t.Fatalf("a candidate before the offer was not kept for it: %v", err)
 	}
