@@ -16,10 +16,13 @@ import (
 // snap, early, adopted, muted and ended are guarded by Engine.mu (API methods
 // read them); peers, media and speak belong to the work queue alone.
 type callState struct {
-	roomID  string
-	video   bool // the call type when it started; video tracks are reported only then
-	local   *rtc.LocalMedia
-	snap    *wire.Call   // newest server snapshot, nil until the first one
+	roomID string
+	video  bool // the call type when it started; video tracks are reported only then
+	local  *rtc.LocalMedia
+	snap   *wire.Call // newest server snapshot, nil until the first one
+	// group caps the video sent to each peer for the call's size
+	// (groupVideo; work queue).
+	group   rtc.VideoLimit
 	early   []wire.Frame // call events that came before adopt ran
 	adopted bool         // adopt ran: updates apply directly
 	peers   map[string]*peerState
@@ -337,7 +340,8 @@ type openedMedia struct {
 // connections once open, and if they cannot be opened the call is left again
 // and their error returned.
 func (e *Engine) answer(ctx context.Context, me string, inc wire.Call, local *rtc.LocalMedia, opened <-chan openedMedia) error {
-	cs := &callState{roomID: inc.RoomID, video: inc.Type == wire.TypeVideo, local: local, peers: map[string]*peerState{}, answeredRing: true}
+	cs := &callState{roomID: inc.RoomID, video: inc.Type == wire.TypeVideo, local: local, peers: map[string]*peerState{}, answeredRing: true,
+		group: groupVideo(callSize(&inc))}
 	stop := func() {
 		local.Stop()
 		if opened != nil {

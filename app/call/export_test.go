@@ -1,6 +1,9 @@
 package call
 
-import "parley/app/wire"
+import (
+	"parley/app/rtc"
+	"parley/app/wire"
+)
 
 // SetCreatedHook makes f run when the server has answered a makeCall and
 // before the engine takes the reply in, so a test can act in that window.
@@ -39,6 +42,20 @@ func Prepared(e *Engine, room string) int {
 		}
 	})
 	return n
+}
+
+// VideoLimits are the caps e's peers in its call were asked to put on the
+// video they send, by the other participant's JID.
+func VideoLimits(e *Engine) map[string]rtc.VideoLimit {
+	out := map[string]rtc.VideoLimit{}
+	e.sync(func() {
+		if cs := e.call; cs != nil {
+			for jid, ps := range cs.peers {
+				out[jid] = ps.peer.VideoLimit()
+			}
+		}
+	})
+	return out
 }
 
 // PreparedOffer is the offer from jid that e keeps for the call room ringing

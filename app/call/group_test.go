@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"parley/app/call"
 	"parley/app/call/event"
 	"parley/app/rtc"
 	"parley/app/wire"
@@ -20,6 +21,21 @@ func meshFlows(t *testing.T, kind string, clients ...*client) {
 			if c != o {
 				c.waitPackets(t, o.jid, kind, 10)
 			}
+		}
+	}
+}
+
+// videoLimited checks that c has peers to n others, each asked to send its
+// video at want (call.VideoLimits).
+func videoLimited(t *testing.T, c *client, n int, want rtc.VideoLimit) {
+	t.Helper()
+	got := call.VideoLimits(c.Engine)
+	if len(got) != n {
+		t.Fatalf("%s's peers %v: want %d", c.name, got, n)
+	}
+	for jid, l := range got {
+		if l != want {
+			t.Fatalf("%s sends %s video at %+v, want %+v", c.name, jid, l, want)
 		}
 	}
 }
@@ -42,6 +58,12 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 	everyone := []*client{alice, bob, carol, dave}
 	meshFlows(t, rtc.KindAudio, everyone...)
 	wait(t, alice.rec, "alice sees dave join", func(v event.CallUserJoined) bool { return v.UserJID == dave.jid && v.DisplayName == "User dave" })
+	// Four people: everyone sends each of the three others half-size video,
+	// whoever made the offer.
+	half := rtc.VideoLimit{ScaleDown: 2, MaxBitrate: 400_000}
+	for _, c := range everyone {
+		videoLimited(t, c, 3, half)
+	}
 
 	// carol leaves; the other three go on.
 	if err := carol.EndCall(ctx(t)); err != nil {
@@ -53,6 +75,9 @@ func TestGroupVoiceCallOfFour(t *testing.T) {
 	}
 	wait(t, carol.rec, "carol's part ended", func(v event.CallStatus) bool { return v.Status == "ended" && v.LocalUser && v.SessionStatus == nil })
 	meshFlows(t, rtc.KindAudio, alice, bob, dave)
+	for _, c := range []*client{alice, bob, dave} { // three again: full size
+		videoLimited(t, c, 2, rtc.VideoLimit{})
+	}
 	if c, ok := bob.CurrentCall(); !ok || c.State != wire.CallStateActive {
 		t.Fatalf("bob's call after carol left: %+v", c)
 	}

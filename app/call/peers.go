@@ -45,6 +45,7 @@ func (e *Engine) reconcilePeers(cs *callState, c *wire.Call, me string) {
 	}
 	e.askReoffers(cs, c, me)
 	cs.resetPeers = false
+	e.sizeVideo(cs, c)
 	e.reportMedia(cs)
 }
 
@@ -75,6 +76,7 @@ func (e *Engine) newPeer(cs *callState, jid string, offerer bool) *peerState {
 	ps.peer = peer
 	ps.neg = newQueue()
 	cs.peers[jid] = ps
+	e.fitVideo(cs, ps) // for the call's size as last known; sizeVideo follows it
 	return ps
 }
 

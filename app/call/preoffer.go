@@ -362,6 +362,7 @@ func (e *Engine) takePrep(ctx context.Context, cs *callState, room string) []wir
 				_ = ps.peer.Close()
 				continue
 			}
+			e.fitVideo(cs, ps) // sized for the call before its first frame
 			e.setLocalTracks(ps, cs.local)
 			out = append(out, wire.Relay{To: ps.jid, Payload: wire.Payload{SDP: pp.answer}})
 			for _, c := range pp.local {

@@ -7,6 +7,7 @@ import (
 
 	"parley/app/call/event"
 	"parley/app/rtc"
+	"parley/app/wire"
 )
 
 // Line quality. Every qualityCheck the engine reads the statistics of the
@@ -32,6 +33,11 @@ import (
 // for qualityRestore samples in a row it steps back up one step, and so on.
 // A fair line holds the current step. Audio has high priority (bandwidth
 // share and DSCP) on every peer connection from its first reading.
+//
+// The call's size caps the video too (groupVideo): with every other
+// participant this device encodes and sends one more stream, so from four
+// people on each goes at half the size and a lower bit rate, and from six at
+// 15 fps. A peer sends at the stricter of its line's step and the call's cap.
 //
 // Browser only: natively LineStats reports nothing (see package rtc), so
 // the monitor idles; the grading and stepping below are tested natively.
@@ -108,15 +114,15 @@ func videoStep(n int) rtc.VideoLimit {
 
 // lineWatch is one peer's line quality, owned by the work queue.
 type lineWatch struct {
-	last     rtc.LineStats // previous reading
-	have     bool          // last is set
-	level    int           // current level
-	better   int           // samples in a row better than level
-	reported time.Time     // last report
-	step     int           // video step asked for
-	applied  int           // video step the sender has
-	good     int           // good samples in a row since the step last changed
-	audioHi  bool          // audio has high priority
+	last     rtc.LineStats  // previous reading
+	have     bool           // last is set
+	level    int            // current level
+	better   int            // samples in a row better than level
+	reported time.Time      // last report
+	step     int            // video step the line asks for
+	applied  rtc.VideoLimit // the limit the sender was given
+	good     int            // good samples in a row since the step last changed
+	audioHi  bool           // audio has high priority
 }
 
 // lineSample is what one reading of a peer's statistics decided.
@@ -206,42 +212,22 @@ func (e *Engine) qualityMonitor(cs *callState, stop <-chan struct{}) {
 				continue
 			}
 			at := time.Now()
-			var limit *rtc.VideoLimit
-			e.sync(func() { limit = e.onLineStats(cs, p.ps, p.peer, s, at) })
-			if limit == nil {
-				continue
-			}
-			if err := p.peer.LimitVideo(*limit); err != nil {
-				e.log.Info("limit video", "peer", p.ps.jid, "err", err)
-				continue
-			}
-			step := *limit
-			e.work.push(func() { p.ps.line.applied = stepOf(step) })
+			e.sync(func() { e.onLineStats(cs, p.ps, p.peer, s, at) })
 		}
 	})
 }
 
-// stepOf is the step number of a video limit.
-func stepOf(l rtc.VideoLimit) int {
-	for n := 0; n <= maxVideoStep; n++ {
-		if videoStep(n) == l {
-			return n
-		}
-	}
-	return 0
-}
-
 // onLineStats follows ps's line with reading s taken at at (work queue): it
-// reports the line when it should and returns the video limit to apply when
-// the step changed (nil otherwise).
-func (e *Engine) onLineStats(cs *callState, ps *peerState, peer *rtc.Peer, s rtc.LineStats, at time.Time) *rtc.VideoLimit {
+// reports the line when it should and sends the video at the line's step.
+func (e *Engine) onLineStats(cs *callState, ps *peerState, peer *rtc.Peer, s rtc.LineStats, at time.Time) {
 	if cs.ended || cs.peers[ps.jid] != ps || ps.peer != peer {
-		return nil
+		return
 	}
 	w := &ps.line
 	d := w.observe(s, at)
+	e.fitVideo(cs, ps)
 	if d.report {
-		scale := videoStep(w.applied).ScaleDown
+		scale := w.applied.ScaleDown
 		if scale < 1 {
 			scale = 1
 		}
@@ -252,11 +238,71 @@ func (e *Engine) onLineStats(cs *callState, ps *peerState, peer *rtc.Peer, s rtc
 			SentScale: scale, SentWidth: s.SentWidth, SentHeight: s.SentHeight,
 		})
 	}
-	if d.step == w.applied {
-		return nil
+}
+
+// groupVideo is the cap on the video sent to each other participant of a
+// call of size people (joined or ringing, this device's user included).
+// Each other participant costs this device an encoder and a share of its
+// upload: a 640×480 stream each to three others is three times the 1:1
+// call's CPU and bit rate, and on a two-core machine four such pages take
+// seconds to show a joiner's first frames. Half the size (a quarter of the
+// pixels) suits the smaller tiles of a grid.
+func groupVideo(size int) rtc.VideoLimit {
+	switch {
+	case size < 4:
+		return rtc.VideoLimit{}
+	case size < 6:
+		return rtc.VideoLimit{ScaleDown: 2, MaxBitrate: 400_000}
+	default:
+		return rtc.VideoLimit{ScaleDown: 2, MaxFramerate: 15, MaxBitrate: 250_000}
 	}
-	l := videoStep(d.step)
-	return &l
+}
+
+// stricter is the limit that caps the video as much as a and b together do.
+func stricter(a, b rtc.VideoLimit) rtc.VideoLimit {
+	out := a
+	out.ScaleDown = max(a.ScaleDown, b.ScaleDown)
+	if b.MaxFramerate > 0 && (out.MaxFramerate == 0 || b.MaxFramerate < out.MaxFramerate) {
+		out.MaxFramerate = b.MaxFramerate
+	}
+	if b.MaxBitrate > 0 && (out.MaxBitrate == 0 || b.MaxBitrate < out.MaxBitrate) {
+		out.MaxBitrate = b.MaxBitrate
+	}
+	return out
+}
+
+// fitVideo gives ps's video sender the stricter of its line's step and the
+// call's cap when that changed (work queue).
+func (e *Engine) fitVideo(cs *callState, ps *peerState) {
+	want := stricter(videoStep(ps.line.step), cs.group)
+	if ps.peer == nil || want == ps.line.applied {
+		return
+	}
+	ps.peer.SetVideoLimit(want)
+	ps.line.applied = want
+}
+
+// callSize is how many people are in call c or being rung into it.
+func callSize(c *wire.Call) int {
+	size := 0
+	for _, p := range c.Participants {
+		if wire.Joined(p.Status) || wire.Pending(p.Status) {
+			size++
+		}
+	}
+	return size
+}
+
+// sizeVideo caps every peer's video for the size of call c (groupVideo;
+// work queue).
+func (e *Engine) sizeVideo(cs *callState, c *wire.Call) {
+	cs.group = groupVideo(callSize(c))
+	for _, ps := range cs.peers {
+		e.fitVideo(cs, ps)
+	}
+	for _, ps := range cs.pre {
+		e.fitVideo(cs, ps)
+	}
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }

@@ -184,8 +184,34 @@ func TestLineVideoSteps(t *testing.T) {
 		if b.ScaleDown <= a.ScaleDown || b.MaxFramerate == 0 || b.MaxBitrate == 0 {
 			t.Fatalf("step %d (%+v) is not lower than step %d (%+v)", n, b, n-1, a)
 		}
-		if stepOf(b) != n {
-			t.Fatalf("stepOf(videoStep(%d)) = %d", n, stepOf(b))
+	}
+}
+
+// TestGroupVideoCaps: the video cap tightens with the call's size, and a
+// peer sends at the stricter of its line's step and the call's cap, field by
+// field.
+func TestGroupVideoCaps(t *testing.T) {
+	for size, want := range map[int]rtc.VideoLimit{
+		2: {}, 3: {},
+		4: {ScaleDown: 2, MaxBitrate: 400_000}, 5: {ScaleDown: 2, MaxBitrate: 400_000},
+		6: {ScaleDown: 2, MaxFramerate: 15, MaxBitrate: 250_000}, 8: {ScaleDown: 2, MaxFramerate: 15, MaxBitrate: 250_000},
+	} {
+		if got := groupVideo(size); got != want {
+			t.Errorf("groupVideo(%d) = %+v, want %+v", size, got, want)
+		}
+	}
+	for _, tc := range []struct{ a, b, want rtc.VideoLimit }{
+		{rtc.VideoLimit{}, rtc.VideoLimit{}, rtc.VideoLimit{}},
+		{videoStep(1), groupVideo(4), rtc.VideoLimit{ScaleDown: 2, MaxFramerate: 15, MaxBitrate: 400_000}},
+		{videoStep(2), groupVideo(8), videoStep(2)},
+		{videoStep(0), groupVideo(6), groupVideo(6)},
+		{rtc.VideoLimit{ScaleDown: 1, MaxFramerate: 10}, rtc.VideoLimit{ScaleDown: 3, MaxFramerate: 20, MaxBitrate: 1}, rtc.VideoLimit{ScaleDown: 3, MaxFramerate: 10, MaxBitrate: 1}},
+	} {
+		if got := stricter(tc.a, tc.b); got != tc.want {
+			t.Errorf("stricter(%+v, %+v) = %+v, want %+v", tc.a, tc.b, got, tc.want)
+		}
+		if got := stricter(tc.b, tc.a); got != tc.want {
+			t.Errorf("stricter(%+v, %+v) = %+v, want %+v", tc.b, tc.a, got, tc.want)
 		}
 	}
 }

@@ -89,6 +89,8 @@ type Peer struct {
 	// (certificates included) reachable, and with it the x509 and ASN.1 code
 	// of their methods, 274 KB of the browser build's wasm.
 	config *Config
+	// limit is the cap on the camera video asked for (SetVideoLimit).
+	limit VideoLimit
 }
 
 // NewPeer creates a peer connection that sends local's tracks (either may be
@@ -314,8 +316,14 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	if err := p.pc.SetLocalDescription(answer); err != nil {
 		return nil, fmt.Errorf("rtc: set local answer: %w", err)
 	}
-	if adopted {
-		preferAudio(p.audio) // its encodings exist once the answer is set
+	if adopted { // the senders' encodings exist once the answer is set
+		preferAudio(p.audio)
+		p.mu.Lock()
+		limit := p.limit
+		p.mu.Unlock()
+		if limit != (VideoLimit{}) {
+			sendLimit(p.video, limit) // asked for before the sender could take it
+		}
 	}
 	if ld := p.pc.LocalDescription(); ld != nil {
 		answer = *ld
@@ -394,6 +402,13 @@ func (p *Peer) SetTrack(kind string, t Track) error {
 		return errors.New("rtc: no " + kind + " transceiver yet")
 	}
 	return replaceTrack(tr, t)
+}
+
+// VideoLimit is the cap on the camera video last asked for (SetVideoLimit).
+func (p *Peer) VideoLimit() VideoLimit {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.limit
 }
 
 // transceivers are the audio and video transceivers, nil until the answerer

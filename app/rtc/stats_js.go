@@ -102,16 +102,39 @@ func (p *Peer) LineStats() (s LineStats, ok bool) {
 	return s, true
 }
 
-// LimitVideo sets the video sender's encoding parameters to l: a scaled
-// down resolution, a frame rate cap and a bit rate cap, or none of them for
-// the zero VideoLimit. It waits for a promise: call it from a goroutine.
-func (p *Peer) LimitVideo(l VideoLimit) error {
-	_, video := p.transceivers()
-	return setEncodings(video, "limit video", func(enc js.Value) {
-		scale := l.ScaleDown
-		if scale < 1 {
-			scale = 1
-		}
+// SetVideoLimit caps the camera video this peer sends from now on: a
+// scaled down resolution, a frame rate cap and a bit rate cap, or none of
+// them for the zero VideoLimit. It does not wait: the sender gets the new
+// encoding parameters at once when it has encodings, and a peer answering an
+// offer gets them as it takes over the offer's transceivers (Accept), so
+// that a cap set when the peer is made holds from its first frame.
+func (p *Peer) SetVideoLimit(l VideoLimit) {
+	p.mu.Lock()
+	p.limit = l
+	video := p.video
+	p.mu.Unlock()
+	if video != nil {
+		sendLimit(video, l)
+	}
+}
+
+// sendLimit hands tr's sender the encoding parameters of l without waiting
+// (a refusal is ignored, as in preferAudio). A sender without encodings yet
+// (not negotiated) is left alone.
+func sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
+	defer func() { _ = recover() }()
+	sender := tr.Sender().JSValue()
+	params := sender.Call("getParameters")
+	encs := params.Get("encodings")
+	if encs.Type() != js.TypeObject || encs.Length() == 0 {
+		return
+	}
+	scale := l.ScaleDown
+	if scale < 1 {
+		scale = 1
+	}
+	for i := 0; i < encs.Length(); i++ {
+		enc := encs.Index(i)
 		enc.Set("scaleResolutionDownBy", scale)
 		if l.MaxFramerate > 0 {
 			enc.Set("maxFramerate", l.MaxFramerate)
@@ -123,7 +146,8 @@ func (p *Peer) LimitVideo(l VideoLimit) error {
 		} else {
 			enc.Delete("maxBitrate")
 		}
-	})
+	}
+	sender.Call("setParameters", params).Call("catch", js.Global().Get("Boolean"))
 }
 
 // PrioritizeAudio gives the audio sender's encoding a high priority, both

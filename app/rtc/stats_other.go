@@ -17,11 +17,16 @@ import (
 // and adaptation logic is tested natively on readings built by hand.
 func (p *Peer) LineStats() (s LineStats, ok bool) { return LineStats{}, false }
 
-// LimitVideo fails natively: pion's senders have no encoding parameters to
-// change.
-func (p *Peer) LimitVideo(VideoLimit) error {
-	return fmt.Errorf("rtc: limit video: %w", errors.ErrUnsupported)
+// SetVideoLimit only records l natively: pion's senders have no encoding
+// parameters to change.
+func (p *Peer) SetVideoLimit(l VideoLimit) {
+	p.mu.Lock()
+	p.limit = l
+	p.mu.Unlock()
 }
+
+// sendLimit does nothing natively (see SetVideoLimit).
+func sendLimit(*webrtc.RTPTransceiver, VideoLimit) {}
 
 // PrioritizeAudio fails natively: pion's senders have no encoding
 // parameters to change.
