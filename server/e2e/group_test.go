@@ -313,3 +313,52 @@ func nativeMembers(t *testing.T, srv *server, names []string) joinMembers {
 	}
 	return m
 }
+
+// sentVideoWidths is a JS expression for the width of the camera video the
+// page sends on each open peer connection that has encoded any (the shared
+// screen's sender encodes none).
+const sentVideoWidths = `(async () => {
+  const out = [];
+  for (const pc of window.pcs) {
+    if (pc.connectionState === "closed") continue;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "video" && s.framesEncoded > 0) out.push(s.frameWidth);
+    });
+  }
+  return out.sort().join(",");
+})()`
+
+// TestGroupVideoSizedForTheCall: from four people on, the page sends each
+// other participant its 640×480 camera at half the size, from a peer made to
+// answer a ring and from one made to offer; back to three, it sends full
+// size again. The three others are native engines, so that only one page
+// encodes video on the suite's two cores.
+func TestGroupVideoSizedForTheCall(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	zoe := newGroupUser(t, b, srv.URL, "zoe")
+	alice, bob, carol := newNativeUser(t, srv, "alice"), newNativeUser(t, srv, "bob"), newNativeUser(t, srv, "carol")
+	if _, err := alice.MakeVideoCall(nativeCtx(t), []string{bob.jid, carol.jid, zoe.jid}, "team"); err != nil {
+		t.Fatalf("alice calls: %v", err)
+	}
+	answerRings(t, []*nativeUser{bob, carol})
+	zoe.waitEvent("incomingCallListener", `true`)
+	zoe.ok(`Parley.answerCall()`) // zoe answers three offers
+	waitJS(t, zoe.ctx, sentVideoWidths+`.then((w) => w === "320,320,320")`, 30*time.Second)
+
+	mark := zoe.evMark()
+	if err := carol.EndCall(nativeCtx(t)); err != nil {
+		t.Fatalf("carol leaves: %v", err)
+	}
+	zoe.statusSince(mark, carol.jid, "disconnected", 30*time.Second)
+	waitJS(t, zoe.ctx, sentVideoWidths+`.then((w) => w === "640,640")`, 30*time.Second)
+
+	// carol comes back: zoe, in the call first, offers to her.
+	rung := carol.mark()
+	zoe.ok(fmt.Sprintf(`Parley.inviteUsers([%q])`, carol.jid))
+	waitNative(t, carol, rung, "the invite", func(event.IncomingCall) bool { return true })
+	if err := carol.AnswerCall(nativeCtx(t)); err != nil {
+		t.Fatalf("carol answers the invite: %v", err)
+	}
+	waitJS(t, zoe.ctx, sentVideoWidths+`.then((w) => w === "320,320,320")`, 30*time.Second)
+}
