@@ -119,6 +119,8 @@ bench: build
 	for t in udp tcp; do PARLEY_BENCH=1 PARLEY_BENCH_RELAY=$$t $(GO) test -count=1 -v -timeout 5m -run 'TestBenchAnswerToFirstFrame' ./server/e2e | grep -E 'answerCall'; done
 	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'
 	for n in 4 8; do PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 PARLEY_BENCH_NATIVE=1 PARLEY_BENCH_PARTIES=$$n $(GO) test -count=1 -v -timeout 5m -run 'TestBenchGroupJoin' ./server/e2e | grep -E 'joinCall'; done
+	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 $(GO) test -count=1 -v -timeout 10m -run 'TestBenchGroupAnswer' ./server/e2e | grep -E 'answerCall'
+	PARLEY_BENCH=1 PARLEY_BENCH_VOICE=1 PARLEY_BENCH_NATIVE=1 PARLEY_BENCH_PARTIES=8 $(GO) test -count=1 -v -timeout 5m -run 'TestBenchGroupAnswer' ./server/e2e | grep -E 'answerCall'
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run 'TestBench' ./server/e2e | grep -E 'TestBench|first load|answerCall|4-party|8-party|interleaved|visit|joinCall|path dead|reload|kill -9|shareScreen|per socket|tabs on three'
 	PARLEY_BENCH=1 $(GO) test -count=1 -v -timeout 5m -run 'TestBenchReconnectAfterRestart' ./app/call | grep -E 'clients'
 
