@@ -154,8 +154,10 @@ func TestSDKSwitchDataAndGuest(t *testing.T) {
 // joins of one guest page. PARLEY_BENCH_PARTIES sets the call's size with
 // the guest (4 unless set, at most 8); with PARLEY_BENCH_NATIVE=1 (voice
 // only) the members are native engines in the test process (nativeUser), so
-// that only the guest's page is a browser. Run with PARLEY_BENCH=1 (make
-// bench).
+// that only the guest's page is a browser. With PARLEY_BENCH_PINNED=1 the
+// guest's page is in a browser of its own on processor 1 and the members'
+// pages in one on processor 0, as TestBenchGroupAnswer does. Run with
+// PARLEY_BENCH=1 (make bench).
 func TestBenchGroupJoin(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH") == "" {
 		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
@@ -175,6 +177,10 @@ func TestBenchGroupJoin(t *testing.T) {
 	}
 	srv := startServer(t)
 	b := newBrowser(t)
+	guestB := b
+	if os.Getenv("PARLEY_BENCH_PINNED") != "" {
+		b, guestB = newPinnedBrowser(t, 0), newPinnedBrowser(t, 1)
+	}
 	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace"}[:parties-1]
 	var m joinMembers
 	if native {
@@ -182,7 +188,7 @@ func TestBenchGroupJoin(t *testing.T) {
 	} else {
 		m = browserMembers(t, b, srv, names, voice)
 	}
-	guest := newGroupUser(t, b, srv.URL, "")
+	guest := newGroupUser(t, guestB, srv.URL, "")
 	const runs = 6
 	var all []int
 	for i := 0; i < runs; i++ {
