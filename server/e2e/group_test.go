@@ -151,89 +151,124 @@ func TestSDKSwitchDataAndGuest(t *testing.T) {
 // link waits for the others: from joinCall resolving to every other
 // participant's first decoded video frame (or, with PARLEY_BENCH_VOICE=1, to
 // every other participant's audio track and connected status), over several
-// joins of one guest page. PARLEY_BENCH_PARTIES sets the call's size with
-// the guest (4 unless set, at most 8); with PARLEY_BENCH_NATIVE=1 (voice
-// only) the members are native engines in the test process (nativeUser), so
-// that only the guest's page is a browser. With PARLEY_BENCH_PINNED=1 the
-// guest's page is in a browser of its own on processor 1 and the members'
-// pages in one on processor 0, as TestBenchGroupAnswer does. Run with
-// PARLEY_BENCH=1 (make bench).
+// joins of one guest page; the settings are groupBench's (the members are
+// the others, the guest's page the one measured). Run with PARLEY_BENCH=1
+// (make bench).
 func TestBenchGroupJoin(t *testing.T) {
-	if os.Getenv("PARLEY_BENCH") == "" {
-		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
-	}
-	voice := os.Getenv("PARLEY_BENCH_VOICE") != ""
-	native := os.Getenv("PARLEY_BENCH_NATIVE") != ""
-	if native && !voice {
-		t.Fatal("PARLEY_BENCH_NATIVE=1 needs PARLEY_BENCH_VOICE=1: native members send synthetic audio, and video a browser cannot decode")
-	}
-	parties := 4
-	if v := os.Getenv("PARLEY_BENCH_PARTIES"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 2 || n > 8 {
-			t.Fatalf("PARLEY_BENCH_PARTIES=%q: want 2 to 8", v)
-		}
-		parties = n
-	}
+	g := newGroupBench(t, 2)
 	srv := startServer(t)
-	b := newBrowser(t)
-	guestB := b
-	if os.Getenv("PARLEY_BENCH_PINNED") != "" {
-		b, guestB = newPinnedBrowser(t, 0), newPinnedBrowser(t, 1)
-	}
-	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace"}[:parties-1]
 	var m joinMembers
-	if native {
-		m = nativeMembers(t, srv, names)
+	if g.native {
+		m = nativeMembers(t, srv, g.names)
 	} else {
-		m = browserMembers(t, b, srv, names, voice)
+		m = browserMembers(t, g.others, srv, g.names, g.voice)
 	}
-	guest := newGroupUser(t, guestB, srv.URL, "")
+	guest := newGroupUser(t, g.measured, srv.URL, "")
 	const runs = 6
 	var all []int
 	for i := 0; i < runs; i++ {
 		eval[bool](t, guest.ctx, `(window.ev = [], window.firstFrame = {}, true)`)
 		guest.ok(fmt.Sprintf(`Parley.subscribeCall(%q, "Gina", () => {})`, m.link))
-		guest.waitEvent("callUsersUpdateListener", fmt.Sprintf(`a.usersList.length === %d`, len(names)))
+		guest.waitEvent("callUsersUpdateListener", fmt.Sprintf(`a.usersList.length === %d`, len(g.names)))
 		eval[bool](t, guest.ctx, `(window.joinP = Parley.joinCall(() => {}).then((env) => (window.joinedAt = Date.now(), env)), true)`)
 		m.admit()
 		guest.awaitJoin()
-		joined := eval[int](t, guest.ctx, `window.joinedAt`) // from the admission on
-		var ready []int
-		for _, jid := range m.jids {
-			if voice {
-				track := fmt.Sprintf(`window.ev.find((e) => e.name === "userTrackListener" && e.args[0].userJid === %q && e.args[0].trackType === "audio")`, jid)
-				waitJS(t, guest.ctx, track, 30*time.Second)
-				ready = append(ready, eval[int](t, guest.ctx, track+`.at`)-joined)
-			} else {
-				waitJS(t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, jid), 30*time.Second)
-				ready = append(ready, eval[int](t, guest.ctx, fmt.Sprintf(`window.firstFrame[%q]`, jid))-joined)
-			}
-		}
-		if voice {
-			// Media is up once the guest's own status is connected: every
-			// peer connection reached connected.
-			conn := `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].localUser && e.args[0].status === "connected")`
-			waitJS(t, guest.ctx, conn, 30*time.Second)
-			ready = append(ready, eval[int](t, guest.ctx, conn+`.at`)-joined)
-		}
-		sort.Ints(ready)
+		ready := othersReady(t, guest, m.jids, g.voice, eval[int](t, guest.ctx, `window.joinedAt`)) // from the admission on
 		t.Logf("join %d: the others ready at +%v ms", i, ready)
 		all = append(all, ready[len(ready)-1])
 		guest.ok(`Parley.endCall()`)
 		m.left()
 	}
 	sort.Ints(all)
-	what := "first decoded video frame"
-	if voice {
+	what, members := g.describe()
+	t.Logf("joinCall -> every other participant's %s, one guest joining a %d-person call (members: %s) %d times: median %d ms (min %d, max %d)",
+		what, g.parties, members, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
+}
+
+// groupBench is what the group benchmarks read from the environment: a
+// voice call or a video one (PARLEY_BENCH_VOICE), the others as pages or as
+// native engines (PARLEY_BENCH_NATIVE, voice only), the call's size
+// (PARLEY_BENCH_PARTIES, 4 unless set, at most 8), and the browsers of the
+// others' pages and of the page measured: one browser, or with
+// PARLEY_BENCH_PINNED=1 the measured page's on processor 1 and the others'
+// on processor 0, so that the measured page has a processor of its own, as
+// on its own machine.
+type groupBench struct {
+	voice, native    bool
+	parties          int
+	names            []string // the others'
+	others, measured *browser
+}
+
+// newGroupBench skips t unless PARLEY_BENCH is set and reads the settings;
+// a call has at least minParties people.
+func newGroupBench(t *testing.T, minParties int) groupBench {
+	t.Helper()
+	if os.Getenv("PARLEY_BENCH") == "" {
+		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
+	}
+	g := groupBench{voice: os.Getenv("PARLEY_BENCH_VOICE") != "", native: os.Getenv("PARLEY_BENCH_NATIVE") != ""}
+	if g.native && !g.voice {
+		t.Fatal("PARLEY_BENCH_NATIVE=1 needs PARLEY_BENCH_VOICE=1: native members send synthetic audio, and video a browser cannot decode")
+	}
+	g.parties = benchEnvInt(t, "PARLEY_BENCH_PARTIES", 4, minParties, 8)
+	g.names = []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace"}[:g.parties-1]
+	g.others = newBrowser(t)
+	g.measured = g.others
+	if os.Getenv("PARLEY_BENCH_PINNED") != "" {
+		g.others, g.measured = newPinnedBrowser(t, 0), newPinnedBrowser(t, 1)
+	}
+	return g
+}
+
+// benchEnvInt reads the benchmark setting name, def unless set, lo to hi.
+func benchEnvInt(t *testing.T, name string, def, lo, hi int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		t.Fatalf("%s=%q: want %d to %d", name, v, lo, hi)
+	}
+	return n
+}
+
+// describe names what the benchmark waits for and who the others are.
+func (g groupBench) describe() (what, others string) {
+	what, others = "first decoded video frame", "browser pages"
+	if g.voice {
 		what = "audio track, and every peer connection connected (voice call)"
 	}
-	members := "browser pages"
-	if native {
-		members = "native engines"
+	if g.native {
+		others = "native engines"
 	}
-	t.Logf("joinCall -> every other participant's %s, one guest joining a %d-person call (members: %s) %d times: median %d ms (min %d, max %d)",
-		what, parties, members, runs, (all[runs/2-1]+all[runs/2])/2, all[0], all[runs-1])
+	return what, others
+}
+
+// othersReady waits on u's page until each participant in jids is there
+// and returns when, in ms after since (the page's Date.now()), sorted: their
+// first decoded video frame, or for voice their audio track and then every
+// peer connection connected (u's own status: the last one's time).
+func othersReady(t *testing.T, u *sdkUser, jids []string, voice bool, since int) []int {
+	t.Helper()
+	var ready []int
+	for _, jid := range jids {
+		at := fmt.Sprintf(`window.firstFrame[%q]`, jid)
+		if voice {
+			at = fmt.Sprintf(`window.ev.find((e) => e.name === "userTrackListener" && e.args[0].userJid === %q && e.args[0].trackType === "audio")?.at`, jid)
+		}
+		waitJS(t, u.ctx, at, 30*time.Second)
+		ready = append(ready, eval[int](t, u.ctx, at)-since)
+	}
+	if voice {
+		conn := `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].localUser && e.args[0].status === "connected")?.at`
+		waitJS(t, u.ctx, conn, 30*time.Second)
+		ready = append(ready, eval[int](t, u.ctx, conn)-since)
+	}
+	sort.Ints(ready)
+	return ready
 }
 
 // joinMembers are the people in the call TestBenchGroupJoin's guest joins.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"testing"
@@ -19,43 +18,24 @@ import (
 // (inviteUsers), answered after benchRing too. It times answerCall → every
 // other participant's first decoded video frame on the answering page (with
 // PARLEY_BENCH_VOICE=1: every other participant's audio track, and every
-// peer connection connected). PARLEY_BENCH_PARTIES sets the call's size with
-// the answering page (4 unless set, at most 8); with PARLEY_BENCH_NATIVE=1
-// (voice only) the others are native engines in the test process, so that
-// only the answering page is a browser. With PARLEY_BENCH_PINNED=1 the
-// answering page is in a browser of its own on processor 1 and the others'
-// pages in one on processor 0, so that the answering page has a processor,
-// as on its own machine (for voice: with video the others' six encoders
-// starve on one processor). PARLEY_BENCH_ROUNDS sets how many calls (6
-// unless set), each giving one sample of each. Run with PARLEY_BENCH=1
-// (make bench).
+// peer connection connected). The settings are groupBench's, the answering
+// page the one measured (PARLEY_BENCH_PINNED=1 for voice: with video the
+// others' six encoders starve on one processor); PARLEY_BENCH_ROUNDS sets
+// how many calls (6 unless set), each giving one sample of each. Run with
+// PARLEY_BENCH=1 (make bench).
 func TestBenchGroupAnswer(t *testing.T) {
-	if os.Getenv("PARLEY_BENCH") == "" {
-		t.Skip("benchmark: set PARLEY_BENCH=1 (make bench)")
-	}
-	voice := os.Getenv("PARLEY_BENCH_VOICE") != ""
-	native := os.Getenv("PARLEY_BENCH_NATIVE") != ""
-	if native && !voice {
-		t.Fatal("PARLEY_BENCH_NATIVE=1 needs PARLEY_BENCH_VOICE=1: native members send synthetic audio, and video a browser cannot decode")
-	}
-	parties := benchEnvInt(t, "PARLEY_BENCH_PARTIES", 4, 3, 8)
+	g := newGroupBench(t, 3)
 	rounds := benchEnvInt(t, "PARLEY_BENCH_ROUNDS", 6, 1, 50)
 	// Each call rings the last person twice (the call, then the invite).
 	srv := startServerWith(t, serverOptions{Args: []string{"-pair-ring-burst", strconv.Itoa(2 * rounds),
-		"-rings-per-minute", strconv.Itoa(2 * rounds * parties)}})
-	b := newBrowser(t)
-	lastB := b
-	if os.Getenv("PARLEY_BENCH_PINNED") != "" {
-		b, lastB = newPinnedBrowser(t, 0), newPinnedBrowser(t, 1)
-	}
-	names := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace"}[:parties-1]
+		"-rings-per-minute", strconv.Itoa(2 * rounds * g.parties)}})
 	var m ringMembers
-	if native {
-		m = newNativeRing(t, srv, names)
+	if g.native {
+		m = newNativeRing(t, srv, g.names)
 	} else {
-		m = newPageRing(t, b, srv, names, voice)
+		m = newPageRing(t, g.others, srv, g.names, g.voice)
 	}
-	last := newGroupUser(t, lastB, srv.URL, "zoe")
+	last := newGroupUser(t, g.measured, srv.URL, "zoe")
 	// answer lets the ring on last's page ring benchRing, answers it and
 	// returns when every other participant was there, from the click on
 	// (each one's time and, for voice, the connection's last).
@@ -63,22 +43,7 @@ func TestBenchGroupAnswer(t *testing.T) {
 		last.waitEvent("incomingCallListener", `true`)
 		time.Sleep(benchRing(t))
 		answeredAt := eval[int](t, last.ctx, `(async () => { const t = Date.now(); await Parley.answerCall(); return t; })()`)
-		var ready []int
-		for _, jid := range m.jids() {
-			at := fmt.Sprintf(`window.firstFrame[%q]`, jid)
-			if voice {
-				at = fmt.Sprintf(`window.ev.find((e) => e.name === "userTrackListener" && e.args[0].userJid === %q && e.args[0].trackType === "audio")?.at`, jid)
-			}
-			waitJS(t, last.ctx, at, 30*time.Second)
-			ready = append(ready, eval[int](t, last.ctx, at)-answeredAt)
-		}
-		if voice {
-			conn := `window.ev.find((e) => e.name === "callStatusListener" && e.args[0].localUser && e.args[0].status === "connected")?.at`
-			waitJS(t, last.ctx, conn, 30*time.Second)
-			ready = append(ready, eval[int](t, last.ctx, conn)-answeredAt)
-		}
-		sort.Ints(ready)
-		return ready
+		return othersReady(t, last, m.jids(), g.voice, answeredAt)
 	}
 	leave := func() {
 		last.ok(`Parley.endCall()`)
@@ -98,36 +63,15 @@ func TestBenchGroupAnswer(t *testing.T) {
 		leave()
 		m.end()
 	}
-	what := "first decoded video frame"
-	if voice {
-		what = "audio track, and every peer connection connected (voice call)"
-	}
-	members := "browser pages"
-	if native {
-		members = "native engines"
-	}
+	what, others := g.describe()
 	for _, s := range []struct {
 		how string
 		ms  []int
 	}{{"the group ring", rung}, {"an invite into the running call", invited}} {
 		sort.Ints(s.ms)
 		t.Logf("answerCall to %s -> every other participant's %s, the last of a %d-person call (the others: %s), %d calls: median %d ms (min %d, max %d)",
-			s.how, what, parties, members, rounds, (s.ms[(rounds-1)/2]+s.ms[rounds/2])/2, s.ms[0], s.ms[rounds-1])
+			s.how, what, g.parties, others, rounds, (s.ms[(rounds-1)/2]+s.ms[rounds/2])/2, s.ms[0], s.ms[rounds-1])
 	}
-}
-
-// benchEnvInt reads the benchmark setting name, def unless set, lo to hi.
-func benchEnvInt(t *testing.T, name string, def, lo, hi int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		t.Fatalf("%s=%q: want %d to %d", name, v, lo, hi)
-	}
-	return n
 }
 
 // ringMembers are the people TestBenchGroupAnswer's last person calls with.
