@@ -435,16 +435,20 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Ready before the line operators and tests wait for: a /readyz that
+	// follows it must not find the server still starting (Serve below can
+	// answer it before this goroutine runs on).
+	ops.ready(true)
 	logger.Info("listening", "addr", ln.Addr().String(), "scheme", tlsrv.scheme(), "version", version, "data", cfg.dataDir,
 		"database", st.Engine(), "domain", cfg.domain)
 	if err := tlsrv.start(ln.Addr()); err != nil {
+		ops.ready(false)
 		ln.Close()
 		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	serving = true
-	ops.ready(true)
 
 	select {
 	case err := <-served:
