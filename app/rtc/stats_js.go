@@ -122,19 +122,11 @@ func (p *Peer) SetVideoLimit(l VideoLimit) {
 // (a refusal is ignored, as in preferAudio). A sender without encodings yet
 // (not negotiated) is left alone.
 func sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
-	defer func() { _ = recover() }()
-	sender := tr.Sender().JSValue()
-	params := sender.Call("getParameters")
-	encs := params.Get("encodings")
-	if encs.Type() != js.TypeObject || encs.Length() == 0 {
-		return
-	}
 	scale := l.ScaleDown
 	if scale < 1 {
 		scale = 1
 	}
-	for i := 0; i < encs.Length(); i++ {
-		enc := encs.Index(i)
+	setEncodingsSoon(tr, func(enc js.Value) {
 		enc.Set("scaleResolutionDownBy", scale)
 		if l.MaxFramerate > 0 {
 			enc.Set("maxFramerate", l.MaxFramerate)
@@ -146,8 +138,7 @@ func sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
 		} else {
 			enc.Delete("maxBitrate")
 		}
-	}
-	sender.Call("setParameters", params).Call("catch", js.Global().Get("Boolean"))
+	})
 }
 
 // PrioritizeAudio gives the audio sender's encoding a high priority, both
@@ -157,17 +148,20 @@ func sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
 // from a goroutine.
 func (p *Peer) PrioritizeAudio() error {
 	audio, _ := p.transceivers()
-	return setEncodings(audio, "prioritize audio", func(enc js.Value) {
-		enc.Set("priority", "high")
-		enc.Set("networkPriority", "high")
-	})
+	return setEncodings(audio, "prioritize audio", highPriority)
+}
+
+// highPriority marks an encoding high priority (see PrioritizeAudio).
+func highPriority(enc js.Value) {
+	enc.Set("priority", "high")
+	enc.Set("networkPriority", "high")
 }
 
 // errNoEncodings: the sender has no encodings yet (not negotiated).
 var errNoEncodings = errors.New("the sender has no encodings yet")
 
 // setEncodings changes every encoding of tr's sender with f and applies the
-// parameters (getParameters, then setParameters).
+// parameters, waiting for the browser to take them.
 func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -177,39 +171,46 @@ func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) 
 	if tr == nil {
 		return fmt.Errorf("rtc: %s: no transceiver yet", what)
 	}
-	sender := tr.Sender().JSValue()
-	params := sender.Call("getParameters")
-	encs := params.Get("encodings")
-	if encs.Type() != js.TypeObject || encs.Length() == 0 {
+	applied, ok := editEncodings(tr, f)
+	if !ok {
 		return fmt.Errorf("rtc: %s: %w", what, errNoEncodings)
 	}
-	for i := 0; i < encs.Length(); i++ {
-		f(encs.Index(i))
-	}
-	if _, err := Await(sender.Call("setParameters", params)); err != nil {
+	if _, err := Await(applied); err != nil {
 		return fmt.Errorf("rtc: %s: setParameters: %w", what, err)
 	}
 	return nil
 }
 
-// preferAudio asks, without waiting, for tr's sender (the audio one of a
-// new peer) to have high priority, as PrioritizeAudio does; the call
-// engine's line monitor makes sure of it later. A refusal is ignored
-// (Boolean is a function that throws nothing: the promise's catch handler).
-func preferAudio(tr *webrtc.RTPTransceiver) {
+// setEncodingsSoon is setEncodings without waiting: a refusal is ignored
+// (Boolean is a function that throws nothing: the promise's catch handler),
+// and so is a sender without encodings yet.
+func setEncodingsSoon(tr *webrtc.RTPTransceiver, f func(enc js.Value)) {
 	defer func() { _ = recover() }()
 	if tr == nil {
 		return
 	}
+	if applied, ok := editEncodings(tr, f); ok {
+		applied.Call("catch", js.Global().Get("Boolean"))
+	}
+}
+
+// editEncodings changes every encoding of tr's sender with f (getParameters,
+// then setParameters in the same task, as the transaction id requires) and
+// returns setParameters' promise; false when the sender has no encodings.
+func editEncodings(tr *webrtc.RTPTransceiver, f func(enc js.Value)) (applied js.Value, ok bool) {
 	sender := tr.Sender().JSValue()
 	params := sender.Call("getParameters")
 	encs := params.Get("encodings")
 	if encs.Type() != js.TypeObject || encs.Length() == 0 {
-		return
+		return js.Undefined(), false
 	}
 	for i := 0; i < encs.Length(); i++ {
-		encs.Index(i).Set("priority", "high")
-		encs.Index(i).Set("networkPriority", "high")
+		f(encs.Index(i))
 	}
-	sender.Call("setParameters", params).Call("catch", js.Global().Get("Boolean"))
+	return sender.Call("setParameters", params), true
 }
+
+// preferAudio asks, without waiting, for tr's sender (the audio one of a
+// new peer) to have high priority, as PrioritizeAudio does; the call
+// engine's line monitor makes sure of it later.
+func preferAudio(tr *webrtc.RTPTransceiver) { setEncodingsSoon(tr, highPriority) }
