@@ -227,16 +227,29 @@ func (e *Engine) onLineStats(cs *callState, ps *peerState, peer *rtc.Peer, s rtc
 	d := w.observe(s, at)
 	e.fitVideo(cs, ps)
 	if d.report {
-		scale := w.applied.ScaleDown
-		if scale < 1 {
-			scale = 1
-		}
+		scale, reason := sentScale(w.applied, videoStep(w.step))
 		e.emit(event.CallQuality{
 			UserJID: ps.jid, RoomID: cs.roomID, Quality: levelName(w.level),
 			RTT: round1(s.RTT), Loss: round3(d.loss), Jitter: round1(s.Jitter),
 			Width: s.Width, Height: s.Height, FPS: round1(s.FPS),
 			SentScale: scale, SentWidth: s.SentWidth, SentHeight: s.SentHeight,
+			SentScaleReason: reason,
 		})
+	}
+}
+
+// sentScale is the scale of the video sent under applied (at least 1) and
+// why it is scaled down: the line's step (line) when that alone asks for as
+// much, else the call's size.
+func sentScale(applied, line rtc.VideoLimit) (scale float64, reason string) {
+	scale = max(applied.ScaleDown, 1)
+	switch {
+	case scale == 1:
+		return scale, ""
+	case line.ScaleDown >= scale:
+		return scale, event.SentScaleLine
+	default:
+		return scale, event.SentScaleCallSize
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/app/call/event"
 	"parley/app/rtc"
 )
 
@@ -212,6 +213,30 @@ func TestGroupVideoCaps(t *testing.T) {
 		}
 		if got := stricter(tc.b, tc.a); got != tc.want {
 			t.Errorf("stricter(%+v, %+v) = %+v, want %+v", tc.b, tc.a, got, tc.want)
+		}
+	}
+}
+
+// TestSentScaleReason: the quality report says why the video it sends is
+// scaled down, so that a good line in a big call does not read as a weak one.
+func TestSentScaleReason(t *testing.T) {
+	for _, tc := range []struct {
+		step, size int
+		scale      float64
+		reason     string
+	}{
+		{0, 2, 1, ""},
+		{0, 4, 2, event.SentScaleCallSize},
+		{0, 8, 2, event.SentScaleCallSize},
+		{1, 2, 2, event.SentScaleLine},
+		{1, 4, 2, event.SentScaleLine},
+		{2, 4, 4, event.SentScaleLine},
+		{2, 2, 4, event.SentScaleLine},
+	} {
+		line := videoStep(tc.step)
+		scale, reason := sentScale(stricter(line, groupVideo(tc.size)), line)
+		if scale != tc.scale || reason != tc.reason {
+			t.Errorf("step %d, %d people: sent at 1/%v (%q), want 1/%v (%q)", tc.step, tc.size, scale, reason, tc.scale, tc.reason)
 		}
 	}
 }

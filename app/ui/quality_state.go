@@ -46,7 +46,14 @@ func qualityTitle(q event.CallQuality) string {
 		parts = append(parts, fmt.Sprintf("video %d×%d at %.0f fps", q.Width, q.Height, q.FPS))
 	}
 	if q.SentScale > 1 {
-		parts = append(parts, fmt.Sprintf("sending video at 1/%.0f size", q.SentScale))
+		why := ""
+		switch q.SentScaleReason {
+		case event.SentScaleLine:
+			why = " for this line"
+		case event.SentScaleCallSize:
+			why = " as in every call of four or more"
+		}
+		parts = append(parts, fmt.Sprintf("sending video at 1/%.0f size%s", q.SentScale, why))
 	}
 	return qualityLabel(q) + " (" + strings.Join(parts, ", ") + ")"
 }

@@ -35,8 +35,10 @@ func TestQualityBars(t *testing.T) {
 			3, []string{`aria-label="Connection: good"`, `role="img"`, "round trip 12 ms", "loss 0.0 %", "video 640×480 at 30 fps"}},
 		{event.CallQuality{UserJID: bob, Quality: "fair", RTT: 250, Loss: 0.03, SentScale: 1},
 			2, []string{`aria-label="Connection: fair"`, "round trip 250 ms", "loss 3.0 %"}},
-		{event.CallQuality{UserJID: bob, Quality: "poor", RTT: -1, Loss: 0.25, Jitter: 40, SentScale: 4},
-			1, []string{`aria-label="Connection: poor"`, "loss 25.0 %", "sending video at 1/4 size"}},
+		{event.CallQuality{UserJID: bob, Quality: "poor", RTT: -1, Loss: 0.25, Jitter: 40, SentScale: 4, SentScaleReason: event.SentScaleLine},
+			1, []string{`aria-label="Connection: poor"`, "loss 25.0 %", "sending video at 1/4 size for this line"}},
+		{event.CallQuality{UserJID: bob, Quality: "good", RTT: 3, SentScale: 2, SentScaleReason: event.SentScaleCallSize},
+			3, []string{`aria-label="Connection: good"`, "sending video at 1/2 size as in every call of four or more"}},
 	} {
 		h.f.sink(c.q)
 		h.settle(1)

@@ -371,13 +371,14 @@ const sentVideoWidths = `(async () => {
 
 // TestGroupVideoSizedForTheCall: from four people on, the page sends each
 // other participant its 640×480 camera at half the size, from a peer made to
-// answer a ring and from one made to offer; back to three, it sends full
-// size again. The three others are native engines, so that only one page
+// answer a ring and from one made to offer, and its quality report says the
+// call's size is why; back to three, it sends full size again. The three others are native engines, so that only one page
 // encodes video on the suite's two cores.
 func TestGroupVideoSizedForTheCall(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
 	zoe := newGroupUser(t, b, srv.URL, "zoe")
+	zoe.recordQuality()
 	alice, bob, carol := newNativeUser(t, srv, "alice"), newNativeUser(t, srv, "bob"), newNativeUser(t, srv, "carol")
 	if _, err := alice.MakeVideoCall(nativeCtx(t), []string{bob.jid, carol.jid, zoe.jid}, "team"); err != nil {
 		t.Fatalf("alice calls: %v", err)
@@ -386,6 +387,8 @@ func TestGroupVideoSizedForTheCall(t *testing.T) {
 	zoe.waitEvent("incomingCallListener", `true`)
 	zoe.ok(`Parley.answerCall()`) // zoe answers three offers
 	waitJS(t, zoe.ctx, sentVideoWidths+`.then((w) => w === "320,320,320")`, 30*time.Second)
+	// The quality report says why, so a good line does not read as a weak one.
+	zoe.waitQuality(0, alice.jid, `a.quality === "good" && a.sentScale === 2 && a.sentScaleReason === "callSize"`, 30*time.Second)
 
 	mark := zoe.evMark()
 	if err := carol.EndCall(nativeCtx(t)); err != nil {

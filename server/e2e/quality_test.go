@@ -166,7 +166,7 @@ func TestCallQualityPoorLine(t *testing.T) {
 		t.Errorf("alice's video on a poor line: maxFramerate %s, want 10", fr)
 	}
 	alice.wait(`(await `+sentVideoWidth+`) <= `+strconv.Itoa(fullWidth/4), 30*time.Second)
-	alice.waitQuality(mark, bob.jid, `a.sentScale === 4`, 30*time.Second)
+	alice.waitQuality(mark, bob.jid, `a.sentScale === 4 && a.sentScaleReason === "line"`, 30*time.Second)
 	// Audio is not what gives: it keeps arriving.
 	before := eval[int](t, bob.ctx, inboundAudioPackets)
 	bob.wait(`(await `+inboundAudioPackets+`) > `+strconv.Itoa(before+20), 10*time.Second)

@@ -301,12 +301,23 @@ type CallQuality struct {
 	Height int     `json:"height"`
 	FPS    float64 `json:"fps"`
 	// SentScale is how much the video we send them is scaled down (1: full
-	// size; 2 and 4 while the line is poor), SentWidth and SentHeight its
-	// frame size as sent.
+	// size; 2 in a call of four or more; 2 and 4 while the line is weak),
+	// SentWidth and SentHeight its frame size as sent.
 	SentScale  float64 `json:"sentScale"`
 	SentWidth  int     `json:"sentWidth"`
 	SentHeight int     `json:"sentHeight"`
+	// SentScaleReason says why SentScale is over 1: SentScaleLine (the line
+	// to them is weak) or SentScaleCallSize (the call has four or more
+	// people, and every video in it is sent at half size); empty at full
+	// size.
+	SentScaleReason string `json:"sentScaleReason"`
 }
+
+// Reasons for a CallQuality's SentScale.
+const (
+	SentScaleLine     = "line"
+	SentScaleCallSize = "callSize"
+)
 
 // ScreenShare is the payload of screenShareListener: UserJID started
 // (Sharing) or stopped sharing their screen. One participant shares at a
