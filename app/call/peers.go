@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"errors"
 
 	"parley/app/call/event"
 	"parley/app/rtc"
@@ -68,6 +69,7 @@ func (e *Engine) newPeer(cs *callState, jid string, offerer bool) *peerState {
 		Track: func(t rtc.Track) {
 			e.work.push(func() { e.onRemoteTrack(cs, ps, t) })
 		},
+		Refused: e.refused(ps),
 	})
 	if err != nil {
 		e.log.Error("create peer", "peer", jid, "err", err)
@@ -78,6 +80,19 @@ func (e *Engine) newPeer(cs *callState, jid string, offerer bool) *peerState {
 	cs.peers[jid] = ps
 	e.fitVideo(cs, ps) // for the call's size as last known; sizeVideo follows it
 	return ps
+}
+
+// refused handles the browser refusing a change of what ps's peer sends
+// (rtc.PeerHandlers.Refused): a refused video limit is forgotten, so that
+// the line monitor's next sample (fitVideo) asks for it again; the audio's
+// priority is asked for again until it holds anyway.
+func (e *Engine) refused(ps *peerState) func(error) {
+	return func(err error) {
+		e.log.Info("send parameters refused", "peer", ps.jid, "err", err)
+		if errors.Is(err, rtc.ErrVideoLimitRefused) {
+			e.work.push(func() { ps.line.applied = notApplied })
+		}
+	}
 }
 
 // sendOffer makes an offer to ps and sends it, on the peer's negotiation queue.

@@ -297,6 +297,7 @@ func (e *Engine) newPrepPeer(room, jid string) *peerState {
 				}
 			})
 		},
+		Refused: e.refused(ps),
 	})
 	if err != nil {
 		e.log.Error("create prepared peer", "peer", jid, "err", err)

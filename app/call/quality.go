@@ -284,6 +284,10 @@ func stricter(a, b rtc.VideoLimit) rtc.VideoLimit {
 	return out
 }
 
+// notApplied is lineWatch.applied when the sender's limit is not known (the
+// browser refused the last one): it equals no limit fitVideo asks for.
+var notApplied = rtc.VideoLimit{ScaleDown: -1}
+
 // fitVideo gives ps's video sender the stricter of its line's step and the
 // call's cap when that changed (work queue).
 func (e *Engine) fitVideo(cs *callState, ps *peerState) {

@@ -264,16 +264,7 @@ func Await(p js.Value) (js.Value, error) {
 		return nil
 	})
 	fail = js.FuncOf(func(this js.Value, args []js.Value) any {
-		msg := "promise rejected"
-		if len(args) > 0 {
-			e := args[0]
-			if n := e.Get("name"); n.Type() == js.TypeString {
-				msg = n.String() + ": " + e.Get("message").String()
-			} else {
-				msg = js.Global().Get("String").Invoke(e).String()
-			}
-		}
-		ch <- result{err: errors.New(msg)}
+		ch <- result{err: rejection(args)}
 		return nil
 	})
 	p.Call("then", ok, fail)
@@ -281,4 +272,17 @@ func Await(p js.Value) (js.Value, error) {
 	ok.Release()
 	fail.Release()
 	return r.v, r.err
+}
+
+// rejection is the error a promise was rejected with (its handler's args):
+// "name: message" for a DOMException or Error, else the reason as a string.
+func rejection(args []js.Value) error {
+	if len(args) == 0 {
+		return errors.New("promise rejected")
+	}
+	e := args[0]
+	if n := e.Get("name"); n.Type() == js.TypeString {
+		return errors.New(n.String() + ": " + e.Get("message").String())
+	}
+	return errors.New(js.Global().Get("String").Invoke(e).String())
 }

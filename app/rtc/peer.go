@@ -29,6 +29,10 @@ type PeerHandlers struct {
 	State func(state string)
 	// Track is a remote track that started arriving.
 	Track func(Track)
+	// Refused, if set, gets a change of the sending parameters (a video
+	// limit, the audio's priority) that the browser refused: that change is
+	// not in force. It is called from the browser's event loop.
+	Refused func(error)
 }
 
 // Config configures peers.
@@ -118,7 +122,7 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 			_ = pc.Close()
 			return nil, fmt.Errorf("rtc: add transceivers: %w", err)
 		}
-		preferAudio(p.audio)
+		p.preferAudio(p.audio)
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if h.State == nil {
@@ -317,12 +321,12 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 		return nil, fmt.Errorf("rtc: set local answer: %w", err)
 	}
 	if adopted { // the senders' encodings exist once the answer is set
-		preferAudio(p.audio)
+		p.preferAudio(p.audio)
 		p.mu.Lock()
 		limit := p.limit
 		p.mu.Unlock()
 		if limit != (VideoLimit{}) {
-			sendLimit(p.video, limit) // asked for before the sender could take it
+			p.sendLimit(p.video, limit) // asked for before the sender could take it
 		}
 	}
 	if ld := p.pc.LocalDescription(); ld != nil {

@@ -1,5 +1,7 @@
 package rtc
 
+import "errors"
+
 // LineStats is one reading of a peer connection's statistics, as the call
 // engine's line-quality monitor needs them. Counters are cumulative since the
 // connection started; the monitor takes differences between two readings.
@@ -35,3 +37,8 @@ type VideoLimit struct {
 	// MaxBitrate caps the bit rate in bits per second (0: no cap).
 	MaxBitrate int
 }
+
+// ErrVideoLimitRefused is (wrapped in) the error a Refused handler gets when
+// the browser would not take a video limit (SetVideoLimit): the video is
+// sent as before.
+var ErrVideoLimitRefused = errors.New("rtc: the browser refused the video limit")

@@ -114,19 +114,19 @@ func (p *Peer) SetVideoLimit(l VideoLimit) {
 	video := p.video
 	p.mu.Unlock()
 	if video != nil {
-		sendLimit(video, l)
+		p.sendLimit(video, l)
 	}
 }
 
 // sendLimit hands tr's sender the encoding parameters of l without waiting
-// (a refusal is ignored, as in preferAudio). A sender without encodings yet
+// (a refusal goes to the Refused handler). A sender without encodings yet
 // (not negotiated) is left alone.
-func sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
+func (p *Peer) sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
 	scale := l.ScaleDown
 	if scale < 1 {
 		scale = 1
 	}
-	setEncodingsSoon(tr, func(enc js.Value) {
+	p.setEncodingsSoon(tr, ErrVideoLimitRefused, func(enc js.Value) {
 		enc.Set("scaleResolutionDownBy", scale)
 		if l.MaxFramerate > 0 {
 			enc.Set("maxFramerate", l.MaxFramerate)
@@ -157,6 +157,9 @@ func highPriority(enc js.Value) {
 	enc.Set("networkPriority", "high")
 }
 
+// errPriorityRefused: the browser would not give the audio high priority.
+var errPriorityRefused = errors.New("rtc: the browser refused the audio's priority")
+
 // errNoEncodings: the sender has no encodings yet (not negotiated).
 var errNoEncodings = errors.New("the sender has no encodings yet")
 
@@ -181,17 +184,30 @@ func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) 
 	return nil
 }
 
-// setEncodingsSoon is setEncodings without waiting: a refusal is ignored
-// (Boolean is a function that throws nothing: the promise's catch handler),
-// and so is a sender without encodings yet.
-func setEncodingsSoon(tr *webrtc.RTPTransceiver, f func(enc js.Value)) {
+// setEncodingsSoon is setEncodings without waiting: a refusal goes to the
+// peer's Refused handler, if any, when the browser gives it; a sender
+// without encodings yet is left alone.
+func (p *Peer) setEncodingsSoon(tr *webrtc.RTPTransceiver, what error, f func(enc js.Value)) {
 	defer func() { _ = recover() }()
 	if tr == nil {
 		return
 	}
-	if applied, ok := editEncodings(tr, f); ok {
-		applied.Call("catch", js.Global().Get("Boolean"))
+	applied, ok := editEncodings(tr, f)
+	if !ok {
+		return
 	}
+	refused := p.h.Refused
+	if refused == nil {
+		applied.Call("catch", js.Global().Get("Boolean")) // throws nothing
+		return
+	}
+	var fail js.Func
+	fail = js.FuncOf(func(this js.Value, args []js.Value) any {
+		fail.Release()
+		refused(fmt.Errorf("%w: %w", what, rejection(args)))
+		return nil
+	})
+	applied.Call("catch", fail)
 }
 
 // editEncodings changes every encoding of tr's sender with f (getParameters,
@@ -213,4 +229,6 @@ func editEncodings(tr *webrtc.RTPTransceiver, f func(enc js.Value)) (applied js.
 // preferAudio asks, without waiting, for tr's sender (the audio one of a
 // new peer) to have high priority, as PrioritizeAudio does; the call
 // engine's line monitor makes sure of it later.
-func preferAudio(tr *webrtc.RTPTransceiver) { setEncodingsSoon(tr, highPriority) }
+func (p *Peer) preferAudio(tr *webrtc.RTPTransceiver) {
+	p.setEncodingsSoon(tr, errPriorityRefused, highPriority)
+}

@@ -26,7 +26,7 @@ func (p *Peer) SetVideoLimit(l VideoLimit) {
 }
 
 // sendLimit does nothing natively (see SetVideoLimit).
-func sendLimit(*webrtc.RTPTransceiver, VideoLimit) {}
+func (p *Peer) sendLimit(*webrtc.RTPTransceiver, VideoLimit) {}
 
 // PrioritizeAudio fails natively: pion's senders have no encoding
 // parameters to change.
@@ -35,4 +35,4 @@ func (p *Peer) PrioritizeAudio() error {
 }
 
 // preferAudio does nothing natively (see PrioritizeAudio).
-func preferAudio(*webrtc.RTPTransceiver) {}
+func (p *Peer) preferAudio(*webrtc.RTPTransceiver) {}

@@ -406,3 +406,41 @@ func TestGroupVideoSizedForTheCall(t *testing.T) {
 	}
 	waitJS(t, zoe.ctx, sentVideoWidths+`.then((w) => w === "320,320,320")`, 30*time.Second)
 }
+
+// refuseHalfSize makes the page's browser refuse the first n video limits
+// that halve the size (setParameters rejects them, as a browser may for a
+// sender it is reconfiguring) and count them in window.refusedLimits.
+func refuseHalfSize(n int) string {
+	return `(() => {
+  window.refusedLimits = 0;
+  const set = RTCRtpSender.prototype.setParameters;
+  RTCRtpSender.prototype.setParameters = function (p) {
+    const e = p && p.encodings && p.encodings[0];
+    if (e && e.scaleResolutionDownBy === 2 && window.refusedLimits < ` + strconv.Itoa(n) + `) {
+      window.refusedLimits++;
+      return Promise.reject(new DOMException("refused by the test", "InvalidModificationError"));
+    }
+    return set.apply(this, arguments);
+  };
+  return true;
+})()`
+}
+
+// TestGroupVideoCapRefusedIsRetried: when the browser refuses the call's
+// cap on the video to two of three others, the engine asks again, and the
+// page ends up sending all three the half-size video.
+func TestGroupVideoCapRefusedIsRetried(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	zoe := newGroupUser(t, b, srv.URL, "zoe")
+	eval[bool](t, zoe.ctx, refuseHalfSize(2))
+	alice, bob, carol := newNativeUser(t, srv, "alice"), newNativeUser(t, srv, "bob"), newNativeUser(t, srv, "carol")
+	if _, err := alice.MakeVideoCall(nativeCtx(t), []string{bob.jid, carol.jid, zoe.jid}, "team"); err != nil {
+		t.Fatalf("alice calls: %v", err)
+	}
+	answerRings(t, []*nativeUser{bob, carol})
+	zoe.waitEvent("incomingCallListener", `true`)
+	zoe.ok(`Parley.answerCall()`)
+	waitJS(t, zoe.ctx, `window.refusedLimits === 2`, 30*time.Second)
+	waitJS(t, zoe.ctx, sentVideoWidths+`.then((w) => w === "320,320,320")`, 30*time.Second)
+}
