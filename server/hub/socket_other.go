@@ -3,6 +3,7 @@
 package hub
 
 import (
+	"errors"
 	"net"
 	"syscall"
 	"time"
@@ -14,5 +15,10 @@ func waitReadable(syscall.RawConn) {}
 // waitReadableFor reports true at once.
 func waitReadableFor(net.Conn, syscall.RawConn, time.Duration) bool { return true }
 
-// writable reports false: every write has a writer goroutine of its own.
-func writable(syscall.RawConn) bool { return false }
+// sendFrame writes nothing: every write has a writer goroutine of its own.
+func sendFrame(syscall.RawConn, frame, int) (int, error) { return 0, nil }
+
+// finishFrame is not called (sendFrame writes nothing).
+func finishFrame(net.Conn, syscall.RawConn, frame, int, time.Time) error {
+	return errors.ErrUnsupported
+}

@@ -40,14 +40,62 @@ func waitReadableFor(nc net.Conn, raw syscall.RawConn, d time.Duration) bool {
 	return ready
 }
 
-// writable reports whether raw's send buffer has room, so that a small
-// write returns at once.
-func writable(raw syscall.RawConn) bool {
-	ok := false
-	_ = raw.Control(func(fd uintptr) {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
-		n, err := unix.Poll(p, 0)
-		ok = err == nil && n == 1 && p[0].Revents&unix.POLLOUT != 0 && p[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0
+// sendFrame writes f to raw as one WebSocket text frame, as a server sends
+// it (unmasked), from byte skip of the frame on the wire on: one system
+// call that does not wait. It returns how many bytes it wrote: all that
+// were left, none when the socket's buffer is full, or some when it had
+// room for some only.
+func sendFrame(raw syscall.RawConn, f frame, skip int) (n int, err error) {
+	var hdr [4]byte
+	iov := frameVecs(f, &hdr, skip)
+	werr := raw.Write(func(fd uintptr) bool {
+		for {
+			n, err = unix.Writev(int(fd), iov)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		if err == unix.EAGAIN {
+			n, err = 0, nil
+		}
+		return true
 	})
-	return ok
+	if err == nil {
+		err = werr
+	}
+	return max(n, 0), err
+}
+
+// finishFrame writes the rest of f to raw from byte skip of the frame on
+// the wire on, waiting for room in the socket's buffer until deadline.
+// Nothing else goes to the socket in between: the socket's write lock is
+// held throughout.
+func finishFrame(nc net.Conn, raw syscall.RawConn, f frame, skip int, deadline time.Time) error {
+	if err := nc.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	defer nc.SetWriteDeadline(time.Time{})
+	var hdr [4]byte
+	iov := frameVecs(f, &hdr, skip)
+	var err error
+	werr := raw.Write(func(fd uintptr) bool {
+		for len(iov) > 0 {
+			n, e := unix.Writev(int(fd), iov)
+			switch {
+			case e == unix.EINTR:
+				continue
+			case e == unix.EAGAIN:
+				return false // wait until the socket has room
+			case e != nil:
+				err = e
+				return true
+			}
+			iov = skipVecs(iov, n)
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return err
 }
