@@ -28,6 +28,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -397,6 +398,21 @@ var pages struct {
 	n  map[*testing.T]int
 }
 
+// quietNetwork turns off DevTools' network agent in ctx's tab, which
+// chromedp turns on for every tab it attaches to. With it on, the browser
+// keeps a copy of every response body for DevTools and reports each request,
+// each chunk of a body and each WebSocket frame to the test process: a first
+// visit of the PWA took 130-190 ms longer with it (the 10 MB wasm copied),
+// and no user's browser does any of it. Benchmarks (TestBench*) measure
+// without it; the tests that read network events (requestLog) keep it.
+func quietNetwork(t *testing.T, ctx context.Context) {
+	t.Helper()
+	run(t, ctx, "network agent off", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, network.Disable, cdp.Empty{})
+		return chromedp.Void{}, err
+	})
+}
+
 // newUser opens an isolated browser context (own storage, own service worker)
 // with one tab, for one simulated user. Console messages and page errors go
 // to the test log when the test fails.
@@ -423,6 +439,9 @@ func newUser(t *testing.T, b *browser) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		cancel()
 		t.Fatalf("new browser context: %v", err)
+	}
+	if strings.HasPrefix(t.Name(), "TestBench") {
+		quietNetwork(t, ctx)
 	}
 	console := &lockedBuffer{}
 	if err := chromedp.Listen(ctx, func(ev any) {
