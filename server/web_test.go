@@ -263,7 +263,9 @@ func TestServiceWorker(t *testing.T) {
 	for _, want := range []string{
 		`const cacheName = "app-" + "test-version";`,
 		`event.waitUntil(`,
-		`cache.addAll(resourcesToCache)`,
+		`cache.addAll(resourcesToCache.filter((u) => !bigResources.includes(u)))`,
+		`cache.addAll(bigResources)`,
+		`"parley.pageStarted"`,
 		`request.mode === "navigate"`,
 		`cache.match("/")`,
 		`self.addEventListener("push"`,

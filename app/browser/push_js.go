@@ -130,3 +130,40 @@ func OnPushOpen(f func(roomID, action string)) {
 		return nil
 	}))
 }
+
+// PageStarted tells this origin's service worker that the page is up: a
+// worker installing for the first time fetches the big wasm into its cache
+// only then (or after a timeout), not beside the page's own download and
+// start (see the worker in server/web.go). It tells the registration's
+// installing or waiting worker now, and answers a worker that asks later
+// ("parley.pageStarted?"). Call it once, when the first screen is shown.
+func PageStarted() {
+	sw := js.Global().Get("navigator").Get("serviceWorker")
+	if !sw.Truthy() {
+		return
+	}
+	msg := map[string]any{"type": "parley.pageStarted"}
+	// Both functions live as long as the page: never released.
+	tell := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || !args[0].Truthy() {
+			return nil
+		}
+		for _, k := range []string{"installing", "waiting"} {
+			if w := args[0].Get(k); w.Truthy() {
+				_ = catch(func() { w.Call("postMessage", msg) })
+			}
+		}
+		return nil
+	})
+	_ = catch(func() { sw.Call("getRegistration").Call("then", tell) })
+	sw.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 {
+			return nil
+		}
+		d, src := args[0].Get("data"), args[0].Get("source")
+		if d.Type() == js.TypeObject && d.Get("type").String() == "parley.pageStarted?" && src.Truthy() {
+			_ = catch(func() { src.Call("postMessage", msg) })
+		}
+		return nil
+	}))
+}

@@ -14,5 +14,8 @@ func TellWorker(msg map[string]string) error { return ErrUnsupported }
 // OnVisibilityChange does nothing outside a browser.
 func OnVisibilityChange(f func(hidden bool)) (release func()) { return func() {} }
 
+// PageStarted does nothing outside a browser.
+func PageStarted() {}
+
 // OnPushOpen does nothing outside a browser.
 func OnPushOpen(f func(roomID, action string)) {}

@@ -106,6 +106,7 @@ func (s *session) resumeTab(ctx app.Context, saved TabSession) {
 		u, in, err := s.eng.ResumeTab(c, saved)
 		return tabResume{u, in}, err
 	}, func(ctx app.Context, r tabResume, err error) {
+		defer s.shown(ctx)
 		s.tab.remove(tabKey) // saved again from the call's events
 		if !r.inCall || err != nil {
 			s.resumedSince = time.Time{}

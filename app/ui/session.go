@@ -86,6 +86,7 @@ type pageState struct {
 	updateReady bool   // a new version of the app is downloaded
 	onSettings  bool   // the page is /settings
 	rev         int    // counts Shell renders (see InCall.Rev)
+	started     bool   // the service worker was told the page is up (shown)
 }
 
 // newSession returns the state of a page over eng (nil when prerendering).
@@ -120,6 +121,18 @@ func (s *session) attach(ctx app.Context) {
 	for _, ev := range pending {
 		s.apply(ctx, ev)
 	}
+}
+
+// shown is called when the page's first screen (sign-in, home, a call link,
+// a call) is decided: once that screen is drawn, the service worker is told
+// the page is up (browser.PageStarted), so that its first install fetches
+// the wasm after the page's own start rather than beside it.
+func (s *session) shown(ctx app.Context) {
+	if s.page.started || s.eng == nil {
+		return
+	}
+	s.page.started = true
+	ctx.Defer(func(app.Context) { browser.PageStarted() })
 }
 
 // detach is called by a Shell's OnDismount.

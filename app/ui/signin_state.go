@@ -45,12 +45,14 @@ func (s *session) start(ctx app.Context) {
 		if s.join.code != "" {
 			s.enterJoin(ctx)
 		}
+		s.shown(ctx)
 		return
 	}
 	s.phase = phaseResuming
 	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
 		return s.eng.ConnectToken(c, token)
 	}, func(ctx app.Context, u wire.User, err error) {
+		defer s.shown(ctx)
 		if err != nil && code(err) == wire.CodeUnreachable && s.join.code == "" && s.phase == phaseResuming {
 			// Offline: keep the saved session and sign back in once the
 			// server answers, instead of asking for the password again.

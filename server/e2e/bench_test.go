@@ -59,6 +59,7 @@ type wireCounter struct {
 	mu    sync.Mutex
 	bytes map[string]int64
 	reqs  map[string]int
+	order []string // the paths asked for, in the order they came
 }
 
 func newWireCounter(t *testing.T, target string) *wireCounter {
@@ -75,6 +76,7 @@ func newWireCounter(t *testing.T, target string) *wireCounter {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		c.reqs[r.URL.Path]++
+		c.order = append(c.order, r.URL.Path)
 		c.mu.Unlock()
 		rp.ServeHTTP(&countingWriter{ResponseWriter: w, c: c, path: r.URL.Path}, r)
 	}))
@@ -88,8 +90,18 @@ func (c *wireCounter) take() (map[string]int64, map[string]int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, r := c.bytes, c.reqs
-	c.bytes, c.reqs = map[string]int64{}, map[string]int{}
+	c.bytes, c.reqs, c.order = map[string]int64{}, map[string]int{}, nil
 	return b, r
+}
+
+// takeOrder returns the paths asked for since the last take, in order, and
+// starts over.
+func (c *wireCounter) takeOrder() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.order
+	c.bytes, c.reqs, c.order = map[string]int64{}, map[string]int{}, nil
+	return o
 }
 
 type countingWriter struct {

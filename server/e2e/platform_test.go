@@ -221,6 +221,45 @@ const resourceTimingExpr = `[...performance.getEntriesByType('navigation'), ...p
 // TestNoRemoteResources loads every route, signed out and signed in (the
 // home screen, a call link, the SDK page, the manifest), and checks that no
 // request goes anywhere but the server's own origin.
+// TestPWAWorkerCachesWasmOnceUp: on a first visit the service worker puts
+// the wasm in its cache only once the page has started (its first screen
+// shown, so after its WebSocket is up), not while the page is still
+// downloading and starting that same wasm; the shell is then offline-ready
+// as before.
+func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
+	srv := startServer(t)
+	wire := newWireCounter(t, srv.URL)
+	b := newBrowser(t)
+	setup := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
+	setup.signUp(wire.URL)
+	token := eval[string](t, setup.ctx, `localStorage.getItem('parley.token')`)
+
+	ctx := newUser(t, b) // a first visit: no cache, no worker, signed in
+	navigate(t, ctx, wire.URL+"/web/icon.svg")
+	eval[bool](t, ctx, `(localStorage.setItem('parley.token', `+jsonString(token)+`), true)`)
+	wire.takeOrder()
+	navigate(t, ctx, wire.URL+"/")
+	waitJS(t, ctx, `document.querySelector('#my-jid')`, 60*time.Second)
+	waitJS(t, ctx, shellCachedExpr, 30*time.Second)
+	order := wire.takeOrder()
+	var wasm []int
+	ws := -1
+	for i, p := range order {
+		switch {
+		case p == "/web/app.wasm":
+			wasm = append(wasm, i)
+		case p == "/ws" && ws < 0:
+			ws = i
+		}
+	}
+	if len(wasm) != 2 || ws < 0 {
+		t.Fatalf("want the page's and the worker's wasm requests and a WebSocket, got %v", order)
+	}
+	if !(wasm[0] < ws && ws < wasm[1]) {
+		t.Errorf("the worker fetched the wasm before the page was up (the page's wasm, its WebSocket, the worker's wasm should come in that order): %v", order)
+	}
+}
+
 func TestNoRemoteResources(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
