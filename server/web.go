@@ -180,14 +180,15 @@ const workerPushMarker = "// ---------------------------------------------------
 //     announce "a new version is ready" on the very first visit.
 //
 // This one caches the shell before it installs (the wasm once the page that
-// registered it is up, so as not to slow that page's start), answers GET requests of this
-// origin from the cache first (the cache name carries the build version, so
-// a new build brings a new worker and a fresh cache), and when the network
-// fails for a page it serves the cached "/" page: the app starts, routes by
-// its URL and tells the user it is offline. It does not claim clients: the
-// first page was loaded from the network anyway, every later navigation goes
-// through the worker, and on an update skipWaiting hands the pages it already
-// controls to the new worker, which is when go-app rightly offers a reload.
+// registered it is up, so as not to slow that page's start), answers GET
+// requests of this origin from the cache first (the cache name carries the
+// build version, so a new build brings a new worker and a fresh cache), and
+// when the network fails for a page it serves the cached "/" page: the app
+// starts, routes by its URL and tells the user it is offline. It does not
+// claim clients: the first page was loaded from the network anyway, every
+// later navigation goes through the worker, and on an update skipWaiting
+// hands the pages it already controls to the new worker, which is when
+// go-app rightly offers a reload.
 // Other origins and non-GET requests are left to the browser; nothing here
 // names a remote URL.
 const workerPWA = `// -----------------------------------------------------------------------------
