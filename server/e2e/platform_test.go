@@ -225,7 +225,8 @@ const resourceTimingExpr = `[...performance.getEntriesByType('navigation'), ...p
 // the wasm in its cache only once the page has started (its first screen
 // shown, so after its WebSocket is up), not while the page is still
 // downloading and starting that same wasm; the shell is then offline-ready
-// as before.
+// as before. A page already up when its worker installs says so when the
+// worker asks.
 func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
 	srv := startServer(t)
 	wire := newWireCounter(t, srv.URL)
@@ -257,6 +258,35 @@ func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
 	}
 	if !(wasm[0] < ws && ws < wasm[1]) {
 		t.Errorf("the worker fetched the wasm before the page was up (the page's wasm, its WebSocket, the worker's wasm should come in that order): %v", order)
+	}
+
+	// A page that is up before its worker installs (here the registration
+	// waits until half a second after the home screen, when the page has
+	// found no worker to tell) answers the worker's question.
+	late := newUser(t, b)
+	addInitScript(t, late, `(() => {
+  window.__toWorker = [];
+  const post = ServiceWorker.prototype.postMessage;
+  ServiceWorker.prototype.postMessage = function (m) { window.__toWorker.push(m && m.type); return post.apply(this, arguments); };
+  window.__asked = 0;
+  navigator.serviceWorker.addEventListener("message", (e) => { if (e.data && e.data.type === "parley.pageStarted?") window.__asked++; });
+  const register = navigator.serviceWorker.register.bind(navigator.serviceWorker);
+  navigator.serviceWorker.register = (...a) => new Promise((resolve, reject) => {
+    const o = new MutationObserver(() => {
+      if (!document.querySelector("#my-jid")) return;
+      o.disconnect();
+      setTimeout(() => register(...a).then(resolve, reject), 500);
+    });
+    o.observe(document, {childList: true, subtree: true});
+  });
+})()`)
+	navigate(t, late, wire.URL+"/web/icon.svg")
+	eval[bool](t, late, `(localStorage.setItem('parley.token', `+jsonString(token)+`), true)`)
+	navigate(t, late, wire.URL+"/")
+	waitJS(t, late, `document.querySelector('#my-jid')`, 60*time.Second)
+	waitJS(t, late, shellCachedExpr, 30*time.Second)
+	if got := eval[string](t, late, `JSON.stringify({asked: window.__asked, told: window.__toWorker})`); got != `{"asked":1,"told":["parley.pageStarted"]}` {
+		t.Errorf("a page up before its worker: want one question from the worker and the page's one answer, got %s", got)
 	}
 }
 
