@@ -51,22 +51,31 @@ func (f frame) bytes() []byte {
 	return b
 }
 
-// frameVecs is f as a WebSocket text frame from a server (FIN, opcode 1,
-// unmasked, a length under 64 KiB) in pieces for writev: the header (in
-// hdr), the head, the data and the brace, less the first skip bytes.
-func frameVecs(f frame, hdr *[4]byte, skip int) [][]byte {
-	n := f.size()
-	h := hdr[:2]
+// textHeader is the header of a WebSocket text frame from a server (FIN,
+// opcode 1, unmasked) with n bytes of payload, n under 64 KiB, written
+// into hdr.
+func textHeader(n int, hdr *[4]byte) []byte {
 	hdr[0] = 0x81
 	if n < 126 {
 		hdr[1] = byte(n)
-	} else {
-		hdr[1] = 126
-		hdr[2], hdr[3] = byte(n>>8), byte(n)
-		h = hdr[:4]
+		return hdr[:2]
 	}
+	hdr[1] = 126
+	hdr[2], hdr[3] = byte(n>>8), byte(n)
+	return hdr[:4]
+}
+
+// wireSize is f's length on the wire as a frame of its own (textHeader).
+func (f frame) wireSize() int {
+	var hdr [4]byte
+	return len(textHeader(f.size(), &hdr)) + f.size()
+}
+
+// frameVecs is f as a frame on the wire in pieces for writev: the header
+// (in hdr), the head, the data and the brace, less the first skip bytes.
+func frameVecs(f frame, hdr *[4]byte, skip int) [][]byte {
 	iov := make([][]byte, 0, 4)
-	iov = append(iov, h, f.head)
+	iov = append(iov, textHeader(f.size(), hdr), f.head)
 	if len(f.data) > 0 {
 		iov = append(iov, f.data)
 	}
@@ -303,20 +312,12 @@ func (c *conn) writeQuick() {
 		case n == 0: // the socket is full: its writer waits for room
 			go c.writeLoop()
 			return
-		case n < f.size()+frameHeaderLen(f):
+		case n < f.wireSize():
 			go c.finishLoop(f, n)
 			return
 		}
 		c.wrote(f, nil)
 	}
-}
-
-// frameHeaderLen is the length of f's header on the wire (frameVecs).
-func frameHeaderLen(f frame) int {
-	if f.size() < 126 {
-		return 2
-	}
-	return 4
 }
 
 // finishLoop writes the rest of f, of which skip bytes went out, then goes

@@ -83,7 +83,7 @@ func TestSendFrameShortWrites(t *testing.T) {
 			i := len(want)
 			f := frame{head: fmt.Appendf(nil, `{"seq":%d,"data":`, i),
 				data: bytes.Repeat([]byte{'a' + byte(i%26)}, 30+(i*397)%6000), brace: true}
-			total := f.size() + frameHeaderLen(f)
+			total := f.wireSize()
 			n, err := sendFrame(raw, f, 0)
 			if err != nil {
 				t.Fatalf("frame %d: %v", i, err)
