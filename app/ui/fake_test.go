@@ -278,15 +278,19 @@ func (f *fakeEngine) Limits() wire.Limits {
 }
 
 // called reports whether method was called.
-func (f *fakeEngine) called(method string) bool {
+func (f *fakeEngine) called(method string) bool { return f.times(method) > 0 }
+
+// times counts the calls of method.
+func (f *fakeEngine) times(method string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	n := 0
 	for _, m := range f.calls {
 		if m == method {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func (f *fakeEngine) setCall(c *wire.Call) {

@@ -98,6 +98,7 @@ func reloadHarnessAt(t *testing.T, f *fakeEngine, tab map[string]string, token, 
 	s.join.code = code
 	s.tab = memTab(tab)
 	s.ended.wait = 10 * time.Millisecond
+	s.signInEarly() // as Routes does
 	e := app.NewTestEngine()
 	if err := e.Load(&testRoot{shell: &Shell{s: s}}); err != nil {
 		t.Fatal(err)
@@ -134,6 +135,9 @@ func TestReloadBackIntoCall(t *testing.T) {
 	})
 	if f.resumedAs != saved {
 		t.Fatalf("ResumeTab got %+v", f.resumedAs)
+	}
+	if n := f.times("ConnectToken"); n != 1 { // ResumeTab's own
+		t.Errorf("ConnectToken called %d times: the page began a fresh sign-in beside resuming its tab", n)
 	}
 	if !h.s.media.localAudio || h.s.media.localVideo {
 		t.Errorf("mute state after reload: audio %v video %v, want audio muted only", h.s.media.localAudio, h.s.media.localVideo)

@@ -19,6 +19,7 @@ func Routes(eng Engine) {
 	newShell := func() app.Composer { return &Shell{s: newSession(nil)} }
 	if eng != nil {
 		s := newSession(eng) // one session for the page, shared by every mount
+		s.signInEarly()
 		newShell = func() app.Composer { return &Shell{s: s} }
 	}
 	app.Route("/", newShell)

@@ -160,8 +160,51 @@ func TestResumeWithSavedToken(t *testing.T) {
 	}
 }
 
+// TestResumeSignsInEarly: with a saved token, the page begins signing in as
+// it starts, before its first screen is mounted (Routes calls signInEarly),
+// and the mounted screen takes that sign-in's result rather than signing in
+// a second time.
+func TestResumeSignsInEarly(t *testing.T) {
+	browser.StorageSet(tokenKey, "tok-bob")
+	t.Cleanup(func() { browser.StorageRemove(tokenKey) })
+	f := &fakeEngine{errs: map[string]error{}, logs: wire.CallLogPage{TotalPages: 1}}
+	s := newSession(f)
+	s.signInEarly()
+	early := s.account.early
+	if early == nil {
+		t.Fatal("no sign-in begun before the mount with a saved token")
+	}
+	select {
+	case <-early.done:
+	case <-time.After(30 * time.Second): // a guard against a hang, not a deadline
+		t.Fatal("the early sign-in never finished")
+	}
+	if n := f.times("ConnectToken"); n != 1 {
+		t.Fatalf("ConnectToken called %d times before the mount, want 1", n)
+	}
+	e := app.NewTestEngine()
+	if err := e.Load(&testRoot{shell: &Shell{s: s}}); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, eng: e, f: f, s: s}
+	h.until("home", func() bool { return s.phase == phaseHome && s.account.user.Username == "bob" })
+	if n := f.times("ConnectToken"); n != 1 {
+		t.Errorf("ConnectToken called %d times, want 1: the mount signed in again", n)
+	}
+
+	// Without a saved token nothing is begun.
+	browser.StorageRemove(tokenKey)
+	s2 := newSession(f)
+	s2.signInEarly()
+	if s2.account.early != nil {
+		t.Error("a sign-in begun without a saved token")
+	}
+}
+
 // TestResumeOffline: a reload while the server is unreachable keeps the saved
 // session, says the page is offline, and signs back in once the server answers.
+// The page's early sign-in is the one that finds the server down; the retry
+// signs in anew.
 func TestResumeOffline(t *testing.T) {
 	browser.StorageSet(tokenKey, "tok-bob")
 	f := &fakeEngine{errs: map[string]error{
@@ -169,6 +212,7 @@ func TestResumeOffline(t *testing.T) {
 	}}
 	s := newSession(f)
 	s.account.retry = 20 * time.Millisecond
+	s.signInEarly()
 	e := app.NewTestEngine()
 	if err := e.Load(&testRoot{shell: &Shell{s: s}}); err != nil {
 		t.Fatal(err)
@@ -187,6 +231,9 @@ func TestResumeOffline(t *testing.T) {
 		t.Fatal("the saved session was dropped while offline")
 	}
 	until("signed back in", func() bool { return s.phase == phaseHome && s.account.user.Username == "bob" && !s.account.offline })
+	if n := f.times("ConnectToken"); n < 2 {
+		t.Errorf("ConnectToken called %d times: the retry reused the early sign-in's failure", n)
+	}
 }
 
 func TestHumanErrors(t *testing.T) {

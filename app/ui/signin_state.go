@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,6 +22,67 @@ type accountState struct {
 	user    wire.User
 	offline bool          // the saved session could not reach the server; retrying
 	retry   time.Duration // how long to wait before retrying it
+	// early is the sign-in with the saved token that the page began as it
+	// started (signInEarly), until start takes it.
+	early *earlySignIn
+}
+
+// earlySignIn is a sign-in with a saved token begun before the first mount.
+type earlySignIn struct {
+	token string
+	done  chan struct{} // closed once user and err are set
+	user  wire.User
+	err   error
+}
+
+// signInEarly begins signing in with the saved token as the page starts,
+// before go-app draws the first screen, so that the WebSocket's handshake and
+// the sign-in's round trip overlap that work instead of following it. start
+// takes the result. A page reloaded during a call resumes its tab's session
+// instead (resumeTab), so it is left to start. It runs on the page's main
+// goroutine before go-app starts its UI goroutine, which alone reads
+// account.early afterwards.
+func (s *session) signInEarly() {
+	token, ok := browser.StorageGet(tokenKey)
+	if !ok || token == "" {
+		return
+	}
+	if _, reloaded := s.savedTab(token); reloaded {
+		return
+	}
+	e := &earlySignIn{token: token, done: make(chan struct{})}
+	s.account.early = e
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		e.user, e.err = s.eng.ConnectToken(c, token)
+		cancel()
+		close(e.done)
+	}()
+	// Run it up to its first wait (the WebSocket being opened) before the
+	// caller goes on to mount the page: the browser then opens the socket
+	// while the page is drawn.
+	runtime.Gosched()
+}
+
+// takeEarly returns the early sign-in begun with token, if any, and forgets
+// it: a later start (an offline page retrying) signs in anew.
+func (s *session) takeEarly(token string) *earlySignIn {
+	e := s.account.early
+	s.account.early = nil
+	if e == nil || e.token != token {
+		return nil
+	}
+	return e
+}
+
+// result waits for e's result, at most until c is done.
+func (e *earlySignIn) result(c context.Context) (wire.User, error) {
+	select {
+	case <-e.done:
+		return e.user, e.err
+	case <-c.Done():
+		return wire.User{}, c.Err()
+	}
 }
 
 // resumeRetry is how often an offline page tries its saved session again.
@@ -49,7 +111,11 @@ func (s *session) start(ctx app.Context) {
 		return
 	}
 	s.phase = phaseResuming
+	early := s.takeEarly(token)
 	run(s, 20*time.Second, func(c context.Context) (wire.User, error) {
+		if early != nil {
+			return early.result(c)
+		}
 		return s.eng.ConnectToken(c, token)
 	}, func(ctx app.Context, u wire.User, err error) {
 		defer s.shown(ctx)

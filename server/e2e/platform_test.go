@@ -290,6 +290,36 @@ func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
 	}
 }
 
+// TestPWASignsInWhileMounting: a page with a saved session opens its
+// WebSocket and signs in as the wasm starts, before go-app mounts the first
+// screen (the mount registers the page's pagehide listener), so that the
+// socket's handshake and the sign-in overlap drawing the page; the home
+// screen then comes up signed in.
+func TestPWASignsInWhileMounting(t *testing.T) {
+	srv := startServer(t)
+	b := newBrowser(t)
+	setup := &pwaUser{t: t, ctx: newUser(t, b), name: "alice", display: "Alice Liddell", shotSize: "desktop"}
+	setup.signUp(srv.URL)
+	token := eval[string](t, setup.ctx, `localStorage.getItem('parley.token')`)
+
+	ctx := newUser(t, b)
+	addInitScript(t, ctx, `(() => {
+  window.__order = [];
+  const WS = window.WebSocket;
+  window.WebSocket = function (...a) { window.__order.push("websocket"); return new WS(...a); };
+  window.WebSocket.prototype = WS.prototype;
+  const add = window.addEventListener;
+  window.addEventListener = function (type) { if (type === "pagehide") window.__order.push("mounted"); return add.apply(this, arguments); };
+})()`)
+	navigate(t, ctx, srv.URL+"/web/icon.svg")
+	eval[bool](t, ctx, `(localStorage.setItem('parley.token', `+jsonString(token)+`), true)`)
+	navigate(t, ctx, srv.URL+"/")
+	waitJS(t, ctx, `document.querySelector('#my-jid') && document.querySelector('#my-jid').textContent.includes('alice@')`, 60*time.Second)
+	if got := eval[string](t, ctx, `window.__order.join(" ")`); got != "websocket mounted" {
+		t.Errorf("want the WebSocket opened before the first screen mounts, then one mount: got %q", got)
+	}
+}
+
 func TestNoRemoteResources(t *testing.T) {
 	srv := startServer(t)
 	b := newBrowser(t)
