@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pion/webrtc/v4"
-
 	"parley/app/wire"
 )
 
@@ -44,38 +42,21 @@ type Config struct {
 	ICEPolicy string
 }
 
-// configuration is cfg as pion's (and the browser's) configuration.
-func (cfg Config) configuration() webrtc.Configuration {
-	// One transport for every section from the first offer on: a browser's
-	// default ("balanced") gathers and checks a second one for video until
-	// the answer accepts the bundle, and trickles every candidate once per
-	// section, all of which the call's start waits on.
-	c := webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle}
-	for _, s := range cfg.ICEServers {
-		srv := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
-		if s.Credential != "" {
-			srv.Credential = s.Credential
-			srv.CredentialType = webrtc.ICECredentialTypePassword
-		}
-		c.ICEServers = append(c.ICEServers, srv)
-	}
-	if cfg.ICEPolicy == wire.ICEPolicyRelay {
-		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
-	}
-	return c
-}
-
 // Peer is the media connection to one remote participant. Both sides always
 // negotiate one audio and two video transceivers (the camera, then the shared
 // screen), so that turning video on or sharing the screen later is a track
 // replacement, not a renegotiation. Exactly one side of each pair
 // makes offers (see the call engine), so offers never collide.
+//
+// The connection and its transceivers are the platform's (peerConn and
+// transceiver): in the browser its own RTCPeerConnection, driven through
+// syscall/js (peer_js.go), natively pion's (peer_other.go).
 type Peer struct {
-	pc     *webrtc.PeerConnection
+	pc     *peerConn
 	h      PeerHandlers
-	audio  *webrtc.RTPTransceiver
-	video  *webrtc.RTPTransceiver
-	screen *webrtc.RTPTransceiver // the third, video transceiver for a shared screen (screen.go)
+	audio  *transceiver
+	video  *transceiver
+	screen *transceiver // the third, video transceiver for a shared screen (screen.go)
 	plat   peerPlatform
 	local  *LocalMedia
 	mu     sync.Mutex
@@ -88,10 +69,7 @@ type Peer struct {
 	ufrag  string
 	closed bool
 	// config is the ICE configuration SetConfig keeps for the next ICE
-	// restart, nil when there is none. It is kept as our Config, not as
-	// pion's Configuration: a pion Configuration on the heap makes its type
-	// (certificates included) reachable, and with it the x509 and ASN.1 code
-	// of their methods, 274 KB of the browser build's wasm.
+	// restart, nil when there is none.
 	config *Config
 	// limit is the cap on the camera video asked for (SetVideoLimit).
 	limit VideoLimit
@@ -102,7 +80,7 @@ type Peer struct {
 // takes over the ones the offer creates (see Accept), because a browser does
 // not match transceivers added before an offer arrives to the offer's media.
 func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer, error) {
-	pc, err := newPeerConnection(cfg.configuration())
+	pc, err := newPeerConnection(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
 	}
@@ -112,35 +90,18 @@ func NewPeer(cfg Config, local *LocalMedia, offerer bool, h PeerHandlers) (*Peer
 		if local != nil {
 			audio, video, screen = local.Audio(), local.Video(), local.Screen()
 		}
-		if p.audio, err = addTransceiver(pc, webrtc.RTPCodecTypeAudio, audio); err == nil {
-			p.video, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, video)
+		if p.audio, err = addTransceiver(pc, KindAudio, audio); err == nil {
+			p.video, err = addTransceiver(pc, KindVideo, video)
 		}
 		if err == nil {
-			p.screen, err = addTransceiver(pc, webrtc.RTPCodecTypeVideo, screen)
+			p.screen, err = addTransceiver(pc, KindVideo, screen)
 		}
 		if err != nil {
-			_ = pc.Close()
+			_ = closePeerConnection(pc)
 			return nil, fmt.Errorf("rtc: add transceivers: %w", err)
 		}
 		p.preferAudio(p.audio)
 	}
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if h.State == nil {
-			return
-		}
-		switch s {
-		case webrtc.PeerConnectionStateConnecting:
-			h.State(StateConnecting)
-		case webrtc.PeerConnectionStateConnected:
-			h.State(StateConnected)
-		case webrtc.PeerConnectionStateDisconnected:
-			h.State(StateDisconnected)
-		case webrtc.PeerConnectionStateFailed:
-			h.State(StateFailed)
-		case webrtc.PeerConnectionStateClosed:
-			h.State(StateClosed)
-		}
-	})
 	p.plat = hookPeer(pc, h)
 	return p, nil
 }
@@ -153,40 +114,30 @@ func (p *Peer) Offer(restart bool) (wire.SessionDescription, error) {
 			return wire.SessionDescription{}, err
 		}
 	}
-	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
+	offer, err := setLocalOffer(p.pc, restart)
 	if err != nil {
-		return wire.SessionDescription{}, fmt.Errorf("rtc: create offer: %w", err)
+		return wire.SessionDescription{}, fmt.Errorf("rtc: offer: %w", err)
 	}
-	if err := p.pc.SetLocalDescription(offer); err != nil {
-		return wire.SessionDescription{}, fmt.Errorf("rtc: set local offer: %w", err)
-	}
-	if ld := p.pc.LocalDescription(); ld != nil {
-		offer = *ld
-	}
-	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
+	return offer, nil
 }
 
 // PendingOffer returns the offer of this peer that waits for its answer (with
 // the candidates gathered since), or nil when none does.
 func (p *Peer) PendingOffer() *wire.SessionDescription {
-	if p.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+	if !haveLocalOffer(p.pc) {
 		return nil
 	}
-	ld := p.pc.LocalDescription()
-	if ld == nil {
-		return nil
-	}
-	return &wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
+	return localDescription(p.pc)
 }
 
 // LocalAnswer returns the answer set as this peer's local description, or nil
 // when its local description is not an answer.
 func (p *Peer) LocalAnswer() *wire.SessionDescription {
-	ld := p.pc.LocalDescription()
-	if ld == nil || ld.Type != webrtc.SDPTypeAnswer {
+	ld := localDescription(p.pc)
+	if ld == nil || ld.Type != "answer" {
 		return nil
 	}
-	return &wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
+	return ld
 }
 
 // SplitCandidates returns sdp without its candidate lines (a=candidate and
@@ -248,7 +199,7 @@ func (p *Peer) applyConfig() error {
 	if c == nil {
 		return nil
 	}
-	if err := p.pc.SetConfiguration(c.configuration()); err != nil {
+	if err := setConfiguration(p.pc, *c); err != nil {
 		return fmt.Errorf("rtc: set configuration: %w", err)
 	}
 	return nil
@@ -257,35 +208,30 @@ func (p *Peer) applyConfig() error {
 // AwaitingAnswer reports whether an offer of this peer waits for its answer
 // (signaling state have-local-offer).
 func (p *Peer) AwaitingAnswer() bool {
-	return p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+	return haveLocalOffer(p.pc)
 }
 
 // Accept applies a remote description. For an offer it returns the answer,
 // already set as the local description; for an answer it returns nil.
 func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, error) {
-	var typ webrtc.SDPType
-	switch desc.Type {
-	case "offer":
-		typ = webrtc.SDPTypeOffer
-	case "answer":
-		typ = webrtc.SDPTypeAnswer
-	default:
+	isOffer := desc.Type == "offer"
+	if !isOffer && desc.Type != "answer" {
 		return nil, fmt.Errorf("rtc: unsupported description type %q", desc.Type)
 	}
 	ufrag := descriptionUfrag(desc.SDP)
 	p.mu.Lock()
 	restart := p.remote && p.ufrag != ufrag
 	p.mu.Unlock()
-	if typ == webrtc.SDPTypeOffer && restart {
+	if isOffer && restart {
 		if err := p.applyConfig(); err != nil { // their ICE restart: ours gathers now
 			return nil, err
 		}
 	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP}); err != nil {
+	if err := setRemoteDescription(p.pc, desc); err != nil {
 		return nil, fmt.Errorf("rtc: set remote %s: %w", desc.Type, err)
 	}
 	adopted := false
-	if audio, _ := p.transceivers(); typ == webrtc.SDPTypeOffer && audio == nil {
+	if audio, _ := p.transceivers(); isOffer && audio == nil {
 		audio, video, screen, err := adoptTransceivers(p.pc, p.local)
 		if err != nil {
 			return nil, err
@@ -310,15 +256,12 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 	// The description is applied: a bad candidate of theirs costs only
 	// itself (addCandidates adds the others), not the negotiation.
 	_ = p.addCandidates(ready)
-	if typ != webrtc.SDPTypeOffer {
+	if !isOffer {
 		return nil, nil
 	}
-	answer, err := p.pc.CreateAnswer(nil)
+	answer, err := setLocalAnswer(p.pc)
 	if err != nil {
-		return nil, fmt.Errorf("rtc: create answer: %w", err)
-	}
-	if err := p.pc.SetLocalDescription(answer); err != nil {
-		return nil, fmt.Errorf("rtc: set local answer: %w", err)
+		return nil, fmt.Errorf("rtc: answer: %w", err)
 	}
 	if adopted { // the senders' encodings exist once the answer is set
 		p.preferAudio(p.audio)
@@ -329,10 +272,7 @@ func (p *Peer) Accept(desc wire.SessionDescription) (*wire.SessionDescription, e
 			p.sendLimit(p.video, limit) // asked for before the sender could take it
 		}
 	}
-	if ld := p.pc.LocalDescription(); ld != nil {
-		answer = *ld
-	}
-	return &wire.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
+	return &answer, nil
 }
 
 // maxQueuedCandidates bounds the remote candidates held for a description
@@ -418,7 +358,7 @@ func (p *Peer) VideoLimit() VideoLimit {
 // transceivers are the audio and video transceivers, nil until the answerer
 // has adopted the offer's. A peer's negotiation and its track changes run on
 // different goroutines, so they are read under the lock.
-func (p *Peer) transceivers() (audio, video *webrtc.RTPTransceiver) {
+func (p *Peer) transceivers() (audio, video *transceiver) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.audio, p.video
@@ -433,7 +373,7 @@ func (p *Peer) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	err := p.pc.Close()
+	err := closePeerConnection(p.pc)
 	p.plat.release()
 	if err != nil {
 		return fmt.Errorf("rtc: close peer: %w", err)

@@ -3,13 +3,137 @@
 package rtc
 
 import (
+	"errors"
 	"fmt"
 	"syscall/js"
 
-	"github.com/pion/webrtc/v4"
-
 	"parley/app/wire"
 )
+
+// peerConn is the browser's RTCPeerConnection, driven through syscall/js
+// directly: pion's browser build wraps the same object but brings its
+// native stack's packages into the wasm (their init alone took about 35 ms
+// of every page start).
+type peerConn struct{ v js.Value }
+
+// transceiver is one of its RTCRtpTransceivers.
+type transceiver struct{ v js.Value }
+
+// sender is the transceiver's RTCRtpSender.
+func (tr *transceiver) sender() js.Value { return tr.v.Get("sender") }
+
+// receiver is the transceiver's RTCRtpReceiver.
+func (tr *transceiver) receiver() js.Value { return tr.v.Get("receiver") }
+
+// configuration is cfg as an RTCConfiguration.
+func configuration(cfg Config) js.Value {
+	// One transport for every section from the first offer on: a browser's
+	// default ("balanced") gathers and checks a second one for video until
+	// the answer accepts the bundle, and trickles every candidate once per
+	// section, all of which the call's start waits on.
+	c := map[string]any{"bundlePolicy": "max-bundle"}
+	if len(cfg.ICEServers) > 0 {
+		servers := make([]any, len(cfg.ICEServers))
+		for i, s := range cfg.ICEServers {
+			urls := make([]any, len(s.URLs))
+			for j, u := range s.URLs {
+				urls[j] = u
+			}
+			srv := map[string]any{"urls": urls}
+			if s.Username != "" {
+				srv["username"] = s.Username
+			}
+			if s.Credential != "" {
+				srv["credential"] = s.Credential
+			}
+			servers[i] = srv
+		}
+		c["iceServers"] = servers
+	}
+	if cfg.ICEPolicy == wire.ICEPolicyRelay {
+		c["iceTransportPolicy"] = "relay"
+	}
+	return js.ValueOf(c)
+}
+
+// caught turns a JavaScript exception thrown by a call in the deferring
+// function into *err.
+func caught(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: %v", what, r)
+	}
+}
+
+func newPeerConnection(cfg Config) (pc *peerConn, err error) {
+	defer caught(&err, "RTCPeerConnection")
+	return &peerConn{v: js.Global().Get("RTCPeerConnection").New(configuration(cfg))}, nil
+}
+
+// setLocalOffer sets a new offer (an ICE restart when restart is true) as
+// the local description and returns it as set. The browser creates it in
+// the same step (setLocalDescription without an argument): one wait for
+// WebRTC's thread instead of two.
+func setLocalOffer(pc *peerConn, restart bool) (_ wire.SessionDescription, err error) {
+	defer caught(&err, "set local offer")
+	if restart {
+		pc.v.Call("restartIce")
+	}
+	return setLocal(pc, "offer")
+}
+
+// setLocalAnswer sets the answer to the applied offer as the local
+// description, created in the same step, and returns it as set.
+func setLocalAnswer(pc *peerConn) (_ wire.SessionDescription, err error) {
+	defer caught(&err, "set local answer")
+	return setLocal(pc, "answer")
+}
+
+// setLocal sets the description the signaling state calls for (an offer, or
+// the answer to a remote offer) and returns it, which must be of type want.
+func setLocal(pc *peerConn, want string) (wire.SessionDescription, error) {
+	if _, err := Await(pc.v.Call("setLocalDescription")); err != nil {
+		return wire.SessionDescription{}, err
+	}
+	ld := localDescription(pc)
+	if ld == nil || ld.Type != want {
+		return wire.SessionDescription{}, errors.New("the browser set no local " + want)
+	}
+	return *ld, nil
+}
+
+// setRemoteDescription applies desc, an offer or an answer.
+func setRemoteDescription(pc *peerConn, desc wire.SessionDescription) (err error) {
+	defer caught(&err, "set remote description")
+	_, err = Await(pc.v.Call("setRemoteDescription", map[string]any{"type": desc.Type, "sdp": desc.SDP}))
+	return err
+}
+
+// localDescription is pc's local description, nil when it has none.
+func localDescription(pc *peerConn) *wire.SessionDescription {
+	ld := pc.v.Get("localDescription")
+	if ld.Type() != js.TypeObject {
+		return nil
+	}
+	return &wire.SessionDescription{Type: ld.Get("type").String(), SDP: ld.Get("sdp").String()}
+}
+
+// haveLocalOffer reports whether pc's offer waits for its answer.
+func haveLocalOffer(pc *peerConn) bool {
+	return pc.v.Get("signalingState").String() == "have-local-offer"
+}
+
+// setConfiguration replaces pc's ICE servers and transport policy.
+func setConfiguration(pc *peerConn, cfg Config) (err error) {
+	defer caught(&err, "setConfiguration")
+	pc.v.Call("setConfiguration", configuration(cfg))
+	return nil
+}
+
+func closePeerConnection(pc *peerConn) (err error) {
+	defer caught(&err, "close")
+	pc.v.Call("close")
+	return nil
+}
 
 // peerPlatform holds the browser event listeners a Peer registered.
 type peerPlatform struct {
@@ -40,15 +164,12 @@ const answererAdopts = true
 // applying an offer created (in the offer's order: the first video section is
 // the camera, the second the screen), makes them send and receive, and
 // attaches local's tracks. An offer without a screen section leaves screen nil.
-func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, video, screen *webrtc.RTPTransceiver, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("rtc: adopt transceivers: %v", r)
-		}
-	}()
-	for _, tr := range pc.GetTransceivers() {
-		v := tr.JSValue()
-		switch v.Get("receiver").Get("track").Get("kind").String() {
+func adoptTransceivers(pc *peerConn, local *LocalMedia) (audio, video, screen *transceiver, err error) {
+	defer caught(&err, "rtc: adopt transceivers")
+	list := pc.v.Call("getTransceivers")
+	for i, n := 0, list.Length(); i < n; i++ {
+		tr := &transceiver{v: list.Index(i)}
+		switch tr.receiver().Get("track").Get("kind").String() {
 		case KindAudio:
 			if audio == nil {
 				audio = tr
@@ -65,9 +186,9 @@ func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, vid
 	if audio == nil || video == nil {
 		return nil, nil, nil, fmt.Errorf("rtc: the offer lacks an audio or a video section")
 	}
-	for _, tr := range []*webrtc.RTPTransceiver{audio, video, screen} {
+	for _, tr := range []*transceiver{audio, video, screen} {
 		if tr != nil {
-			tr.JSValue().Set("direction", "sendrecv")
+			tr.v.Set("direction", "sendrecv")
 		}
 	}
 	if local != nil {
@@ -90,15 +211,9 @@ func adoptTransceivers(pc *webrtc.PeerConnection, local *LocalMedia) (audio, vid
 	return audio, video, screen, nil
 }
 
-func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
-	return webrtc.NewPeerConnection(cfg)
-}
-
-func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track) (*webrtc.RTPTransceiver, error) {
-	tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
-	if err != nil {
-		return nil, err
-	}
+func addTransceiver(pc *peerConn, kind string, t Track) (_ *transceiver, err error) {
+	defer caught(&err, "addTransceiver")
+	tr := &transceiver{v: pc.v.Call("addTransceiver", kind, map[string]any{"direction": "sendrecv"})}
 	if t != nil {
 		if err := replaceTrack(tr, t); err != nil {
 			return nil, err
@@ -108,17 +223,13 @@ func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track
 }
 
 // replaceTrack swaps the sender's track; the browser does it without renegotiation.
-func replaceTrack(tr *webrtc.RTPTransceiver, t Track) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("rtc: replace track: %v", r)
-		}
-	}()
+func replaceTrack(tr *transceiver, t Track) (err error) {
+	defer caught(&err, "rtc: replace track")
 	v := js.Null()
 	if jt, ok := t.(interface{ JSValue() js.Value }); ok && t != nil {
 		v = jt.JSValue()
 	}
-	sender := tr.Sender().JSValue()
+	sender := tr.sender()
 	if sender.Get("track").Equal(v) {
 		// Already sent: a replacement would still queue behind the
 		// connection's pending operations (an answer being applied while a
@@ -130,8 +241,8 @@ func replaceTrack(tr *webrtc.RTPTransceiver, t Track) (err error) {
 	return nil
 }
 
-func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
-	p := peerPlatform{target: pc.JSValue()}
+func hookPeer(pc *peerConn, h PeerHandlers) peerPlatform {
+	p := peerPlatform{target: pc.v}
 	listen := func(name string, fn func(ev js.Value)) {
 		f := js.FuncOf(func(this js.Value, args []js.Value) any {
 			fn(args[0])
@@ -141,6 +252,15 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 		p.names = append(p.names, name)
 		p.funcs = append(p.funcs, f)
 	}
+	listen("connectionstatechange", func(js.Value) {
+		if h.State == nil {
+			return
+		}
+		switch s := p.target.Get("connectionState").String(); s {
+		case StateConnecting, StateConnected, StateDisconnected, StateFailed, StateClosed:
+			go h.State(s)
+		}
+	})
 	listen("icecandidate", func(ev js.Value) {
 		c := ev.Get("candidate")
 		if c.IsNull() || c.IsUndefined() || h.Candidate == nil {
@@ -226,7 +346,7 @@ func (p *Peer) AudioLevel() (level float64, ok bool) {
 	if audio == nil {
 		return 0, false
 	}
-	srcs := audio.Receiver().JSValue().Call("getSynchronizationSources")
+	srcs := audio.receiver().Call("getSynchronizationSources")
 	for i := 0; i < srcs.Length(); i++ {
 		if l := srcs.Index(i).Get("audioLevel"); l.Type() == js.TypeNumber && l.Float() > level {
 			level, ok = l.Float(), true
@@ -238,7 +358,7 @@ func (p *Peer) AudioLevel() (level float64, ok bool) {
 // eachStat calls f with every report of the connection's statistics; false
 // when they cannot be read. It waits for a promise: call it from a goroutine.
 func (p *Peer) eachStat(f func(s js.Value)) (ok bool) {
-	return eachReport(p.pc.JSValue(), f)
+	return eachReport(p.pc.v, f)
 }
 
 // eachReport calls f with every report of the statistics that target's
@@ -283,7 +403,7 @@ func (p *Peer) LocalAudioLevel() (level float64, ok bool) {
 	if audio == nil {
 		return 0, false
 	}
-	eachReport(audio.Sender().JSValue(), func(s js.Value) {
+	eachReport(audio.sender(), func(s js.Value) {
 		if s.Get("type").Equal(jsMediaSource) && s.Get("kind").Equal(jsAudio) {
 			if l := s.Get("audioLevel"); l.Type() == js.TypeNumber {
 				level, ok = l.Float(), true
@@ -308,7 +428,7 @@ func (p *Peer) BytesReceived() (n uint64, ok bool) {
 }
 
 // addCandidates hands the browser every candidate in cs, then waits for all
-// of them at once. Waiting for each in turn, as pion's AddICECandidate does,
+// of them at once. Waiting for each in turn, as pion's browser build did,
 // costs a round trip through the page's event loop per candidate, each
 // resuming the Go scheduler: a guest joining a 4-person call adds 24 while
 // its connections start. The browser applies them in the order given. All
@@ -322,7 +442,7 @@ func (p *Peer) addCandidates(cs []wire.Candidate) (err error) {
 			err = fmt.Errorf("rtc: add candidate: %v", r)
 		}
 	}()
-	pc := p.pc.JSValue()
+	pc := p.pc.v
 	added := make([]any, len(cs))
 	for i, c := range cs {
 		init := map[string]any{"candidate": c.Candidate}

@@ -22,7 +22,13 @@ const PrepareAhead = false
 // added up front to the offer's media sections.
 const answererAdopts = false
 
-func adoptTransceivers(*webrtc.PeerConnection, *LocalMedia) (audio, video, screen *webrtc.RTPTransceiver, err error) {
+// peerConn and transceiver are pion's natively.
+type (
+	peerConn    = webrtc.PeerConnection
+	transceiver = webrtc.RTPTransceiver
+)
+
+func adoptTransceivers(*peerConn, *LocalMedia) (audio, video, screen *transceiver, err error) {
 	return nil, nil, nil, errors.New("rtc: native peers add their transceivers up front")
 }
 
@@ -30,9 +36,29 @@ type peerPlatform struct{}
 
 func (peerPlatform) release() {}
 
+// configuration is cfg as pion's configuration.
+func configuration(cfg Config) webrtc.Configuration {
+	// One transport for every section from the first offer on (see the
+	// browser's, peer_js.go).
+	c := webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle}
+	for _, s := range cfg.ICEServers {
+		srv := webrtc.ICEServer{URLs: s.URLs, Username: s.Username}
+		if s.Credential != "" {
+			srv.Credential = s.Credential
+			srv.CredentialType = webrtc.ICECredentialTypePassword
+		}
+		c.ICEServers = append(c.ICEServers, srv)
+	}
+	if cfg.ICEPolicy == wire.ICEPolicyRelay {
+		c.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	return c
+}
+
 // newPeerConnection builds a native pion peer connection tuned for quick
 // failure detection and loopback use (tests and benchmarks run on one machine).
-func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error) {
+func newPeerConnection(config Config) (*peerConn, error) {
+	cfg := configuration(config)
 	var se webrtc.SettingEngine
 	se.SetICEMulticastDNSMode(0) // no mDNS: nothing to resolve on loopback
 	se.SetIncludeLoopbackCandidate(true)
@@ -52,15 +78,81 @@ func newPeerConnection(cfg webrtc.Configuration) (*webrtc.PeerConnection, error)
 	return api.NewPeerConnection(cfg)
 }
 
-func addTransceiver(pc *webrtc.PeerConnection, kind webrtc.RTPCodecType, t Track) (*webrtc.RTPTransceiver, error) {
+// setLocalOffer creates an offer (an ICE restart when restart is true), sets
+// it as the local description and returns it as set.
+func setLocalOffer(pc *peerConn, restart bool) (wire.SessionDescription, error) {
+	offer, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restart})
+	if err != nil {
+		return wire.SessionDescription{}, fmt.Errorf("create offer: %w", err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return wire.SessionDescription{}, fmt.Errorf("set local offer: %w", err)
+	}
+	if ld := localDescription(pc); ld != nil {
+		return *ld, nil
+	}
+	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
+}
+
+// setLocalAnswer creates the answer to the applied offer, sets it as the
+// local description and returns it as set.
+func setLocalAnswer(pc *peerConn) (wire.SessionDescription, error) {
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return wire.SessionDescription{}, fmt.Errorf("create answer: %w", err)
+	}
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return wire.SessionDescription{}, fmt.Errorf("set local answer: %w", err)
+	}
+	if ld := localDescription(pc); ld != nil {
+		return *ld, nil
+	}
+	return wire.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
+}
+
+// setRemoteDescription applies desc, an offer or an answer.
+func setRemoteDescription(pc *peerConn, desc wire.SessionDescription) error {
+	typ := webrtc.SDPTypeAnswer
+	if desc.Type == "offer" {
+		typ = webrtc.SDPTypeOffer
+	}
+	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: typ, SDP: desc.SDP})
+}
+
+// localDescription is pc's local description, nil when it has none.
+func localDescription(pc *peerConn) *wire.SessionDescription {
+	ld := pc.LocalDescription()
+	if ld == nil {
+		return nil
+	}
+	return &wire.SessionDescription{Type: ld.Type.String(), SDP: ld.SDP}
+}
+
+// haveLocalOffer reports whether pc's offer waits for its answer.
+func haveLocalOffer(pc *peerConn) bool {
+	return pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+}
+
+// setConfiguration replaces pc's ICE servers and transport policy.
+func setConfiguration(pc *peerConn, cfg Config) error {
+	return pc.SetConfiguration(configuration(cfg))
+}
+
+func closePeerConnection(pc *peerConn) error { return pc.Close() }
+
+func addTransceiver(pc *peerConn, kind string, t Track) (*transceiver, error) {
 	init := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}
 	if lt, ok := t.(*LocalTrack); ok && lt != nil {
 		return pc.AddTransceiverFromTrack(lt.track, init)
 	}
-	return pc.AddTransceiverFromKind(kind, init)
+	codec := webrtc.RTPCodecTypeAudio
+	if kind == KindVideo {
+		codec = webrtc.RTPCodecTypeVideo
+	}
+	return pc.AddTransceiverFromKind(codec, init)
 }
 
-func replaceTrack(tr *webrtc.RTPTransceiver, t Track) error {
+func replaceTrack(tr *transceiver, t Track) error {
 	var local webrtc.TrackLocal
 	if lt, ok := t.(*LocalTrack); ok && lt != nil {
 		local = lt.track
@@ -71,7 +163,24 @@ func replaceTrack(tr *webrtc.RTPTransceiver, t Track) error {
 	return nil
 }
 
-func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
+func hookPeer(pc *peerConn, h PeerHandlers) peerPlatform {
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if h.State == nil {
+			return
+		}
+		switch s {
+		case webrtc.PeerConnectionStateConnecting:
+			h.State(StateConnecting)
+		case webrtc.PeerConnectionStateConnected:
+			h.State(StateConnected)
+		case webrtc.PeerConnectionStateDisconnected:
+			h.State(StateDisconnected)
+		case webrtc.PeerConnectionStateFailed:
+			h.State(StateFailed)
+		case webrtc.PeerConnectionStateClosed:
+			h.State(StateClosed)
+		}
+	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil || h.Candidate == nil {
 			return
@@ -91,7 +200,7 @@ func hookPeer(pc *webrtc.PeerConnection, h PeerHandlers) peerPlatform {
 
 // isScreenReceiver reports whether rec is the receiver of pc's second video
 // transceiver: the one a shared screen arrives on.
-func isScreenReceiver(pc *webrtc.PeerConnection, rec *webrtc.RTPReceiver) bool {
+func isScreenReceiver(pc *peerConn, rec *webrtc.RTPReceiver) bool {
 	videos := 0
 	for _, tr := range pc.GetTransceivers() {
 		if tr.Kind() != webrtc.RTPCodecTypeVideo {

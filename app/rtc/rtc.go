@@ -1,8 +1,9 @@
-// Package rtc adapts pion/webrtc to Parley's call engine: one Peer per remote
-// participant, local media capture, and the tracks the listeners hand out. The
-// same code drives pion natively and, compiled for js/wasm, the browser's own
-// RTCPeerConnection; media plumbing lives in *_js.go (browser) and *_other.go
-// (native, synthetic media) files.
+// Package rtc is the call engine's media connections: one Peer per remote
+// participant, local media capture, and the tracks the listeners hand out.
+// The same Peer drives pion/webrtc natively and, compiled for js/wasm, the
+// browser's own RTCPeerConnection through syscall/js; the platform's parts
+// live in *_js.go (browser) and *_other.go (native: pion, synthetic media)
+// files.
 package rtc
 
 import (

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"syscall/js"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // LineStats reads the connection's statistics (getStats): round-trip time,
@@ -22,7 +20,7 @@ func (p *Peer) LineStats() (s LineStats, ok bool) {
 	screenMid := ""
 	p.mu.Lock()
 	if p.screen != nil {
-		if mid := p.screen.JSValue().Get("mid"); mid.Type() == js.TypeString {
+		if mid := p.screen.v.Get("mid"); mid.Type() == js.TypeString {
 			screenMid = mid.String()
 		}
 	}
@@ -121,7 +119,7 @@ func (p *Peer) SetVideoLimit(l VideoLimit) {
 // sendLimit hands tr's sender the encoding parameters of l without waiting
 // (a refusal goes to the Refused handler). A sender without encodings yet
 // (not negotiated) is left alone.
-func (p *Peer) sendLimit(tr *webrtc.RTPTransceiver, l VideoLimit) {
+func (p *Peer) sendLimit(tr *transceiver, l VideoLimit) {
 	scale := l.ScaleDown
 	if scale < 1 {
 		scale = 1
@@ -165,7 +163,7 @@ var errNoEncodings = errors.New("the sender has no encodings yet")
 
 // setEncodings changes every encoding of tr's sender with f and applies the
 // parameters, waiting for the browser to take them.
-func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) (err error) {
+func setEncodings(tr *transceiver, what string, f func(enc js.Value)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("rtc: %s: %v", what, r)
@@ -187,7 +185,7 @@ func setEncodings(tr *webrtc.RTPTransceiver, what string, f func(enc js.Value)) 
 // setEncodingsSoon is setEncodings without waiting: a refusal goes to the
 // peer's Refused handler, if any, when the browser gives it; a sender
 // without encodings yet is left alone.
-func (p *Peer) setEncodingsSoon(tr *webrtc.RTPTransceiver, what error, f func(enc js.Value)) {
+func (p *Peer) setEncodingsSoon(tr *transceiver, what error, f func(enc js.Value)) {
 	defer func() { _ = recover() }()
 	if tr == nil {
 		return
@@ -213,8 +211,8 @@ func (p *Peer) setEncodingsSoon(tr *webrtc.RTPTransceiver, what error, f func(en
 // editEncodings changes every encoding of tr's sender with f (getParameters,
 // then setParameters in the same task, as the transaction id requires) and
 // returns setParameters' promise; false when the sender has no encodings.
-func editEncodings(tr *webrtc.RTPTransceiver, f func(enc js.Value)) (applied js.Value, ok bool) {
-	sender := tr.Sender().JSValue()
+func editEncodings(tr *transceiver, f func(enc js.Value)) (applied js.Value, ok bool) {
+	sender := tr.sender()
 	params := sender.Call("getParameters")
 	encs := params.Get("encodings")
 	if encs.Type() != js.TypeObject || encs.Length() == 0 {
@@ -229,6 +227,6 @@ func editEncodings(tr *webrtc.RTPTransceiver, f func(enc js.Value)) (applied js.
 // preferAudio asks, without waiting, for tr's sender (the audio one of a
 // new peer) to have high priority, as PrioritizeAudio does; the call
 // engine's line monitor makes sure of it later.
-func (p *Peer) preferAudio(tr *webrtc.RTPTransceiver) {
+func (p *Peer) preferAudio(tr *transceiver) {
 	p.setEncodingsSoon(tr, errPriorityRefused, highPriority)
 }

@@ -5,8 +5,6 @@ package rtc
 import (
 	"errors"
 	"fmt"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // LineStats reports nothing natively: pion's GetStats races with a
@@ -26,7 +24,7 @@ func (p *Peer) SetVideoLimit(l VideoLimit) {
 }
 
 // sendLimit does nothing natively (see SetVideoLimit).
-func (p *Peer) sendLimit(*webrtc.RTPTransceiver, VideoLimit) {}
+func (p *Peer) sendLimit(*transceiver, VideoLimit) {}
 
 // PrioritizeAudio fails natively: pion's senders have no encoding
 // parameters to change.
@@ -35,4 +33,4 @@ func (p *Peer) PrioritizeAudio() error {
 }
 
 // preferAudio does nothing natively (see PrioritizeAudio).
-func (p *Peer) preferAudio(*webrtc.RTPTransceiver) {}
+func (p *Peer) preferAudio(*transceiver) {}
