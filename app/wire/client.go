@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/coder/websocket"
 )
 
 // ErrClosed is returned by requests on a connection that has closed.
@@ -17,10 +15,10 @@ var ErrClosed = errors.New("wire: connection closed")
 
 // Conn is one client WebSocket to the signalling server. It correlates replies
 // with requests by ID and hands server events, in order, to the handler given to
-// Dial. It works natively and in the browser (coder/websocket wraps the
-// browser's WebSocket there).
+// Dial. It works natively (coder/websocket's client, socket_other.go) and in
+// the browser (the browser's WebSocket, socket_js.go).
 type Conn struct {
-	ws      *websocket.Conn
+	ws      *socket
 	nextID  atomic.Uint64
 	lastSeq atomic.Uint64
 
@@ -28,7 +26,6 @@ type Conn struct {
 	pending map[uint64]chan Frame
 	err     error // set once closed
 	done    chan struct{}
-	code    websocket.StatusCode
 
 	writeMu sync.Mutex
 }
@@ -54,11 +51,10 @@ func WSURL(server string) string {
 // (start a goroutine instead). onClose runs once when the connection ends,
 // with the close code (or -1 when there was none).
 func Dial(ctx context.Context, url string, onEvent func(Frame), onClose func(code int, err error)) (*Conn, error) {
-	ws, _, err := websocket.Dial(ctx, url, nil)
+	ws, err := dialSocket(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("wire: dial %s: %w", url, err)
 	}
-	ws.SetReadLimit(MaxFrameBytes)
 	c := &Conn{ws: ws, pending: map[uint64]chan Frame{}, done: make(chan struct{})}
 	events := make(chan Frame, 256)
 	go func() {
@@ -85,7 +81,7 @@ func (c *Conn) readLoop(events chan<- Frame, onClose func(int, error)) {
 		}
 		c.mu.Unlock()
 		close(c.done)
-		code := int(websocket.CloseStatus(err))
+		code := closeCode(err)
 		if code == -1 && notice != 0 {
 			code = notice
 		}
@@ -94,13 +90,13 @@ func (c *Conn) readLoop(events chan<- Frame, onClose func(int, error)) {
 		}
 	}()
 	for {
-		var typ websocket.MessageType
+		var text bool
 		var b []byte
-		typ, b, err = c.ws.Read(context.Background())
+		text, b, err = c.ws.read()
 		if err != nil {
 			return
 		}
-		if typ != websocket.MessageText {
+		if !text {
 			continue
 		}
 		f, derr := Decode(b)
@@ -170,7 +166,7 @@ func (c *Conn) Request(ctx context.Context, typ string, payload, out any) error 
 		c.mu.Unlock()
 	}
 	c.writeMu.Lock()
-	err = c.ws.Write(ctx, websocket.MessageText, b)
+	err = c.ws.write(ctx, b)
 	c.writeMu.Unlock()
 	if err != nil {
 		drop()
@@ -198,12 +194,12 @@ func (c *Conn) Request(ctx context.Context, typ string, payload, out any) error 
 
 // Close closes the connection normally.
 func (c *Conn) Close() error {
-	return c.ws.Close(websocket.StatusNormalClosure, "bye")
+	return c.ws.close()
 }
 
 // Abort drops the connection without a closing handshake (as a network failure would).
 func (c *Conn) Abort() error {
-	return c.ws.CloseNow()
+	return c.ws.abort()
 }
 
 func isClosed(ch chan struct{}) bool {
