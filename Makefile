@@ -30,8 +30,18 @@ web/wasm_exec.js: wasm_exec.js
 # Benchmarks). The call engine and the runtime keep their inlining.
 UIGCFLAGS := -gcflags='parley/app/ui=-l' -gcflags='parley/app/sdk=-l' -gcflags='github.com/maxence-charriere/go-app/v10/...=-l'
 
-web/app.wasm: $(APPGO)
-	$(WASM) $(GO) build -trimpath $(UIGCFLAGS) -ldflags='-s -w' -o $@ ./app
+# The PWA's wasm is built with go-app's server side (its Handler, which
+# imports net/http and with it crypto/tls) left out: a workspace with a copy
+# of go-app trimmed for the browser (server/internal/goapptrim says how).
+# About 330 KB less on the wire and 100-200 ms sooner to start.
+GOAPPTRIM := .build/goapp
+GOAPPWORK := $(abspath $(GOAPPTRIM))/go.work
+
+$(GOAPPWORK): $(wildcard server/internal/goapptrim/*.go server/internal/goapptrim/goapp/*.go) go.mod go.sum
+	$(GO) run ./server/internal/goapptrim $(GOAPPTRIM)
+
+web/app.wasm: $(APPGO) $(GOAPPWORK)
+	GOWORK=$(GOAPPWORK) $(WASM) $(GO) build -trimpath $(UIGCFLAGS) -ldflags='-s -w' -o $@ ./app
 
 web/sdk.wasm: $(APPGO)
 	$(WASM) $(GO) build -trimpath $(UIGCFLAGS) -ldflags='-s -w' -o $@ ./app/sdk
@@ -129,9 +139,9 @@ bench: build
 # strips; WASM_SIZE_BASE=old.wasm (a build of an older commit, made the
 # same way) shows what grew since.
 WASM_SIZE_OUT ?= $(or $(TMPDIR),/tmp)/parley-app-named.wasm
-wasm-size:
-	$(WASM) $(GO) build -trimpath $(UIGCFLAGS) -o $(WASM_SIZE_OUT) ./app
+wasm-size: $(GOAPPWORK)
+	GOWORK=$(GOAPPWORK) $(WASM) $(GO) build -trimpath $(UIGCFLAGS) -o $(WASM_SIZE_OUT) ./app
 	$(GO) run ./server/internal/wasmsize $(WASM_SIZE_FLAGS) $(WASM_SIZE_BASE) $(WASM_SIZE_OUT)
 
 clean:
-	rm -rf bin web/*.wasm web/*.br web/*.gz web/.compressed web/wasm_exec.js test-artifacts
+	rm -rf bin web/*.wasm web/*.br web/*.gz web/.compressed web/wasm_exec.js test-artifacts .build
