@@ -320,6 +320,10 @@ func TestLoadingScreen(t *testing.T) {
 	if !strings.Contains(page, `id="app-wasm-loader-label"`) || !strings.Contains(page, "Loading Parley… 0%") {
 		t.Fatal("the page has no loading screen of ours")
 	}
+	// Its icon is the SVG the page fetches anyway, not a PNG of its own.
+	if tag := loaderIcon.FindString(page); !strings.Contains(tag, `src="/web/icon.svg"`) || strings.Contains(page, "icon-192.png") {
+		t.Errorf("the loading screen's icon is not the SVG icon: %s", tag)
+	}
 	if !strings.Contains(appJS, `"Loading Parley… {progress}%"`) {
 		t.Fatal("app.js does not update the loading label with the progress")
 	}

@@ -45,7 +45,7 @@ func TestBenchFirstLoadBytes(t *testing.T) {
 	sdkTime := time.Since(start)
 	sdkBytes := eval[int](t, sdk, transferred)
 
-	t.Logf("first load over loopback: PWA %.2f MB in %v (sign-in screen interactive); SDK page %.2f MB in %v (Parley.ready)",
+	t.Logf("first load over loopback: PWA %.3f MB in %v (sign-in screen interactive); SDK page %.3f MB in %v (Parley.ready)",
 		float64(pwaBytes)/1e6, pwaTime.Round(time.Millisecond), float64(sdkBytes)/1e6, sdkTime.Round(time.Millisecond))
 }
 
