@@ -2,6 +2,7 @@ package main
 
 import (
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,7 +42,7 @@ const (
 // than trim blindly, when go-app's files are not as expected (another go-app
 // version, say).
 func write(dir string) (string, error) {
-	src, err := goList("-m", "-f", "{{.Dir}}", goApp)
+	src, err := moduleDir(goApp)
 	if err != nil {
 		return "", err
 	}
@@ -131,21 +132,44 @@ func copyTree(src, dst string) error {
 	})
 }
 
+// moduleDir is the directory of module m at the version the main module
+// requires, downloaded first if it is not in the module cache yet (a fresh
+// machine builds the wasm before anything else has fetched go-app).
+func moduleDir(m string) (string, error) {
+	out, err := goCmd("mod", "download", "-json", m)
+	if err != nil {
+		return "", err
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal([]byte(out), &mod); err != nil {
+		return "", fmt.Errorf("go mod download %s: %w", m, err)
+	}
+	if mod.Error != "" || mod.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory: %s", m, mod.Error)
+	}
+	return mod.Dir, nil
+}
+
 // goList runs `go list args...` for the main module and returns its output.
 func goList(args ...string) (string, error) {
-	cmd := exec.Command("go", append([]string{"list"}, args...)...)
+	s, err := goCmd(append([]string{"list"}, args...)...)
+	if err == nil && s == "" {
+		err = fmt.Errorf("go list %v: no answer", args)
+	}
+	return s, err
+}
+
+// goCmd runs the go command outside any workspace and returns its output.
+func goCmd(args ...string) (string, error) {
+	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", fmt.Errorf("go list %v: %w: %s", args, err, ee.Stderr)
+			return "", fmt.Errorf("go %v: %w: %s", args, err, ee.Stderr)
 		}
-		return "", fmt.Errorf("go list %v: %w", args, err)
+		return "", fmt.Errorf("go %v: %w", args, err)
 	}
-	s := strings.TrimSpace(string(out))
-	if s == "" {
-		return "", fmt.Errorf("go list %v: no answer (module not downloaded?)", args)
-	}
-	return s, nil
+	return strings.TrimSpace(string(out)), nil
 }
