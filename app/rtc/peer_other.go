@@ -85,13 +85,7 @@ func setLocalOffer(pc *peerConn, restart bool) (wire.SessionDescription, error) 
 	if err != nil {
 		return wire.SessionDescription{}, fmt.Errorf("create offer: %w", err)
 	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return wire.SessionDescription{}, fmt.Errorf("set local offer: %w", err)
-	}
-	if ld := localDescription(pc); ld != nil {
-		return *ld, nil
-	}
-	return wire.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
+	return setLocal(pc, offer)
 }
 
 // setLocalAnswer creates the answer to the applied offer, sets it as the
@@ -101,13 +95,19 @@ func setLocalAnswer(pc *peerConn) (wire.SessionDescription, error) {
 	if err != nil {
 		return wire.SessionDescription{}, fmt.Errorf("create answer: %w", err)
 	}
-	if err := pc.SetLocalDescription(answer); err != nil {
-		return wire.SessionDescription{}, fmt.Errorf("set local answer: %w", err)
+	return setLocal(pc, answer)
+}
+
+// setLocal sets d as pc's local description and returns it as set (with
+// the candidates gathered since).
+func setLocal(pc *peerConn, d webrtc.SessionDescription) (wire.SessionDescription, error) {
+	if err := pc.SetLocalDescription(d); err != nil {
+		return wire.SessionDescription{}, fmt.Errorf("set local %s: %w", d.Type, err)
 	}
 	if ld := localDescription(pc); ld != nil {
 		return *ld, nil
 	}
-	return wire.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
+	return wire.SessionDescription{Type: d.Type.String(), SDP: d.SDP}, nil
 }
 
 // setRemoteDescription applies desc, an offer or an answer.
