@@ -227,6 +227,17 @@ const resourceTimingExpr = `[...performance.getEntriesByType('navigation'), ...p
 // downloading and starting that same wasm; the shell is then offline-ready
 // as before. A page already up when its worker installs says so when the
 // worker asks.
+// workerTalk records in the page what it tells service workers
+// (window.__toWorker, the messages' types) and how often a worker asked
+// whether the page is up (window.__asked).
+const workerTalk = `(() => {
+  window.__toWorker = [];
+  const post = ServiceWorker.prototype.postMessage;
+  ServiceWorker.prototype.postMessage = function (m) { window.__toWorker.push(m && m.type); return post.apply(this, arguments); };
+  window.__asked = 0;
+  navigator.serviceWorker.addEventListener("message", (e) => { if (e.data && e.data.type === "parley.pageStarted?") window.__asked++; });
+})()`
+
 func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
 	srv := startServer(t)
 	wire := newWireCounter(t, srv.URL)
@@ -264,12 +275,8 @@ func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
 	// waits until half a second after the home screen, when the page has
 	// found no worker to tell) answers the worker's question.
 	late := newUser(t, b)
+	addInitScript(t, late, workerTalk)
 	addInitScript(t, late, `(() => {
-  window.__toWorker = [];
-  const post = ServiceWorker.prototype.postMessage;
-  ServiceWorker.prototype.postMessage = function (m) { window.__toWorker.push(m && m.type); return post.apply(this, arguments); };
-  window.__asked = 0;
-  navigator.serviceWorker.addEventListener("message", (e) => { if (e.data && e.data.type === "parley.pageStarted?") window.__asked++; });
   const register = navigator.serviceWorker.register.bind(navigator.serviceWorker);
   navigator.serviceWorker.register = (...a) => new Promise((resolve, reject) => {
     const o = new MutationObserver(() => {
@@ -288,6 +295,55 @@ func TestPWAWorkerCachesWasmOnceUp(t *testing.T) {
 	if got := eval[string](t, late, `JSON.stringify({asked: window.__asked, told: window.__toWorker})`); got != `{"asked":1,"told":["parley.pageStarted"]}` {
 		t.Errorf("a page up before its worker: want one question from the worker and the page's one answer, got %s", got)
 	}
+}
+
+// TestPWAUpdatesToANewVersion: the server is replaced by another version
+// while a signed-in page is open. Once the browser checks the worker again
+// (as it does on a navigation, here asked for directly), the new version's
+// worker installs, caching the new shell and, since the page is up, its
+// wasm at once; the page offers to reload, and reloading runs the new
+// version, still signed in, from the new worker's cache.
+func TestPWAUpdatesToANewVersion(t *testing.T) {
+	srv := startServer(t)
+	root := requireBuild(t)
+	next := filepath.Join(t.TempDir(), "parley-next")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-X main.version=e2e-next", "-o", next, "./server")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the next version: %v\n%s", err, out)
+	}
+	b := newBrowser(t)
+	alice := newPWAUser(t, b, "alice", "Alice Liddell", "desktop")
+	addInitScript(t, alice.ctx, workerTalk)
+	alice.signUp(srv.URL)
+	alice.wait(shellCachedExpr, 30*time.Second)
+	navigate(t, alice.ctx, srv.URL+"/") // a visit the worker controls, as every one after the first
+	alice.wait(`navigator.serviceWorker.controller && document.querySelector('#my-jid')`, 30*time.Second)
+	if v := eval[string](t, alice.ctx, `goappEnv.GOAPP_VERSION`); v == "e2e-next" {
+		t.Fatalf("the first version is already %q", v)
+	}
+
+	srv.halt(false)
+	srv.bin = next
+	srv.start(t)
+	alice.wait(`!document.querySelector('#shell-connection .banner')`, 30*time.Second) // signed back in
+	eval[bool](t, alice.ctx, `navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => true)`)
+	alice.wait(`document.querySelector('#reload-app')`, 30*time.Second)
+	alice.shot("update-ready")
+	// The page, up, answered the new worker's question, so the new wasm was
+	// cached at once rather than after the worker's fallback wait.
+	if got := eval[string](t, alice.ctx, `JSON.stringify({asked: window.__asked, told: window.__toWorker})`); got != `{"asked":1,"told":["parley.pageStarted"]}` {
+		t.Errorf("the new worker's install: want its one question and the page's one answer, got %s", got)
+	}
+	click(t, alice.ctx, "#reload-app")
+	alice.wait(`typeof goappEnv !== "undefined" && goappEnv.GOAPP_VERSION === "e2e-next" && document.querySelector('#my-jid') && document.querySelector('#my-jid').textContent.includes('alice@')`, 60*time.Second)
+	if !eval[bool](t, alice.ctx, `navigator.serviceWorker.controller !== null && performance.getEntriesByType("navigation")[0].transferSize === 0`) {
+		t.Error("the new version's page did not come from the service worker")
+	}
+	if eval[bool](t, alice.ctx, `!!document.querySelector('#reload-app')`) {
+		t.Error("the new version still offers to reload")
+	}
+	alice.shot("updated")
 }
 
 // TestPWASignsInWhileMounting: a page with a saved session opens its
