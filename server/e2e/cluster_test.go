@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,8 +29,9 @@ func (s *server) waitLog(t *testing.T, text string, timeout time.Duration) {
 	}
 }
 
-// front is one user's way into a cluster, as a load balancer is: every TCP
-// connection goes to the first instance of its list that accepts one, so a
+// front is a loopback TCP front for pages: one user's way into a cluster, as
+// a load balancer is, or a network path that can go silent. Every TCP
+// connection goes to the first server of its list that accepts one, so a
 // user stays on their instance until it dies and then moves to the next.
 // Its URL is the page's origin.
 type front struct {
@@ -38,7 +39,8 @@ type front struct {
 	ln       net.Listener
 	backends []*server
 	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
+	conns    map[net.Conn]*atomic.Bool // each open connection's silence (see silence)
+	carried  atomic.Int64              // connections joined to a server so far
 	wg       sync.WaitGroup
 }
 
@@ -48,7 +50,7 @@ func newFront(t *testing.T, backends ...*server) *front {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &front{URL: "http://" + ln.Addr().String(), ln: ln, backends: backends, conns: make(map[net.Conn]struct{})}
+	f := &front{URL: "http://" + ln.Addr().String(), ln: ln, backends: backends, conns: make(map[net.Conn]*atomic.Bool)}
 	f.wg.Add(1)
 	go f.serve()
 	t.Cleanup(f.close)
@@ -84,24 +86,54 @@ func (f *front) carry(c net.Conn) {
 		return
 	}
 	defer back.Close()
-	if !f.track(c, back) {
+	quiet := new(atomic.Bool)
+	if !f.track(quiet, c, back) {
 		return
 	}
+	f.carried.Add(1)
 	defer f.untrack(c, back)
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(back, c); done <- struct{}{} }()
-	go func() { io.Copy(c, back); done <- struct{}{} }()
+	go func() { pass(back, c, quiet); done <- struct{}{} }()
+	go func() { pass(c, back, quiet); done <- struct{}{} }()
 	<-done
 }
 
-func (f *front) track(cs ...net.Conn) bool {
+// pass copies src to dst until either fails, dropping what arrives while
+// quiet is set.
+func pass(dst, src net.Conn, quiet *atomic.Bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !quiet.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// silence makes every connection open now carry nothing either way from
+// here on while staying open, as a path does that a NAT forgot; connections
+// opened later carry as before.
+func (f *front) silence() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, quiet := range f.conns {
+		quiet.Store(true)
+	}
+}
+
+func (f *front) track(quiet *atomic.Bool, cs ...net.Conn) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.conns == nil {
 		return false
 	}
 	for _, c := range cs {
-		f.conns[c] = struct{}{}
+		f.conns[c] = quiet
 	}
 	return true
 }

@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"net"
-	"net/url"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -83,7 +79,7 @@ func TestCallSurvivesServerRestart(t *testing.T) {
 // interval and request timeout, 30 s.
 func TestSignallingLinkGoesSilent(t *testing.T) {
 	srv := startServer(t)
-	px := newSilentProxy(t, srv.URL)
+	px := newFront(t, srv)
 	b := newBrowser(t)
 	alice, bob := newSDKUser(t, b, px.URL), newSDKUser(t, b, srv.URL)
 	alice.register("alice")
@@ -97,98 +93,9 @@ func TestSignallingLinkGoesSilent(t *testing.T) {
   return i >= 0 && ev.indexOf("CONNECTED", i) > i;
 })()`
 	waitJS(t, alice.ctx, back, 90*time.Second) // a guard against a hang: about 30 s
-	if n := px.opened(); n < 2 {
+	if n := px.carried.Load(); n < 2 {
 		t.Fatalf("the page reconnected over %d connections", n)
 	}
 	bob.ok(`Parley.makeVoiceCall(["alice@localhost"])`)
 	alice.waitEvent("incomingCallListener", `a.userJid === "bob@localhost"`)
-}
-
-// silentProxy forwards TCP connections on an ephemeral loopback port to a
-// server; silence makes every connection open at that moment stop carrying
-// bytes either way while staying open. Connections opened later forward.
-type silentProxy struct {
-	URL   string
-	mu    sync.Mutex
-	conns []*atomic.Bool // each connection's silence
-}
-
-func newSilentProxy(t *testing.T, target string) *silentProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &silentProxy{URL: "http://" + ln.Addr().String()}
-	var wg sync.WaitGroup
-	var open []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		for _, c := range open {
-			c.Close()
-		}
-		p.mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", u.Host)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			quiet := new(atomic.Bool)
-			p.mu.Lock()
-			p.conns = append(p.conns, quiet)
-			open = append(open, c, s)
-			p.mu.Unlock()
-			pump := func(dst, src net.Conn) {
-				defer wg.Done()
-				defer dst.Close()
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := src.Read(buf)
-					if n > 0 && !quiet.Load() {
-						if _, err := dst.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-					if err != nil {
-						return
-					}
-				}
-			}
-			wg.Add(2)
-			go pump(s, c)
-			go pump(c, s)
-		}
-	}()
-	return p
-}
-
-// silence silences every connection open now.
-func (p *silentProxy) silence() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, q := range p.conns {
-		q.Store(true)
-	}
-}
-
-// opened is how many connections the proxy has forwarded.
-func (p *silentProxy) opened() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
 }
