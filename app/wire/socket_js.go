@@ -32,22 +32,18 @@ type socket struct {
 	once   sync.Once
 }
 
-// closeError is read's error once the connection has ended.
+// closeError is read's error once the connection has ended with a close
+// code; it is an ErrClosed. An end without a code is ErrClosed itself.
 type closeError struct {
 	code   int
 	reason string
 }
 
 func (e *closeError) Error() string {
-	if e.code < 0 {
-		return "wire: connection closed"
-	}
-	return fmt.Sprintf("wire: connection closed (%d %s)", e.code, e.reason)
+	return fmt.Sprintf("%v (%d %s)", ErrClosed, e.code, e.reason)
 }
 
-// errMessageTooBig ends a connection whose server sent a message over
-// MaxFrameBytes.
-var errMessageTooBig = errors.New("wire: message over the size limit")
+func (e *closeError) Unwrap() error { return ErrClosed }
 
 // dialSocket opens a WebSocket to url, waiting at most until ctx is done.
 func dialSocket(ctx context.Context, url string) (s *socket, err error) {
@@ -107,9 +103,8 @@ func (s *socket) message(ev js.Value) {
 		return
 	}
 	b := []byte(data.String())
-	if len(b) > MaxFrameBytes {
-		s.end(-1, errMessageTooBig.Error())
-		s.ws.Call("close", 1000, "message too big")
+	if len(b) > MaxFrameBytes { // a server we cannot trust: drop the connection
+		s.abort()
 		return
 	}
 	s.mu.Lock()
@@ -138,7 +133,8 @@ func (s *socket) wake() {
 }
 
 // read returns the next message, always text; once the connection has
-// ended and every message before the end has been read, a *closeError.
+// ended and every message before the end has been read, ErrClosed or a
+// *closeError carrying the close code.
 func (s *socket) read() (text bool, b []byte, err error) {
 	for {
 		s.mu.Lock()
@@ -150,7 +146,10 @@ func (s *socket) read() (text bool, b []byte, err error) {
 			return true, b, nil
 		}
 		if s.ended {
-			err := &closeError{code: s.code, reason: s.reason}
+			var err error = ErrClosed
+			if s.code >= 0 {
+				err = &closeError{code: s.code, reason: s.reason}
+			}
 			s.mu.Unlock()
 			return false, nil, err
 		}
