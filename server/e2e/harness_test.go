@@ -556,7 +556,21 @@ func pollJSErr(ctx context.Context, expr string, timeout time.Duration) (bool, e
 // (a user gesture for autoplay and permission rules).
 func click(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	run(t, ctx, "click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	// A screen that re-renders between the lookup and the click (an engine
+	// event landing then) replaces the node, and DevTools no longer knows
+	// the one found: look again, as a user clicks what is there.
+	for attempt := 1; ; attempt++ {
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(c, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt < 3 && strings.Contains(err.Error(), "Could not find node with given id") {
+			continue
+		}
+		t.Fatalf("click %s: %v", sel, err)
+	}
 }
 
 // typeText types text into the element matching a CSS selector: a click on
